@@ -1,0 +1,165 @@
+package actions
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// User is a directory user as the actions see it.
+type User struct {
+	ID               string
+	UPN              string
+	DisplayName      string
+	Enabled          bool
+	Synced           bool   // onPremisesSyncEnabled: mastered in on-premises AD
+	ImmutableID      string // onPremisesImmutableId
+	PasswordPolicies string // e.g. "DisablePasswordExpiration, DisableStrongPassword"
+	JobTitle         string
+	Department       string
+	Mail             string
+}
+
+// UserDetails is what the "user" action shows.
+type UserDetails struct {
+	User
+	Manager            string    // display name
+	Licenses           []string  // friendly names, or SKU part numbers
+	LastPasswordChange time.Time // zero if unknown
+	LastSignIn         *SignIn   // nil if none is recorded
+	Methods            []string  // authentication method kinds: "authenticator", "phone"
+	Roles              []string  // directory role names
+	Groups             []string  // group display names
+	MFAState           string    // per-user MFA: disabled, enabled, enforced; "" if unknown
+}
+
+// SignIn is one sign-in log entry.
+type SignIn struct {
+	Time     time.Time
+	App      string
+	IP       string
+	Location string
+	OK       bool
+	Failure  string
+}
+
+// Group is a directory group.
+type Group struct {
+	ID              string
+	DisplayName     string
+	Unified         bool // Microsoft 365 group
+	MailEnabled     bool
+	SecurityEnabled bool
+}
+
+// Kind returns "Microsoft 365", "security", "distribution list" or
+// "mail-enabled security".
+func (g Group) Kind() string {
+	switch {
+	case g.Unified:
+		return "Microsoft 365"
+	case g.MailEnabled && g.SecurityEnabled:
+		return "mail-enabled security"
+	case g.MailEnabled:
+		return "distribution list"
+	}
+	return "security"
+}
+
+// UserUpdate lists the user properties to change; nil fields are left as
+// they are.
+type UserUpdate struct {
+	AccountEnabled   *bool
+	Password         *Secret
+	ForceChange      bool // with Password: must change at next sign-in
+	PasswordPolicies *string
+	ClearImmutableID bool
+}
+
+// TAPOptions are the options of a new temporary access pass.
+type TAPOptions struct {
+	LifetimeMinutes int // 0 means the tenant policy's default
+	UsableOnce      bool
+}
+
+// TAP is a newly created temporary access pass.
+type TAP struct {
+	Pass            Secret
+	LifetimeMinutes int
+	UsableOnce      bool
+	Start           time.Time
+}
+
+// Directory is one customer tenant's directory. Methods return *Error with
+// ENOTFOUND for a missing object, EFORBIDDEN for a missing permission,
+// ECONFLICT when the object's state forbids the change, EUNAVAILABLE when
+// the service is throttling or down after retries, and EINVALID when the
+// service rejects the input. Implementations are safe for concurrent use.
+type Directory interface {
+	// User returns the user with the given object ID or UPN.
+	User(ctx context.Context, idOrUPN string) (User, error)
+	// UserDetails returns the user with manager, licences, sign-in,
+	// authentication methods, roles and groups.
+	UserDetails(ctx context.Context, id string) (UserDetails, error)
+	// UpdateUser changes the given properties of the user.
+	UpdateUser(ctx context.Context, id string, u UserUpdate) error
+	// DeleteUser soft-deletes the user (restorable for 30 days).
+	DeleteUser(ctx context.Context, id string) error
+	// RevokeSessions invalidates the user's refresh tokens and sessions.
+	RevokeSessions(ctx context.Context, id string) error
+	// CreateTAP creates a temporary access pass, replacing any existing one.
+	CreateTAP(ctx context.Context, id string, o TAPOptions) (TAP, error)
+	// FindGroups returns the group with ID nameOrID, or the groups whose
+	// display name is nameOrID.
+	FindGroups(ctx context.Context, nameOrID string) ([]Group, error)
+	// AddGroupMember adds the user to a Microsoft 365 or security group.
+	// It returns ECONFLICT if the user is already a member.
+	AddGroupMember(ctx context.Context, groupID, userID string) error
+}
+
+// Connector hands out the Directory of a customer tenant.
+type Connector interface {
+	// Directory returns the directory of the tenant with the given ID.
+	Directory(ctx context.Context, tenantID string) (Directory, error)
+}
+
+// Trace collects the service request IDs of the calls made under one
+// context, for the audit record. The zero value is ready to use.
+type Trace struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+type traceKey struct{}
+
+// WithTrace returns a context whose calls are recorded into a new Trace.
+func WithTrace(ctx context.Context) (context.Context, *Trace) {
+	t := &Trace{}
+	return context.WithValue(ctx, traceKey{}, t), t
+}
+
+// TraceFrom returns the Trace of ctx, or nil.
+func TraceFrom(ctx context.Context) *Trace {
+	t, _ := ctx.Value(traceKey{}).(*Trace)
+	return t
+}
+
+// Add records a request ID. A nil Trace ignores it.
+func (t *Trace) Add(id string) {
+	if t == nil || id == "" {
+		return
+	}
+	t.mu.Lock()
+	t.ids = append(t.ids, id)
+	t.mu.Unlock()
+}
+
+// IDs returns the recorded request IDs in order.
+func (t *Trace) IDs() []string {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.ids...)
+}

@@ -1,0 +1,366 @@
+package m365
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/cippbot/cippbot/actions"
+)
+
+// Directory is one customer tenant's directory over Microsoft Graph.
+type Directory struct {
+	tenantID string
+	graphURL string // service root, no version
+	adapter  *msgraphsdk.GraphRequestAdapter
+	client   *msgraphsdk.GraphServiceClient
+	log      *slog.Logger
+}
+
+var _ actions.Directory = (*Directory)(nil)
+
+// userSelect lists the user properties the actions read.
+var userSelect = []string{
+	"id", "userPrincipalName", "displayName", "accountEnabled", "onPremisesSyncEnabled",
+	"onPremisesImmutableId", "passwordPolicies", "jobTitle", "department", "mail",
+	"assignedLicenses", "lastPasswordChangeDateTime", "usageLocation",
+}
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// User implements actions.Directory.
+func (d *Directory) User(ctx context.Context, idOrUPN string) (actions.User, error) {
+	u, err := d.client.Users().ByUserId(idOrUPN).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect},
+	})
+	if err != nil {
+		return actions.User{}, mapError(err, "user "+idOrUPN)
+	}
+	return toUser(u), nil
+}
+
+func toUser(u models.Userable) actions.User {
+	return actions.User{
+		ID:               deref(u.GetId()),
+		UPN:              deref(u.GetUserPrincipalName()),
+		DisplayName:      deref(u.GetDisplayName()),
+		Enabled:          u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
+		Synced:           u.GetOnPremisesSyncEnabled() != nil && *u.GetOnPremisesSyncEnabled(),
+		ImmutableID:      deref(u.GetOnPremisesImmutableId()),
+		PasswordPolicies: deref(u.GetPasswordPolicies()),
+		JobTitle:         deref(u.GetJobTitle()),
+		Department:       deref(u.GetDepartment()),
+		Mail:             deref(u.GetMail()),
+	}
+}
+
+// UserDetails implements actions.Directory: the user with its manager, then
+// one $batch for groups and roles, authentication methods, the last sign-in
+// and the tenant's licence names.
+func (d *Directory) UserDetails(ctx context.Context, id string) (actions.UserDetails, error) {
+	u, err := d.client.Users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect, Expand: []string{"manager"}},
+	})
+	if err != nil {
+		return actions.UserDetails{}, mapError(err, "user "+id)
+	}
+	det := actions.UserDetails{User: toUser(u)}
+	if m := u.GetManager(); m != nil {
+		if mu, ok := m.(models.Userable); ok {
+			det.Manager = deref(mu.GetDisplayName())
+		}
+	}
+	if t := u.GetLastPasswordChangeDateTime(); t != nil {
+		det.LastPasswordChange = *t
+	}
+
+	user := d.client.Users().ByUserId(det.ID)
+	memberOf, err1 := user.MemberOf().ToGetRequestInformation(ctx, nil)
+	methods, err2 := user.Authentication().Methods().ToGetRequestInformation(ctx, nil)
+	top := int32(1)
+	filter := fmt.Sprintf("userId eq '%s'", odataQuote(det.ID))
+	signIns, err3 := d.client.AuditLogs().SignIns().ToGetRequestInformation(ctx, &auditlogs.SignInsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &auditlogs.SignInsRequestBuilderGetQueryParameters{Filter: &filter, Top: &top},
+	})
+	skus, err4 := d.client.SubscribedSkus().ToGetRequestInformation(ctx, nil)
+	for _, err := range []error{err1, err2, err3, err4} {
+		if err != nil {
+			return det, mapError(err, "user "+id)
+		}
+	}
+	batch := msgraphgocore.NewBatchRequest(d.adapter)
+	ids := make([]string, 4)
+	for i, ri := range []*abs.RequestInformation{memberOf, methods, signIns, skus} {
+		item, err := batch.AddBatchRequestStep(*ri)
+		if err != nil {
+			return det, mapError(err, "user "+id)
+		}
+		ids[i] = deref(item.GetId())
+	}
+	resp, err := batch.Send(ctx, d.adapter)
+	if err != nil {
+		return det, mapError(err, "user "+id)
+	}
+	if r, err := batchItem[models.DirectoryObjectCollectionResponseable](resp, ids[0], models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue); err == nil {
+		for _, o := range r.GetValue() {
+			switch v := o.(type) {
+			case models.DirectoryRoleable:
+				det.Roles = append(det.Roles, deref(v.GetDisplayName()))
+			case models.Groupable:
+				det.Groups = append(det.Groups, deref(v.GetDisplayName()))
+			}
+		}
+	} else {
+		d.log.DebugContext(ctx, "memberOf unavailable", "err", err)
+	}
+	if r, err := batchItem[models.AuthenticationMethodCollectionResponseable](resp, ids[1], models.CreateAuthenticationMethodCollectionResponseFromDiscriminatorValue); err == nil {
+		for _, m := range r.GetValue() {
+			if k := methodKind(m); k != "" && !slices.Contains(det.Methods, k) {
+				det.Methods = append(det.Methods, k)
+			}
+		}
+	} else {
+		det.Methods = []string{"(unavailable)"}
+	}
+	if r, err := batchItem[models.SignInCollectionResponseable](resp, ids[2], models.CreateSignInCollectionResponseFromDiscriminatorValue); err == nil {
+		if v := r.GetValue(); len(v) > 0 {
+			det.LastSignIn = toSignIn(v[0])
+		}
+	}
+	names := map[string]string{}
+	if r, err := batchItem[models.SubscribedSkuCollectionResponseable](resp, ids[3], models.CreateSubscribedSkuCollectionResponseFromDiscriminatorValue); err == nil {
+		for _, s := range r.GetValue() {
+			if s.GetSkuId() != nil {
+				names[s.GetSkuId().String()] = skuName(deref(s.GetSkuPartNumber()))
+			}
+		}
+	}
+	for _, l := range u.GetAssignedLicenses() {
+		if l.GetSkuId() == nil {
+			continue
+		}
+		n, ok := names[l.GetSkuId().String()]
+		if !ok {
+			n = l.GetSkuId().String()
+		}
+		det.Licenses = append(det.Licenses, n)
+	}
+	return det, nil
+}
+
+// batchItem returns one item of a $batch response, or its error. A missing
+// item is an error, not a panic.
+func batchItem[T any](resp msgraphgocore.BatchResponse, id string, ctor absser.ParsableFactory) (T, error) {
+	var zero T
+	item := resp.GetResponseById(id)
+	if item == nil || item.GetStatus() == nil {
+		return zero, fmt.Errorf("batch item %s missing from response", id)
+	}
+	v, err := msgraphgocore.GetBatchResponseById[absser.Parsable](resp, id, ctor)
+	if err != nil {
+		return zero, mapError(err, "batch item")
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("batch item %s: unexpected type %T", id, v)
+	}
+	return t, nil
+}
+
+func methodKind(m models.AuthenticationMethodable) string {
+	switch m.(type) {
+	case models.PasswordAuthenticationMethodable:
+		return "" // everyone has one
+	case models.MicrosoftAuthenticatorAuthenticationMethodable:
+		return "authenticator app"
+	case models.PhoneAuthenticationMethodable:
+		return "phone"
+	case models.Fido2AuthenticationMethodable:
+		return "FIDO2 key"
+	case models.WindowsHelloForBusinessAuthenticationMethodable:
+		return "Windows Hello"
+	case models.SoftwareOathAuthenticationMethodable:
+		return "OATH app"
+	case models.EmailAuthenticationMethodable:
+		return "email"
+	case models.TemporaryAccessPassAuthenticationMethodable:
+		return "temporary access pass"
+	}
+	t := deref(m.GetOdataType())
+	return strings.TrimSuffix(strings.TrimPrefix(t, "#microsoft.graph."), "AuthenticationMethod")
+}
+
+func toSignIn(s models.SignInable) *actions.SignIn {
+	out := &actions.SignIn{App: deref(s.GetAppDisplayName()), IP: deref(s.GetIpAddress()), OK: true}
+	if t := s.GetCreatedDateTime(); t != nil {
+		out.Time = *t
+	}
+	if l := s.GetLocation(); l != nil {
+		out.Location = strings.Trim(deref(l.GetCity())+", "+deref(l.GetCountryOrRegion()), ", ")
+	}
+	if out.Location == "" {
+		out.Location = out.IP
+	}
+	if st := s.GetStatus(); st != nil && st.GetErrorCode() != nil && *st.GetErrorCode() != 0 {
+		out.OK = false
+		out.Failure = deref(st.GetFailureReason())
+	}
+	return out
+}
+
+// skuName maps common SKU part numbers to the names technicians know.
+func skuName(part string) string {
+	names := map[string]string{
+		"ENTERPRISEPACK":           "Office 365 E3",
+		"ENTERPRISEPREMIUM":        "Office 365 E5",
+		"SPE_E3":                   "Microsoft 365 E3",
+		"SPE_E5":                   "Microsoft 365 E5",
+		"O365_BUSINESS_PREMIUM":    "Microsoft 365 Business Standard",
+		"O365_BUSINESS_ESSENTIALS": "Microsoft 365 Business Basic",
+		"SPB":                      "Microsoft 365 Business Premium",
+		"EMS":                      "Enterprise Mobility + Security E3",
+		"FLOW_FREE":                "Power Automate Free",
+		"EXCHANGESTANDARD":         "Exchange Online Plan 1",
+	}
+	if n, ok := names[part]; ok {
+		return n
+	}
+	return part
+}
+
+// UpdateUser implements actions.Directory with one PATCH carrying only the
+// given fields.
+func (d *Directory) UpdateUser(ctx context.Context, id string, up actions.UserUpdate) error {
+	body := models.NewUser()
+	if up.AccountEnabled != nil {
+		body.SetAccountEnabled(up.AccountEnabled)
+	}
+	if up.Password != nil {
+		pp := models.NewPasswordProfile()
+		pw := up.Password.Reveal()
+		pp.SetPassword(&pw)
+		force := up.ForceChange
+		pp.SetForceChangePasswordNextSignIn(&force)
+		body.SetPasswordProfile(pp)
+	}
+	if up.PasswordPolicies != nil {
+		body.SetPasswordPolicies(up.PasswordPolicies)
+	}
+	if up.ClearImmutableID {
+		// A nil set through the typed setter is not serialized; additional
+		// data writes an explicit null, which is what clears it.
+		body.SetAdditionalData(map[string]any{"onPremisesImmutableId": nil})
+	}
+	_, err := d.client.Users().ByUserId(id).Patch(ctx, body, nil)
+	return mapError(err, "user "+id)
+}
+
+// DeleteUser implements actions.Directory.
+func (d *Directory) DeleteUser(ctx context.Context, id string) error {
+	return mapError(d.client.Users().ByUserId(id).Delete(ctx, nil), "user "+id)
+}
+
+// RevokeSessions implements actions.Directory.
+func (d *Directory) RevokeSessions(ctx context.Context, id string) error {
+	r, err := d.client.Users().ByUserId(id).RevokeSignInSessions().PostAsRevokeSignInSessionsPostResponse(ctx, nil)
+	if err != nil {
+		return mapError(err, "user "+id)
+	}
+	if v := r.GetValue(); v == nil || !*v {
+		return actions.Errorf(actions.EUNAVAILABLE, "Microsoft 365 did not confirm the revocation; try again")
+	}
+	return nil
+}
+
+// CreateTAP implements actions.Directory.
+func (d *Directory) CreateTAP(ctx context.Context, id string, o actions.TAPOptions) (actions.TAP, error) {
+	body := models.NewTemporaryAccessPassAuthenticationMethod()
+	if o.LifetimeMinutes > 0 {
+		l := int32(o.LifetimeMinutes)
+		body.SetLifetimeInMinutes(&l)
+	}
+	once := o.UsableOnce
+	body.SetIsUsableOnce(&once)
+	r, err := d.client.Users().ByUserId(id).Authentication().TemporaryAccessPassMethods().Post(ctx, body, nil)
+	if err != nil {
+		return actions.TAP{}, mapError(err, "user "+id)
+	}
+	pass := deref(r.GetTemporaryAccessPass())
+	if pass == "" {
+		return actions.TAP{}, actions.Errorf(actions.EINTERNAL, "Microsoft 365 created a pass but did not return it")
+	}
+	tap := actions.TAP{Pass: actions.NewSecret("temporary access pass", pass)}
+	if l := r.GetLifetimeInMinutes(); l != nil {
+		tap.LifetimeMinutes = int(*l)
+	}
+	if u := r.GetIsUsableOnce(); u != nil {
+		tap.UsableOnce = *u
+	}
+	if s := r.GetStartDateTime(); s != nil {
+		tap.Start = *s
+	}
+	return tap, nil
+}
+
+var groupSelect = []string{"id", "displayName", "groupTypes", "mailEnabled", "securityEnabled"}
+
+// FindGroups implements actions.Directory.
+func (d *Directory) FindGroups(ctx context.Context, nameOrID string) ([]actions.Group, error) {
+	if guidRE.MatchString(nameOrID) {
+		g, err := d.client.Groups().ByGroupId(nameOrID).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: groupSelect},
+		})
+		if actions.ErrorCode(mapError(err, "")) == actions.ENOTFOUND {
+			return nil, nil
+		} else if err != nil {
+			return nil, mapError(err, "group "+nameOrID)
+		}
+		return []actions.Group{toGroup(g)}, nil
+	}
+	filter := fmt.Sprintf("displayName eq '%s'", odataQuote(nameOrID))
+	r, err := d.client.Groups().Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Filter: &filter, Select: groupSelect},
+	})
+	if err != nil {
+		return nil, mapError(err, "group "+nameOrID)
+	}
+	var out []actions.Group
+	for _, g := range r.GetValue() {
+		out = append(out, toGroup(g))
+	}
+	return out, nil
+}
+
+func toGroup(g models.Groupable) actions.Group {
+	return actions.Group{
+		ID:              deref(g.GetId()),
+		DisplayName:     deref(g.GetDisplayName()),
+		Unified:         slices.Contains(g.GetGroupTypes(), "Unified"),
+		MailEnabled:     g.GetMailEnabled() != nil && *g.GetMailEnabled(),
+		SecurityEnabled: g.GetSecurityEnabled() != nil && *g.GetSecurityEnabled(),
+	}
+}
+
+// AddGroupMember implements actions.Directory.
+func (d *Directory) AddGroupMember(ctx context.Context, groupID, userID string) error {
+	ref := models.NewReferenceCreate()
+	odataID := d.graphURL + "/v1.0/directoryObjects/" + userID
+	ref.SetOdataId(&odataID)
+	err := d.client.Groups().ByGroupId(groupID).Members().Ref().Post(ctx, ref, nil)
+	return mapError(err, "membership of "+userID)
+}
+
+// odataQuote escapes a value for a single-quoted OData string literal.
+func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }

@@ -1,0 +1,250 @@
+// Package m365 implements actions.Directory over Microsoft Graph with
+// msgraph-sdk-go and azidentity: one app registration, a token per customer
+// tenant, and an HTTP pipeline whose middleware order is fixed (see
+// Middlewares).
+package m365
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	khttp "github.com/microsoft/kiota-http-go"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	auth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
+
+	"github.com/cippbot/cippbot/actions"
+)
+
+// Defaults for the global (commercial) cloud.
+const (
+	DefaultGraphURL      = "https://graph.microsoft.com"
+	DefaultAuthorityHost = "https://login.microsoftonline.com/"
+)
+
+// Config configures the connection to Microsoft 365.
+type Config struct {
+	// GraphURL is the Graph service root without a version; "" means
+	// DefaultGraphURL. The Connector adds /v1.0.
+	GraphURL string
+	// GraphScope is the token scope for Graph; "" means GraphURL's host
+	// (for Microsoft's clouds) or https://graph.microsoft.com otherwise,
+	// plus "/.default".
+	GraphScope string
+	// AuthorityHost is the Entra ID login host; "" means
+	// DefaultAuthorityHost. Instance discovery is turned off for a host
+	// that is not one of Microsoft's.
+	AuthorityHost string
+	// ClientID and ClientSecret identify the multi-tenant app registration.
+	ClientID     string
+	ClientSecret string
+	// HTTPClient, if non-nil, carries every request (token and Graph). Its
+	// Transport is wrapped by the Graph middleware; nil means
+	// http.DefaultTransport.
+	HTTPClient *http.Client
+	// Retry sets the Graph retry policy; zero values take the defaults.
+	Retry RetryPolicy
+	// Logger, if non-nil, receives debug logs.
+	Logger *slog.Logger
+}
+
+// RetryPolicy bounds retries of throttled (429) or unavailable (503, 504)
+// Graph calls. Graph's Retry-After is honoured.
+type RetryPolicy struct {
+	MaxRetries   int // 0 means 3
+	DelaySeconds int // back-off base without Retry-After; 0 means 3
+}
+
+// Connector hands out a Directory per customer tenant, each with its own
+// credential and token cache. It is safe for concurrent use.
+type Connector struct {
+	cfg      Config
+	graphURL *url.URL
+	scope    string
+	log      *slog.Logger
+
+	mu   sync.Mutex
+	dirs map[string]*Directory
+}
+
+var _ actions.Connector = (*Connector)(nil)
+
+// New returns a Connector for cfg.
+func New(cfg Config) (*Connector, error) {
+	if cfg.GraphURL == "" {
+		cfg.GraphURL = DefaultGraphURL
+	}
+	if cfg.AuthorityHost == "" {
+		cfg.AuthorityHost = DefaultAuthorityHost
+	}
+	if !strings.HasSuffix(cfg.AuthorityHost, "/") {
+		cfg.AuthorityHost += "/"
+	}
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, fmt.Errorf("m365: client ID and client secret are required")
+	}
+	u, err := url.Parse(strings.TrimSuffix(cfg.GraphURL, "/"))
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("m365: bad Graph URL %q", cfg.GraphURL)
+	}
+	if u.Scheme != "https" {
+		return nil, fmt.Errorf("m365: Graph URL %q must use https", cfg.GraphURL)
+	}
+	scope := cfg.GraphScope
+	if scope == "" {
+		scope = "https://graph.microsoft.com/.default"
+		if isMicrosoftHost(u.Hostname()) {
+			scope = "https://" + u.Host + "/.default"
+		}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Connector{cfg: cfg, graphURL: u, scope: scope, log: log, dirs: map[string]*Directory{}}, nil
+}
+
+// isMicrosoftHost reports whether host belongs to one of Microsoft's clouds,
+// where instance discovery works.
+func isMicrosoftHost(host string) bool {
+	for _, s := range []string{".microsoft.com", ".microsoft.us", ".microsoftonline.com", ".microsoftonline.us",
+		".chinacloudapi.cn", ".partner.microsoftonline.cn", ".microsoftonline.cn"} {
+		if strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Directory returns the directory of the tenant with the given ID, building
+// its credential and Graph client on first use.
+func (c *Connector) Directory(ctx context.Context, tenantID string) (actions.Directory, error) {
+	return c.directory(tenantID)
+}
+
+func (c *Connector) directory(tenantID string) (*Directory, error) {
+	if tenantID == "" {
+		return nil, actions.Errorf(actions.EINVALID, "no tenant given")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.dirs[tenantID]; ok {
+		return d, nil
+	}
+	d, err := c.newDirectory(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	c.dirs[tenantID] = d
+	return d, nil
+}
+
+func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
+	parent := http.DefaultTransport
+	if c.cfg.HTTPClient != nil && c.cfg.HTTPClient.Transport != nil {
+		parent = c.cfg.HTTPClient.Transport
+	}
+	credClient := c.cfg.HTTPClient
+	if credClient == nil {
+		credClient = &http.Client{Transport: parent}
+	}
+	cred, err := azidentity.NewClientSecretCredential(tenantID, c.cfg.ClientID, c.cfg.ClientSecret,
+		&azidentity.ClientSecretCredentialOptions{
+			ClientOptions: azcore.ClientOptions{
+				Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: c.cfg.AuthorityHost},
+				Transport: credClient,
+			},
+			DisableInstanceDiscovery: !isMicrosoftHost(hostOf(c.cfg.AuthorityHost)),
+		})
+	if err != nil {
+		return nil, fmt.Errorf("m365: credential for tenant %s: %w", tenantID, err)
+	}
+	ap, err := auth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred,
+		[]string{c.scope}, []string{c.graphURL.Hostname()})
+	if err != nil {
+		return nil, fmt.Errorf("m365: auth provider: %w", err)
+	}
+	hc := &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(parent, Middlewares(c.cfg.Retry)...),
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // the redirect middleware follows redirects
+		},
+	}
+	if c.cfg.HTTPClient != nil && c.cfg.HTTPClient.Timeout != 0 {
+		hc.Timeout = c.cfg.HTTPClient.Timeout
+	}
+	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(ap, nil, nil, hc)
+	if err != nil {
+		return nil, fmt.Errorf("m365: request adapter: %w", err)
+	}
+	// The base URL must be set before the client is built: the client
+	// copies it into every request builder, $batch items included.
+	adapter.SetBaseUrl(c.graphURL.String() + "/v1.0")
+	return &Directory{
+		tenantID: tenantID,
+		graphURL: c.graphURL.String(),
+		adapter:  adapter,
+		client:   msgraphsdk.NewGraphServiceClient(adapter),
+		log:      c.log.With("tenant", tenantID),
+	}, nil
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// Middlewares returns the Graph HTTP pipeline in a fixed order, outermost
+// first. kiota-http-go's own default list comes out of a Go map, in a
+// different order per client; with retry outside compression, a retried
+// PATCH is resent as plain JSON still labelled gzip. Here compression runs
+// once, outside retry, and retry resends the same compressed bytes.
+func Middlewares(p RetryPolicy) []khttp.Middleware {
+	if p.MaxRetries <= 0 {
+		p.MaxRetries = 3
+	}
+	if p.DelaySeconds <= 0 {
+		p.DelaySeconds = 3
+	}
+	return []khttp.Middleware{
+		msgraphgocore.NewGraphTelemetryHandler(&msgraphgocore.GraphClientOptions{}),
+		khttp.NewUrlReplaceHandler(true, msgraphgocore.ReplacementPairs),
+		khttp.NewParametersNameDecodingHandler(),
+		khttp.NewUserAgentHandler(),
+		khttp.NewHeadersInspectionHandler(),
+		khttp.NewCompressionHandler(),
+		khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
+			MaxRetries:   p.MaxRetries,
+			DelaySeconds: p.DelaySeconds,
+			// A nil ShouldRetry panics on a retriable status.
+			ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return true },
+		}),
+		khttp.NewRedirectHandler(),
+		requestIDRecorder{},
+	}
+}
+
+// requestIDRecorder adds the request-id of every Graph response to the
+// actions.Trace of the request's context, for the audit record.
+type requestIDRecorder struct{}
+
+// Intercept implements khttp.Middleware.
+func (requestIDRecorder) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	resp, err := p.Next(req, i)
+	if resp != nil {
+		actions.TraceFrom(req.Context()).Add(resp.Header.Get("request-id"))
+	}
+	return resp, err
+}

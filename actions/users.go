@@ -1,0 +1,377 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Default returns the catalogue of every action cippbot offers.
+func Default() *Catalogue {
+	return NewCatalogue(
+		viewUser,
+		blockSignIn,
+		unblockSignIn,
+		revokeSessions,
+		resetPassword,
+		passwordNeverExpires,
+		createTAP,
+		deleteUser,
+		addToGroup,
+		clearImmutableID,
+	)
+}
+
+// onPremises refuses synced users for actions whose properties are mastered
+// in on-premises Active Directory, with what to do instead.
+func onPremises(what, instead string) func(User, Params) error {
+	return func(u User, _ Params) error {
+		if u.Synced {
+			return Errorf(ECONFLICT, "%s is synced from on-premises AD: %s there, not in the cloud. %s",
+				u.UPN, what, instead)
+		}
+		return nil
+	}
+}
+
+var viewUser = &Action{
+	Name:    "user",
+	Aliases: []string{"view", "info"},
+	Summary: "Show a user: status, licences, last sign-in, MFA, roles",
+	Risk:    RiskRead,
+	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
+		det, err := d.UserDetails(ctx, u.ID)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: userHeadline(det.User), Lines: userLines(det)}, nil
+	},
+}
+
+func userHeadline(u User) string {
+	state := "enabled"
+	if !u.Enabled {
+		state = "sign-in blocked"
+	}
+	return fmt.Sprintf("%s (%s): %s", u.DisplayName, u.UPN, state)
+}
+
+func userLines(d UserDetails) []string {
+	var l []string
+	if t := strings.Trim(d.JobTitle+" · "+d.Department, " ·"); t != "" {
+		l = append(l, t)
+	}
+	if d.Manager != "" {
+		l = append(l, "Manager: "+d.Manager)
+	}
+	switch {
+	case d.Synced:
+		l = append(l, "Source: synced from on-premises AD")
+	case d.ImmutableID != "":
+		l = append(l, "Source: cloud (carries an immutable ID)")
+	default:
+		l = append(l, "Source: cloud")
+	}
+	l = append(l, "Licences: "+listOr(d.Licenses, "none"))
+	if d.LastSignIn != nil {
+		s := d.LastSignIn
+		res := "ok"
+		if !s.OK {
+			res = "failed: " + s.Failure
+		}
+		l = append(l, fmt.Sprintf("Last sign-in: %s, %s from %s (%s)", s.Time.UTC().Format("2006-01-02 15:04Z"), s.App, s.Location, res))
+	} else {
+		l = append(l, "Last sign-in: none recorded")
+	}
+	l = append(l, "MFA methods: "+listOr(d.Methods, "none registered"))
+	if d.MFAState != "" {
+		l = append(l, "Per-user MFA: "+d.MFAState)
+	}
+	if len(d.Roles) > 0 {
+		l = append(l, "Admin roles: "+strings.Join(d.Roles, ", "))
+	}
+	if !d.LastPasswordChange.IsZero() {
+		l = append(l, "Password changed: "+d.LastPasswordChange.UTC().Format("2006-01-02"))
+	}
+	if strings.Contains(d.PasswordPolicies, "DisablePasswordExpiration") {
+		l = append(l, "Password never expires")
+	}
+	if len(d.Groups) > 0 {
+		g := d.Groups
+		more := ""
+		if len(g) > 5 {
+			more = fmt.Sprintf(" and %d more", len(g)-5)
+			g = g[:5]
+		}
+		l = append(l, "Groups: "+strings.Join(g, ", ")+more)
+	}
+	return l
+}
+
+func listOr(s []string, none string) string {
+	if len(s) == 0 {
+		return none
+	}
+	return strings.Join(s, ", ")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+var blockSignIn = &Action{
+	Name:    "block-signin",
+	Aliases: []string{"block", "disable-user"},
+	Summary: "Block a user from signing in",
+	Risk:    RiskDestructive,
+	Bulk:    true,
+	Check:   onPremises("block sign-in", "Disable the account in AD (it syncs within 30 minutes), then run revoke-sessions here."),
+	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
+		if !u.Enabled {
+			return Outcome{Summary: u.UPN + ": sign-in was already blocked"}, nil
+		}
+		if err := d.UpdateUser(ctx, u.ID, UserUpdate{AccountEnabled: ptr(false)}); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: u.UPN + ": sign-in blocked",
+			Lines: []string{"Existing sessions stay valid until they expire: run revoke-sessions to end them now."}}, nil
+	},
+}
+
+var unblockSignIn = &Action{
+	Name:    "unblock-signin",
+	Aliases: []string{"unblock", "enable-user"},
+	Summary: "Allow a blocked user to sign in again",
+	Risk:    RiskChange,
+	Bulk:    true,
+	Check:   onPremises("unblock sign-in", "Enable the account in AD; it syncs within 30 minutes."),
+	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
+		if u.Enabled {
+			return Outcome{Summary: u.UPN + ": sign-in was already allowed"}, nil
+		}
+		if err := d.UpdateUser(ctx, u.ID, UserUpdate{AccountEnabled: ptr(true)}); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: u.UPN + ": sign-in allowed again"}, nil
+	},
+}
+
+var revokeSessions = &Action{
+	Name:    "revoke-sessions",
+	Aliases: []string{"revoke", "signout"},
+	Summary: "Sign a user out everywhere (revoke refresh tokens)",
+	Risk:    RiskChange,
+	Bulk:    true,
+	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
+		if err := d.RevokeSessions(ctx, u.ID); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: u.UPN + ": sessions revoked",
+			Lines: []string{"Apps ask for sign-in again within about an hour."}}, nil
+	},
+}
+
+var resetPassword = &Action{
+	Name:    "reset-password",
+	Aliases: []string{"resetpw", "reset-pw"},
+	Summary: "Set a new random password, sent to you privately",
+	Params: []Param{
+		{Name: "must-change", Kind: ParamBool, Summary: "must change it at next sign-in"},
+	},
+	Risk:   RiskDestructive,
+	Bulk:   true,
+	Secret: true,
+	Check: onPremises("reset the password",
+		"With password writeback, reset it in AD or let the user use self-service reset; cippbot's app-only access cannot write back."),
+	Run: func(ctx context.Context, d Directory, u User, p Params, env Env) (Outcome, error) {
+		pw, err := env.Passwords.Password()
+		if err != nil {
+			return Outcome{}, err
+		}
+		pw = NewSecret(u.UPN+" password", pw.Reveal())
+		force := p.Bool("must-change")
+		if err := d.UpdateUser(ctx, u.ID, UserUpdate{Password: &pw, ForceChange: force}); err != nil {
+			return Outcome{}, err
+		}
+		o := Outcome{Summary: u.UPN + ": password reset", Secret: pw}
+		if force {
+			o.Lines = append(o.Lines, "Must change it at next sign-in.")
+		}
+		return o, nil
+	},
+}
+
+var passwordNeverExpires = &Action{
+	Name:    "password-never-expires",
+	Aliases: []string{"pne"},
+	Summary: "Turn password expiry off or back on",
+	Params: []Param{
+		{Name: "state", Kind: ParamEnum, Choices: []string{"on", "off"}, Positional: true, Required: true,
+			Summary: "on: never expires; off: normal expiry"},
+	},
+	Risk: RiskChange,
+	Bulk: true,
+	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
+		on := p["state"] == "on"
+		policies := setPolicy(u.PasswordPolicies, "DisablePasswordExpiration", on)
+		if policies == normalizePolicies(u.PasswordPolicies) {
+			return Outcome{Summary: fmt.Sprintf("%s: password-never-expires was already %s", u.UPN, p["state"])}, nil
+		}
+		if err := d.UpdateUser(ctx, u.ID, UserUpdate{PasswordPolicies: &policies}); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: fmt.Sprintf("%s: password-never-expires %s", u.UPN, p["state"])}, nil
+	},
+}
+
+// setPolicy adds or removes one policy from a comma-separated
+// passwordPolicies value, keeping the others ("None" when empty).
+func setPolicy(current, policy string, on bool) string {
+	var keep []string
+	for _, f := range strings.Split(current, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" || strings.EqualFold(f, "None") || strings.EqualFold(f, policy) {
+			continue
+		}
+		keep = append(keep, f)
+	}
+	if on {
+		keep = append(keep, policy)
+	}
+	slices.Sort(keep)
+	if len(keep) == 0 {
+		return "None"
+	}
+	return strings.Join(keep, ", ")
+}
+
+func normalizePolicies(p string) string { return setPolicy(p, "", false) }
+
+var createTAP = &Action{
+	Name:    "create-tap",
+	Aliases: []string{"tap"},
+	Summary: "Create a temporary access pass, sent to you privately",
+	Params: []Param{
+		{Name: "lifetime", Kind: ParamInt, Min: 10, Max: 43200, Summary: "minutes valid (10–43200; default: tenant policy)"},
+		{Name: "once", Kind: ParamBool, Summary: "usable for one sign-in only"},
+	},
+	Risk:   RiskDestructive,
+	Secret: true,
+	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
+		life, _ := p.Int("lifetime")
+		tap, err := d.CreateTAP(ctx, u.ID, TAPOptions{LifetimeMinutes: life, UsableOnce: p.Bool("once")})
+		if err != nil {
+			return Outcome{}, err
+		}
+		use := "reusable"
+		if tap.UsableOnce {
+			use = "one use"
+		}
+		valid := fmt.Sprintf("valid %s, %s", minutes(tap.LifetimeMinutes), use)
+		if !tap.Start.IsZero() {
+			valid += " from " + tap.Start.UTC().Format("15:04Z")
+		}
+		return Outcome{
+			Summary: u.UPN + ": temporary access pass created",
+			Lines:   []string{valid, "It replaces any earlier pass."},
+			Secret:  NewSecret(u.UPN+" temporary access pass", tap.Pass.Reveal()),
+		}, nil
+	},
+}
+
+func minutes(m int) string {
+	d := time.Duration(m) * time.Minute
+	switch {
+	case m == 0:
+		return "for the tenant's default time"
+	case m%(60*24) == 0:
+		return fmt.Sprintf("%d day(s)", m/(60*24))
+	case m%60 == 0:
+		return fmt.Sprintf("%d hour(s)", m/60)
+	}
+	return d.String()
+}
+
+var deleteUser = &Action{
+	Name:    "delete-user",
+	Aliases: []string{"delete"},
+	Summary: "Delete a user (restorable for 30 days)",
+	Risk:    RiskDestructive,
+	Bulk:    true,
+	Check:   onPremises("delete the account", "Delete or move it out of the synced OUs in AD."),
+	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
+		if err := d.DeleteUser(ctx, u.ID); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: u.UPN + ": deleted",
+			Lines: []string{"Restorable for 30 days from deleted users."}}, nil
+	},
+}
+
+var addToGroup = &Action{
+	Name:    "add-to-group",
+	Aliases: []string{"addgroup"},
+	Summary: "Add users to a Microsoft 365 or security group",
+	Params: []Param{
+		{Name: "group", Kind: ParamString, Positional: true, Required: true, Summary: "group name or ID"},
+	},
+	Risk: RiskChange,
+	Bulk: true,
+	Prepare: func(ctx context.Context, d Directory, p Params) (Params, error) {
+		gs, err := d.FindGroups(ctx, p["group"])
+		if err != nil {
+			return nil, err
+		}
+		switch len(gs) {
+		case 0:
+			return nil, Errorf(ENOTFOUND, "no group is named %q: check the spelling or use its ID", p["group"])
+		case 1:
+		default:
+			ids := make([]string, len(gs))
+			for i, g := range gs {
+				ids[i] = g.ID
+			}
+			return nil, Errorf(EINVALID, "%d groups are named %q; give one by ID: %s", len(gs), p["group"], strings.Join(ids, ", "))
+		}
+		g := gs[0]
+		if !g.Unified && g.MailEnabled {
+			return nil, Errorf(ECONFLICT, "%q is a %s: Graph cannot change its members; use Exchange admin", g.DisplayName, g.Kind())
+		}
+		q := p.Clone()
+		q["group"] = g.DisplayName
+		q["group-id"] = g.ID
+		return q, nil
+	},
+	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
+		err := d.AddGroupMember(ctx, p["group-id"], u.ID)
+		if ErrorCode(err) == ECONFLICT {
+			return Outcome{Summary: fmt.Sprintf("%s: already in %s", u.UPN, p["group"])}, nil
+		} else if err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: fmt.Sprintf("%s: added to %s", u.UPN, p["group"])}, nil
+	},
+}
+
+var clearImmutableID = &Action{
+	Name:    "clear-immutable-id",
+	Summary: "Clear a cloud user's leftover on-premises immutable ID",
+	Risk:    RiskDestructive,
+	Bulk:    true,
+	Check: func(u User, _ Params) error {
+		if u.Synced {
+			return Errorf(ECONFLICT, "%s is still synced from on-premises AD: stop syncing it first, or its immutable ID is needed", u.UPN)
+		}
+		if u.ImmutableID == "" {
+			return Errorf(ECONFLICT, "%s is a cloud user without an immutable ID: nothing to clear", u.UPN)
+		}
+		return nil
+	},
+	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
+		if err := d.UpdateUser(ctx, u.ID, UserUpdate{ClearImmutableID: true}); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: u.UPN + ": immutable ID cleared",
+			Lines: []string{"The account can now be matched to a new on-premises account."}}, nil
+	},
+}

@@ -1,0 +1,207 @@
+// Package console is a chat adapter for a terminal: each line typed is a
+// command from the current technician, buttons are shown as short commands
+// to type, and private messages are marked with their one reader. It powers
+// "cippbot demo" and end-to-end tests.
+package console
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cippbot/cippbot/bot"
+)
+
+// Platform is the platform name of console events and actor IDs.
+const Platform = "console"
+
+// Handler handles one event; *bot.Bot satisfies it.
+type Handler interface {
+	Handle(ctx context.Context, ev bot.Event, r bot.Responder)
+}
+
+// Persona is a technician one can act as.
+type Persona struct {
+	Name string // "riley"; the actor ID is "console:riley"
+	Note string // "helpdesk", shown when switching
+}
+
+// Adapter is the console chat. Set the fields, then call Run.
+type Adapter struct {
+	Handler Handler
+	Out     io.Writer
+	// Personas are the technicians to switch between with "/as NAME"; the
+	// first is the one at the start.
+	Personas []Persona
+	// Channel is the channel name shown in output; "" means "demo".
+	Channel string
+	// Fancy adds a prompt and symbols for an interactive terminal.
+	Fancy bool
+
+	mu      sync.Mutex // serializes output and guards fields below
+	current int
+	cards   int
+}
+
+var _ bot.Chat = (*Adapter)(nil)
+
+func (a *Adapter) channel() string {
+	if a.Channel == "" {
+		return "demo"
+	}
+	return a.Channel
+}
+
+// Actor returns the current technician.
+func (a *Adapter) Actor() bot.Actor {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.actorLocked()
+}
+
+func (a *Adapter) actorLocked() bot.Actor {
+	if len(a.Personas) == 0 {
+		return bot.Actor{ID: Platform + ":technician", Name: "technician"}
+	}
+	p := a.Personas[a.current]
+	return bot.Actor{ID: Platform + ":" + p.Name, Name: p.Name}
+}
+
+// Run reads commands from in, one per line, until EOF, "/quit" or ctx ends.
+func (a *Adapter) Run(ctx context.Context, in io.Reader) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	a.prompt()
+	for sc.Scan() {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "":
+		case line == "/quit" || line == "/exit":
+			return nil
+		case strings.HasPrefix(line, "/as"):
+			a.switchTo(strings.TrimSpace(strings.TrimPrefix(line, "/as")))
+		case strings.HasPrefix(line, "#"): // a comment in a scripted session
+		default:
+			a.Do(ctx, line)
+		}
+		a.prompt()
+	}
+	return sc.Err()
+}
+
+// Do handles one command line as the current technician and returns when
+// the bot has answered.
+func (a *Adapter) Do(ctx context.Context, line string) {
+	actor := a.Actor()
+	if !a.Fancy {
+		a.printf("%s> %s\n", actor.Name, line)
+	}
+	ev := bot.Event{Platform: Platform, Workspace: "console", Channel: a.channel(), Actor: actor, Text: line}
+	a.Handler.Handle(ctx, ev, &responder{a: a, actor: actor})
+}
+
+func (a *Adapter) prompt() {
+	if a.Fancy {
+		a.printf("%s> ", a.Actor().Name)
+	}
+}
+
+func (a *Adapter) switchTo(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	i := slices.IndexFunc(a.Personas, func(p Persona) bool { return strings.EqualFold(p.Name, name) })
+	if i < 0 {
+		names := make([]string, len(a.Personas))
+		for j, p := range a.Personas {
+			names[j] = p.Name
+		}
+		fmt.Fprintf(a.Out, "No technician %q here; try one of: %s\n", name, strings.Join(names, ", "))
+		return
+	}
+	a.current = i
+	fmt.Fprintf(a.Out, "You are now %s (%s).\n", a.Personas[i].Name, a.Personas[i].Note)
+}
+
+func (a *Adapter) printf(format string, args ...any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fmt.Fprintf(a.Out, format, args...)
+}
+
+// Update implements bot.Chat: it prints the card again, marked updated.
+func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fmt.Fprintf(a.Out, "[#%s, card %s updated] %s", channel, ref, a.render(m, false))
+	return nil
+}
+
+// Notify implements bot.Chat: a private message to someone who may not be
+// the current technician.
+func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m bot.Message) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fmt.Fprintf(a.Out, "(only %s sees this) %s", user.Name, a.render(m, true))
+	return nil
+}
+
+// responder answers one event.
+type responder struct {
+	a     *Adapter
+	actor bot.Actor
+}
+
+func (r *responder) Private(ctx context.Context, m bot.Message) error {
+	return r.a.Notify(ctx, r.a.channel(), r.actor, m)
+}
+
+func (r *responder) Public(ctx context.Context, m bot.Message) (string, error) {
+	a := r.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(m.Secrets) > 0 {
+		return "", fmt.Errorf("console: refusing to post a secret in the channel")
+	}
+	ref := ""
+	if len(m.Buttons) > 0 {
+		a.cards++
+		ref = strconv.Itoa(a.cards)
+	}
+	fmt.Fprintf(a.Out, "[#%s] %s", a.channel(), a.render(m, false))
+	return ref, nil
+}
+
+// render formats a message as a few short lines. Secrets are revealed only
+// when private is true.
+func (a *Adapter) render(m bot.Message, private bool) string {
+	var b strings.Builder
+	if a.Fancy {
+		b.WriteString([]string{"ℹ️ ", "✅ ", "⚠️ ", "❌ "}[m.Tone])
+	}
+	b.WriteString(m.Title)
+	b.WriteByte('\n')
+	for _, l := range m.Lines {
+		b.WriteString("    " + l + "\n")
+	}
+	if private {
+		for _, s := range m.Secrets {
+			fmt.Fprintf(&b, "    %s: %s\n", s.Label(), s.Reveal())
+		}
+	}
+	if len(m.Buttons) > 0 {
+		vals := make([]string, len(m.Buttons))
+		for i, bt := range m.Buttons {
+			vals[i] = "[" + bt.Label + ": type " + bt.Value + "]"
+		}
+		b.WriteString("    " + strings.Join(vals, "  ") + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,268 @@
+// Package bot is cippbot's platform-neutral engine: the command grammar,
+// routing, authorization, the approval lifecycle, the reply model and the
+// rules for delivering secrets. Chat adapters translate platform events into
+// Events and render Messages; the actions runner talks to Microsoft 365; the
+// store keeps approvals, grants, tenants and the audit trail.
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cippbot/cippbot/actions"
+)
+
+// Log keys, in one place.
+const (
+	LogPlatform = "platform"
+	LogActor    = "actor"
+	LogAction   = "action"
+	LogTenant   = "tenant"
+	LogApproval = "approval"
+	LogRef      = "ref"
+)
+
+// Runner runs actions against tenants; *actions.Service satisfies it.
+type Runner interface {
+	FindUser(ctx context.Context, tenantID, idOrUPN string) (actions.User, error)
+	Prepare(ctx context.Context, tenantID string, a *actions.Action, targets []actions.User, p actions.Params) (actions.Params, error)
+	Run(ctx context.Context, tenantID string, a *actions.Action, targetIDs []string, p actions.Params) []actions.Result
+}
+
+var _ Runner = (*actions.Service)(nil)
+
+// Bot is the engine. Fields are set before the first call and not changed
+// after; Handle is safe for concurrent use.
+type Bot struct {
+	Catalogue *actions.Catalogue
+	Runner    Runner
+	Store     Store
+	// Chats holds the Chat of each platform, by Event.Platform.
+	Chats map[string]Chat
+	// Admins are actor IDs that are admins by configuration.
+	Admins []string
+	// ApprovalTTL is how long an approval waits; 0 means 15 minutes.
+	ApprovalTTL time.Duration
+	// ActionTimeout bounds one command's work; 0 means 2 minutes.
+	ActionTimeout time.Duration
+	// Now, if non-nil, replaces time.Now.
+	Now func() time.Time
+	// NewID, if non-nil, replaces the random approval ID generator.
+	NewID func() string
+	// Logger, if non-nil, receives logs; nil discards them.
+	Logger *slog.Logger
+
+	wg sync.WaitGroup
+}
+
+func (b *Bot) now() time.Time {
+	if b.Now != nil {
+		return b.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (b *Bot) log() *slog.Logger {
+	if b.Logger != nil {
+		return b.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (b *Bot) ttl() time.Duration {
+	if b.ApprovalTTL > 0 {
+		return b.ApprovalTTL
+	}
+	return 15 * time.Minute
+}
+
+func (b *Bot) newID() string {
+	if b.NewID != nil {
+		return b.NewID()
+	}
+	var buf [3]byte
+	if _, err := rand.Read(buf[:]); err != nil {
+		panic("bot: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(buf[:])
+}
+
+// Wait blocks until work started by Handle in the background is done.
+func (b *Bot) Wait() { b.wg.Wait() }
+
+// Handle handles one event and answers through r. It returns when the reply
+// has been sent; adapters that must acknowledge quickly call it in a
+// goroutine after acknowledging.
+func (b *Bot) Handle(ctx context.Context, ev Event, r Responder) {
+	timeout := b.ActionTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	b.wg.Add(1)
+	defer b.wg.Done()
+
+	cmd, err := ParseCommand(ev.Text)
+	if err != nil {
+		b.private(ctx, r, errorMessage(fmt.Sprintf("I could not read that: %v. Try /cipp help", err)))
+		return
+	}
+	switch cmd.Verb {
+	case "help", "?":
+		b.help(ctx, ev, r, cmd)
+	case "approve", "deny":
+		b.decide(ctx, ev, r, cmd)
+	case "audit":
+		b.audit(ctx, ev, r, cmd)
+	case "access":
+		b.access(ctx, ev, r, cmd)
+	case "tenants":
+		b.tenants(ctx, ev, r)
+	case "whoami":
+		b.whoami(ctx, ev, r)
+	default:
+		a := b.Catalogue.Lookup(cmd.Verb)
+		if a == nil {
+			b.unknownVerb(ctx, r, cmd.Verb)
+			return
+		}
+		b.request(ctx, ev, r, a, cmd)
+	}
+}
+
+var builtins = []string{"help", "approve", "deny", "audit", "access", "tenants", "whoami"}
+
+func (b *Bot) unknownVerb(ctx context.Context, r Responder, verb string) {
+	msg := fmt.Sprintf("There is no action %q.", verb)
+	if s := closest(verb, append(b.Catalogue.Names(), builtins...)); s != "" {
+		msg = fmt.Sprintf("There is no action %q. Did you mean %s?", verb, s)
+	}
+	b.private(ctx, r, Message{Title: msg, Lines: []string{"/cipp help lists every action."}, Tone: ToneError})
+}
+
+// private sends a private reply and logs a failure to deliver it.
+func (b *Bot) private(ctx context.Context, r Responder, m Message) {
+	if err := r.Private(ctx, m); err != nil {
+		b.log().WarnContext(ctx, "private reply failed", "err", err)
+	}
+}
+
+// public posts to the channel. It refuses a message holding a secret, which
+// would be a bug.
+func (b *Bot) public(ctx context.Context, r Responder, m Message) string {
+	if len(m.Secrets) > 0 {
+		b.log().ErrorContext(ctx, "refused to post a secret publicly")
+		return ""
+	}
+	ref, err := r.Public(ctx, m)
+	if err != nil {
+		b.log().WarnContext(ctx, "public reply failed", "err", err)
+	}
+	return ref
+}
+
+func errorMessage(title string, lines ...string) Message {
+	return Message{Title: title, Lines: lines, Tone: ToneError}
+}
+
+// userError turns an error into chat text: the message of an
+// *actions.Error, or "internal error (ref …)" with the full error logged.
+func (b *Bot) userError(ctx context.Context, err error) string {
+	if actions.ErrorCode(err) != actions.EINTERNAL {
+		return actions.ErrorMessage(err)
+	}
+	ref := b.newID()
+	b.log().ErrorContext(ctx, "internal error", LogRef, ref, "err", err)
+	return "internal error (ref " + ref + ")"
+}
+
+// errorDetail is the full error text for the audit record.
+func errorDetail(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// record appends to the audit trail, filling in the event's context.
+func (b *Bot) record(ctx context.Context, ev Event, rec AuditRecord) error {
+	if rec.Platform == "" {
+		rec.Platform, rec.Workspace, rec.Channel = ev.Platform, ev.Workspace, ev.Channel
+	}
+	if rec.Actor.ID == "" {
+		rec.Actor = ev.Actor
+	}
+	rec.Time = b.now()
+	_, err := b.Store.Append(ctx, rec)
+	if err != nil {
+		b.log().ErrorContext(ctx, "audit append failed", "kind", rec.Kind, "err", err)
+	}
+	return err
+}
+
+// role returns the actor's role in the tenant ("" means any tenant: the
+// highest role held anywhere).
+func (b *Bot) role(ctx context.Context, actor, tenantID string) (Role, error) {
+	if slices.Contains(b.Admins, actor) {
+		return RoleAdmin, nil
+	}
+	grants, err := b.Store.Grants(ctx)
+	if err != nil {
+		return RoleNone, err
+	}
+	best := RoleNone
+	for _, g := range grants {
+		if g.Actor != actor {
+			continue
+		}
+		if tenantID == "" || g.Tenant == "" || g.Tenant == tenantID {
+			best = max(best, g.Role)
+		}
+	}
+	return best, nil
+}
+
+// requiredRole is the role needed to run (or, for destructive actions,
+// request) an action of the given risk.
+func requiredRole(r actions.Risk) Role {
+	if r == actions.RiskRead {
+		return RoleViewer
+	}
+	return RoleHelpdesk
+}
+
+// needsApproval reports whether a second technician must approve.
+func needsApproval(a *actions.Action) bool { return a.Risk == actions.RiskDestructive }
+
+// resolveTenant finds the tenant of a set of user@domain targets; all must
+// be in the same tenant.
+func (b *Bot) resolveTenant(ctx context.Context, targets []string) (Tenant, error) {
+	var t Tenant
+	for i, target := range targets {
+		_, domain, ok := strings.Cut(target, "@")
+		if !ok || domain == "" || strings.Contains(domain, "@") {
+			return Tenant{}, actions.Errorf(actions.EINVALID, "%q is not user@domain", target)
+		}
+		tt, err := b.Store.TenantByDomain(ctx, domain)
+		if errors.Is(err, ErrNotFound) {
+			return Tenant{}, actions.Errorf(actions.ENOTFOUND,
+				"no onboarded tenant has the domain %s: check the spelling, or /cipp tenants lists them", domain)
+		} else if err != nil {
+			return Tenant{}, err
+		}
+		if i > 0 && tt.ID != t.ID {
+			return Tenant{}, actions.Errorf(actions.EINVALID, "%s and %s are in different tenants: one tenant per request", targets[0], target)
+		}
+		t = tt
+	}
+	return t, nil
+}

@@ -1,0 +1,289 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cippbot/cippbot/actions"
+)
+
+// help answers "help" and "help <action>", derived from the declarations.
+func (b *Bot) help(ctx context.Context, ev Event, r Responder, cmd Command) {
+	if len(cmd.Positional) > 0 {
+		name := cmd.Positional[0]
+		a := b.Catalogue.Lookup(name)
+		if a == nil {
+			b.unknownVerb(ctx, r, name)
+			return
+		}
+		b.private(ctx, r, actionHelp(a))
+		return
+	}
+	m := Message{Title: "cippbot: Microsoft 365 user admin from chat", Lines: []string{"/cipp <action> user@domain … [reason=\"…\"]"}}
+	for _, a := range b.Catalogue.All() {
+		mark := ""
+		if needsApproval(a) {
+			mark = " (needs approval)"
+		}
+		m.Lines = append(m.Lines, "• "+a.Name+": "+a.Summary+mark)
+	}
+	m.Lines = append(m.Lines,
+		"• approve / deny <id>: decide on a request",
+		"• audit [user@domain]: recent audit entries",
+		"• access list | grant <platform:user> <role> [tenant] | revoke <platform:user> [tenant]",
+		"• tenants, whoami",
+		"/cipp help <action> for details.")
+	b.private(ctx, r, m)
+}
+
+func actionHelp(a *actions.Action) Message {
+	m := Message{Title: a.Name + ": " + a.Summary, Lines: []string{"/cipp " + a.Usage()}}
+	for _, p := range a.Params {
+		m.Lines = append(m.Lines, fmt.Sprintf("  %s: %s", p.Name, p.Summary))
+	}
+	if len(a.Aliases) > 0 {
+		m.Lines = append(m.Lines, "Also: "+strings.Join(a.Aliases, ", "))
+	}
+	risk := "Risk: " + a.Risk.String()
+	switch {
+	case needsApproval(a):
+		risk += "; another approver must approve"
+	case a.Risk == actions.RiskChange:
+		risk += "; runs at once for helpdesk"
+	}
+	m.Lines = append(m.Lines, risk)
+	if a.Bulk {
+		m.Lines = append(m.Lines, "Takes several users at once.")
+	}
+	if a.Secret {
+		m.Lines = append(m.Lines, "The secret goes to you privately, never to the channel.")
+	}
+	return m
+}
+
+// auditLines is how many audit entries fit a phone screen.
+const auditLines = 10
+
+// audit shows the newest audit entries, optionally for one user, limited to
+// the tenants the actor holds a role in.
+func (b *Bot) audit(ctx context.Context, ev Event, r Responder, cmd Command) {
+	role, err := b.role(ctx, ev.Actor.ID, "")
+	if err != nil {
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	if role < RoleViewer {
+		b.private(ctx, r, errorMessage("Reading the audit trail needs a role; ask an admin."))
+		return
+	}
+	f := AuditFilter{}
+	if len(cmd.Targets) > 0 {
+		f.Target = cmd.Targets[0]
+	}
+	recs, err := b.Store.Audit(ctx, f)
+	if err != nil {
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	var shown []string
+	for i := len(recs) - 1; i >= 0 && len(shown) < auditLines; i-- {
+		rec := recs[i]
+		if rec.TenantID != "" {
+			if tr, _ := b.role(ctx, ev.Actor.ID, rec.TenantID); tr < RoleViewer {
+				continue
+			}
+		}
+		shown = append(shown, auditLine(rec))
+	}
+	title := "Audit: newest first"
+	if f.Target != "" {
+		title = "Audit for " + f.Target + ": newest first"
+	}
+	if len(shown) == 0 {
+		shown = []string{"No entries."}
+	}
+	b.private(ctx, r, Message{Title: title, Lines: shown})
+}
+
+func auditLine(rec AuditRecord) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s %s", rec.Seq, timeOr(rec.Time), rec.Actor)
+	if rec.Kind == KindAccess {
+		fmt.Fprintf(&b, " %s", rec.Outcome)
+		for k, v := range rec.Params {
+			fmt.Fprintf(&b, " %s=%s", k, v)
+		}
+		return b.String()
+	}
+	fmt.Fprintf(&b, " %s %s", rec.Kind, rec.Action)
+	if len(rec.Targets) > 0 {
+		b.WriteString(" " + targetList(rec.Targets))
+	}
+	if rec.Outcome != "" {
+		b.WriteString(": " + rec.Outcome)
+	}
+	if rec.Approver != nil && rec.Kind == KindDecision {
+		b.WriteString(" by " + rec.Approver.String())
+	}
+	if rec.ApprovalID != "" {
+		b.WriteString(" (" + rec.ApprovalID + ")")
+	}
+	return b.String()
+}
+
+// access handles "access list|grant|revoke".
+func (b *Bot) access(ctx context.Context, ev Event, r Responder, cmd Command) {
+	role, err := b.role(ctx, ev.Actor.ID, "")
+	if err != nil {
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	sub := "list"
+	args := cmd.Positional
+	if len(args) > 0 {
+		sub, args = strings.ToLower(args[0]), args[1:]
+	}
+	isAdmin := role >= RoleAdmin
+	switch sub {
+	case "list":
+		if !isAdmin {
+			b.private(ctx, r, Message{Title: "Your role: " + roleOrNone(role), Lines: []string{"Only admins see every grant."}})
+			return
+		}
+		b.listAccess(ctx, r)
+	case "grant", "revoke":
+		if !isAdmin {
+			b.private(ctx, r, errorMessage("Only an admin may "+sub+" roles."))
+			b.record(ctx, ev, AuditRecord{Kind: KindRefused, Outcome: "refused", Error: "access " + sub + ": not an admin"})
+			return
+		}
+		b.changeAccess(ctx, ev, r, sub, args)
+	default:
+		b.private(ctx, r, errorMessage("Usage: access list | grant <platform:user> <role> [tenant] | revoke <platform:user> [tenant]"))
+	}
+}
+
+func (b *Bot) listAccess(ctx context.Context, r Responder) {
+	grants, err := b.Store.Grants(ctx)
+	if err != nil {
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	m := Message{Title: "Access"}
+	for _, a := range b.Admins {
+		m.Lines = append(m.Lines, a+": admin (config)")
+	}
+	for _, g := range grants {
+		scope := "all tenants"
+		if g.Tenant != "" {
+			scope = b.tenantName(ctx, g.Tenant)
+		}
+		m.Lines = append(m.Lines, fmt.Sprintf("%s: %s in %s", g.Actor, g.Role, scope))
+	}
+	if len(m.Lines) == 0 {
+		m.Lines = []string{"Nobody has a role."}
+	}
+	b.private(ctx, r, m)
+}
+
+func (b *Bot) tenantName(ctx context.Context, id string) string {
+	ts, err := b.Store.Tenants(ctx)
+	if err == nil {
+		for _, t := range ts {
+			if t.ID == id {
+				return t.DefaultDomain
+			}
+		}
+	}
+	return id
+}
+
+// changeAccess grants or revokes a role; args are <platform:user> [role]
+// [tenant].
+func (b *Bot) changeAccess(ctx context.Context, ev Event, r Responder, sub string, args []string) {
+	usage := "Usage: access grant <platform:user> <viewer|helpdesk|approver|admin> [tenant domain]"
+	if sub == "revoke" {
+		usage = "Usage: access revoke <platform:user> [tenant domain]"
+	}
+	if len(args) == 0 || !strings.Contains(args[0], ":") {
+		b.private(ctx, r, errorMessage("Name the person as platform:userID, e.g. slack:U0123ABCD.", usage))
+		return
+	}
+	who := args[0]
+	args = args[1:]
+	var role Role
+	if sub == "grant" {
+		if len(args) == 0 {
+			b.private(ctx, r, errorMessage("Which role?", usage))
+			return
+		}
+		var ok bool
+		if role, ok = ParseRole(strings.ToLower(args[0])); !ok {
+			b.private(ctx, r, errorMessage(fmt.Sprintf("There is no role %q.", args[0]), usage))
+			return
+		}
+		args = args[1:]
+	}
+	tenantID, scope := "", "all tenants"
+	if len(args) > 0 {
+		t, err := b.Store.TenantByDomain(ctx, args[0])
+		if errors.Is(err, ErrNotFound) {
+			b.private(ctx, r, errorMessage(fmt.Sprintf("No onboarded tenant has the domain %s.", args[0])))
+			return
+		} else if err != nil {
+			b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+			return
+		}
+		tenantID, scope = t.ID, t.DefaultDomain
+	}
+	params := map[string]string{"actor": who, "scope": scope}
+	if sub == "grant" {
+		params["role"] = role.String()
+		err := b.Store.PutGrant(ctx, Grant{Actor: who, Role: role, Tenant: tenantID, GrantedBy: ev.Actor.ID, GrantedAt: b.now()})
+		if err != nil {
+			b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+			return
+		}
+		b.record(ctx, ev, AuditRecord{Kind: KindAccess, TenantID: tenantID, Params: params, Outcome: "granted"})
+		b.private(ctx, r, Message{Title: fmt.Sprintf("%s is now %s in %s.", who, role, scope), Tone: ToneOK})
+		return
+	}
+	err := b.Store.DeleteGrant(ctx, who, tenantID)
+	if errors.Is(err, ErrNotFound) {
+		b.private(ctx, r, errorMessage(fmt.Sprintf("%s has no role in %s.", who, scope)))
+		return
+	} else if err != nil {
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	b.record(ctx, ev, AuditRecord{Kind: KindAccess, TenantID: tenantID, Params: params, Outcome: "revoked"})
+	b.private(ctx, r, Message{Title: fmt.Sprintf("%s no longer has a role in %s.", who, scope), Tone: ToneOK})
+}
+
+// tenants lists the onboarded tenants.
+func (b *Bot) tenants(ctx context.Context, ev Event, r Responder) {
+	if role, err := b.role(ctx, ev.Actor.ID, ""); err != nil || role < RoleViewer {
+		b.private(ctx, r, errorMessage("Listing tenants needs a role; ask an admin."))
+		return
+	}
+	ts, err := b.Store.Tenants(ctx)
+	if err != nil {
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	m := Message{Title: strconv.Itoa(len(ts)) + " tenant(s)"}
+	for _, t := range ts {
+		m.Lines = append(m.Lines, t.DefaultDomain+": "+t.Name)
+	}
+	b.private(ctx, r, m)
+}
+
+// whoami tells the actor their ID and role, which admins need to grant one.
+func (b *Bot) whoami(ctx context.Context, ev Event, r Responder) {
+	role, _ := b.role(ctx, ev.Actor.ID, "")
+	b.private(ctx, r, Message{Title: "You are " + ev.Actor.ID, Lines: []string{"Role: " + roleOrNone(role)}})
+}
+

@@ -1,0 +1,187 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Command is one parsed chat command:
+//
+//	/cipp <verb> <target…> [word…] [key=value…] [--flag…] [reason="…"]
+//
+// Targets are the words that contain an @; other bare words are positional
+// parameters. Order does not matter except among positional words.
+type Command struct {
+	Verb       string
+	Targets    []string
+	Positional []string
+	Named      map[string]string
+	Flags      []string
+	Reason     string
+}
+
+// ParseCommand parses the text a technician typed after /cipp. It accepts
+// straight and typographic quotes and the dashes phones put in for "--".
+func ParseCommand(text string) (Command, error) {
+	words, err := splitWords(text)
+	if err != nil {
+		return Command{}, err
+	}
+	if len(words) > 0 && strings.EqualFold(words[0], "/cipp") {
+		words = words[1:]
+	}
+	if len(words) == 0 {
+		return Command{Verb: "help"}, nil
+	}
+	c := Command{Verb: strings.ToLower(words[0]), Named: map[string]string{}}
+	for _, w := range words[1:] {
+		switch {
+		case strings.HasPrefix(w, "--") && len(w) > 2:
+			name := strings.ToLower(w[2:])
+			if k, v, ok := strings.Cut(name, "="); ok { // --lifetime=60
+				c.Named[k] = v
+				continue
+			}
+			c.Flags = append(c.Flags, name)
+		case isNamed(w):
+			k, v, _ := strings.Cut(w, "=")
+			k = strings.ToLower(k)
+			if k == "reason" {
+				if c.Reason != "" {
+					return Command{}, fmt.Errorf("reason is given twice")
+				}
+				c.Reason = strings.TrimSpace(v)
+				continue
+			}
+			if _, dup := c.Named[k]; dup {
+				return Command{}, fmt.Errorf("%s is given twice", k)
+			}
+			c.Named[k] = v
+		case strings.Contains(w, "@"):
+			c.Targets = append(c.Targets, strings.Trim(w, ",;"))
+		default:
+			c.Positional = append(c.Positional, w)
+		}
+	}
+	return c, nil
+}
+
+// isNamed reports whether w looks like key=value with a plain key.
+func isNamed(w string) bool {
+	k, _, ok := strings.Cut(w, "=")
+	if !ok || k == "" {
+		return false
+	}
+	for _, r := range k {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// splitWords splits text into words the way a shell would for quoting:
+// "a b" and 'a b' are one word, quotes may start mid-word (reason="a b"),
+// and a backslash escapes the next character inside double quotes.
+func splitWords(text string) ([]string, error) {
+	text = normalizeTypography(text)
+	var (
+		words []string
+		cur   strings.Builder
+		in    rune // the open quote, or 0
+		has   bool // cur holds a word, possibly empty ("")
+	)
+	rs := []rune(text)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case in != 0 && r == in:
+			in = 0
+		case in == '"' && r == '\\' && i+1 < len(rs):
+			i++
+			cur.WriteRune(rs[i])
+		case in != 0:
+			cur.WriteRune(r)
+		case r == '"' || r == '\'':
+			in, has = r, true
+		case unicode.IsSpace(r):
+			if has {
+				words = append(words, cur.String())
+				cur.Reset()
+				has = false
+			}
+		default:
+			cur.WriteRune(r)
+			has = true
+		}
+	}
+	if in != 0 {
+		return nil, fmt.Errorf("a %c quote is not closed", in)
+	}
+	if has {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// normalizeTypography undoes what phone keyboards do to typed commands:
+// curly quotes and an em or en dash standing for "--".
+func normalizeTypography(s string) string {
+	return strings.NewReplacer(
+		"\u201c", `"`, "\u201d", `"`, "\u201e", `"`,
+		"\u2018", "'", "\u2019", "'",
+		"\u2014", "--", "\u2013", "--",
+		"\u00a0", " ",
+	).Replace(s)
+}
+
+// closest returns the candidate nearest to word by edit distance, if it is
+// near enough to be a typo, or "".
+func closest(word string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := editDistance(word, c)
+		if strings.HasPrefix(c, word) && len(word) >= 3 {
+			d = min(d, 1)
+		}
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	limit := 2
+	if len(word) <= 4 {
+		limit = 1
+	}
+	if bestD <= limit {
+		return best
+	}
+	return ""
+}
+
+// editDistance is the optimal-string-alignment distance: insertions,
+// deletions, substitutions and swaps of neighbours each count one.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}

@@ -1,0 +1,70 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/cippbot/cippbot/actions"
+)
+
+// Secret is a password or temporary access pass; see actions.Secret.
+type Secret = actions.Secret
+
+// Tone colours a message: adapters may show it as an emoji or a colour.
+type Tone int
+
+// Tones.
+const (
+	ToneInfo Tone = iota
+	ToneOK
+	ToneWarn
+	ToneError
+)
+
+// Button is a clickable choice. Value is the command text a click stands
+// for ("approve 7f3a1c"); an adapter that has no buttons shows it to type.
+type Button struct {
+	Label  string
+	Value  string
+	Danger bool
+}
+
+// Message is a platform-neutral reply, phone first: Title is the most
+// important fact, Lines are short, and choices are Buttons. Secrets are
+// only ever put in private messages, and only adapters reveal them.
+type Message struct {
+	Title   string
+	Lines   []string
+	Buttons []Button
+	Tone    Tone
+	Secrets []Secret
+}
+
+// Responder answers one incoming event. Adapters implement it per event.
+type Responder interface {
+	// Private sends m to the event's actor alone (ephemeral).
+	Private(ctx context.Context, m Message) error
+	// Public posts m to the event's channel and returns a reference that
+	// Chat.Update accepts. m never holds secrets.
+	Public(ctx context.Context, m Message) (ref string, err error)
+}
+
+// Chat is what the bot needs from a chat platform outside of answering an
+// event: updating an earlier card, and writing privately to someone other
+// than the current actor (the requester, when someone else approved).
+type Chat interface {
+	// Update replaces the message ref in channel with m. m never holds
+	// secrets.
+	Update(ctx context.Context, channel, ref string, m Message) error
+	// Notify sends m privately to user, in or near channel.
+	Notify(ctx context.Context, channel string, user Actor, m Message) error
+}
+
+// Event is one thing a person did in chat: typed a command or clicked a
+// button (whose Value then arrives as Text).
+type Event struct {
+	Platform  string // "console", "slack", "discord"
+	Workspace string // Slack team or Discord guild
+	Channel   string
+	Actor     Actor
+	Text      string
+}

@@ -1,0 +1,603 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cippbot/cippbot/actions"
+)
+
+// maxTargets bounds one request, so a single card stays readable.
+const maxTargets = 50
+
+// request handles "/cipp <action> …": check, resolve, authorize, then run
+// at once or ask for approval.
+func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Action, cmd Command) {
+	refuse := func(tenant Tenant, targets []Target, err error) {
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		b.record(ctx, ev, AuditRecord{Kind: KindRefused, Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
+			Targets: targets, Reason: cmd.Reason, Outcome: "refused", Error: errorDetail(err)})
+	}
+	if len(cmd.Targets) == 0 {
+		refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID, "%s needs a user as user@domain: /cipp %s", a.Name, a.Usage()))
+		return
+	}
+	if len(cmd.Targets) > maxTargets {
+		refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID, "at most %d users per request", maxTargets))
+		return
+	}
+	raw := make([]Target, len(cmd.Targets))
+	for i, t := range cmd.Targets {
+		raw[i] = Target{UPN: t}
+	}
+	params, err := a.Bind(cmd.Positional, cmd.Named, cmd.Flags)
+	if err != nil {
+		refuse(Tenant{}, raw, err)
+		return
+	}
+	tenant, err := b.resolveTenant(ctx, cmd.Targets)
+	if err != nil {
+		refuse(Tenant{}, raw, err)
+		return
+	}
+	role, err := b.role(ctx, ev.Actor.ID, tenant.ID)
+	if err != nil {
+		refuse(tenant, raw, err)
+		return
+	}
+	if need := requiredRole(a.Risk); role < need {
+		refuse(tenant, raw, actions.Errorf(actions.EFORBIDDEN,
+			"%s needs the %s role in %s; you have %s. An admin can grant it: /cipp access grant %s %s",
+			a.Name, need, tenant.DefaultDomain, roleOrNone(role), ev.Actor.ID, need))
+		return
+	}
+	var users []actions.User
+	for _, t := range cmd.Targets {
+		if slices.ContainsFunc(users, func(u actions.User) bool { return strings.EqualFold(u.UPN, t) }) {
+			continue
+		}
+		u, err := b.Runner.FindUser(ctx, tenant.ID, t)
+		if actions.ErrorCode(err) == actions.ENOTFOUND {
+			err = actions.Errorf(actions.ENOTFOUND, "%s does not exist in %s: check the spelling", t, tenant.DefaultDomain)
+		}
+		if err != nil {
+			refuse(tenant, raw, err)
+			return
+		}
+		users = append(users, u)
+	}
+	targets := make([]Target, len(users))
+	for i, u := range users {
+		targets[i] = Target{ID: u.ID, UPN: u.UPN}
+	}
+	params, err = b.Runner.Prepare(ctx, tenant.ID, a, users, params)
+	if err != nil {
+		refuse(tenant, targets, err)
+		return
+	}
+	ap := Approval{
+		Action: a.Name, TenantID: tenant.ID, TenantDomain: tenant.DefaultDomain,
+		Targets: targets, Params: params, Reason: cmd.Reason, Requester: ev.Actor,
+		Platform: ev.Platform, Workspace: ev.Workspace, Channel: ev.Channel,
+		CreatedAt: b.now(),
+	}
+	if !needsApproval(a) {
+		b.runNow(ctx, ev, r, a, ap)
+		return
+	}
+	b.askApproval(ctx, ev, r, a, ap)
+}
+
+func roleOrNone(r Role) string {
+	if r == RoleNone {
+		return "no role"
+	}
+	return r.String()
+}
+
+// runNow runs an action that needs no approval.
+func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Action, ap Approval) {
+	// The request record doubles as the intent: it is written before the
+	// tenant is called, and if it cannot be written nothing is called.
+	if err := b.record(ctx, ev, AuditRecord{Kind: KindRequest, Action: a.Name, TenantID: ap.TenantID,
+		Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, Outcome: "running"}); err != nil {
+		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
+		return
+	}
+	res := b.execute(ctx, ev, a, ap)
+	m := resultMessage(a, ap, res, nil)
+	if a.Risk == actions.RiskRead {
+		b.private(ctx, r, m) // looking needs no audience
+	} else {
+		b.public(ctx, r, m)
+	}
+	if s := res.secretMessage(a, ap); s != nil {
+		b.private(ctx, r, *s)
+	}
+}
+
+// runResult is the result of running an approved or immediate request.
+type runResult struct {
+	results []actions.Result
+	outcome string // ok, failed, partial
+	err     error  // set when nothing ran (audit unavailable)
+}
+
+// execute writes the intent (for approvals), runs the action and writes the
+// outcome. Secrets stay in the returned results and go nowhere else.
+func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Approval) runResult {
+	ids := make([]string, len(ap.Targets))
+	for i, t := range ap.Targets {
+		ids[i] = t.ID
+	}
+	start := b.now()
+	tctx, trace := actions.WithTrace(ctx)
+	results := b.Runner.Run(tctx, ap.TenantID, a, ids, actions.Params(ap.Params))
+	res := runResult{results: results, outcome: "ok"}
+	var failed int
+	var errs []string
+	for _, x := range results {
+		if x.Err != nil {
+			failed++
+			errs = append(errs, x.Target.UPN+": "+errorDetail(x.Err))
+		}
+	}
+	switch {
+	case failed == len(results):
+		res.outcome = "failed"
+	case failed > 0:
+		res.outcome = "partial"
+	}
+	var approver *Actor
+	if ap.DecidedBy != nil {
+		approver = ap.DecidedBy
+	}
+	b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: approver,
+		Actor: ap.Requester, Outcome: res.outcome, Error: strings.Join(errs, "; "), RequestIDs: trace.IDs(),
+		DurationMS: b.now().Sub(start).Milliseconds()})
+	b.log().InfoContext(ctx, "action run", LogAction, a.Name, LogTenant, ap.TenantDomain, LogActor, ap.Requester.ID,
+		LogApproval, ap.ID, "outcome", res.outcome, "duration_ms", b.now().Sub(start).Milliseconds())
+	return res
+}
+
+// secretMessage returns the private message carrying the run's secrets, or
+// nil if there are none.
+func (res runResult) secretMessage(a *actions.Action, ap Approval) *Message {
+	var secrets []Secret
+	for _, x := range res.results {
+		if x.Err == nil && !x.Outcome.Secret.IsZero() {
+			secrets = append(secrets, x.Outcome.Secret)
+		}
+	}
+	if len(secrets) == 0 {
+		return nil
+	}
+	title := "Only you can see this: " + a.Name
+	if ap.ID != "" {
+		title += " (" + ap.ID + ")"
+	}
+	return &Message{Title: title, Secrets: secrets, Tone: ToneOK,
+		Lines: []string{"Hand it over by phone or in person; do not paste it into a channel."}}
+}
+
+// resultMessage is the public summary of a run: the most important fact
+// first, one line per target.
+func resultMessage(a *actions.Action, ap Approval, res runResult, decided *Actor) Message {
+	m := Message{Tone: ToneOK}
+	switch res.outcome {
+	case "failed":
+		m.Tone = ToneError
+		m.Title = "Failed: " + a.Name
+	case "partial":
+		m.Tone = ToneWarn
+		m.Title = "Partly done: " + a.Name
+	default:
+		m.Title = "Done: " + a.Name
+	}
+	if len(res.results) == 1 && res.outcome == "ok" {
+		m.Title = res.results[0].Outcome.Summary
+	}
+	for _, x := range res.results {
+		if x.Err != nil {
+			m.Lines = append(m.Lines, "✗ "+x.Target.UPN+": "+actions.ErrorMessage(x.Err))
+			continue
+		}
+		if !(len(res.results) == 1) {
+			m.Lines = append(m.Lines, "✓ "+x.Outcome.Summary)
+		}
+		if len(res.results) == 1 {
+			m.Lines = append(m.Lines, x.Outcome.Lines...)
+		}
+	}
+	if res.secretCount() > 0 {
+		m.Lines = append(m.Lines, fmt.Sprintf("The new secret went privately to %s.", ap.Requester))
+	}
+	by := "by " + ap.Requester.String()
+	if decided != nil {
+		by += ", approved by " + decided.String()
+	}
+	m.Lines = append(m.Lines, fmt.Sprintf("%s · %s", ap.TenantDomain, by))
+	return m
+}
+
+func (res runResult) secretCount() int {
+	n := 0
+	for _, x := range res.results {
+		if x.Err == nil && !x.Outcome.Secret.IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
+// askApproval stores a pending approval and posts its card.
+func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions.Action, ap Approval) {
+	ap.State = StatePending
+	ap.ExpiresAt = ap.CreatedAt.Add(b.ttl())
+	var err error
+	for range 5 {
+		ap.ID = b.newID()
+		if err = b.Store.CreateApproval(ctx, ap); !errors.Is(err, ErrExists) {
+			break
+		}
+	}
+	if err != nil {
+		b.private(ctx, r, errorMessage("Could not store the request: "+b.userError(ctx, err)))
+		return
+	}
+	if err := b.record(ctx, ev, AuditRecord{Kind: KindRequest, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Outcome: "pending"}); err != nil {
+		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, "audit unavailable"; return nil })
+		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
+		return
+	}
+	ref := b.public(ctx, r, pendingCard(a, ap))
+	if ref != "" {
+		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.Card = ref; return nil })
+	}
+}
+
+// pendingCard is the approval card: what, where, who, why, until when.
+func pendingCard(a *actions.Action, ap Approval) Message {
+	m := Message{
+		Title: fmt.Sprintf("Approval needed: %s %s", a.Name, targetList(ap.Targets)),
+		Tone:  ToneWarn,
+		Buttons: []Button{
+			{Label: "Approve", Value: "approve " + ap.ID},
+			{Label: "Deny", Value: "deny " + ap.ID, Danger: true},
+		},
+	}
+	m.Lines = append(m.Lines, "Tenant: "+ap.TenantDomain)
+	if p := paramText(a, ap.Params); p != "" {
+		m.Lines = append(m.Lines, "Options: "+p)
+	}
+	reason := ap.Reason
+	if reason == "" {
+		reason = "(none given)"
+	}
+	m.Lines = append(m.Lines, "Reason: "+reason)
+	if a.Secret {
+		m.Lines = append(m.Lines, "The secret goes privately to "+ap.Requester.String()+".")
+	}
+	m.Lines = append(m.Lines, fmt.Sprintf("Asked by %s · expires %s · id %s", ap.Requester, ap.ExpiresAt.UTC().Format("15:04Z"), ap.ID))
+	return m
+}
+
+func targetList(ts []Target) string {
+	if len(ts) == 1 {
+		return ts[0].UPN
+	}
+	if len(ts) <= 3 {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = t.UPN
+		}
+		return strings.Join(s, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", ts[0].UPN, len(ts)-1)
+}
+
+// paramText shows the declared parameters that were given, in declaration
+// order; a false flag is left out.
+func paramText(a *actions.Action, p map[string]string) string {
+	var parts []string
+	for _, prm := range a.Params {
+		v, ok := p[prm.Name]
+		if !ok {
+			continue
+		}
+		if prm.Kind == actions.ParamBool {
+			if v == "true" {
+				parts = append(parts, prm.Name)
+			}
+			continue
+		}
+		parts = append(parts, prm.Name+"="+v)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// errDecided carries the approval's state when a click comes too late.
+type errDecided struct{ ap Approval }
+
+func (e errDecided) Error() string { return "approval is " + string(e.ap.State) }
+
+var errExpired = errors.New("approval expired")
+
+// decide handles "approve <id>" and "deny <id>".
+func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
+	verb := cmd.Verb
+	if len(cmd.Positional) != 1 || len(cmd.Targets) > 0 {
+		b.private(ctx, r, errorMessage("Usage: "+verb+" <approval id>, as shown on the card."))
+		return
+	}
+	id := strings.ToLower(cmd.Positional[0])
+	ap, err := b.Store.Approval(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		b.private(ctx, r, errorMessage(fmt.Sprintf("There is no request %s.", id), "Check the id on the card."))
+		return
+	} else if err != nil {
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	a := b.Catalogue.Lookup(ap.Action)
+	refuse := func(msg string) {
+		b.private(ctx, r, errorMessage(msg))
+		b.record(ctx, ev, AuditRecord{Kind: KindRefused, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+			Targets: ap.Targets, ApprovalID: ap.ID, Outcome: "refused", Error: verb + ": " + msg})
+	}
+	if a == nil {
+		refuse("This request's action no longer exists.")
+		return
+	}
+	// The requester may withdraw (deny) their own request, never approve it.
+	own := ev.Actor.ID == ap.Requester.ID
+	if own && verb == "approve" {
+		refuse("You cannot approve your own request: another approver must.")
+		return
+	}
+	if !own {
+		role, err := b.role(ctx, ev.Actor.ID, ap.TenantID)
+		if err != nil {
+			b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+			return
+		}
+		if role < RoleApprover {
+			refuse(fmt.Sprintf("Only an approver for %s may %s; you have %s.", ap.TenantDomain, verb, roleOrNone(role)))
+			return
+		}
+	}
+	now := b.now()
+	decider := ev.Actor
+	ap, err = b.Store.UpdateApproval(ctx, id, func(x *Approval) error {
+		if x.State != StatePending {
+			return errDecided{*x}
+		}
+		x.DecidedBy, x.DecidedAt = &decider, now
+		if now.After(x.ExpiresAt) {
+			x.State = StateExpired
+			x.DecidedBy = nil
+			return nil
+		}
+		if verb == "approve" {
+			x.State = StateRunning
+		} else {
+			x.State = StateDenied
+		}
+		return nil
+	})
+	var dec errDecided
+	switch {
+	case errors.As(err, &dec):
+		b.private(ctx, r, alreadyDecided(dec.ap))
+		return
+	case err != nil:
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	switch ap.State {
+	case StateExpired:
+		b.expired(ctx, ev, a, ap)
+		b.private(ctx, r, errorMessage(fmt.Sprintf("Request %s expired at %s; nothing was done.", ap.ID, ap.ExpiresAt.Format("15:04Z")),
+			"Ask again if it is still needed."))
+	case StateDenied:
+		b.record(ctx, ev, AuditRecord{Kind: KindDecision, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+			Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: &decider, Outcome: "denied"})
+		word := "Denied"
+		if own {
+			word = "Withdrawn"
+		}
+		card := decidedCard(a, ap, fmt.Sprintf("%s by %s: %s %s", word, decider, ap.Action, targetList(ap.Targets)), ToneError)
+		b.updateCard(ctx, ap, card)
+		if !own {
+			b.notify(ctx, ap, Message{Title: fmt.Sprintf("%s denied your %s request (%s).", decider, ap.Action, ap.ID), Tone: ToneError})
+		}
+		b.private(ctx, r, Message{Title: "You denied " + ap.ID + ".", Tone: ToneOK})
+	case StateRunning:
+		b.runApproved(ctx, ev, r, a, ap)
+	}
+}
+
+func alreadyDecided(ap Approval) Message {
+	who := ""
+	if ap.DecidedBy != nil {
+		who = " by " + ap.DecidedBy.String()
+	}
+	switch ap.State {
+	case StateExpired:
+		return errorMessage(fmt.Sprintf("Request %s expired at %s; nothing was done.", ap.ID, ap.ExpiresAt.Format("15:04Z")))
+	case StateDenied:
+		return errorMessage(fmt.Sprintf("Request %s was already denied%s.", ap.ID, who))
+	case StateRunning:
+		return errorMessage(fmt.Sprintf("Request %s was already approved%s and is running.", ap.ID, who))
+	case StateUnknown:
+		return errorMessage(fmt.Sprintf("Request %s was interrupted; its outcome is unknown. Check the user before asking again.", ap.ID))
+	}
+	return errorMessage(fmt.Sprintf("Request %s was already approved%s: %s", ap.ID, who, ap.State))
+}
+
+// expired records an expiry and updates the card.
+func (b *Bot) expired(ctx context.Context, ev Event, a *actions.Action, ap Approval) {
+	b.record(ctx, ev, AuditRecord{Kind: KindDecision, Actor: Actor{ID: "cippbot"}, Action: ap.Action, TenantID: ap.TenantID,
+		Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Outcome: "expired"})
+	b.updateCard(ctx, ap, decidedCard(a, ap, fmt.Sprintf("Expired: %s %s (nobody approved in time)", ap.Action, targetList(ap.Targets)), ToneInfo))
+	b.notify(ctx, ap, Message{Title: fmt.Sprintf("Your %s request (%s) expired unapproved; nothing was done.", ap.Action, ap.ID), Tone: ToneInfo})
+}
+
+// runApproved runs a request that has just moved to running, exactly once.
+func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions.Action, ap Approval) {
+	decider := *ap.DecidedBy
+	fail := func(msg string) {
+		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, msg; return nil })
+		b.updateCard(ctx, ap, decidedCard(a, ap, "Not run: "+msg, ToneError))
+		b.private(ctx, r, errorMessage("Not run: "+msg))
+	}
+	if err := b.record(ctx, ev, AuditRecord{Kind: KindDecision, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: &decider, Outcome: "approved"}); err != nil {
+		fail("the audit trail is unavailable")
+		return
+	}
+	if err := b.record(ctx, ev, AuditRecord{Kind: KindIntent, Actor: ap.Requester, Action: ap.Action, TenantID: ap.TenantID,
+		Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID,
+		Approver: &decider, Outcome: "running"}); err != nil {
+		fail("the audit trail is unavailable")
+		return
+	}
+	b.updateCard(ctx, ap, decidedCard(a, ap, fmt.Sprintf("Approved by %s: running %s…", decider, ap.Action), ToneInfo))
+	res := b.execute(ctx, ev, a, ap)
+	m := resultMessage(a, ap, res, &decider)
+	state := StateDone
+	if res.outcome == "failed" {
+		state = StateFailed
+	}
+	final, _ := b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = state, m.Title; return nil })
+	if final.ID == "" {
+		final = ap
+	}
+	if !b.updateCard(ctx, final, m) {
+		b.public(ctx, r, m)
+	}
+	if s := res.secretMessage(a, ap); s != nil {
+		b.notify(ctx, ap, *s)
+	} else {
+		b.notify(ctx, ap, Message{Title: fmt.Sprintf("%s approved your %s request (%s): %s", decider, ap.Action, ap.ID, res.outcome), Tone: m.Tone})
+	}
+	b.private(ctx, r, Message{Title: "You approved " + ap.ID + ": " + res.outcome + ".", Tone: m.Tone})
+}
+
+// decidedCard is a card after the decision: no buttons, who and what.
+func decidedCard(a *actions.Action, ap Approval, title string, tone Tone) Message {
+	m := Message{Title: title, Tone: tone}
+	m.Lines = append(m.Lines, "Tenant: "+ap.TenantDomain)
+	if p := paramText(a, ap.Params); p != "" {
+		m.Lines = append(m.Lines, "Options: "+p)
+	}
+	if ap.Reason != "" {
+		m.Lines = append(m.Lines, "Reason: "+ap.Reason)
+	}
+	m.Lines = append(m.Lines, fmt.Sprintf("Asked by %s · id %s", ap.Requester, ap.ID))
+	return m
+}
+
+// updateCard updates the approval's card in place; it reports whether it did.
+func (b *Bot) updateCard(ctx context.Context, ap Approval, m Message) bool {
+	chat := b.Chats[ap.Platform]
+	if chat == nil || ap.Card == "" {
+		return false
+	}
+	if len(m.Secrets) > 0 {
+		b.log().ErrorContext(ctx, "refused to put a secret on a card")
+		return false
+	}
+	if err := chat.Update(ctx, ap.Channel, ap.Card, m); err != nil {
+		b.log().WarnContext(ctx, "card update failed", LogApproval, ap.ID, "err", err)
+		return false
+	}
+	return true
+}
+
+// notify writes privately to the requester of ap.
+func (b *Bot) notify(ctx context.Context, ap Approval, m Message) {
+	chat := b.Chats[ap.Platform]
+	if chat == nil {
+		b.log().WarnContext(ctx, "no chat to notify the requester", LogApproval, ap.ID, LogPlatform, ap.Platform)
+		return
+	}
+	if err := chat.Notify(ctx, ap.Channel, ap.Requester, m); err != nil {
+		b.log().WarnContext(ctx, "private message to requester failed", LogApproval, ap.ID, "err", err)
+	}
+}
+
+// Sweep expires pending approvals whose time is up and updates their
+// cards. Call it now and then; clicks on an expired card expire it too.
+func (b *Bot) Sweep(ctx context.Context) error {
+	pending, err := b.Store.Approvals(ctx, StatePending)
+	if err != nil {
+		return err
+	}
+	now := b.now()
+	for _, p := range pending {
+		if !now.After(p.ExpiresAt) {
+			continue
+		}
+		ap, err := b.Store.UpdateApproval(ctx, p.ID, func(x *Approval) error {
+			if x.State != StatePending {
+				return errDecided{*x}
+			}
+			x.State = StateExpired
+			return nil
+		})
+		if err != nil {
+			continue // decided meanwhile
+		}
+		a := b.Catalogue.Lookup(ap.Action)
+		if a == nil {
+			continue
+		}
+		b.expired(ctx, Event{Platform: ap.Platform, Workspace: ap.Workspace, Channel: ap.Channel}, a, ap)
+	}
+	return nil
+}
+
+// Recover marks requests that were running when the process stopped as
+// "outcome unknown": they are never re-run automatically. Call it once at
+// start-up, before handling events.
+func (b *Bot) Recover(ctx context.Context) error {
+	running, err := b.Store.Approvals(ctx, StateRunning)
+	if err != nil {
+		return err
+	}
+	for _, p := range running {
+		ap, err := b.Store.UpdateApproval(ctx, p.ID, func(x *Approval) error {
+			if x.State != StateRunning {
+				return errDecided{*x}
+			}
+			x.State, x.Outcome = StateUnknown, "outcome unknown: cippbot stopped while it ran"
+			return nil
+		})
+		if err != nil {
+			continue
+		}
+		ev := Event{Platform: ap.Platform, Workspace: ap.Workspace, Channel: ap.Channel}
+		b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Actor: ap.Requester, Action: ap.Action, TenantID: ap.TenantID,
+			Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, ApprovalID: ap.ID, Approver: ap.DecidedBy,
+			Outcome: "unknown", Error: "process stopped while the action ran"})
+		if a := b.Catalogue.Lookup(ap.Action); a != nil {
+			b.updateCard(ctx, ap, decidedCard(a, ap, "Outcome unknown: cippbot stopped while "+ap.Action+" ran. Check the user.", ToneWarn))
+		}
+	}
+	return nil
+}
+
+// timeOr formats t, or returns "-" for the zero time.
+func timeOr(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("01-02 15:04Z")
+}

@@ -1,0 +1,258 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors the store returns.
+var (
+	// ErrNotFound means the record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a record with the same key exists already.
+	ErrExists = errors.New("already exists")
+)
+
+// Actor is a person on a chat platform. ID is immutable and
+// platform-qualified ("slack:U0123ABCD", "discord:80351110224678912",
+// "console:riley"); Name is for display only and may change.
+type Actor struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// String returns the display name, or the ID when there is none.
+func (a Actor) String() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ID
+}
+
+// Role is what a technician may do. Each role includes the ones before it.
+type Role int
+
+// Roles, from least to most trusted.
+const (
+	RoleNone     Role = iota
+	RoleViewer        // read actions
+	RoleHelpdesk      // change actions; may request destructive ones
+	RoleApprover      // may approve others' destructive requests
+	RoleAdmin         // may grant and revoke roles
+)
+
+var roleNames = [...]string{"none", "viewer", "helpdesk", "approver", "admin"}
+
+// String returns the role's name.
+func (r Role) String() string {
+	if r < 0 || int(r) >= len(roleNames) {
+		return "none"
+	}
+	return roleNames[r]
+}
+
+// ParseRole returns the role named s.
+func ParseRole(s string) (Role, bool) {
+	for i, n := range roleNames {
+		if n == s && i > 0 {
+			return Role(i), true
+		}
+	}
+	return RoleNone, false
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Role) UnmarshalText(b []byte) error {
+	v, ok := ParseRole(string(b))
+	if !ok {
+		return errors.New("unknown role " + string(b))
+	}
+	*r = v
+	return nil
+}
+
+// Grant gives an actor a role, in one tenant or (Tenant "") in all.
+type Grant struct {
+	Actor     string    `json:"actor"`            // platform-qualified ID
+	Role      Role      `json:"role"`             //
+	Tenant    string    `json:"tenant,omitempty"` // tenant ID; "" means every tenant
+	GrantedBy string    `json:"granted_by"`       // actor ID, or "config" for CIPPBOT_ADMINS
+	GrantedAt time.Time `json:"granted_at"`
+}
+
+// Tenant is a customer tenant the bot may act on.
+type Tenant struct {
+	ID            string   `json:"id"`             // directory (tenant) GUID
+	Name          string   `json:"name"`           // display name
+	DefaultDomain string   `json:"default_domain"` // what technicians type
+	Domains       []string `json:"domains"`        // every verified domain, default included
+}
+
+// ApprovalState is where an approval is in its life.
+type ApprovalState string
+
+// Approval states. pending → denied | expired | running → done | failed;
+// running → unknown when the process died during the run.
+const (
+	StatePending ApprovalState = "pending"
+	StateDenied  ApprovalState = "denied"
+	StateExpired ApprovalState = "expired"
+	StateRunning ApprovalState = "running"
+	StateDone    ApprovalState = "done"
+	StateFailed  ApprovalState = "failed"
+	StateUnknown ApprovalState = "unknown"
+)
+
+// Target is a resolved target of a request.
+type Target struct {
+	ID  string `json:"id"`  // directory object ID
+	UPN string `json:"upn"` // as shown when the request was made
+}
+
+// Approval is a destructive request waiting for, or past, a second
+// technician's decision. It is pinned to the exact action, tenant, target
+// object IDs and parameters that were shown on the card.
+type Approval struct {
+	ID           string            `json:"id"`
+	State        ApprovalState     `json:"state"`
+	Action       string            `json:"action"`
+	TenantID     string            `json:"tenant_id"`
+	TenantDomain string            `json:"tenant_domain"`
+	Targets      []Target          `json:"targets"`
+	Params       map[string]string `json:"params,omitempty"`
+	Reason       string            `json:"reason,omitempty"`
+	Requester    Actor             `json:"requester"`
+	Platform     string            `json:"platform"`
+	Workspace    string            `json:"workspace,omitempty"`
+	Channel      string            `json:"channel"`
+	Card         string            `json:"card,omitempty"` // platform message reference of the approval card
+	CreatedAt    time.Time         `json:"created_at"`
+	ExpiresAt    time.Time         `json:"expires_at"`
+	DecidedBy    *Actor            `json:"decided_by,omitempty"`
+	DecidedAt    time.Time         `json:"decided_at,omitzero"`
+	Outcome      string            `json:"outcome,omitempty"` // public one-line result
+}
+
+// Record kinds in the audit trail.
+const (
+	KindRequest  = "request"  // a technician asked for an action
+	KindRefused  = "refused"  // the bot refused it (role, input, target)
+	KindDecision = "decision" // an approver approved or denied, or it expired
+	KindIntent   = "intent"   // written right before the tenant is called
+	KindOutcome  = "outcome"  // what the tenant answered
+	KindAccess   = "access"   // a role was granted or revoked
+)
+
+// AuditVersion is the version of AuditRecord written by this code.
+const AuditVersion = 1
+
+// AuditRecord is one entry of the tamper-evident audit trail. Each record
+// holds the hash of the one before it. It never holds a secret.
+type AuditRecord struct {
+	Version    int               `json:"v"`
+	Seq        uint64            `json:"seq"`
+	Time       time.Time         `json:"time"`
+	Kind       string            `json:"kind"`
+	Platform   string            `json:"platform,omitempty"`
+	Workspace  string            `json:"workspace,omitempty"`
+	Channel    string            `json:"channel,omitempty"`
+	Actor      Actor             `json:"actor"`
+	Action     string            `json:"action,omitempty"`
+	TenantID   string            `json:"tenant_id,omitempty"`
+	Tenant     string            `json:"tenant,omitempty"` // default domain
+	Targets    []Target          `json:"targets,omitempty"`
+	Params     map[string]string `json:"params,omitempty"`
+	Reason     string            `json:"reason,omitempty"`
+	ApprovalID string            `json:"approval_id,omitempty"`
+	Approver   *Actor            `json:"approver,omitempty"`
+	Outcome    string            `json:"outcome,omitempty"` // ok, failed, partial, pending, approved, denied, expired, refused, granted, revoked
+	Error      string            `json:"error,omitempty"`
+	RequestIDs []string          `json:"request_ids,omitempty"`
+	DurationMS int64             `json:"duration_ms,omitempty"`
+	PrevHash   string            `json:"prev_hash"`
+	Hash       string            `json:"hash"`
+}
+
+// ComputeHash returns the hex SHA-256 of the record's JSON encoding with
+// Hash empty. The store sets Hash to it when appending, and verification
+// recomputes it.
+func (r AuditRecord) ComputeHash() string {
+	r.Hash = ""
+	b, err := json.Marshal(r)
+	if err != nil {
+		// Every field marshals; this cannot happen.
+		panic("bot: marshal audit record: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// AuditFilter selects audit records.
+type AuditFilter struct {
+	Target string    // UPN or object ID; "" means any
+	Since  time.Time // zero means from the start
+	Limit  int       // newest Limit records; 0 means all
+}
+
+// ApprovalStore keeps approvals. Implementations are safe for concurrent use
+// and serialize UpdateApproval calls, which makes it a compare-and-swap.
+type ApprovalStore interface {
+	// CreateApproval stores a new approval; ErrExists if its ID is taken.
+	CreateApproval(ctx context.Context, a Approval) error
+	// Approval returns the approval with the given ID, or ErrNotFound.
+	Approval(ctx context.Context, id string) (Approval, error)
+	// UpdateApproval reads the approval, calls fn on it and stores the
+	// result, all in one transaction: concurrent calls see each other's
+	// changes. If fn returns an error nothing is stored and that error is
+	// returned with the approval as it was. ErrNotFound if there is none.
+	UpdateApproval(ctx context.Context, id string, fn func(*Approval) error) (Approval, error)
+	// Approvals returns the approvals in any of the given states (all if
+	// none are given), oldest first.
+	Approvals(ctx context.Context, states ...ApprovalState) ([]Approval, error)
+}
+
+// AuditLog is the append-only, hash-chained audit trail.
+type AuditLog interface {
+	// Append sets the record's Version, Seq, PrevHash and Hash, stores it
+	// and returns it as stored.
+	Append(ctx context.Context, r AuditRecord) (AuditRecord, error)
+	// Audit returns the records matching f, oldest first.
+	Audit(ctx context.Context, f AuditFilter) ([]AuditRecord, error)
+}
+
+// GrantStore keeps role grants.
+type GrantStore interface {
+	// Grants returns every grant.
+	Grants(ctx context.Context) ([]Grant, error)
+	// PutGrant stores g, replacing any grant for the same actor and tenant.
+	PutGrant(ctx context.Context, g Grant) error
+	// DeleteGrant removes the grant for actor in tenant; ErrNotFound if
+	// there is none.
+	DeleteGrant(ctx context.Context, actor, tenant string) error
+}
+
+// TenantStore is the tenant directory.
+type TenantStore interface {
+	// TenantByDomain returns the tenant one of whose domains is domain
+	// (case-insensitive), or ErrNotFound.
+	TenantByDomain(ctx context.Context, domain string) (Tenant, error)
+	// Tenants returns every tenant, sorted by default domain.
+	Tenants(ctx context.Context) ([]Tenant, error)
+	// PutTenant stores t, replacing any tenant with the same ID.
+	PutTenant(ctx context.Context, t Tenant) error
+}
+
+// Store is everything the bot persists.
+type Store interface {
+	ApprovalStore
+	AuditLog
+	GrantStore
+	TenantStore
+}

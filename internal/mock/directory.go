@@ -1,0 +1,207 @@
+// Package mock holds hand-written test doubles for the project's
+// interfaces: an in-memory directory and a recording chat.
+package mock
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cippbot/cippbot/actions"
+)
+
+// Directory is an in-memory actions.Directory. The zero value is an empty
+// directory; add users with Put. Calls counts every state-changing call.
+type Directory struct {
+	mu     sync.Mutex
+	users  map[string]*MemUser // by ID
+	groups map[string]*actions.Group
+	member map[string]map[string]bool // group ID → user IDs
+
+	// Calls counts UpdateUser, DeleteUser, RevokeSessions, CreateTAP and
+	// AddGroupMember calls.
+	Calls atomic.Int64
+	// Fail, if non-nil, is returned by every state-changing call.
+	Fail error
+}
+
+// MemUser is a user of the in-memory directory with its secret state.
+type MemUser struct {
+	actions.User
+	Password    string
+	ForceChange bool
+	TAP         string
+	Revoked     int
+	Deleted     bool
+}
+
+var _ actions.Directory = (*Directory)(nil)
+var _ actions.Connector = (*Directory)(nil)
+
+// Directory implements actions.Connector: every tenant is this directory.
+func (d *Directory) Directory(context.Context, string) (actions.Directory, error) { return d, nil }
+
+// Put adds or replaces a user.
+func (d *Directory) Put(u actions.User) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.users == nil {
+		d.users = map[string]*MemUser{}
+	}
+	d.users[u.ID] = &MemUser{User: u}
+}
+
+// PutGroup adds or replaces a group.
+func (d *Directory) PutGroup(g actions.Group) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.groups == nil {
+		d.groups = map[string]*actions.Group{}
+		d.member = map[string]map[string]bool{}
+	}
+	d.groups[g.ID] = &g
+	if d.member[g.ID] == nil {
+		d.member[g.ID] = map[string]bool{}
+	}
+}
+
+// Get returns a copy of the user with the given ID or UPN.
+func (d *Directory) Get(idOrUPN string) (MemUser, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.find(idOrUPN)
+	if u == nil {
+		return MemUser{}, false
+	}
+	return *u, true
+}
+
+func (d *Directory) find(idOrUPN string) *MemUser {
+	if u, ok := d.users[idOrUPN]; ok && !u.Deleted {
+		return u
+	}
+	for _, u := range d.users {
+		if strings.EqualFold(u.UPN, idOrUPN) && !u.Deleted {
+			return u
+		}
+	}
+	return nil
+}
+
+func notFound(what string) error {
+	return actions.Errorf(actions.ENOTFOUND, "%s was not found in the tenant", what)
+}
+
+// User implements actions.Directory.
+func (d *Directory) User(_ context.Context, idOrUPN string) (actions.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.find(idOrUPN)
+	if u == nil {
+		return actions.User{}, notFound("user " + idOrUPN)
+	}
+	return u.User, nil
+}
+
+// UserDetails implements actions.Directory.
+func (d *Directory) UserDetails(ctx context.Context, id string) (actions.UserDetails, error) {
+	u, err := d.User(ctx, id)
+	return actions.UserDetails{User: u}, err
+}
+
+func (d *Directory) change(id string, fn func(u *MemUser) error) error {
+	d.Calls.Add(1)
+	if d.Fail != nil {
+		return d.Fail
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.find(id)
+	if u == nil {
+		return notFound("user " + id)
+	}
+	return fn(u)
+}
+
+// UpdateUser implements actions.Directory.
+func (d *Directory) UpdateUser(_ context.Context, id string, up actions.UserUpdate) error {
+	return d.change(id, func(u *MemUser) error {
+		if u.Synced && (up.AccountEnabled != nil || up.Password != nil || up.ClearImmutableID) {
+			return actions.Errorf(actions.ECONFLICT, "on-premises mastered")
+		}
+		if up.AccountEnabled != nil {
+			u.Enabled = *up.AccountEnabled
+		}
+		if up.Password != nil {
+			u.Password, u.ForceChange = up.Password.Reveal(), up.ForceChange
+		}
+		if up.PasswordPolicies != nil {
+			u.PasswordPolicies = *up.PasswordPolicies
+		}
+		if up.ClearImmutableID {
+			u.ImmutableID = ""
+		}
+		return nil
+	})
+}
+
+// DeleteUser implements actions.Directory.
+func (d *Directory) DeleteUser(_ context.Context, id string) error {
+	return d.change(id, func(u *MemUser) error { u.Deleted = true; return nil })
+}
+
+// RevokeSessions implements actions.Directory.
+func (d *Directory) RevokeSessions(_ context.Context, id string) error {
+	return d.change(id, func(u *MemUser) error { u.Revoked++; return nil })
+}
+
+// CreateTAP implements actions.Directory.
+func (d *Directory) CreateTAP(_ context.Context, id string, o actions.TAPOptions) (actions.TAP, error) {
+	var tap actions.TAP
+	err := d.change(id, func(u *MemUser) error {
+		u.TAP = "Tap" + u.ID + "x9"
+		tap = actions.TAP{Pass: actions.NewSecret("tap", u.TAP), LifetimeMinutes: max(o.LifetimeMinutes, 60), UsableOnce: o.UsableOnce}
+		return nil
+	})
+	return tap, err
+}
+
+// FindGroups implements actions.Directory.
+func (d *Directory) FindGroups(_ context.Context, nameOrID string) ([]actions.Group, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if g, ok := d.groups[nameOrID]; ok {
+		return []actions.Group{*g}, nil
+	}
+	var out []actions.Group
+	for _, g := range d.groups {
+		if strings.EqualFold(g.DisplayName, nameOrID) {
+			out = append(out, *g)
+		}
+	}
+	return out, nil
+}
+
+// AddGroupMember implements actions.Directory.
+func (d *Directory) AddGroupMember(_ context.Context, groupID, userID string) error {
+	d.Calls.Add(1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m, ok := d.member[groupID]
+	if !ok {
+		return notFound("group " + groupID)
+	}
+	if m[userID] {
+		return actions.Errorf(actions.ECONFLICT, "already a member")
+	}
+	m[userID] = true
+	return nil
+}
+
+// IsMember reports whether the user is in the group.
+func (d *Directory) IsMember(groupID, userID string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.member[groupID][userID]
+}

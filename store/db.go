@@ -1,0 +1,218 @@
+// Package store keeps everything cippbot persists — approvals, the audit
+// trail, role grants and the tenant directory — in a single bbolt file. DB
+// implements bot.Store.
+//
+// The audit trail is append-only and hash-chained: each record holds the hash
+// of the one before it, and the hash and sequence number of the newest record
+// (the head) are kept apart from the records and updated in the same
+// transaction. VerifyAudit walks the chain and reports the first record that
+// was altered, removed or added behind the bot's back.
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync/atomic"
+	"time"
+
+	"github.com/cippbot/cippbot/bot"
+	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Bucket names.
+var (
+	bucketApprovals = []byte("approvals")
+	bucketAudit     = []byte("audit")
+	bucketMeta      = []byte("meta")
+	bucketGrants    = []byte("grants")
+	bucketTenants   = []byte("tenants")
+
+	allBuckets = [][]byte{bucketApprovals, bucketAudit, bucketMeta, bucketGrants, bucketTenants}
+)
+
+// keyAuditHead is the key, in the meta bucket, of the audit trail's head.
+var keyAuditHead = []byte("audit_head")
+
+// defaultOpenTimeout is how long Open waits for another process's lock when
+// DB.OpenTimeout is zero.
+const defaultOpenTimeout = 2 * time.Second
+
+// ErrClosed is returned by every method of a DB that is not open.
+var ErrClosed = errors.New("store: database is not open")
+
+// DB is the bbolt-backed store. Set its fields before calling Open; it is
+// safe for concurrent use once open.
+type DB struct {
+	// Path is the database file. Open creates it (mode 0600) if needed; its
+	// directory must exist.
+	Path string
+	// Now returns the current time; nil means time.Now. Append stamps
+	// records that have no time with it.
+	Now func() time.Time
+	// OpenTimeout is how long Open waits for another process to release
+	// the file's lock; 0 means 2s.
+	OpenTimeout time.Duration
+
+	bolt atomic.Pointer[bbolt.DB]
+}
+
+var _ bot.Store = (*DB)(nil)
+
+// NewDB returns a DB for the file at path. Call Open before using it.
+func NewDB(path string) *DB {
+	return &DB{Path: path}
+}
+
+// Open opens the database file, creating it and every bucket if needed. If
+// another process has the file open, Open gives up after OpenTimeout.
+func (db *DB) Open() error {
+	if db.bolt.Load() != nil {
+		return fmt.Errorf("open %s: already open", db.Path)
+	}
+	if db.Path == "" {
+		return errors.New("open database: no path")
+	}
+	timeout := db.OpenTimeout
+	if timeout <= 0 {
+		timeout = defaultOpenTimeout
+	}
+	b, err := bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: timeout})
+	if err != nil {
+		switch {
+		case errors.Is(err, bolterrors.ErrTimeout):
+			return &lockedError{path: db.Path, err: err}
+		case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrChecksum):
+			return fmt.Errorf("open %s: not a usable cippbot database: %w", db.Path, err)
+		}
+		// The error from opening the file names the path already; keep
+		// only its cause so the path is not repeated.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("open %s: %w", db.Path, err)
+	}
+	err = b.Update(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = b.Close()
+		return fmt.Errorf("open %s: %w", db.Path, err)
+	}
+	if !db.bolt.CompareAndSwap(nil, b) {
+		_ = b.Close()
+		return fmt.Errorf("open %s: already open", db.Path)
+	}
+	return nil
+}
+
+// Close closes the database. Closing a closed DB does nothing.
+func (db *DB) Close() error {
+	b := db.bolt.Swap(nil)
+	if b == nil {
+		return nil
+	}
+	if err := b.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", db.Path, err)
+	}
+	return nil
+}
+
+// lockedError says the database file is locked by another process. It
+// wraps bbolt's timeout error.
+type lockedError struct {
+	path string
+	err  error
+}
+
+func (e *lockedError) Error() string {
+	return "open " + e.path + ": database is in use by another cippbot process (locked); stop it or use another CIPPBOT_DATA"
+}
+
+func (e *lockedError) Unwrap() error { return e.err }
+
+// handle returns the open bbolt database, or an error if ctx is done or the
+// DB is not open.
+func (db *DB) handle(ctx context.Context) (*bbolt.DB, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b := db.bolt.Load()
+	if b == nil {
+		return nil, ErrClosed
+	}
+	return b, nil
+}
+
+// view runs fn in a read transaction.
+func (db *DB) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	b, err := db.handle(ctx)
+	if err != nil {
+		return err
+	}
+	return b.View(fn)
+}
+
+// update runs fn in a read-write transaction.
+func (db *DB) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	b, err := db.handle(ctx)
+	if err != nil {
+		return err
+	}
+	return b.Update(fn)
+}
+
+func (db *DB) now() time.Time {
+	if db.Now != nil {
+		return db.Now()
+	}
+	return time.Now()
+}
+
+// forEach calls fn for every key and value of the named bucket, in key
+// order. A missing bucket is empty.
+func forEach(tx *bbolt.Tx, name []byte, fn func(k, v []byte) error) error {
+	bk := tx.Bucket(name)
+	if bk == nil {
+		return nil
+	}
+	return bk.ForEach(fn)
+}
+
+// get returns the value of key in the named bucket, or nil. A missing bucket
+// is empty. The value is valid only during tx.
+func get(tx *bbolt.Tx, name, key []byte) []byte {
+	bk := tx.Bucket(name)
+	if bk == nil {
+		return nil
+	}
+	return bk.Get(key)
+}
+
+// put stores v, encoded as JSON, under key in the named bucket.
+func put(tx *bbolt.Tx, name, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	bk, err := tx.CreateBucketIfNotExists(name)
+	if err != nil {
+		return err
+	}
+	return bk.Put(key, b)
+}
+
+// seqKey returns the audit bucket key of sequence number seq.
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}

@@ -1,0 +1,170 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cippbot/cippbot/bot"
+)
+
+// Export formats.
+const (
+	FormatJSONL = "jsonl"
+	FormatCSV   = "csv"
+)
+
+// csvHeader is the header row of a CSV export.
+var csvHeader = []string{
+	"seq", "time", "kind", "platform", "workspace", "channel", "actor_id", "actor_name",
+	"action", "tenant", "targets", "params", "reason", "approval_id", "approver",
+	"outcome", "error", "request_ids", "duration_ms", "prev_hash", "hash",
+}
+
+// ExportAudit writes the audit records whose time is at or after since (zero
+// means all), oldest first, to w in the given format:
+//
+//   - "jsonl": each record's JSON as stored, one per line; the records can be
+//     verified again from it.
+//   - "csv": a header row, then one row per record. Targets (UPN, with the
+//     object ID in parentheses), request IDs and params (key=value, sorted by
+//     key) are joined with ";". A cell that a spreadsheet would take for a
+//     formula (starting with =, +, -, @, tab or carriage return) is prefixed
+//     with a single quote.
+//
+// It reads the trail in batches, so it never holds a transaction open while
+// w blocks.
+func (db *DB) ExportAudit(ctx context.Context, w io.Writer, format string, since time.Time) error {
+	bw := bufio.NewWriter(w)
+	var (
+		write func(r bot.AuditRecord, raw []byte) error
+		flush func() error
+	)
+	switch format {
+	case FormatJSONL:
+		write = func(_ bot.AuditRecord, raw []byte) error {
+			// Stored records are one line; compact any that are not so
+			// the output stays one record per line.
+			if bytes.ContainsAny(raw, "\r\n") {
+				var buf bytes.Buffer
+				if err := json.Compact(&buf, raw); err == nil {
+					raw = buf.Bytes()
+				}
+			}
+			if _, err := bw.Write(raw); err != nil {
+				return err
+			}
+			return bw.WriteByte('\n')
+		}
+		flush = bw.Flush
+	case FormatCSV:
+		cw := csv.NewWriter(bw)
+		if err := cw.Write(csvHeader); err != nil {
+			return err
+		}
+		write = func(r bot.AuditRecord, _ []byte) error { return cw.Write(csvRow(r)) }
+		flush = func() error {
+			cw.Flush()
+			if err := cw.Error(); err != nil {
+				return err
+			}
+			return bw.Flush()
+		}
+	default:
+		return fmt.Errorf("export audit: unknown format %q (want %s or %s)", format, FormatJSONL, FormatCSV)
+	}
+	_, err := db.walkAudit(ctx, func(k, v []byte) error {
+		var r bot.AuditRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("audit record %d: %w", keySeq(k), err)
+		}
+		if !since.IsZero() && r.Time.Before(since) {
+			return nil
+		}
+		if err := write(r, v); err != nil {
+			return fmt.Errorf("export audit: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("export audit: %w", err)
+	}
+	return nil
+}
+
+func csvRow(r bot.AuditRecord) []string {
+	targets := make([]string, len(r.Targets))
+	for i, t := range r.Targets {
+		switch {
+		case t.UPN == "":
+			targets[i] = t.ID
+		case t.ID == "":
+			targets[i] = t.UPN
+		default:
+			targets[i] = t.UPN + " (" + t.ID + ")"
+		}
+	}
+	params := make([]string, 0, len(r.Params))
+	for _, k := range slices.Sorted(maps.Keys(r.Params)) {
+		params = append(params, k+"="+r.Params[k])
+	}
+	tenant := r.Tenant
+	if tenant == "" {
+		tenant = r.TenantID
+	}
+	var approver string
+	if r.Approver != nil {
+		approver = r.Approver.ID
+	}
+	var duration string
+	if r.DurationMS != 0 {
+		duration = strconv.FormatInt(r.DurationMS, 10)
+	}
+	row := []string{
+		strconv.FormatUint(r.Seq, 10),
+		r.Time.UTC().Format(time.RFC3339Nano),
+		r.Kind,
+		r.Platform,
+		r.Workspace,
+		r.Channel,
+		r.Actor.ID,
+		r.Actor.Name,
+		r.Action,
+		tenant,
+		strings.Join(targets, ";"),
+		strings.Join(params, ";"),
+		r.Reason,
+		r.ApprovalID,
+		approver,
+		r.Outcome,
+		r.Error,
+		strings.Join(r.RequestIDs, ";"),
+		duration,
+		r.PrevHash,
+		r.Hash,
+	}
+	for i, c := range row {
+		row[i] = defuseCell(c)
+	}
+	return row
+}
+
+// defuseCell keeps a spreadsheet from running c as a formula.
+func defuseCell(c string) string {
+	if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		return "'" + c
+	}
+	return c
+}
