@@ -88,6 +88,11 @@ func (b *Bot) newID() string {
 	if b.NewID != nil {
 		return b.NewID()
 	}
+	return randomHex()
+}
+
+// randomHex returns six random hex digits.
+func randomHex() string {
 	var buf [3]byte
 	if _, err := rand.Read(buf[:]); err != nil {
 		panic("bot: crypto/rand failed: " + err.Error())
@@ -180,7 +185,7 @@ func (b *Bot) userError(ctx context.Context, err error) string {
 	if actions.ErrorCode(err) != actions.EINTERNAL {
 		return actions.ErrorMessage(err)
 	}
-	ref := b.newID()
+	ref := randomHex()
 	b.log().ErrorContext(ctx, "internal error", LogRef, ref, "err", err)
 	return "internal error (ref " + ref + ")"
 }

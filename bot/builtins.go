@@ -286,4 +286,3 @@ func (b *Bot) whoami(ctx context.Context, ev Event, r Responder) {
 	role, _ := b.role(ctx, ev.Actor.ID, "")
 	b.private(ctx, r, Message{Title: "You are " + ev.Actor.ID, Lines: []string{"Role: " + roleOrNone(role)}})
 }
-

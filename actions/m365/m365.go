@@ -5,8 +5,10 @@
 package m365
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -233,7 +235,34 @@ func Middlewares(p RetryPolicy) []khttp.Middleware {
 		}),
 		khttp.NewRedirectHandler(),
 		requestIDRecorder{},
+		replayableBody{},
 	}
+}
+
+// replayableBody gives every request body a GetBody, so that net/http can
+// resend it itself when a kept-alive connection turns out to be closed;
+// without it such a PATCH fails with "ContentLength=N with Body length 0".
+type replayableBody struct{}
+
+// Intercept implements khttp.Middleware.
+func (replayableBody) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		// The reader the retry handler seeks must stay the same object, so
+		// restore the original reader's position for the next attempt.
+		if s, ok := req.Body.(io.Seeker); ok {
+			s.Seek(0, io.SeekStart)
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		req.ContentLength = int64(len(b))
+	}
+	return p.Next(req, i)
 }
 
 // requestIDRecorder adds the request-id of every Graph response to the

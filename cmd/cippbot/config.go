@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is cippbot's configuration, read from the environment. Secrets
+// come only from the environment or from files named by *_FILE variables,
+// never from flags.
+type Config struct {
+	DataPath    string        // CIPPBOT_DATA
+	Admins      []string      // CIPPBOT_ADMINS: platform:userID, comma-separated
+	ApprovalTTL time.Duration // CIPPBOT_APPROVAL_TTL
+	LogLevel    slog.Level    // LOG_LEVEL
+	LogFormat   string        // LOG_FORMAT: text or json
+
+	// Microsoft 365 (the partner app registration).
+	TenantID      string // AZURE_TENANT_ID
+	ClientID      string // AZURE_CLIENT_ID
+	ClientSecret  string // AZURE_CLIENT_SECRET or AZURE_CLIENT_SECRET_FILE
+	GraphURL      string // CIPPBOT_GRAPH_URL
+	AuthorityHost string // AZURE_AUTHORITY_HOST
+}
+
+// DefaultConfig returns the configuration with every default filled in.
+func DefaultConfig() Config {
+	return Config{
+		DataPath:    "./cippbot.db",
+		ApprovalTTL: 15 * time.Minute,
+		LogLevel:    slog.LevelInfo,
+		LogFormat:   "text",
+	}
+}
+
+// LoadConfig reads the configuration from getenv (os.Getenv in main).
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	if v := getenv("CIPPBOT_DATA"); v != "" {
+		c.DataPath = v
+	}
+	for _, a := range strings.Split(getenv("CIPPBOT_ADMINS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.Admins = append(c.Admins, a)
+		}
+	}
+	if v := getenv("CIPPBOT_APPROVAL_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("CIPPBOT_APPROVAL_TTL: %q is not a duration like 15m", v)
+		}
+		c.ApprovalTTL = d
+	}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return c, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", v)
+		}
+	}
+	if v := getenv("LOG_FORMAT"); v != "" {
+		c.LogFormat = v
+	}
+	c.TenantID = getenv("AZURE_TENANT_ID")
+	c.ClientID = getenv("AZURE_CLIENT_ID")
+	c.GraphURL = getenv("CIPPBOT_GRAPH_URL")
+	c.AuthorityHost = getenv("AZURE_AUTHORITY_HOST")
+	var err error
+	if c.ClientSecret, err = secretEnv(getenv, "AZURE_CLIENT_SECRET"); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Validate reports the first thing wrong with c.
+func (c Config) Validate() error {
+	for _, a := range c.Admins {
+		p, id, ok := strings.Cut(a, ":")
+		if !ok || id == "" || (p != "slack" && p != "discord" && p != "console") {
+			return fmt.Errorf("CIPPBOT_ADMINS: %q is not platform:userID (slack:U0123ABCD, discord:80351110224678912)", a)
+		}
+	}
+	if c.ApprovalTTL < time.Minute || c.ApprovalTTL > 24*time.Hour {
+		return fmt.Errorf("CIPPBOT_APPROVAL_TTL: %s is outside 1m..24h", c.ApprovalTTL)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("LOG_FORMAT: %q is not text or json", c.LogFormat)
+	}
+	return nil
+}
+
+// LogValue implements slog.LogValuer, leaving secrets out.
+func (c Config) LogValue() slog.Value {
+	secret := "unset"
+	if c.ClientSecret != "" {
+		secret = "set"
+	}
+	return slog.GroupValue(
+		slog.String("data", c.DataPath),
+		slog.Any("admins", c.Admins),
+		slog.Duration("approval_ttl", c.ApprovalTTL),
+		slog.String("client_id", c.ClientID),
+		slog.String("client_secret", secret),
+	)
+}
+
+// secretEnv reads NAME, or the file named by NAME_FILE; not both.
+func secretEnv(getenv func(string) string, name string) (string, error) {
+	v, file := getenv(name), getenv(name+"_FILE")
+	if v != "" && file != "" {
+		return "", fmt.Errorf("%s and %s_FILE are both set: use one", name, name)
+	}
+	if file == "" {
+		return v, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -1,0 +1,395 @@
+// Command cippbot runs Microsoft 365 user administration from chat, with
+// four-eyes approvals, private secret delivery and a hash-chained audit
+// trail. "cippbot demo" tries it in a terminal against a simulated tenant.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/cippbot/cippbot/actions"
+	"github.com/cippbot/cippbot/actions/m365"
+	"github.com/cippbot/cippbot/adapters/console"
+	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/internal/fakegraph"
+	"github.com/cippbot/cippbot/store"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `cippbot: Microsoft 365 user administration from chat
+
+Usage:
+  cippbot demo                      try it: a console chat against a simulated tenant
+  cippbot serve                     run the bot
+  cippbot audit verify              check the audit trail's hash chain
+  cippbot audit export [--format jsonl|csv] [--since 2026-01-02]
+  cippbot tenants list | add <tenant-id> <domain> [name]
+  cippbot version
+
+Environment: CIPPBOT_DATA (bbolt file, default ./cippbot.db), CIPPBOT_ADMINS,
+CIPPBOT_APPROVAL_TTL, LOG_LEVEL, LOG_FORMAT, AZURE_TENANT_ID, AZURE_CLIENT_ID,
+AZURE_CLIENT_SECRET (or AZURE_CLIENT_SECRET_FILE).
+`
+
+// Main runs cippbot with the given arguments and environment and returns
+// the exit code: 0 ok, 1 failure, 2 bad usage or configuration.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "cippbot:", err)
+		return 2
+	}
+	if args[0] == "demo" && getenv("LOG_LEVEL") == "" {
+		cfg.LogLevel = slog.LevelWarn // keep the chat readable
+	}
+	log := newLogger(stderr, cfg)
+	var runErr error
+	switch args[0] {
+	case "demo":
+		runErr = runDemo(ctx, cfg, getenv("CIPPBOT_DATA") != "", stdin, stdout, log)
+	case "serve":
+		runErr = runServe(ctx, cfg, log)
+	case "audit":
+		return runAudit(ctx, cfg, args[1:], stdout, stderr)
+	case "tenants":
+		runErr = runTenants(ctx, cfg, args[1:], stdout)
+	case "version":
+		fmt.Fprintln(stdout, "cippbot", version())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "cippbot: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if runErr != nil {
+		var ue usageError
+		fmt.Fprintln(stderr, "cippbot:", runErr)
+		if errors.As(runErr, &ue) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// usageError is a mistake in the command line or configuration.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func version() string {
+	if Version != "dev" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return Version
+}
+
+func newLogger(w io.Writer, cfg Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openStore(path string) (*store.DB, error) {
+	db := store.NewDB(path)
+	if err := db.Open(); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// Demo personas and what they may do.
+var demoPersonas = []struct {
+	console.Persona
+	role bot.Role
+}{
+	{console.Persona{Name: "riley", Note: "helpdesk: runs changes, asks for approval of destructive actions"}, bot.RoleHelpdesk},
+	{console.Persona{Name: "sam", Note: "approver: approves others' requests"}, bot.RoleApprover},
+	{console.Persona{Name: "jordan", Note: "admin: grants and revokes roles"}, bot.RoleAdmin},
+}
+
+// runDemo runs the console chat against an embedded simulated tenant,
+// through the same Graph client path as a real tenant.
+func runDemo(ctx context.Context, cfg Config, keepData bool, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+	if !keepData {
+		dir, err := os.MkdirTemp("", "cippbot-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DataPath = filepath.Join(dir, "cippbot.db")
+	}
+	sim := fakegraph.New(fakegraph.Options{})
+	sim.Start()
+	defer sim.Close()
+	fancy := false
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fancy = true
+	}
+	d, err := startDemo(ctx, cfg, sim, stdout, fancy, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fmt.Fprint(stdout, demoWelcome(cfg.DataPath, keepData))
+	go sweep(ctx, d.bot, log)
+	err = d.console.Run(ctx, stdin)
+	d.bot.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// demo is a wired console chat against a simulated tenant.
+type demo struct {
+	console *console.Adapter
+	bot     *bot.Bot
+	db      *store.DB
+}
+
+// Close closes the store.
+func (d *demo) Close() error { return d.db.Close() }
+
+// startDemo wires the store, the Graph connector pointed at sim, the bot
+// and the console adapter writing to out.
+func startDemo(ctx context.Context, cfg Config, sim *fakegraph.Server, out io.Writer, fancy bool, log *slog.Logger) (*demo, error) {
+	db, err := openStore(cfg.DataPath)
+	if err != nil {
+		return nil, err
+	}
+	d := &demo{db: db}
+	if err := d.wire(ctx, cfg, sim, out, fancy, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *demo) wire(ctx context.Context, cfg Config, sim *fakegraph.Server, out io.Writer, fancy bool, log *slog.Logger) error {
+	conn, err := m365.New(m365.Config{
+		GraphURL:      sim.URL(),
+		AuthorityHost: sim.URL() + "/",
+		ClientID:      "cippbot-demo",
+		ClientSecret:  "demo-secret",
+		HTTPClient:    sim.Client(),
+		Retry:         m365.RetryPolicy{DelaySeconds: 1},
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.db.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso (simulated)",
+		DefaultDomain: fakegraph.ContosoDomain, Domains: []string{fakegraph.ContosoDomain, "contoso.onmicrosoft.com"}}); err != nil {
+		return err
+	}
+	personas := make([]console.Persona, len(demoPersonas))
+	for i, p := range demoPersonas {
+		personas[i] = p.Persona
+		if err := d.db.PutGrant(ctx, bot.Grant{Actor: console.Platform + ":" + p.Name, Role: p.role, GrantedBy: "demo", GrantedAt: time.Now().UTC()}); err != nil {
+			return err
+		}
+	}
+	d.console = &console.Adapter{Out: out, Personas: personas, Fancy: fancy}
+	d.bot = newBot(cfg, conn, d.db, log)
+	d.bot.Chats = map[string]bot.Chat{console.Platform: d.console}
+	d.console.Handler = d.bot
+	// Short sequential approval IDs ("approve 3") make the demo easy to
+	// type and to script; serve uses random ones.
+	existing, err := d.db.Approvals(ctx)
+	if err != nil {
+		return err
+	}
+	var next atomic.Int64
+	next.Store(int64(len(existing)))
+	d.bot.NewID = func() string { return strconv.FormatInt(next.Add(1), 10) }
+	return d.bot.Recover(ctx)
+}
+
+func demoWelcome(path string, kept bool) string {
+	where := "a temporary database (set CIPPBOT_DATA to keep it)"
+	if kept {
+		where = path
+	}
+	return `cippbot demo: a chat against a simulated Microsoft 365 tenant, contoso.com.
+You are riley (helpdesk). Switch with /as sam (approver) or /as jordan (admin).
+Try:
+  /cipp help
+  /cipp user AdeleV@contoso.com
+  /cipp reset-password AdeleV@contoso.com --must-change reason="locked out"
+  /as sam   then   approve <id from the card>
+  /cipp block-signin GradyA@contoso.com        (synced from on-premises)
+  /cipp create-tap AlexW@contoso.com lifetime=60 --once
+  /cipp add-to-group MeganB@contoso.com "Sales and Marketing"
+  /cipp audit
+Buttons show as commands to type. Audit and approvals live in ` + where + `.
+`
+}
+
+func newBot(cfg Config, conn actions.Connector, db *store.DB, log *slog.Logger) *bot.Bot {
+	return &bot.Bot{
+		Catalogue: actions.Default(),
+		Runner: &actions.Service{
+			Catalogue: actions.Default(),
+			Connector: conn,
+			Env:       actions.Env{Passwords: actions.Passwords{}},
+		},
+		Store:       db,
+		Admins:      cfg.Admins,
+		ApprovalTTL: cfg.ApprovalTTL,
+		Logger:      log,
+	}
+}
+
+// sweep expires stale approvals every 30 seconds until ctx ends.
+func sweep(ctx context.Context, b *bot.Bot, log *slog.Logger) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := b.Sweep(ctx); err != nil {
+				log.WarnContext(ctx, "approval sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+// runServe runs the bot against real tenants. No chat platform adapter is
+// built into this version yet, so it checks the configuration and store and
+// says so, instead of running with nothing to listen to.
+func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return usageError{"serve needs AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_SECRET_FILE)"}
+	}
+	db, err := openStore(cfg.DataPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	log.InfoContext(ctx, "configuration", "config", cfg)
+	return usageError{"serve: no chat platform is available in this build; try cippbot demo"}
+}
+
+func runAudit(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "cippbot: audit verify | audit export [--format jsonl|csv] [--since DATE]")
+		return 2
+	}
+	db, err := openStore(cfg.DataPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "cippbot:", err)
+		return 1
+	}
+	defer db.Close()
+	switch args[0] {
+	case "verify":
+		rep, err := db.VerifyAudit(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "cippbot: audit trail of %s is NOT intact: %v\n", cfg.DataPath, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "audit trail intact: %d records, head #%d\n", rep.Records, rep.Head)
+		return 0
+	case "export":
+		fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		format := fs.String("format", "jsonl", "jsonl or csv")
+		since := fs.String("since", "", "only records at or after this date (2006-01-02) or RFC 3339 time")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		var t time.Time
+		if *since != "" {
+			if t, err = parseSince(*since); err != nil {
+				fmt.Fprintln(stderr, "cippbot:", err)
+				return 2
+			}
+		}
+		if err := db.ExportAudit(ctx, stdout, *format, t); err != nil {
+			fmt.Fprintln(stderr, "cippbot:", err)
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintf(stderr, "cippbot: unknown audit command %q\n", args[0])
+	return 2
+}
+
+func parseSince(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q is not a date (2006-01-02) or RFC 3339 time", s)
+}
+
+func runTenants(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		args = []string{"list"}
+	}
+	db, err := openStore(cfg.DataPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch args[0] {
+	case "list":
+		ts, err := db.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", t.DefaultDomain, t.ID, t.Name)
+		}
+		return nil
+	case "add":
+		if len(args) < 3 {
+			return usageError{"usage: tenants add <tenant-id> <domain> [name]"}
+		}
+		t := bot.Tenant{ID: args[1], DefaultDomain: args[2], Name: args[2], Domains: []string{args[2]}}
+		if len(args) > 3 {
+			t.Name = args[3]
+		}
+		return db.PutTenant(ctx, t)
+	}
+	return usageError{fmt.Sprintf("unknown tenants command %q", args[0])}
+}

@@ -1,0 +1,109 @@
+package fakegraph
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Fault makes the server fail Graph requests on purpose. The next Times
+// Graph requests (including individual $batch items) whose method equals
+// Method ("" matches any) and whose path (e.g. "/v1.0/users/{id}")
+// contains PathContains get Status with a Graph error body. Token requests
+// are never faulted.
+type Fault struct {
+	Method       string
+	PathContains string
+	// Times is how many requests fail; 0 means 1 and a negative value
+	// means every matching request until ClearFaults.
+	Times int
+	// Status defaults to 500.
+	Status int
+	// Code and Message default to what Graph sends for Status, e.g.
+	// "TooManyRequests" / "Please retry again later." for 429.
+	Code    string
+	Message string
+	// RetryAfter, when set, is sent verbatim as the Retry-After header.
+	RetryAfter string
+}
+
+// Inject queues a fault; faults are matched in the order they were
+// injected.
+func (s *Server) Inject(f Fault) {
+	if f.Times == 0 {
+		f.Times = 1
+	}
+	if f.Status == 0 {
+		f.Status = http.StatusInternalServerError
+	}
+	if f.Code == "" || f.Message == "" {
+		code, msg := defaultFault(f.Status)
+		if f.Code == "" {
+			f.Code = code
+		}
+		if f.Message == "" {
+			f.Message = msg
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults drops every queued fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// defaultFault returns the error code and message Graph uses for status.
+func defaultFault(status int) (string, string) {
+	switch status {
+	case http.StatusBadRequest:
+		return "BadRequest", "Bad request."
+	case http.StatusUnauthorized:
+		return "InvalidAuthenticationToken", "Access token validation failure."
+	case http.StatusForbidden:
+		return "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+	case http.StatusNotFound:
+		return "Request_ResourceNotFound", "Resource not found."
+	case http.StatusConflict:
+		return "Conflict", "The request conflicts with the current state of the resource."
+	case http.StatusTooManyRequests:
+		return "TooManyRequests", "Please retry again later."
+	case http.StatusInternalServerError:
+		return "generalException", "General exception while processing."
+	case http.StatusBadGateway:
+		return "BadGateway", "Bad gateway."
+	case http.StatusServiceUnavailable:
+		return "serviceNotAvailable", "The service is temporarily unavailable. Please retry later."
+	case http.StatusGatewayTimeout:
+		return "GatewayTimeout", "The gateway timed out."
+	}
+	return "UnknownError", http.StatusText(status)
+}
+
+// takeFault returns the first queued fault matching method and path and
+// uses up one of its occurrences; s.mu must be held.
+func (s *Server) takeFault(method, path string) *reply {
+	for i, f := range s.faults {
+		if f.Method != "" && !strings.EqualFold(f.Method, method) {
+			continue
+		}
+		if !strings.Contains(path, f.PathContains) {
+			continue
+		}
+		if f.Times > 0 {
+			f.Times--
+			if f.Times == 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		rep := graphErr(f.Status, f.Code, f.Message)
+		if f.RetryAfter != "" {
+			rep.header = http.Header{"Retry-After": {f.RetryAfter}}
+		}
+		return rep
+	}
+	return nil
+}

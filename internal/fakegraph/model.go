@@ -1,0 +1,503 @@
+package fakegraph
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Authentication method kinds used in AuthMethod.Type.
+const (
+	// AuthMethodAuthenticator is a Microsoft Authenticator registration.
+	AuthMethodAuthenticator = "microsoftAuthenticator"
+	// AuthMethodPhone is a phone number registered for SMS or voice.
+	AuthMethodPhone = "phone"
+)
+
+// passwordMethodID is the fixed id Graph gives every password method.
+const passwordMethodID = "28c10230-6103-485e-b985-444c60001490"
+
+// User is the state of one directory user. The server hands out copies
+// (see Server.User) and accepts it as seed data (see TenantSeed).
+type User struct {
+	ID                string
+	UserPrincipalName string
+	DisplayName       string
+	GivenName         string
+	Surname           string
+	// Mail defaults to UserPrincipalName when seeded empty.
+	Mail string
+	// MailNickname defaults to the part of UserPrincipalName before '@'.
+	MailNickname      string
+	JobTitle          string
+	Department        string
+	OfficeLocation    string
+	MobilePhone       string
+	BusinessPhones    []string
+	City              string
+	Country           string
+	UsageLocation     string
+	PreferredLanguage string
+	AccountEnabled    bool
+	// UserType defaults to "Member".
+	UserType string
+
+	OnPremisesSyncEnabled      bool
+	OnPremisesImmutableID      string
+	OnPremisesLastSyncDateTime time.Time
+
+	// PasswordPolicies is "" (null in Graph) or a comma separated list
+	// such as "DisablePasswordExpiration".
+	PasswordPolicies string
+	// Password is the current password; a random one is chosen at seed
+	// time when it is empty. Graph never returns it.
+	Password                             string
+	ForceChangePasswordNextSignIn        bool
+	ForceChangePasswordNextSignInWithMFA bool
+	LastPasswordChangeDateTime           time.Time
+	CreatedDateTime                      time.Time
+	SignInSessionsValidFrom              time.Time
+
+	// ManagerID is the id of the user's manager, "" if none.
+	ManagerID string
+	// Licenses holds the assigned SKU ids.
+	Licenses       []string
+	ProxyAddresses []string
+	// Groups holds the ids of the groups the user is a direct member of.
+	// In a snapshot it is computed; in seed data it adds memberships.
+	Groups []string
+	// Roles holds the display names of the user's directory roles.
+	Roles []string
+
+	// AuthMethods holds the registered strong methods; the password
+	// method is implicit and the temporary access pass is kept in the
+	// TAP fields.
+	AuthMethods []AuthMethod
+
+	// TAP is the current temporary access pass, "" if none.
+	TAP                string
+	TAPID              string
+	TAPLifetimeMinutes int
+	TAPUsableOnce      bool
+	TAPStartDateTime   time.Time
+	TAPCreatedDateTime time.Time
+
+	// PerUserMFAState is "disabled", "enabled" or "enforced".
+	PerUserMFAState string
+
+	Deleted         bool
+	DeletedDateTime time.Time
+}
+
+// AuthMethod is one registered authentication method of a user.
+type AuthMethod struct {
+	ID string
+	// Type is AuthMethodAuthenticator or AuthMethodPhone.
+	Type            string
+	DisplayName     string
+	DeviceTag       string
+	PhoneAppVersion string
+	PhoneNumber     string
+	// PhoneType is "mobile", "alternateMobile" or "office".
+	PhoneType       string
+	CreatedDateTime time.Time
+}
+
+// Group is the state of one directory group.
+type Group struct {
+	ID           string
+	DisplayName  string
+	Description  string
+	Mail         string
+	MailNickname string
+	// GroupTypes is ["Unified"] for Microsoft 365 groups and empty for
+	// security groups and distribution lists.
+	GroupTypes      []string
+	MailEnabled     bool
+	SecurityEnabled bool
+	Visibility      string
+	CreatedDateTime time.Time
+	// Members holds the ids of the direct member users.
+	Members []string
+}
+
+// unified reports whether g is a Microsoft 365 group.
+func (g *Group) unified() bool {
+	return containsFold(g.GroupTypes, "Unified")
+}
+
+// SKU is one subscription of a tenant.
+type SKU struct {
+	SkuID         string
+	SkuPartNumber string
+	// Enabled is the number of prepaid units.
+	Enabled int
+}
+
+// TenantSeed describes a tenant to add with Server.AddTenant.
+type TenantSeed struct {
+	ID          string
+	DisplayName string
+	// Domains lists the verified domains; the first is the default one
+	// and a name ending in ".onmicrosoft.com" is the initial one.
+	Domains []string
+	Users   []User
+	Groups  []Group
+	SKUs    []SKU
+	// Created is the tenant's creation time; seeded sign-ins are placed
+	// relative to the server's clock, not to this.
+	Created time.Time
+}
+
+// roleTemplate is a built-in directory role.
+type roleTemplate struct {
+	id          string
+	description string
+}
+
+// roleTemplates returns the built-in roles that seed data may assign, by
+// display name.
+func roleTemplates() map[string]roleTemplate {
+	return map[string]roleTemplate{
+		"Global Administrator":                    {"62e90394-69f5-4237-9190-012177145e10", "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities."},
+		"User Administrator":                      {"fe930be7-5e62-47db-91af-98c3a49a38b1", "Can manage all aspects of users and groups, including resetting passwords for limited admins."},
+		"Helpdesk Administrator":                  {"729827e3-9c14-49f7-bb1b-9608f156bbb8", "Can reset passwords for non-administrators and Helpdesk Administrators."},
+		"Authentication Administrator":            {"c4e39bd9-1100-46d3-8c65-fb160da0071f", "Can access to view, set and reset authentication method information for any non-admin user."},
+		"Privileged Authentication Administrator": {"7be44c8a-adaf-4e2a-84d6-ab2649e08a13", "Can access to view, set and reset authentication method information for any user (admin or non-admin)."},
+		"Exchange Administrator":                  {"29232cdf-9323-42fd-ade2-1d097af3e4de", "Can manage all aspects of the Exchange product."},
+		"Security Administrator":                  {"194ae4cb-b126-40b2-bd5b-6091b380977d", "Can read security information and reports, and manage configuration in Microsoft Entra ID and Office 365."},
+		"Global Reader":                           {"f2ef992c-3afb-46b9-b7cf-a126ee74c451", "Can read everything that a Global Administrator can, but not update anything."},
+		"License Administrator":                   {"4d6ac14f-3453-41d0-bef9-a3e0c569773a", "Can manage product licenses on users and groups."},
+	}
+}
+
+// dirRole is an activated directory role.
+type dirRole struct {
+	id          string
+	templateID  string
+	displayName string
+	description string
+	members     []string
+}
+
+// domain is a verified domain of a tenant.
+type domain struct {
+	name      string
+	isDefault bool
+	isInitial bool
+}
+
+// signIn is one entry of the sign-in log.
+type signIn struct {
+	id            string
+	created       time.Time
+	userID        string
+	userName      string
+	upn           string
+	app           string
+	appID         string
+	resource      string
+	ip            string
+	clientApp     string
+	errorCode     int
+	failureReason string
+	details       string
+	city          string
+	state         string
+	country       string
+	os            string
+	browser       string
+	interactive   bool
+}
+
+// tenant is one simulated directory.
+type tenant struct {
+	id          string
+	displayName string
+	created     time.Time
+	domains     []domain
+	users       []*User
+	groups      []*Group
+	roles       []*dirRole
+	skus        []SKU
+	signIns     []signIn
+}
+
+// buildTenant validates seed and turns it into a tenant. now places the
+// generated sign-in history.
+func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
+	if !isGUID(seed.ID) {
+		return nil, fmt.Errorf("tenant: id %q is not a GUID", seed.ID)
+	}
+	if len(seed.Domains) == 0 {
+		return nil, errors.New("tenant: no domains")
+	}
+	t := &tenant{
+		id:          strings.ToLower(seed.ID),
+		displayName: seed.DisplayName,
+		created:     seed.Created,
+		skus:        slices.Clone(seed.SKUs),
+	}
+	if t.created.IsZero() {
+		t.created = time.Date(2019, 3, 4, 9, 0, 0, 0, time.UTC)
+	}
+	for i, d := range seed.Domains {
+		t.domains = append(t.domains, domain{
+			name:      strings.ToLower(d),
+			isDefault: i == 0,
+			isInitial: strings.HasSuffix(strings.ToLower(d), ".onmicrosoft.com"),
+		})
+	}
+	templates := roleTemplates()
+	type membership struct{ group, user, upn string }
+	var pending []membership
+	for i := range seed.Users {
+		u := cloneUser(seed.Users[i])
+		if !isGUID(u.ID) {
+			return nil, fmt.Errorf("tenant: user %q: id %q is not a GUID", u.UserPrincipalName, u.ID)
+		}
+		at := strings.LastIndex(u.UserPrincipalName, "@")
+		if at <= 0 || !t.hasDomain(u.UserPrincipalName[at+1:]) {
+			return nil, fmt.Errorf("tenant: user %q: upn is not in a verified domain", u.UserPrincipalName)
+		}
+		if t.findUser(u.ID, true) != nil || t.findUser(u.UserPrincipalName, true) != nil {
+			return nil, fmt.Errorf("tenant: user %q: duplicate id or upn", u.UserPrincipalName)
+		}
+		u.ID = strings.ToLower(u.ID)
+		if u.Mail == "" {
+			u.Mail = u.UserPrincipalName
+		}
+		if u.MailNickname == "" {
+			u.MailNickname = u.UserPrincipalName[:at]
+		}
+		if len(u.ProxyAddresses) == 0 {
+			u.ProxyAddresses = []string{"SMTP:" + u.Mail}
+		}
+		if u.UserType == "" {
+			u.UserType = "Member"
+		}
+		if u.CreatedDateTime.IsZero() {
+			u.CreatedDateTime = t.created.Add(time.Duration(i+1) * 24 * time.Hour)
+		}
+		if u.LastPasswordChangeDateTime.IsZero() {
+			u.LastPasswordChangeDateTime = u.CreatedDateTime
+		}
+		if u.SignInSessionsValidFrom.IsZero() {
+			u.SignInSessionsValidFrom = u.LastPasswordChangeDateTime
+		}
+		if u.Password == "" {
+			u.Password = newPassword()
+		}
+		if u.PerUserMFAState == "" {
+			u.PerUserMFAState = "disabled"
+		}
+		if u.BusinessPhones == nil {
+			u.BusinessPhones = []string{}
+		}
+		for j := range u.AuthMethods {
+			if typ := u.AuthMethods[j].Type; typ != AuthMethodAuthenticator && typ != AuthMethodPhone {
+				return nil, fmt.Errorf("tenant: user %q: unknown authentication method type %q", u.UserPrincipalName, typ)
+			}
+			switch {
+			case u.AuthMethods[j].ID != "":
+			case u.AuthMethods[j].Type == AuthMethodPhone:
+				u.AuthMethods[j].ID = phoneMethodID(u.AuthMethods[j].PhoneType)
+			default:
+				u.AuthMethods[j].ID = stableGUID(t.id, u.ID, "method", fmt.Sprint(j))
+			}
+			if u.AuthMethods[j].Type == AuthMethodPhone && u.AuthMethods[j].PhoneType == "" {
+				u.AuthMethods[j].PhoneType = "mobile"
+			}
+			if u.AuthMethods[j].CreatedDateTime.IsZero() {
+				u.AuthMethods[j].CreatedDateTime = u.CreatedDateTime.Add(2 * time.Hour)
+			}
+		}
+		if u.TAP != "" {
+			if u.TAPID == "" {
+				u.TAPID = stableGUID(t.id, u.ID, "tap")
+			}
+			if u.TAPLifetimeMinutes == 0 {
+				u.TAPLifetimeMinutes = tapDefaultLifetime
+			}
+			if u.TAPCreatedDateTime.IsZero() {
+				u.TAPCreatedDateTime = now
+			}
+			if u.TAPStartDateTime.IsZero() {
+				u.TAPStartDateTime = u.TAPCreatedDateTime
+			}
+		}
+		for _, name := range u.Roles {
+			tpl, ok := templates[name]
+			if !ok {
+				return nil, fmt.Errorf("tenant: user %q: unknown role %q", u.UserPrincipalName, name)
+			}
+			r := t.roleByTemplate(tpl.id)
+			if r == nil {
+				r = &dirRole{id: stableGUID(t.id, "role", tpl.id), templateID: tpl.id, displayName: name, description: tpl.description}
+				t.roles = append(t.roles, r)
+			}
+			r.members = append(r.members, u.ID)
+		}
+		for _, gid := range u.Groups {
+			pending = append(pending, membership{gid, u.ID, u.UserPrincipalName})
+		}
+		u.Groups, u.Roles = nil, nil
+		t.users = append(t.users, &u)
+	}
+	for i := range seed.Groups {
+		g := cloneGroup(seed.Groups[i])
+		if !isGUID(g.ID) {
+			return nil, fmt.Errorf("tenant: group %q: id %q is not a GUID", g.DisplayName, g.ID)
+		}
+		if t.findGroup(g.ID) != nil {
+			return nil, fmt.Errorf("tenant: group %q: duplicate id", g.DisplayName)
+		}
+		g.ID = strings.ToLower(g.ID)
+		if g.GroupTypes == nil {
+			g.GroupTypes = []string{}
+		}
+		if g.CreatedDateTime.IsZero() {
+			g.CreatedDateTime = t.created.Add(time.Duration(i+1) * time.Hour)
+		}
+		members := g.Members
+		g.Members = nil
+		for _, m := range members {
+			if err := t.seedMembership(&g, m); err != nil {
+				return nil, err
+			}
+		}
+		t.groups = append(t.groups, &g)
+	}
+	for _, m := range pending {
+		g := t.findGroup(m.group)
+		if g == nil {
+			return nil, fmt.Errorf("tenant: user %q: unknown group %q", m.upn, m.group)
+		}
+		if err := t.seedMembership(g, m.user); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range t.users {
+		if u.ManagerID != "" && t.findUser(u.ManagerID, true) == nil {
+			return nil, fmt.Errorf("tenant: user %q: unknown manager %q", u.UserPrincipalName, u.ManagerID)
+		}
+		for _, sku := range u.Licenses {
+			if t.sku(sku) == nil {
+				return nil, fmt.Errorf("tenant: user %q: unknown sku %q", u.UserPrincipalName, sku)
+			}
+		}
+	}
+	t.signIns = seedSignIns(t, now)
+	return t, nil
+}
+
+// seedMembership adds user uid to g unless it is there already.
+func (t *tenant) seedMembership(g *Group, uid string) error {
+	u := t.findUser(uid, true)
+	if u == nil {
+		return fmt.Errorf("tenant: group %q: unknown member %q", g.DisplayName, uid)
+	}
+	if !slices.Contains(g.Members, u.ID) {
+		g.Members = append(g.Members, u.ID)
+	}
+	return nil
+}
+
+// hasDomain reports whether name is one of t's verified domains.
+func (t *tenant) hasDomain(name string) bool {
+	for _, d := range t.domains {
+		if strings.EqualFold(d.name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// findUser looks a user up by id or user principal name, ignoring case.
+// Soft-deleted users are found only when withDeleted is set.
+func (t *tenant) findUser(idOrUPN string, withDeleted bool) *User {
+	for _, u := range t.users {
+		if (strings.EqualFold(u.ID, idOrUPN) || strings.EqualFold(u.UserPrincipalName, idOrUPN)) && (withDeleted || !u.Deleted) {
+			return u
+		}
+	}
+	return nil
+}
+
+// findGroup looks a group up by id.
+func (t *tenant) findGroup(id string) *Group {
+	for _, g := range t.groups {
+		if strings.EqualFold(g.ID, id) {
+			return g
+		}
+	}
+	return nil
+}
+
+// roleByTemplate returns the activated role for a template id.
+func (t *tenant) roleByTemplate(templateID string) *dirRole {
+	for _, r := range t.roles {
+		if r.templateID == templateID {
+			return r
+		}
+	}
+	return nil
+}
+
+// sku returns the subscription with the given sku id.
+func (t *tenant) sku(id string) *SKU {
+	for i := range t.skus {
+		if strings.EqualFold(t.skus[i].SkuID, id) {
+			return &t.skus[i]
+		}
+	}
+	return nil
+}
+
+// consumed counts the users holding sku id.
+func (t *tenant) consumed(id string) int {
+	n := 0
+	for _, u := range t.users {
+		if !u.Deleted && containsFold(u.Licenses, id) {
+			n++
+		}
+	}
+	return n
+}
+
+// snapshot returns a deep copy of u with Groups and Roles filled in.
+func (t *tenant) snapshot(u *User) User {
+	c := cloneUser(*u)
+	c.Groups, c.Roles = nil, nil
+	for _, g := range t.groups {
+		if slices.Contains(g.Members, u.ID) {
+			c.Groups = append(c.Groups, g.ID)
+		}
+	}
+	for _, r := range t.roles {
+		if slices.Contains(r.members, u.ID) {
+			c.Roles = append(c.Roles, r.displayName)
+		}
+	}
+	return c
+}
+
+// cloneUser deep-copies u.
+func cloneUser(u User) User {
+	u.BusinessPhones = slices.Clone(u.BusinessPhones)
+	u.Licenses = slices.Clone(u.Licenses)
+	u.ProxyAddresses = slices.Clone(u.ProxyAddresses)
+	u.Groups = slices.Clone(u.Groups)
+	u.Roles = slices.Clone(u.Roles)
+	u.AuthMethods = slices.Clone(u.AuthMethods)
+	return u
+}
+
+// cloneGroup deep-copies g.
+func cloneGroup(g Group) Group {
+	g.GroupTypes = slices.Clone(g.GroupTypes)
+	g.Members = slices.Clone(g.Members)
+	return g
+}

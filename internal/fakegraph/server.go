@@ -1,0 +1,398 @@
+// Package fakegraph simulates a Microsoft 365 tenant for tests and demos.
+//
+// A Server speaks the Microsoft Graph v1.0 and beta JSON wire format over
+// HTTPS and also plays the Microsoft Entra token endpoint, so the real
+// Graph SDK and the real Azure identity client can talk to it unchanged:
+// point the credential's authority host at URL()+"/" (with instance
+// discovery disabled) and the Graph client's base URL at URL()+"/v1.0".
+//
+// The server is seeded with the "contoso" sample tenant (see ContosoSeed),
+// keeps all state in memory per instance, records every request it sees
+// (Requests), and can be told to misbehave (Inject, SetLatency) so that
+// retry and error paths can be exercised. Anything it does not implement is
+// answered with a Graph-shaped error rather than silently accepted.
+//
+// Like real Graph, GET /v1.0/users returns only the default property set
+// (id, businessPhones, displayName, givenName, jobTitle, mail, mobilePhone,
+// officeLocation, preferredLanguage, surname, userPrincipalName) unless
+// $select asks for more; the beta endpoint returns every property.
+package fakegraph
+
+import (
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Default credentials accepted by the token endpoint.
+const (
+	// DefaultClientID is the application (client) id accepted when
+	// Options.ClientID is empty.
+	DefaultClientID = "cippbot-demo"
+	// DefaultClientSecret is the client secret accepted when
+	// Options.ClientSecret is empty.
+	DefaultClientSecret = "demo-secret"
+)
+
+// maxBody bounds the size of a request body, before and after
+// decompression.
+const maxBody = 4 << 20
+
+// Options configures a Server.
+type Options struct {
+	// ClientID and ClientSecret are the only credentials the token
+	// endpoint accepts; they default to DefaultClientID and
+	// DefaultClientSecret.
+	ClientID, ClientSecret string
+	// Latency is added to every Graph request (not to token requests).
+	Latency time.Duration
+	// Now is the server's clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Request is one HTTP request as the server saw it.
+type Request struct {
+	Method string
+	// Path is the decoded URL path, e.g. "/v1.0/groups/{id}/members/$ref".
+	Path     string
+	RawQuery string
+	// Header is a copy of the request headers.
+	Header http.Header
+	// Body is the request body after gzip decoding (the raw bytes when
+	// decoding failed). Client secrets in token requests are redacted.
+	Body []byte
+	// Status is the status code the server answered with.
+	Status int
+	// ContentEncoding is the request's Content-Encoding header.
+	ContentEncoding string
+	// Time is when the request arrived, by the server's clock.
+	Time time.Time
+	// BatchItemID is the item id for a request that arrived inside a
+	// $batch; such items are recorded right after their batch.
+	BatchItemID string
+}
+
+// grant is an issued access token.
+type grant struct {
+	tenantID string
+	scope    string
+	expires  time.Time
+}
+
+// Server is a simulated Microsoft 365 tenant host. Create it with New.
+type Server struct {
+	clientID     string
+	clientSecret string
+	nowFn        func() time.Time
+
+	mu       sync.Mutex
+	latency  time.Duration
+	tenants  map[string]*tenant
+	tokens   map[string]grant
+	issued   int
+	requests []Request
+	faults   []*Fault
+	ts       *httptest.Server
+}
+
+// New returns a server seeded with the contoso tenant. It is not listening
+// until Start is called; Handler can be used without starting it.
+func New(opts Options) *Server {
+	s := &Server{
+		clientID:     opts.ClientID,
+		clientSecret: opts.ClientSecret,
+		nowFn:        opts.Now,
+		latency:      opts.Latency,
+		tenants:      make(map[string]*tenant),
+		tokens:       make(map[string]grant),
+	}
+	if s.clientID == "" {
+		s.clientID = DefaultClientID
+	}
+	if s.clientSecret == "" {
+		s.clientSecret = DefaultClientSecret
+	}
+	if s.nowFn == nil {
+		s.nowFn = time.Now
+	}
+	if err := s.AddTenant(ContosoSeed()); err != nil {
+		panic(fmt.Errorf("fakegraph: contoso seed: %w", err))
+	}
+	return s
+}
+
+// AddTenant adds a tenant built from seed. Users whose Password is empty
+// get a random one, and a short sign-in history is generated per user.
+func (s *Server) AddTenant(seed TenantSeed) error {
+	t, err := buildTenant(seed, s.now())
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tenants[t.id]; ok {
+		return fmt.Errorf("tenant: %s already exists", t.id)
+	}
+	for _, other := range s.tenants {
+		for _, d := range t.domains {
+			if other.hasDomain(d.name) {
+				return fmt.Errorf("tenant: domain %s already belongs to %s", d.name, other.id)
+			}
+		}
+	}
+	s.tenants[t.id] = t
+	return nil
+}
+
+// Start starts serving HTTPS on 127.0.0.1 with a self-signed certificate.
+// Calling it again has no effect.
+func (s *Server) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ts != nil {
+		return
+	}
+	s.ts = httptest.NewUnstartedServer(s)
+	s.ts.StartTLS()
+}
+
+// Close stops the server and waits for outstanding requests.
+func (s *Server) Close() {
+	s.mu.Lock()
+	ts := s.ts
+	s.mu.Unlock()
+	if ts != nil {
+		ts.Close()
+	}
+}
+
+// URL returns the server's base URL, "https://127.0.0.1:PORT", without a
+// trailing slash; it is "" before Start.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ts == nil {
+		return ""
+	}
+	return s.ts.URL
+}
+
+// Client returns an HTTP client that trusts the server's certificate; it
+// is nil before Start.
+func (s *Server) Client() *http.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ts == nil {
+		return nil
+	}
+	return s.ts.Client()
+}
+
+// Certificate returns the server's self-signed certificate, for callers
+// that build their own transport; it is nil before Start.
+func (s *Server) Certificate() *x509.Certificate {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ts == nil {
+		return nil
+	}
+	return s.ts.Certificate()
+}
+
+// Handler returns the server as an http.Handler for in-process use.
+func (s *Server) Handler() http.Handler {
+	return s
+}
+
+// SetLatency changes the delay added to every Graph request.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// TokensIssued returns the number of access tokens handed out.
+func (s *Server) TokensIssued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issued
+}
+
+// Requests returns a copy of every request recorded so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		r.Header = r.Header.Clone()
+		r.Body = slices.Clone(r.Body)
+		out[i] = r
+	}
+	return out
+}
+
+// ResetRequests forgets the recorded requests.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// User returns a snapshot of the user with the given id or user principal
+// name (case-insensitive) in the given tenant (id or domain). Soft-deleted
+// users are returned too, with Deleted set.
+func (s *Server) User(tenantID, idOrUPN string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenantID)
+	if t == nil {
+		return User{}, false
+	}
+	u := t.findUser(idOrUPN, true)
+	if u == nil {
+		return User{}, false
+	}
+	return t.snapshot(u), true
+}
+
+// Users returns snapshots of every user of a tenant (id or domain),
+// including soft-deleted ones, in seed order.
+func (s *Server) Users(tenantID string) []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenantID)
+	if t == nil {
+		return nil
+	}
+	out := make([]User, 0, len(t.users))
+	for _, u := range t.users {
+		out = append(out, t.snapshot(u))
+	}
+	return out
+}
+
+// Group returns a snapshot of the group with the given id or display name
+// (case-insensitive) in the given tenant (id or domain).
+func (s *Server) Group(tenantID, idOrName string) (Group, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenantID)
+	if t == nil {
+		return Group{}, false
+	}
+	for _, g := range t.groups {
+		if strings.EqualFold(g.ID, idOrName) || strings.EqualFold(g.DisplayName, idOrName) {
+			return cloneGroup(*g), true
+		}
+	}
+	return Group{}, false
+}
+
+// now returns the server's current time in UTC.
+func (s *Server) now() time.Time {
+	return s.nowFn().UTC()
+}
+
+// tenant finds a tenant by id or verified domain; s.mu must be held.
+func (s *Server) tenant(idOrDomain string) *tenant {
+	if t, ok := s.tenants[strings.ToLower(idOrDomain)]; ok {
+		return t
+	}
+	for _, t := range s.tenants {
+		if t.hasDomain(idOrDomain) {
+			return t
+		}
+	}
+	return nil
+}
+
+// record appends r to the request log.
+func (s *Server) record(r ...Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, r...)
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := Request{
+		Method:          r.Method,
+		Path:            r.URL.Path,
+		RawQuery:        r.URL.RawQuery,
+		Header:          r.Header.Clone(),
+		ContentEncoding: r.Header.Get("Content-Encoding"),
+		Time:            s.now(),
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	raw, err := io.ReadAll(http.MaxBytesReader(sw, r.Body, maxBody))
+	segs := splitPath(r.URL)
+	var items []Request
+	switch {
+	case err != nil:
+		rec.Body = raw
+		s.writeGraph(sw, r, graphErr(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is too large."))
+	case len(segs) > 0 && isVersion(segs[0]):
+		items = s.serveGraph(sw, r, segs, raw, &rec)
+	default:
+		s.serveIdentity(sw, r, segs, raw, &rec)
+	}
+	rec.Status = sw.status
+	s.record(append([]Request{rec}, items...)...)
+}
+
+// isVersion reports whether seg is a Graph API version segment.
+func isVersion(seg string) bool {
+	return strings.EqualFold(seg, "v1.0") || strings.EqualFold(seg, "beta")
+}
+
+// splitPath returns the decoded, non-empty path segments of u.
+func splitPath(u *url.URL) []string {
+	return splitEscaped(u.EscapedPath())
+}
+
+// splitEscaped splits an escaped path into decoded non-empty segments.
+func splitEscaped(p string) []string {
+	var out []string
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" {
+			continue
+		}
+		if d, err := url.PathUnescape(seg); err == nil {
+			seg = d
+		}
+		out = append(out, seg)
+	}
+	return out
+}
+
+// baseURL returns the scheme and host the client used to reach us.
+func baseURL(r *http.Request) string {
+	return "https://" + r.Host
+}

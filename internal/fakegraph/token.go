@@ -1,0 +1,246 @@
+package fakegraph
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// tokenLifetime is the lifetime of issued access tokens, in seconds.
+const tokenLifetime = 3599
+
+// graphResources are the resource identifiers that name Microsoft Graph
+// in a "/.default" scope.
+func graphResources() []string {
+	return []string{
+		"https://graph.microsoft.com",
+		"https://graph.microsoft.com/",
+		"00000003-0000-0000-c000-000000000000",
+	}
+}
+
+// serveIdentity answers the Microsoft Entra endpoints: tenant discovery,
+// the token endpoint and the signing keys.
+func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []string, raw []byte, rec *Request) {
+	rec.Body = raw
+	if len(segs) < 2 || !isIdentityArea(segs[1]) {
+		// Neither an identity endpoint nor a Graph version: answer the
+		// way graph.microsoft.com answers an unknown version.
+		v := ""
+		if len(segs) > 0 {
+			v = segs[0]
+		}
+		s.writeGraph(w, r, graphErr(http.StatusBadRequest, "BadRequest", "Invalid version: "+v))
+		return
+	}
+	tenantName := segs[0]
+	rest := strings.ToLower(strings.Join(segs[1:], "/"))
+	var known bool
+	switch rest {
+	case "v2.0/.well-known/openid-configuration", "oauth2/v2.0/token", "discovery/v2.0/keys":
+		known = true
+	}
+	if !known {
+		s.writeIdentityError(w, r, http.StatusNotFound, "invalid_request", 900561,
+			fmt.Sprintf("AADSTS900561: The endpoint '/%s' is not supported.", strings.Join(segs[1:], "/")))
+		return
+	}
+	s.mu.Lock()
+	t := s.tenant(tenantName)
+	var tenantID string
+	if t != nil {
+		tenantID = t.id
+	}
+	s.mu.Unlock()
+	if t == nil {
+		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_tenant", 90002,
+			fmt.Sprintf("AADSTS90002: Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", tenantName))
+		return
+	}
+	base := baseURL(r) + "/" + tenantName
+	switch rest {
+	case "v2.0/.well-known/openid-configuration":
+		if r.Method != http.MethodGet {
+			s.writeIdentityError(w, r, http.StatusMethodNotAllowed, "invalid_request", 900561,
+				fmt.Sprintf("AADSTS900561: The endpoint only accepts GET requests. Received a %s request.", r.Method))
+			return
+		}
+		s.writeIdentityJSON(w, r, http.StatusOK, obj{
+			{"token_endpoint", base + "/oauth2/v2.0/token"},
+			{"token_endpoint_auth_methods_supported", []string{"client_secret_post", "private_key_jwt", "client_secret_basic"}},
+			{"jwks_uri", baseURL(r) + "/" + tenantName + "/discovery/v2.0/keys"},
+			{"response_modes_supported", []string{"query", "fragment", "form_post"}},
+			{"subject_types_supported", []string{"pairwise"}},
+			{"id_token_signing_alg_values_supported", []string{"RS256"}},
+			{"response_types_supported", []string{"code", "id_token", "code id_token", "id_token token"}},
+			{"scopes_supported", []string{"openid", "profile", "email", "offline_access"}},
+			{"issuer", baseURL(r) + "/" + tenantID + "/v2.0"},
+			{"request_uri_parameter_supported", false},
+			{"userinfo_endpoint", "https://graph.microsoft.com/oidc/userinfo"},
+			{"authorization_endpoint", base + "/oauth2/v2.0/authorize"},
+			{"device_authorization_endpoint", base + "/oauth2/v2.0/devicecode"},
+			{"http_logout_supported", true},
+			{"frontchannel_logout_supported", true},
+			{"end_session_endpoint", base + "/oauth2/v2.0/logout"},
+			{"claims_supported", []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver"}},
+			{"kerberos_endpoint", base + "/kerberos"},
+			{"tenant_region_scope", "NA"},
+			{"cloud_instance_name", "microsoftonline.com"},
+			{"cloud_graph_host_name", "graph.windows.net"},
+			{"msgraph_host", "graph.microsoft.com"},
+			{"rbac_url", "https://pas.windows.net"},
+		})
+	case "discovery/v2.0/keys":
+		s.writeIdentityJSON(w, r, http.StatusOK, obj{{"keys", []any{}}})
+	case "oauth2/v2.0/token":
+		s.issueToken(w, r, tenantID, raw, rec)
+	}
+}
+
+// isIdentityArea reports whether seg starts an identity endpoint path.
+func isIdentityArea(seg string) bool {
+	switch strings.ToLower(seg) {
+	case "v2.0", "oauth2", "discovery":
+		return true
+	}
+	return false
+}
+
+// issueToken implements the client credentials grant.
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID string, raw []byte, rec *Request) {
+	if r.Method != http.MethodPost {
+		s.writeIdentityError(w, r, http.StatusMethodNotAllowed, "invalid_request", 900561,
+			fmt.Sprintf("AADSTS900561: The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
+		return
+	}
+	form, err := url.ParseQuery(string(raw))
+	if err != nil {
+		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_request", 900144,
+			"AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
+		return
+	}
+	if form.Has("client_secret") {
+		red := url.Values{}
+		for k, v := range form {
+			red[k] = v
+		}
+		red.Set("client_secret", "REDACTED")
+		rec.Body = []byte(red.Encode())
+	}
+	grantType := form.Get("grant_type")
+	clientID := form.Get("client_id")
+	secret := form.Get("client_secret")
+	if user, pass, ok := r.BasicAuth(); ok && clientID == "" {
+		clientID, secret = user, pass
+	}
+	switch {
+	case grantType == "":
+		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_request", 900144,
+			"AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
+		return
+	case grantType != "client_credentials":
+		s.writeIdentityError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003,
+			fmt.Sprintf("AADSTS70003: The app requested an unsupported grant type '%s'.", grantType))
+		return
+	case clientID == "":
+		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_request", 900144,
+			"AADSTS900144: The request body must contain the following parameter: 'client_id'.")
+		return
+	case clientID != s.clientID:
+		s.writeIdentityError(w, r, http.StatusBadRequest, "unauthorized_client", 700016,
+			fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantID))
+		return
+	case form.Has("client_assertion"):
+		s.writeIdentityError(w, r, http.StatusUnauthorized, "invalid_client", 700027,
+			"AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.")
+		return
+	case secret == "":
+		s.writeIdentityError(w, r, http.StatusUnauthorized, "invalid_client", 7000218,
+			"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return
+	case secret != s.clientSecret:
+		s.writeIdentityError(w, r, http.StatusUnauthorized, "invalid_client", 7000215,
+			fmt.Sprintf("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+		return
+	}
+	var resource []string
+	for _, sc := range strings.Fields(form.Get("scope")) {
+		switch sc {
+		case "openid", "profile", "offline_access", "email":
+			continue
+		}
+		resource = append(resource, sc)
+	}
+	if len(resource) == 0 {
+		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_request", 90014,
+			"AADSTS90014: The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request.")
+		return
+	}
+	if len(resource) > 1 || !strings.HasSuffix(resource[0], "/.default") {
+		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_scope", 1002012,
+			fmt.Sprintf("AADSTS1002012: The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", strings.Join(resource, " ")))
+		return
+	}
+	res := strings.TrimSuffix(resource[0], "/.default")
+	if !containsFold(graphResources(), res) && !containsFold(graphResources(), res+"/") {
+		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_resource", 500011,
+			fmt.Sprintf("AADSTS500011: The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", res, tenantID))
+		return
+	}
+	tok := newToken()
+	s.mu.Lock()
+	s.tokens[tok] = grant{tenantID: tenantID, scope: resource[0], expires: s.now().Add(tokenLifetime * time.Second)}
+	s.issued++
+	s.mu.Unlock()
+	s.writeIdentityJSON(w, r, http.StatusOK, obj{
+		{"token_type", "Bearer"},
+		{"expires_in", tokenLifetime},
+		{"ext_expires_in", tokenLifetime},
+		{"access_token", tok},
+	})
+}
+
+// identityHeaders sets the headers the identity endpoints always send.
+func (s *Server) identityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store, no-cache")
+	h.Set("Pragma", "no-cache")
+	h.Set("x-ms-request-id", newGUID())
+	h.Set("Date", s.now().Format(http.TimeFormat))
+}
+
+// writeIdentityJSON writes body as an identity endpoint response.
+func (s *Server) writeIdentityJSON(w http.ResponseWriter, _ *http.Request, status int, body any) {
+	s.identityHeaders(w)
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"server_error"}`)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// writeIdentityError writes an OAuth error in the shape Microsoft Entra
+// uses.
+func (s *Server) writeIdentityError(w http.ResponseWriter, r *http.Request, status int, code string, aadsts int, description string) {
+	trace := newGUID()
+	corr := r.Header.Get("client-request-id")
+	if corr == "" {
+		corr = newGUID()
+	}
+	ts := s.now().Format("2006-01-02 15:04:05Z")
+	s.writeIdentityJSON(w, r, status, obj{
+		{"error", code},
+		{"error_description", fmt.Sprintf("%s Trace ID: %s Correlation ID: %s Timestamp: %s", description, trace, corr, ts)},
+		{"error_codes", []int{aadsts}},
+		{"timestamp", ts},
+		{"trace_id", trace},
+		{"correlation_id", corr},
+		{"error_uri", fmt.Sprintf("%s/error?code=%d", baseURL(r), aadsts)},
+	})
+}
