@@ -11,7 +11,9 @@ import (
 // contains PathContains get Status with a Graph error body. Token requests
 // are never faulted.
 type Fault struct {
-	Method       string
+	// Method is the HTTP method to match; "" matches any.
+	Method string
+	// PathContains must occur in the request path; "" matches any.
 	PathContains string
 	// Times is how many requests fail; 0 means 1 and a negative value
 	// means every matching request until ClearFaults.
@@ -20,7 +22,8 @@ type Fault struct {
 	Status int
 	// Code and Message default to what Graph sends for Status, e.g.
 	// "TooManyRequests" / "Please retry again later." for 429.
-	Code    string
+	Code string
+	// Message is the error message; see Code for the default.
 	Message string
 	// RetryAfter, when set, is sent verbatim as the Retry-After header.
 	RetryAfter string

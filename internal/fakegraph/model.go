@@ -22,11 +22,17 @@ const passwordMethodID = "28c10230-6103-485e-b985-444c60001490"
 // User is the state of one directory user. The server hands out copies
 // (see Server.User) and accepts it as seed data (see TenantSeed).
 type User struct {
-	ID                string
+	// ID is the object id, a lowercase GUID.
+	ID string
+	// UserPrincipalName is the sign-in name; lookups ignore its case.
 	UserPrincipalName string
-	DisplayName       string
-	GivenName         string
-	Surname           string
+	// DisplayName, GivenName, Surname, JobTitle, Department,
+	// OfficeLocation, MobilePhone, BusinessPhones, City, Country,
+	// UsageLocation and PreferredLanguage mirror the Graph properties of
+	// the same names.
+	DisplayName string
+	GivenName   string
+	Surname     string
 	// Mail defaults to UserPrincipalName when seeded empty.
 	Mail string
 	// MailNickname defaults to the part of UserPrincipalName before '@'.
@@ -40,11 +46,15 @@ type User struct {
 	Country           string
 	UsageLocation     string
 	PreferredLanguage string
-	AccountEnabled    bool
+	// AccountEnabled is false for a blocked account.
+	AccountEnabled bool
 	// UserType defaults to "Member".
 	UserType string
 
-	OnPremisesSyncEnabled      bool
+	// OnPremisesSyncEnabled marks a user mastered in on-premises Active
+	// Directory; Graph then refuses to change most of its properties.
+	OnPremisesSyncEnabled bool
+	// OnPremisesImmutableID is the source anchor, "" (null) if none.
 	OnPremisesImmutableID      string
 	OnPremisesLastSyncDateTime time.Time
 
@@ -53,17 +63,24 @@ type User struct {
 	PasswordPolicies string
 	// Password is the current password; a random one is chosen at seed
 	// time when it is empty. Graph never returns it.
-	Password                             string
+	Password string
+	// ForceChangePasswordNextSignIn and
+	// ForceChangePasswordNextSignInWithMFA come from the last
+	// passwordProfile written.
 	ForceChangePasswordNextSignIn        bool
 	ForceChangePasswordNextSignInWithMFA bool
-	LastPasswordChangeDateTime           time.Time
-	CreatedDateTime                      time.Time
-	SignInSessionsValidFrom              time.Time
+	// LastPasswordChangeDateTime is set by every password change.
+	LastPasswordChangeDateTime time.Time
+	// CreatedDateTime is when the user was created.
+	CreatedDateTime time.Time
+	// SignInSessionsValidFrom is moved to now by revokeSignInSessions.
+	SignInSessionsValidFrom time.Time
 
 	// ManagerID is the id of the user's manager, "" if none.
 	ManagerID string
 	// Licenses holds the assigned SKU ids.
-	Licenses       []string
+	Licenses []string
+	// ProxyAddresses defaults to ["SMTP:" + Mail].
 	ProxyAddresses []string
 	// Groups holds the ids of the groups the user is a direct member of.
 	// In a snapshot it is computed; in seed data it adds memberships.
@@ -77,7 +94,9 @@ type User struct {
 	AuthMethods []AuthMethod
 
 	// TAP is the current temporary access pass, "" if none.
-	TAP                string
+	TAP string
+	// TAPID, TAPLifetimeMinutes, TAPUsableOnce, TAPStartDateTime and
+	// TAPCreatedDateTime describe the current pass.
 	TAPID              string
 	TAPLifetimeMinutes int
 	TAPUsableOnce      bool
@@ -87,37 +106,52 @@ type User struct {
 	// PerUserMFAState is "disabled", "enabled" or "enforced".
 	PerUserMFAState string
 
-	Deleted         bool
+	// Deleted marks a soft-deleted user, which Graph reports as missing
+	// except under /directory/deletedItems.
+	Deleted bool
+	// DeletedDateTime is when the user was soft-deleted.
 	DeletedDateTime time.Time
 }
 
 // AuthMethod is one registered authentication method of a user.
 type AuthMethod struct {
+	// ID is the method id; phone methods get Graph's fixed per-type ids.
 	ID string
 	// Type is AuthMethodAuthenticator or AuthMethodPhone.
-	Type            string
+	Type string
+	// DisplayName, DeviceTag and PhoneAppVersion describe an
+	// Authenticator registration.
 	DisplayName     string
 	DeviceTag       string
 	PhoneAppVersion string
-	PhoneNumber     string
+	// PhoneNumber is a phone method's number, e.g. "+1 4255550100".
+	PhoneNumber string
 	// PhoneType is "mobile", "alternateMobile" or "office".
-	PhoneType       string
+	PhoneType string
+	// CreatedDateTime is when the method was registered.
 	CreatedDateTime time.Time
 }
 
 // Group is the state of one directory group.
 type Group struct {
-	ID           string
+	// ID is the object id, a lowercase GUID.
+	ID string
+	// DisplayName, Description, Mail, MailNickname and Visibility mirror
+	// the Graph properties of the same names.
 	DisplayName  string
 	Description  string
 	Mail         string
 	MailNickname string
 	// GroupTypes is ["Unified"] for Microsoft 365 groups and empty for
 	// security groups and distribution lists.
-	GroupTypes      []string
-	MailEnabled     bool
+	GroupTypes []string
+	// MailEnabled and not Unified means the membership is managed in
+	// Exchange, so Graph refuses to change it.
+	MailEnabled bool
+	// SecurityEnabled marks a group usable for access control.
 	SecurityEnabled bool
 	Visibility      string
+	// CreatedDateTime is when the group was created.
 	CreatedDateTime time.Time
 	// Members holds the ids of the direct member users.
 	Members []string
@@ -130,7 +164,9 @@ func (g *Group) unified() bool {
 
 // SKU is one subscription of a tenant.
 type SKU struct {
-	SkuID         string
+	// SkuID is the product GUID.
+	SkuID string
+	// SkuPartNumber is the product code, e.g. "ENTERPRISEPACK".
 	SkuPartNumber string
 	// Enabled is the number of prepaid units.
 	Enabled int
@@ -138,14 +174,18 @@ type SKU struct {
 
 // TenantSeed describes a tenant to add with Server.AddTenant.
 type TenantSeed struct {
-	ID          string
+	// ID is the tenant id, a GUID.
+	ID string
+	// DisplayName is the organization name.
 	DisplayName string
 	// Domains lists the verified domains; the first is the default one
 	// and a name ending in ".onmicrosoft.com" is the initial one.
 	Domains []string
-	Users   []User
-	Groups  []Group
-	SKUs    []SKU
+	// Users, Groups and SKUs are the directory contents; see User for
+	// the defaults applied to empty fields.
+	Users  []User
+	Groups []Group
+	SKUs   []SKU
 	// Created is the tenant's creation time; seeded sign-ins are placed
 	// relative to the server's clock, not to this.
 	Created time.Time

@@ -59,9 +59,11 @@ type Options struct {
 
 // Request is one HTTP request as the server saw it.
 type Request struct {
+	// Method is the HTTP method.
 	Method string
 	// Path is the decoded URL path, e.g. "/v1.0/groups/{id}/members/$ref".
-	Path     string
+	Path string
+	// RawQuery is the query string as sent, without the '?'.
 	RawQuery string
 	// Header is a copy of the request headers.
 	Header http.Header

@@ -1,7 +1,10 @@
 package fakegraph_test
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cippbot/cippbot/internal/fakegraph"
@@ -42,5 +45,42 @@ func TestAddTenantIsolation(t *testing.T) {
 	}
 	if org := values(t, g.do(http.MethodGet, "/v1.0/organization", nil)); org[0]["id"] != fabrikamID {
 		t.Errorf("organization = %v", org)
+	}
+}
+
+func TestConcurrentRequests(t *testing.T) {
+	g := newGraph(t, fakegraph.Options{})
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			method, body := http.MethodGet, ""
+			if i%2 == 1 {
+				method, body = http.MethodPatch, `{"jobTitle":"Title `+strconv.Itoa(i)+`"}`
+			}
+			req, err := http.NewRequest(method, g.s.URL()+"/v1.0/users/"+fakegraph.ContosoMeganID, strings.NewReader(body))
+			if err != nil {
+				errs <- err
+				return
+			}
+			req.Header.Set("Authorization", "Bearer "+g.tok)
+			res, err := g.s.Client().Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusNoContent {
+				err = fmt.Errorf("%s: status %d", method, res.StatusCode)
+			}
+			errs <- err
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(g.s.Requests()); n != 41 {
+		t.Errorf("%d requests recorded, want 41 (token + 40)", n)
 	}
 }
