@@ -34,7 +34,7 @@ func (f *fixedPasswords) Password() (actions.Secret, error) {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	bot   *bot.Bot
 	db    *store.DB
 	dir   *mock.Directory
@@ -56,7 +56,7 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	db := store.NewDB(t.TempDir() + "/bot.db")
 	if err := db.Open(); err != nil {
@@ -91,7 +91,7 @@ func (h *harness) newBot() *bot.Bot {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -520,4 +520,26 @@ type failingAudit struct{ *store.DB }
 
 func (failingAudit) Append(context.Context, bot.AuditRecord) (bot.AuditRecord, error) {
 	return bot.AuditRecord{}, errors.New("disk full")
+}
+
+// BenchmarkHandleChange measures one immediate change action end to end
+// through the engine with an in-memory tenant and a real bbolt store (two
+// audit appends, each an fsync): the work done after a chat ack.
+func BenchmarkHandleChange(b *testing.B) {
+	h := newHarness(b)
+	ev := bot.Event{Platform: "console", Channel: "ops", Actor: riley, Text: "revoke-sessions AdeleV@contoso.com"}
+	r := h.chat.For(riley)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.bot.Handle(context.Background(), ev, r)
+	}
+}
+
+// BenchmarkParseCommand measures the grammar, which runs before any ack
+// could be sent by an adapter that validates first.
+func BenchmarkParseCommand(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		bot.ParseCommand(`reset-password AdeleV@contoso.com AlexW@contoso.com --must-change reason="left the company"`)
+	}
 }
