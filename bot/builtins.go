@@ -89,10 +89,17 @@ func (b *Bot) audit(ctx context.Context, ev Event, r Responder, cmd Command) {
 		return
 	}
 	var shown []string
+	allowed := map[string]bool{} // tenant ID → may the actor read it
 	for i := len(recs) - 1; i >= 0 && len(shown) < auditLines; i-- {
 		rec := recs[i]
 		if rec.TenantID != "" {
-			if tr, _ := b.role(ctx, ev.Actor.ID, rec.TenantID); tr < RoleViewer {
+			ok, seen := allowed[rec.TenantID]
+			if !seen {
+				tr, _ := b.role(ctx, ev.Actor.ID, rec.TenantID)
+				ok = tr >= RoleViewer
+				allowed[rec.TenantID] = ok
+			}
+			if !ok {
 				continue
 			}
 		}

@@ -152,12 +152,8 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 	case failed > 0:
 		res.outcome = "partial"
 	}
-	var approver *Actor
-	if ap.DecidedBy != nil {
-		approver = ap.DecidedBy
-	}
 	b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: approver,
+		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: ap.DecidedBy,
 		Actor: ap.Requester, Outcome: res.outcome, Error: strings.Join(errs, "; "), RequestIDs: trace.IDs(),
 		DurationMS: b.now().Sub(start).Milliseconds()})
 	b.log().InfoContext(ctx, "action run", LogAction, a.Name, LogTenant, ap.TenantDomain, LogActor, ap.Requester.ID,
@@ -202,16 +198,15 @@ func resultMessage(a *actions.Action, ap Approval, res runResult, decided *Actor
 	if len(res.results) == 1 && res.outcome == "ok" {
 		m.Title = res.results[0].Outcome.Summary
 	}
+	single := len(res.results) == 1
 	for _, x := range res.results {
-		if x.Err != nil {
+		switch {
+		case x.Err != nil:
 			m.Lines = append(m.Lines, "✗ "+x.Target.UPN+": "+actions.ErrorMessage(x.Err))
-			continue
-		}
-		if !(len(res.results) == 1) {
-			m.Lines = append(m.Lines, "✓ "+x.Outcome.Summary)
-		}
-		if len(res.results) == 1 {
+		case single:
 			m.Lines = append(m.Lines, x.Outcome.Lines...)
+		default:
+			m.Lines = append(m.Lines, "✓ "+x.Outcome.Summary)
 		}
 	}
 	if res.secretCount() > 0 {
