@@ -8,7 +8,6 @@ import (
 // Service runs actions against customer tenants. It is what the bot's
 // runner interface is satisfied by.
 type Service struct {
-	Catalogue *Catalogue
 	Connector Connector
 	Env       Env
 }

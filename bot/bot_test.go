@@ -82,7 +82,7 @@ func newHarness(t testing.TB) *harness {
 func (h *harness) newBot() *bot.Bot {
 	return &bot.Bot{
 		Catalogue: actions.Default(),
-		Runner:    &actions.Service{Catalogue: actions.Default(), Connector: h.dir, Env: actions.Env{Passwords: h.pw}},
+		Runner:    &actions.Service{Connector: h.dir, Env: actions.Env{Passwords: h.pw}},
 		Store:     h.db,
 		Chats:     map[string]bot.Chat{"console": h.chat},
 		Admins:    []string{admin.ID},

@@ -322,8 +322,6 @@ type errDecided struct{ ap Approval }
 
 func (e errDecided) Error() string { return "approval is " + string(e.ap.State) }
 
-var errExpired = errors.New("approval expired")
-
 // decide handles "approve <id>" and "deny <id>".
 func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 	verb := cmd.Verb

@@ -322,10 +322,10 @@ func (d *Directory) FindGroups(ctx context.Context, nameOrID string) ([]actions.
 		g, err := d.client.Groups().ByGroupId(nameOrID).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
 			QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: groupSelect},
 		})
-		if actions.ErrorCode(mapError(err, "")) == actions.ENOTFOUND {
+		if err := mapError(err, "group "+nameOrID); actions.ErrorCode(err) == actions.ENOTFOUND {
 			return nil, nil
 		} else if err != nil {
-			return nil, mapError(err, "group "+nameOrID)
+			return nil, err
 		}
 		return []actions.Group{toGroup(g)}, nil
 	}

@@ -26,7 +26,7 @@ func connect(t *testing.T, sim *fakegraph.Server, secret string) actions.Directo
 	t.Helper()
 	c, err := m365.New(m365.Config{
 		GraphURL: sim.URL(), AuthorityHost: sim.URL() + "/",
-		ClientID: "cippbot-demo", ClientSecret: secret, HTTPClient: sim.Client(),
+		ClientID: fakegraph.DefaultClientID, ClientSecret: secret, HTTPClient: sim.Client(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func ctx() context.Context { return context.Background() }
 
 func TestDirectory_User(t *testing.T) {
 	sim := newSim(t)
-	d := connect(t, sim, "demo-secret")
+	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	t.Run("OK", func(t *testing.T) {
 		u, err := d.User(ctx(), "adelev@contoso.com")
 		if err != nil {
@@ -83,7 +83,7 @@ func TestDirectory_BadSecret(t *testing.T) {
 
 func TestDirectory_ResetPassword(t *testing.T) {
 	sim := newSim(t)
-	d := connect(t, sim, "demo-secret")
+	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	u, _ := d.User(ctx(), "AdeleV@contoso.com")
 	pw := actions.NewSecret("pw", "Xk4$mnP7#rstUv")
 	c, trace := actions.WithTrace(ctx())
@@ -108,7 +108,7 @@ func TestThrottledPatchOnFreshClients(t *testing.T) {
 	sim := newSim(t)
 	const clients = 25
 	for i := range clients {
-		d := connect(t, sim, "demo-secret")
+		d := connect(t, sim, fakegraph.DefaultClientSecret)
 		sim.Inject(fakegraph.Fault{Method: "PATCH", PathContains: "/users/", Status: 429, RetryAfter: "0"})
 		enabled := i%2 == 0
 		if err := d.UpdateUser(ctx(), "AlexW@contoso.com", actions.UserUpdate{AccountEnabled: &enabled}); err != nil {
@@ -139,7 +139,7 @@ func TestThrottledPatchOnFreshClients(t *testing.T) {
 
 func TestDirectory_ThrottledTooLong(t *testing.T) {
 	sim := newSim(t)
-	d := connect(t, sim, "demo-secret")
+	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "revokeSignInSessions", Status: 429, RetryAfter: "0", Times: 10})
 	err := d.RevokeSessions(ctx(), "AdeleV@contoso.com")
 	if actions.ErrorCode(err) != actions.EUNAVAILABLE || !strings.Contains(actions.ErrorMessage(err), "throttling") {
@@ -149,7 +149,7 @@ func TestDirectory_ThrottledTooLong(t *testing.T) {
 
 func TestDirectory_Changes(t *testing.T) {
 	sim := newSim(t)
-	d := connect(t, sim, "demo-secret")
+	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	t.Run("SyncedBlockRefused", func(t *testing.T) {
 		f := false
 		err := d.UpdateUser(ctx(), "GradyA@contoso.com", actions.UserUpdate{AccountEnabled: &f})
@@ -230,7 +230,7 @@ func TestDirectory_Changes(t *testing.T) {
 
 func TestDirectory_UserDetails(t *testing.T) {
 	sim := newSim(t)
-	d := connect(t, sim, "demo-secret")
+	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	u, _ := d.User(ctx(), "admin@contoso.com")
 	det, err := d.UserDetails(ctx(), u.ID)
 	if err != nil {

@@ -204,8 +204,8 @@ func (d *demo) wire(ctx context.Context, cfg Config, sim *fakegraph.Server, out 
 	conn, err := m365.New(m365.Config{
 		GraphURL:      sim.URL(),
 		AuthorityHost: sim.URL() + "/",
-		ClientID:      "cippbot-demo",
-		ClientSecret:  "demo-secret",
+		ClientID:      fakegraph.DefaultClientID,
+		ClientSecret:  fakegraph.DefaultClientSecret,
 		HTTPClient:    sim.Client(),
 		Retry:         m365.RetryPolicy{DelaySeconds: 1},
 		Logger:        log,
@@ -264,7 +264,6 @@ func newBot(cfg Config, conn actions.Connector, db *store.DB, log *slog.Logger) 
 	return &bot.Bot{
 		Catalogue: actions.Default(),
 		Runner: &actions.Service{
-			Catalogue: actions.Default(),
 			Connector: conn,
 			Env:       actions.Env{Passwords: actions.Passwords{}},
 		},
