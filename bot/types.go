@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Errors the store returns.
@@ -181,9 +183,11 @@ type AuditRecord struct {
 }
 
 // ComputeHash returns the hex SHA-256 of the record's JSON encoding with
-// Hash empty. The store sets Hash to it when appending, and verification
+// Hash empty. Invalid UTF-8 (a stray byte from chat) hashes as U+FFFD, as
+// it reads back from JSON, so the hash survives a store round trip. The store sets Hash to it when appending, and verification
 // recomputes it.
 func (r AuditRecord) ComputeHash() string {
+	r = r.validUTF8()
 	r.Hash = ""
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -255,4 +259,46 @@ type Store interface {
 	AuditLog
 	GrantStore
 	TenantStore
+}
+
+// validUTF8 returns a copy of r whose strings are valid UTF-8, invalid
+// bytes replaced by U+FFFD the way encoding/json does.
+func (r AuditRecord) validUTF8() AuditRecord {
+	v := func(s string) string {
+		if utf8.ValidString(s) {
+			return s
+		}
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	actor := func(a Actor) Actor { return Actor{ID: v(a.ID), Name: v(a.Name)} }
+	r.Kind, r.Platform, r.Workspace, r.Channel = v(r.Kind), v(r.Platform), v(r.Workspace), v(r.Channel)
+	r.Actor = actor(r.Actor)
+	r.Action, r.TenantID, r.Tenant, r.Reason = v(r.Action), v(r.TenantID), v(r.Tenant), v(r.Reason)
+	r.ApprovalID, r.Outcome, r.Error, r.PrevHash = v(r.ApprovalID), v(r.Outcome), v(r.Error), v(r.PrevHash)
+	if r.Approver != nil {
+		a := actor(*r.Approver)
+		r.Approver = &a
+	}
+	if r.Targets != nil {
+		ts := make([]Target, len(r.Targets))
+		for i, t := range r.Targets {
+			ts[i] = Target{ID: v(t.ID), UPN: v(t.UPN)}
+		}
+		r.Targets = ts
+	}
+	if r.Params != nil {
+		ps := make(map[string]string, len(r.Params))
+		for k, val := range r.Params {
+			ps[v(k)] = v(val)
+		}
+		r.Params = ps
+	}
+	if r.RequestIDs != nil {
+		ids := make([]string, len(r.RequestIDs))
+		for i, id := range r.RequestIDs {
+			ids[i] = v(id)
+		}
+		r.RequestIDs = ids
+	}
+	return r
 }
