@@ -163,16 +163,16 @@ func (b *Bot) private(ctx context.Context, r Responder, m Message) {
 
 // public posts to the channel. It refuses a message holding a secret, which
 // would be a bug.
-func (b *Bot) public(ctx context.Context, r Responder, m Message) string {
+func (b *Bot) public(ctx context.Context, r Responder, m Message) (string, error) {
 	if len(m.Secrets) > 0 {
 		b.log().ErrorContext(ctx, "refused to post a secret publicly")
-		return ""
+		return "", errors.New("bot: refused to post a secret publicly")
 	}
 	ref, err := r.Public(ctx, m)
 	if err != nil {
 		b.log().WarnContext(ctx, "public reply failed", "err", err)
 	}
-	return ref
+	return ref, err
 }
 
 func errorMessage(title string, lines ...string) Message {

@@ -113,7 +113,7 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 	if a.Risk == actions.RiskRead {
 		b.private(ctx, r, m) // looking needs no audience
 	} else {
-		b.public(ctx, r, m)
+		b.public(ctx, r, m) // a failure is logged; the secret still goes privately
 	}
 	if s := res.secretMessage(a, ap); s != nil {
 		b.private(ctx, r, *s)
@@ -251,7 +251,14 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
 		return
 	}
-	ref := b.public(ctx, r, pendingCard(a, ap))
+	ref, err := b.public(ctx, r, pendingCard(a, ap))
+	if err != nil {
+		// Nobody can approve a card nobody sees: close the request.
+		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, "card not posted"; return nil })
+		b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+			Targets: ap.Targets, ApprovalID: ap.ID, Outcome: "failed", Error: "approval card could not be posted: " + err.Error()})
+		return
+	}
 	if ref != "" {
 		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.Card = ref; return nil })
 	}
@@ -473,7 +480,7 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 		final = ap
 	}
 	if !b.updateCard(ctx, final, m) {
-		b.public(ctx, r, m)
+		b.public(ctx, r, m) // a failure is logged; the requester is told below
 	}
 	if s := res.secretMessage(a, ap); s != nil {
 		b.notify(ctx, ap, *s)

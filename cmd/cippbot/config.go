@@ -24,6 +24,14 @@ type Config struct {
 	ClientSecret  string // AZURE_CLIENT_SECRET or AZURE_CLIENT_SECRET_FILE
 	GraphURL      string // CIPPBOT_GRAPH_URL
 	AuthorityHost string // AZURE_AUTHORITY_HOST
+
+	Listen string // CIPPBOT_LISTEN, default :8080
+
+	// Slack.
+	SlackBotToken      string // SLACK_BOT_TOKEN
+	SlackSigningSecret string // SLACK_SIGNING_SECRET (HTTP mode)
+	SlackAppToken      string // SLACK_APP_TOKEN (Socket Mode)
+	SlackAPIURL        string // SLACK_API_URL
 }
 
 // DefaultConfig returns the configuration with every default filled in.
@@ -33,6 +41,7 @@ func DefaultConfig() Config {
 		ApprovalTTL: 15 * time.Minute,
 		LogLevel:    slog.LevelInfo,
 		LogFormat:   "text",
+		Listen:      ":8080",
 	}
 }
 
@@ -66,9 +75,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.ClientID = getenv("AZURE_CLIENT_ID")
 	c.GraphURL = getenv("CIPPBOT_GRAPH_URL")
 	c.AuthorityHost = getenv("AZURE_AUTHORITY_HOST")
-	var err error
-	if c.ClientSecret, err = secretEnv(getenv, "AZURE_CLIENT_SECRET"); err != nil {
-		return c, err
+	if v := getenv("CIPPBOT_LISTEN"); v != "" {
+		c.Listen = v
+	}
+	for _, s := range []struct {
+		name string
+		dst  *string
+	}{
+		{"AZURE_CLIENT_SECRET", &c.ClientSecret},
+		{"SLACK_BOT_TOKEN", &c.SlackBotToken},
+		{"SLACK_SIGNING_SECRET", &c.SlackSigningSecret},
+		{"SLACK_APP_TOKEN", &c.SlackAppToken},
+		{"SLACK_API_URL", &c.SlackAPIURL},
+	} {
+		v, err := secretEnv(getenv, s.name)
+		if err != nil {
+			return c, err
+		}
+		*s.dst = v
 	}
 	return c, c.Validate()
 }
@@ -83,6 +107,15 @@ func (c Config) Validate() error {
 	}
 	if c.ApprovalTTL < time.Minute || c.ApprovalTTL > 24*time.Hour {
 		return fmt.Errorf("CIPPBOT_APPROVAL_TTL: %s is outside 1m..24h", c.ApprovalTTL)
+	}
+	if c.SlackBotToken != "" && !strings.HasPrefix(c.SlackBotToken, "xoxb-") {
+		return fmt.Errorf("SLACK_BOT_TOKEN: a bot token starts with xoxb-")
+	}
+	if c.SlackAppToken != "" && !strings.HasPrefix(c.SlackAppToken, "xapp-") {
+		return fmt.Errorf("SLACK_APP_TOKEN: an app-level token starts with xapp-")
+	}
+	if c.SlackBotToken != "" && c.SlackSigningSecret == "" && c.SlackAppToken == "" {
+		return fmt.Errorf("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP) nor SLACK_APP_TOKEN (Socket Mode) is")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("LOG_FORMAT: %q is not text or json", c.LogFormat)
@@ -102,6 +135,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("approval_ttl", c.ApprovalTTL),
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", secret),
+		slog.String("listen", c.Listen),
+		slog.Bool("slack", c.SlackBotToken != ""),
+		slog.Bool("slack_socket_mode", c.SlackAppToken != ""),
 	)
 }
 

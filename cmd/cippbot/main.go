@@ -75,7 +75,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "demo":
 		runErr = runDemo(ctx, cfg, getenv("CIPPBOT_DATA") != "", stdin, stdout, log)
 	case "serve":
-		runErr = runServe(ctx, cfg, log)
+		runErr = runServe(ctx, cfg, nil, nil, log)
 	case "audit":
 		return runAudit(ctx, cfg, args[1:], stdout, stderr)
 	case "tenants":
@@ -288,22 +288,6 @@ func sweep(ctx context.Context, b *bot.Bot, log *slog.Logger) {
 			}
 		}
 	}
-}
-
-// runServe runs the bot against real tenants. No chat platform adapter is
-// built into this version yet, so it checks the configuration and store and
-// says so, instead of running with nothing to listen to.
-func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return usageError{"serve needs AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_SECRET_FILE)"}
-	}
-	db, err := openStore(cfg.DataPath)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	log.InfoContext(ctx, "configuration", "config", cfg)
-	return usageError{"serve: no chat platform is available in this build; try cippbot demo"}
 }
 
 func runAudit(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cippbot/cippbot/actions/m365"
+	"github.com/cippbot/cippbot/adapters/slack"
+	"github.com/cippbot/cippbot/bot"
+)
+
+// shutdownGrace is how long in-flight work may take after SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+// runServe runs the bot: the configured chat platforms, real tenants
+// through the partner app, and the HTTP listener. graphClient, if non-nil,
+// carries Graph and token traffic (tests point it at a simulated tenant);
+// ln, if non-nil, replaces listening on cfg.Listen.
+func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.Listener, log *slog.Logger) error {
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return usageError{"serve needs AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_SECRET_FILE)"}
+	}
+	if cfg.SlackBotToken == "" {
+		return usageError{"serve: no chat platform is configured; set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN"}
+	}
+	db, err := openStore(cfg.DataPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	conn, err := m365.New(m365.Config{
+		GraphURL: cfg.GraphURL, AuthorityHost: cfg.AuthorityHost,
+		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		HTTPClient: graphClient, Logger: log,
+	})
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	b := newBot(cfg, conn, db, log)
+	b.Chats = map[string]bot.Chat{}
+
+	sl, err := slack.New(slack.Config{
+		BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
+		APIURL: cfg.SlackAPIURL, Logger: log,
+	}, b)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := sl.Check(ctx); err != nil {
+		return err
+	}
+	b.Chats[slack.Platform] = sl
+	if err := b.Recover(ctx); err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	var platforms []string
+	if cfg.SlackSigningSecret != "" {
+		sl.Routes(mux)
+		platforms = append(platforms, "slack (HTTP /slack/commands, /slack/interactions)")
+	}
+	if cfg.SlackAppToken != "" {
+		platforms = append(platforms, "slack (Socket Mode)")
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("cippbot serving", "version", version(), "listen", ln.Addr().String(), "platforms", strings.Join(platforms, ", "), "config", cfg)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	if cfg.SlackAppToken != "" {
+		g.Go(func() error { return sl.RunSocketMode(gctx) })
+	}
+	g.Go(func() error { sweep(gctx, b, log); return nil })
+	g.Go(func() error {
+		<-gctx.Done()
+		// Stop taking new work, then let acknowledged work finish.
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		srv.Shutdown(sctx)
+		if err := sl.Close(sctx); err != nil {
+			log.Warn("in-flight Slack work did not finish in time", "err", err)
+		}
+		b.Wait()
+		return nil
+	})
+	err = g.Wait()
+	log.Info("cippbot stopped")
+	return err
+}
