@@ -1,0 +1,446 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/internal/fakegraph"
+	"github.com/cippbot/cippbot/internal/fakeslack"
+	"github.com/cippbot/cippbot/store"
+)
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// slackRun is `cippbot serve` with Slack, against a fake Slack and a
+// simulated tenant.
+type slackRun struct {
+	sim  *fakegraph.Server
+	fs   *fakeslack.Server
+	base string // http://127.0.0.1:port
+	path string
+	logs *syncBuffer
+	done chan error
+}
+
+func startSlack(t *testing.T, socketMode bool) *slackRun {
+	t.Helper()
+	r := &slackRun{sim: fakegraph.New(fakegraph.Options{}), fs: fakeslack.New(fakeslack.Options{}),
+		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, done: make(chan error, 1)}
+	r.sim.Start()
+	t.Cleanup(r.sim.Close)
+	t.Cleanup(r.fs.Close)
+	r.fs.AddChannel("COPS", "ops", "URILEY", "USAM", "UHD", fakeslack.DefaultBotUserID)
+	r.fs.AddChannel("CQUIET", "quiet", "URILEY") // the bot is not a member
+
+	db := store.NewDB(r.path)
+	must(t, db.Open())
+	ctx := context.Background()
+	must(t, db.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
+	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:URILEY", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
+	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:USAM", Role: bot.RoleApprover, GrantedBy: "test"}))
+	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:UHD", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
+	must(t, db.Close())
+
+	cfg := DefaultConfig()
+	cfg.DataPath = r.path
+	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
+	cfg.GraphURL, cfg.AuthorityHost = r.sim.URL(), r.sim.URL()+"/"
+	cfg.SlackBotToken, cfg.SlackAPIURL = fakeslack.DefaultBotToken, r.fs.APIURL()
+	if socketMode {
+		cfg.SlackAppToken = fakeslack.DefaultAppToken
+	} else {
+		cfg.SlackSigningSecret = fakeslack.DefaultSigningSecret
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	r.base = "http://" + ln.Addr().String()
+	log := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { r.done <- runServe(ctx, cfg, r.sim.Client(), ln, log) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-r.done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	return r
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *slackRun) wait(t *testing.T, what string, match func(fakeslack.Message) bool) fakeslack.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	m, err := r.fs.WaitForMessage(ctx, match)
+	if err != nil {
+		t.Fatalf("no %s: %v\nmessages: %+v", what, err, r.fs.Messages())
+	}
+	return m
+}
+
+func (r *slackRun) slash(t *testing.T, channel, user, text string) {
+	t.Helper()
+	resp, err := r.fs.SlashCommand(r.base+"/slack/commands", "/cipp", text, channel, user)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("slash command: HTTP %d", resp.StatusCode)
+	}
+}
+
+func (r *slackRun) click(t *testing.T, msg fakeslack.Message, value, user string) {
+	t.Helper()
+	verb, _, _ := strings.Cut(value, " ")
+	resp, err := r.fs.ClickButton(r.base+"/slack/interactions", msg, "cipp_"+verb, value, user)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("click: HTTP %d", resp.StatusCode)
+	}
+}
+
+// texts returns every "text" string in Block Kit JSON, with Slack's
+// mrkdwn escapes undone.
+func texts(t *testing.T, blocks []byte) []string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(blocks, &v); err != nil {
+		t.Fatalf("blocks are not JSON: %v", err)
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && k == "text" {
+					out = append(out, strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(s))
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// secretIn returns the one value shown in backticks in the blocks.
+func secretIn(t *testing.T, blocks []byte) string {
+	t.Helper()
+	for _, s := range texts(t, blocks) {
+		if m := regexp.MustCompile("`([^`]+)`").FindStringSubmatch(s); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("no secret in %s", blocks)
+	return ""
+}
+
+// containsSecret reports whether JSON blocks (or any bytes) hold secret,
+// raw or escaped.
+func containsSecret(b []byte, secret string) bool {
+	if len(b) == 0 {
+		return false
+	}
+	if bytes.Contains(b, []byte(secret)) {
+		return true
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return false
+	}
+	flat, _ := json.Marshal(v)
+	var all strings.Builder
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			all.WriteString(strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(x))
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return strings.Contains(all.String(), secret) || bytes.Contains(flat, []byte(secret))
+}
+
+var approveValue = regexp.MustCompile(`"value":"(approve [0-9a-f]+)"`)
+
+func isCard(m fakeslack.Message) bool {
+	return !m.Ephemeral && m.Channel == "COPS" && strings.Contains(m.Text, "Approval needed")
+}
+
+// TestSlackResetPassword is the whole Slack path: signed slash command,
+// card, refused self-approval, approval by sam, the tenant changed, the
+// card updated, the secret by chat.postEphemeral to riley alone.
+func TestSlackResetPassword(t *testing.T) {
+	r := startSlack(t, false)
+	r.sim.SetLatency(300 * time.Millisecond)
+	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com --must-change reason="locked out"`)
+	// The ack came back before any Graph call finished.
+	for _, m := range r.fs.Messages() {
+		if isCard(m) {
+			t.Fatal("card posted before the ack returned: the ack waited for Graph")
+		}
+	}
+	r.sim.SetLatency(0)
+	card := r.wait(t, "approval card", isCard)
+	val := approveValue.FindStringSubmatch(string(card.Blocks))
+	if val == nil {
+		t.Fatalf("card has no approve button: %s", card.Blocks)
+	}
+	for _, want := range []string{"AdeleV@contoso.com", "locked out", "contoso.com"} {
+		if !strings.Contains(string(card.Blocks), want) {
+			t.Errorf("card lacks %q", want)
+		}
+	}
+
+	r.click(t, card, val[1], "URILEY")
+	r.wait(t, "refusal to riley", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && strings.Contains(m.Text, "own request")
+	})
+
+	r.click(t, card, val[1], "USAM")
+	secretMsg := r.wait(t, "secret to riley", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && m.Via == fakeslack.ViaPostEphemeral && strings.Contains(m.Text, "Only you can see this")
+	})
+	updated := r.wait(t, "card updated", func(m fakeslack.Message) bool {
+		return m.TS == card.TS && m.Updated > 0 && strings.Contains(m.Text, "password reset")
+	})
+	if strings.Contains(string(updated.Blocks), `"actions"`) {
+		t.Error("decided card still has buttons")
+	}
+	if !strings.Contains(string(updated.Blocks), "approved by usam") {
+		t.Errorf("card does not say who approved: %s", updated.Blocks)
+	}
+	secret := secretIn(t, secretMsg.Blocks)
+	u, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com")
+	if u.Password != secret || !u.ForceChangePasswordNextSignIn {
+		t.Fatalf("tenant password matches=%v force=%v", u.Password == secret, u.ForceChangePasswordNextSignIn)
+	}
+	// The secret is in that one ephemeral message and its one call only.
+	for _, m := range r.fs.Messages() {
+		if m.TS != secretMsg.TS && (containsSecret(m.Blocks, secret) || strings.Contains(m.Text, secret)) {
+			t.Errorf("secret in another message: %+v", m)
+		}
+	}
+	var calls int
+	for _, c := range r.fs.Calls() {
+		if containsSecret(c.Body, secret) || containsSecret([]byte(c.Params.Get("blocks")), secret) || strings.Contains(c.Params.Get("text"), secret) {
+			calls++
+			if c.Method != "chat.postEphemeral" || c.Params.Get("user") != "URILEY" {
+				t.Errorf("secret sent by %s to %q", c.Method, c.Params.Get("user"))
+			}
+		}
+	}
+	if calls != 1 {
+		t.Errorf("secret in %d Web API calls, want 1", calls)
+	}
+	if strings.Contains(r.logs.String(), secret) {
+		t.Error("secret in the logs")
+	}
+	raw, err := os.ReadFile(r.path)
+	must(t, err)
+	if bytes.Contains(raw, []byte(secret)) {
+		t.Error("secret in the bbolt file")
+	}
+}
+
+func TestSlackForgedAndStale(t *testing.T) {
+	r := startSlack(t, false)
+	body := []byte("team_id=T0001&channel_id=COPS&user_id=URILEY&command=%2Fcipp&text=delete-user+AdeleV%40contoso.com&trigger_id=1.2.3")
+	tests := []struct {
+		name   string
+		header http.Header
+	}{
+		{"Unsigned", http.Header{}},
+		{"Forged", func() http.Header {
+			h := r.fs.Sign(body, time.Now())
+			h.Set("X-Slack-Signature", "v0="+strings.Repeat("ab", 32))
+			return h
+		}()},
+		{"Stale", r.fs.Sign(body, time.Now().Add(-10*time.Minute))},
+		{"OtherSecret", func() http.Header {
+			other := fakeslack.New(fakeslack.Options{SigningSecret: "someone-elses-secret"})
+			defer other.Close()
+			return other.Sign(body, time.Now())
+		}()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", r.base+"/slack/commands", bytes.NewReader(body))
+			req.Header = tt.header.Clone()
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := http.DefaultClient.Do(req)
+			must(t, err)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("HTTP %d, want 401", resp.StatusCode)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(r.fs.Calls()); n != 1 { // auth.test at start-up only
+		t.Errorf("%d Web API calls after forged requests, want only auth.test", n)
+	}
+	if !strings.Contains(r.logs.String(), "bad signature") {
+		t.Error("no warning logged for forged requests")
+	}
+}
+
+func TestSlackRetryRunsOnce(t *testing.T) {
+	r := startSlack(t, false)
+	var fields map[string]string
+	must(t, json.Unmarshal(r.fs.SlashCommandPayload("/cipp", "revoke-sessions AdeleV@contoso.com", "COPS", "URILEY"), &fields))
+	form := url.Values{}
+	for k, v := range fields {
+		form.Set(k, v)
+	}
+	body := []byte(form.Encode())
+	for i := range 3 {
+		req, _ := http.NewRequest("POST", r.base+"/slack/commands", bytes.NewReader(body))
+		req.Header = r.fs.Sign(body, time.Now())
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if i > 0 {
+			req.Header.Set("X-Slack-Retry-Num", "1")
+			req.Header.Set("X-Slack-Retry-Reason", "http_timeout")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		resp.Body.Close()
+	}
+	r.wait(t, "result", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "sessions revoked") })
+	time.Sleep(300 * time.Millisecond)
+	var revokes int
+	for _, q := range r.sim.Requests() {
+		if strings.HasSuffix(q.Path, "revokeSignInSessions") {
+			revokes++
+		}
+	}
+	if revokes != 1 {
+		t.Errorf("revoked %d times for one command delivered 3 times", revokes)
+	}
+}
+
+func TestSlackSecretFallsBackToDM(t *testing.T) {
+	r := startSlack(t, false)
+	r.slash(t, "COPS", "URILEY", "create-tap AlexW@contoso.com")
+	card := r.wait(t, "card", isCard)
+	val := approveValue.FindStringSubmatch(string(card.Blocks))
+	// riley left the channel after asking: Slack refuses the ephemeral.
+	r.fs.FailNext("chat.postEphemeral", "user_not_in_channel")
+	r.click(t, card, val[1], "USAM")
+	dm := r.wait(t, "DM to riley", func(m fakeslack.Message) bool { return m.DM && m.User == "URILEY" })
+	if !strings.Contains(string(dm.Blocks), "temporary access pass") {
+		t.Errorf("DM: %s", dm.Blocks)
+	}
+	u, _ := r.sim.User(fakegraph.ContosoTenantID, "AlexW@contoso.com")
+	if got := secretIn(t, dm.Blocks); got != u.TAP {
+		t.Errorf("DM holds a different pass than the tenant")
+	}
+	for _, m := range r.fs.Messages() {
+		if !m.DM && containsSecret(m.Blocks, u.TAP) {
+			t.Errorf("TAP outside the DM: %+v", m)
+		}
+	}
+}
+
+func TestSlackNotInChannel(t *testing.T) {
+	r := startSlack(t, false)
+	r.slash(t, "CQUIET", "URILEY", "delete-user AdeleV@contoso.com")
+	r.wait(t, "invite hint", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && strings.Contains(m.Text, "Invite me")
+	})
+}
+
+func TestSlackRateLimited(t *testing.T) {
+	r := startSlack(t, false)
+	r.fs.RateLimit("chat.postMessage", 1, 0)
+	r.slash(t, "COPS", "URILEY", "revoke-sessions AdeleV@contoso.com")
+	r.wait(t, "result after ratelimited", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "sessions revoked") })
+}
+
+func TestSlackSocketMode(t *testing.T) {
+	r := startSlack(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	must(t, r.fs.WaitForSocketConnections(ctx, 1))
+	id, err := r.fs.SocketModeSlashCommand("/cipp", "block-signin AdeleV@contoso.com", "COPS", "URILEY")
+	must(t, err)
+	if _, err := r.fs.WaitForAck(ctx, id); err != nil {
+		t.Fatalf("slash command envelope not acknowledged: %v", err)
+	}
+	card := r.wait(t, "card", isCard)
+	val := approveValue.FindStringSubmatch(string(card.Blocks))
+	id, err = r.fs.SocketModeClickButton(card, "cipp_approve", val[1], "USAM")
+	must(t, err)
+	if _, err := r.fs.WaitForAck(ctx, id); err != nil {
+		t.Fatalf("click envelope not acknowledged: %v", err)
+	}
+	r.wait(t, "card updated", func(m fakeslack.Message) bool { return m.TS == card.TS && strings.Contains(m.Text, "sign-in blocked") })
+	if u, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com"); u.AccountEnabled {
+		t.Fatal("user not blocked")
+	}
+}
+
+func TestSlackBadAppTokenStops(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	sim := fakegraph.New(fakegraph.Options{})
+	sim.Start()
+	defer sim.Close()
+	cfg := DefaultConfig()
+	cfg.DataPath = filepath.Join(t.TempDir(), "c.db")
+	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
+	cfg.GraphURL, cfg.AuthorityHost = sim.URL(), sim.URL()+"/"
+	cfg.SlackBotToken, cfg.SlackAPIURL, cfg.SlackAppToken = fakeslack.DefaultBotToken, fs.APIURL(), "xapp-wrong"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = runServe(ctx, cfg, sim.Client(), ln, slog.New(slog.DiscardHandler))
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "SLACK_APP_TOKEN") {
+		t.Fatalf("serve with a bad app token = %v, want a prompt error naming SLACK_APP_TOKEN", err)
+	}
+}
