@@ -543,3 +543,18 @@ func BenchmarkParseCommand(b *testing.B) {
 		bot.ParseCommand(`reset-password AdeleV@contoso.com AlexW@contoso.com --must-change reason="left the company"`)
 	}
 }
+
+func TestAuditPages(t *testing.T) {
+	h := newHarness(t)
+	for range 12 {
+		h.do(riley, "revoke-sessions AdeleV@contoso.com") // two records each
+	}
+	first := only(t, h.do(sam, "audit"))
+	if len(first.Message.Lines) != 10 || len(first.Message.Buttons) != 1 || first.Message.Buttons[0].Value != "audit page=2" {
+		t.Fatalf("page 1: %d lines, buttons %+v", len(first.Message.Lines), first.Message.Buttons)
+	}
+	third := only(t, h.do(sam, "audit page=3"))
+	if len(third.Message.Lines) != 4 || len(third.Message.Buttons) != 0 || !strings.HasPrefix(third.Message.Lines[3], "#1 ") {
+		t.Fatalf("page 3: %q, buttons %+v", third.Message.Lines, third.Message.Buttons)
+	}
+}

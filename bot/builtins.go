@@ -88,9 +88,17 @@ func (b *Bot) audit(ctx context.Context, ev Event, r Responder, cmd Command) {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
 		return
 	}
+	page := 1
+	if v, ok := cmd.Named["page"]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			page = n
+		}
+	}
+	// Newest first, pages of auditLines, only tenants the actor may read.
 	var shown []string
+	skip, more := (page-1)*auditLines, false
 	allowed := map[string]bool{} // tenant ID → may the actor read it
-	for i := len(recs) - 1; i >= 0 && len(shown) < auditLines; i-- {
+	for i := len(recs) - 1; i >= 0; i-- {
 		rec := recs[i]
 		if rec.TenantID != "" {
 			ok, seen := allowed[rec.TenantID]
@@ -103,16 +111,32 @@ func (b *Bot) audit(ctx context.Context, ev Event, r Responder, cmd Command) {
 				continue
 			}
 		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if len(shown) == auditLines {
+			more = true
+			break
+		}
 		shown = append(shown, auditLine(rec))
 	}
 	title := "Audit: newest first"
 	if f.Target != "" {
 		title = "Audit for " + f.Target + ": newest first"
 	}
+	if page > 1 {
+		title += fmt.Sprintf(" (page %d)", page)
+	}
 	if len(shown) == 0 {
 		shown = []string{"No entries."}
 	}
-	b.private(ctx, r, Message{Title: title, Lines: shown})
+	m := Message{Title: title, Lines: shown}
+	if more {
+		next := "audit " + f.Target + " page=" + strconv.Itoa(page+1)
+		m.Buttons = []Button{{Label: "Older", Value: strings.Join(strings.Fields(next), " ")}}
+	}
+	b.private(ctx, r, m)
 }
 
 func auditLine(rec AuditRecord) string {
