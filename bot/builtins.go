@@ -317,3 +317,26 @@ func (b *Bot) whoami(ctx context.Context, ev Event, r Responder) {
 	role, _ := b.role(ctx, ev.Actor.ID, "")
 	b.private(ctx, r, Message{Title: "You are " + ev.Actor.ID, Lines: []string{"Role: " + roleOrNone(role)}})
 }
+
+// Actions returns the action declarations, for command registration.
+func (b *Bot) Actions() []*Action { return b.Catalogue.All() }
+
+// Builtin is a command that is not an action.
+type Builtin struct {
+	Name    string
+	Summary string
+	// Arg, if non-empty, names the one optional free-text argument.
+	Arg, ArgSummary string
+}
+
+// Builtins lists the commands that are not actions, for registration.
+// Approve and deny are buttons, so they are left out.
+func Builtins() []Builtin {
+	return []Builtin{
+		{Name: "help", Summary: "What cippbot can do; help <action> for one action", Arg: "action", ArgSummary: "an action name"},
+		{Name: "audit", Summary: "Recent audit entries, newest first", Arg: "user", ArgSummary: "only entries about this user@domain"},
+		{Name: "access", Summary: "Roles: list, grant <platform:user> <role> [tenant], revoke", Arg: "args", ArgSummary: "list | grant discord:ID helpdesk [tenant] | revoke discord:ID [tenant]"},
+		{Name: "tenants", Summary: "The customer tenants cippbot knows"},
+		{Name: "whoami", Summary: "Your chat ID and role"},
+	}
+}

@@ -68,3 +68,25 @@ type Event struct {
 	Actor     Actor
 	Text      string
 }
+
+// Action and Param are the action declarations, re-exported so that chat
+// adapters can register commands from them without importing actions.
+type (
+	Action = actions.Action
+	Param  = actions.Param
+)
+
+// Parameter kinds, re-exported for adapters.
+const (
+	ParamString = actions.ParamString
+	ParamBool   = actions.ParamBool
+	ParamInt    = actions.ParamInt
+	ParamEnum   = actions.ParamEnum
+)
+
+// Risks, re-exported for adapters.
+const (
+	RiskRead        = actions.RiskRead
+	RiskChange      = actions.RiskChange
+	RiskDestructive = actions.RiskDestructive
+)

@@ -32,6 +32,13 @@ type Config struct {
 	SlackSigningSecret string // SLACK_SIGNING_SECRET (HTTP mode)
 	SlackAppToken      string // SLACK_APP_TOKEN (Socket Mode)
 	SlackAPIURL        string // SLACK_API_URL
+
+	// Discord.
+	DiscordBotToken  string // DISCORD_BOT_TOKEN
+	DiscordAppID     string // DISCORD_APP_ID
+	DiscordPublicKey string // DISCORD_PUBLIC_KEY (interactions endpoint mode)
+	DiscordGuildID   string // DISCORD_GUILD_ID
+	DiscordAPIURL    string // DISCORD_API_URL
 }
 
 // DefaultConfig returns the configuration with every default filled in.
@@ -87,6 +94,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		{"SLACK_SIGNING_SECRET", &c.SlackSigningSecret},
 		{"SLACK_APP_TOKEN", &c.SlackAppToken},
 		{"SLACK_API_URL", &c.SlackAPIURL},
+		{"DISCORD_BOT_TOKEN", &c.DiscordBotToken},
+		{"DISCORD_APP_ID", &c.DiscordAppID},
+		{"DISCORD_PUBLIC_KEY", &c.DiscordPublicKey},
+		{"DISCORD_GUILD_ID", &c.DiscordGuildID},
+		{"DISCORD_API_URL", &c.DiscordAPIURL},
 	} {
 		v, err := secretEnv(getenv, s.name)
 		if err != nil {
@@ -117,6 +129,9 @@ func (c Config) Validate() error {
 	if c.SlackBotToken != "" && c.SlackSigningSecret == "" && c.SlackAppToken == "" {
 		return fmt.Errorf("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP) nor SLACK_APP_TOKEN (Socket Mode) is")
 	}
+	if c.DiscordBotToken != "" && c.DiscordAppID == "" {
+		return fmt.Errorf("DISCORD_BOT_TOKEN is set but DISCORD_APP_ID is not (General Information → Application ID)")
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("LOG_FORMAT: %q is not text or json", c.LogFormat)
 	}
@@ -138,6 +153,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("listen", c.Listen),
 		slog.Bool("slack", c.SlackBotToken != ""),
 		slog.Bool("slack_socket_mode", c.SlackAppToken != ""),
+		slog.Bool("discord", c.DiscordBotToken != ""),
+		slog.Bool("discord_http", c.DiscordPublicKey != ""),
+		slog.String("discord_guild", c.DiscordGuildID),
 	)
 }
 

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cippbot/cippbot/actions/m365"
+	"github.com/cippbot/cippbot/adapters/discord"
 	"github.com/cippbot/cippbot/adapters/slack"
 	"github.com/cippbot/cippbot/bot"
 )
@@ -28,8 +29,8 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return usageError{"serve needs AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_SECRET_FILE)"}
 	}
-	if cfg.SlackBotToken == "" {
-		return usageError{"serve: no chat platform is configured; set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN"}
+	if cfg.SlackBotToken == "" && cfg.DiscordBotToken == "" {
+		return usageError{"serve: no chat platform is configured; set SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) and/or DISCORD_BOT_TOKEN with DISCORD_APP_ID"}
 	}
 	db, err := openStore(cfg.DataPath)
 	if err != nil {
@@ -47,31 +48,54 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	b := newBot(cfg, conn, db, log)
 	b.Chats = map[string]bot.Chat{}
 
-	sl, err := slack.New(slack.Config{
-		BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
-		APIURL: cfg.SlackAPIURL, Logger: log,
-	}, b)
-	if err != nil {
-		return usageError{err.Error()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	var platforms []string
+	var sl *slack.Adapter
+	if cfg.SlackBotToken != "" {
+		sl, err = slack.New(slack.Config{
+			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
+			APIURL: cfg.SlackAPIURL, Logger: log,
+		}, b)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		if err := sl.Check(ctx); err != nil {
+			return err
+		}
+		b.Chats[slack.Platform] = sl
+		if cfg.SlackSigningSecret != "" {
+			sl.Routes(mux)
+			platforms = append(platforms, "slack (HTTP /slack/commands, /slack/interactions)")
+		}
+		if cfg.SlackAppToken != "" {
+			platforms = append(platforms, "slack (Socket Mode)")
+		}
 	}
-	if err := sl.Check(ctx); err != nil {
-		return err
+	var dc *discord.Adapter
+	if cfg.DiscordBotToken != "" {
+		dc, err = discord.New(discord.Config{
+			BotToken: cfg.DiscordBotToken, AppID: cfg.DiscordAppID, PublicKey: cfg.DiscordPublicKey,
+			GuildID: cfg.DiscordGuildID, APIURL: cfg.DiscordAPIURL, Logger: log,
+		}, b)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		if err := dc.Register(ctx, b.Actions(), bot.Builtins()); err != nil {
+			return err
+		}
+		b.Chats[discord.Platform] = dc
+		if cfg.DiscordPublicKey != "" {
+			dc.Routes(mux)
+			platforms = append(platforms, "discord (HTTP /discord/interactions)")
+		} else {
+			platforms = append(platforms, "discord (gateway)")
+		}
 	}
-	b.Chats[slack.Platform] = sl
 	if err := b.Recover(ctx); err != nil {
 		return err
 	}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	var platforms []string
-	if cfg.SlackSigningSecret != "" {
-		sl.Routes(mux)
-		platforms = append(platforms, "slack (HTTP /slack/commands, /slack/interactions)")
-	}
-	if cfg.SlackAppToken != "" {
-		platforms = append(platforms, "slack (Socket Mode)")
-	}
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -87,8 +111,11 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		}
 		return nil
 	})
-	if cfg.SlackAppToken != "" {
+	if sl != nil && cfg.SlackAppToken != "" {
 		g.Go(func() error { return sl.RunSocketMode(gctx) })
+	}
+	if dc != nil && cfg.DiscordPublicKey == "" {
+		g.Go(func() error { return dc.RunGateway(gctx) })
 	}
 	g.Go(func() error { sweep(gctx, b, log); return nil })
 	g.Go(func() error {
@@ -97,8 +124,15 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		srv.Shutdown(sctx)
-		if err := sl.Close(sctx); err != nil {
-			log.Warn("in-flight Slack work did not finish in time", "err", err)
+		if sl != nil {
+			if err := sl.Close(sctx); err != nil {
+				log.Warn("in-flight Slack work did not finish in time", "err", err)
+			}
+		}
+		if dc != nil {
+			if err := dc.Close(sctx); err != nil {
+				log.Warn("in-flight Discord work did not finish in time", "err", err)
+			}
 		}
 		b.Wait()
 		return nil

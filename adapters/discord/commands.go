@@ -1,0 +1,139 @@
+package discord
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/cippbot/cippbot/bot"
+)
+
+// CommandName is the one application command cippbot registers.
+const CommandName = "cipp"
+
+// Discord's limits on application commands.
+const (
+	maxOptions     = 25
+	maxDescription = 100
+)
+
+// userOption names the target option of every action subcommand.
+const userOption = "user"
+
+// Command builds the /cipp command from the action declarations and the
+// built-ins: one subcommand each, typed options derived from parameters.
+// Nothing is listed twice: the declarations are the only source.
+func Command(actions []*bot.Action, builtins []bot.Builtin) (*discordgo.ApplicationCommand, error) {
+	cmd := &discordgo.ApplicationCommand{
+		Name:        CommandName,
+		Type:        discordgo.ChatApplicationCommand,
+		Description: "Microsoft 365 user admin with approvals (try /cipp help)",
+	}
+	for _, a := range actions {
+		sub := &discordgo.ApplicationCommandOption{
+			Type: discordgo.ApplicationCommandOptionSubCommand, Name: a.Name, Description: describe(a.Summary),
+		}
+		userDesc := "user@domain"
+		if a.Bulk {
+			userDesc = "user@domain; several separated by spaces"
+		}
+		sub.Options = append(sub.Options, &discordgo.ApplicationCommandOption{
+			Type: discordgo.ApplicationCommandOptionString, Name: userOption, Description: userDesc, Required: true,
+		})
+		params := append([]bot.Param(nil), a.Params...)
+		// Discord wants required options first.
+		sort.SliceStable(params, func(i, j int) bool { return params[i].Required && !params[j].Required })
+		for _, p := range params {
+			sub.Options = append(sub.Options, option(p))
+		}
+		sub.Options = append(sub.Options, &discordgo.ApplicationCommandOption{
+			Type: discordgo.ApplicationCommandOptionString, Name: "reason", Description: "why: shown on the approval card and kept in the audit",
+		})
+		cmd.Options = append(cmd.Options, sub)
+	}
+	for _, b := range builtins {
+		sub := &discordgo.ApplicationCommandOption{
+			Type: discordgo.ApplicationCommandOptionSubCommand, Name: b.Name, Description: describe(b.Summary),
+		}
+		if b.Arg != "" {
+			sub.Options = []*discordgo.ApplicationCommandOption{{
+				Type: discordgo.ApplicationCommandOptionString, Name: b.Arg, Description: describe(b.ArgSummary),
+			}}
+		}
+		cmd.Options = append(cmd.Options, sub)
+	}
+	if len(cmd.Options) > maxOptions {
+		return nil, fmt.Errorf("discord: %d subcommands exceed Discord's %d; group them", len(cmd.Options), maxOptions)
+	}
+	return cmd, nil
+}
+
+func option(p bot.Param) *discordgo.ApplicationCommandOption {
+	o := &discordgo.ApplicationCommandOption{Name: p.Name, Description: describe(p.Summary), Required: p.Required}
+	switch p.Kind {
+	case bot.ParamBool:
+		o.Type = discordgo.ApplicationCommandOptionBoolean
+	case bot.ParamInt:
+		o.Type = discordgo.ApplicationCommandOptionInteger
+		if p.Min != 0 || p.Max != 0 {
+			lo := float64(p.Min)
+			o.MinValue, o.MaxValue = &lo, float64(p.Max)
+		}
+	case bot.ParamEnum:
+		o.Type = discordgo.ApplicationCommandOptionString
+		for _, c := range p.Choices {
+			o.Choices = append(o.Choices, &discordgo.ApplicationCommandOptionChoice{Name: c, Value: c})
+		}
+	default:
+		o.Type = discordgo.ApplicationCommandOptionString
+	}
+	return o
+}
+
+// describe fits a summary into Discord's 1–100 characters.
+func describe(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "-"
+	}
+	if r := []rune(s); len(r) > maxDescription {
+		return string(r[:maxDescription-1]) + "…"
+	}
+	return s
+}
+
+// commandText turns /cipp's interaction data back into the command text
+// the bot's grammar reads: "reset-password a@x.com --must-change
+// reason=\"…\"". Booleans become flags, everything else name=value.
+func commandText(data discordgo.ApplicationCommandInteractionData) string {
+	if len(data.Options) == 0 {
+		return "help"
+	}
+	sub := data.Options[0]
+	words := []string{sub.Name}
+	for _, o := range sub.Options {
+		switch {
+		case o.Name == userOption:
+			words = append(words, strings.Fields(fmt.Sprint(o.Value))...)
+		case o.Type == discordgo.ApplicationCommandOptionBoolean:
+			if v, ok := o.Value.(bool); ok && v {
+				words = append(words, "--"+o.Name)
+			}
+		case o.Type == discordgo.ApplicationCommandOptionInteger:
+			words = append(words, o.Name+"="+strconv.FormatInt(int64(o.IntValue()), 10))
+		case o.Name == "args" || o.Name == "action":
+			words = append(words, fmt.Sprint(o.Value)) // free text, read by the grammar as typed
+		default:
+			words = append(words, o.Name+"="+quote(fmt.Sprint(o.Value)))
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// quote wraps v in double quotes for the grammar, escaping what it must.
+func quote(v string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}

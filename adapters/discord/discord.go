@@ -1,0 +1,518 @@
+// Package discord connects cippbot to Discord with discordgo: the /cipp
+// application command and button clicks arrive over the gateway or over a
+// signed HTTP interactions endpoint; every interaction is acknowledged with
+// a deferred response first; approval cards are channel messages updated
+// in place; private answers are ephemeral, and a secret whose requester's
+// interaction has expired waits behind a Reveal button only they may use.
+package discord
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/cippbot/cippbot/bot"
+)
+
+// Platform is the platform name of Discord events and actor IDs.
+const Platform = "discord"
+
+// DefaultAPIURL is Discord's REST root, which discordgo has built in.
+const DefaultAPIURL = "https://discord.com/api/v9/"
+
+// Discord lets an app use an interaction token for 15 minutes.
+const tokenLife = 15 * time.Minute
+
+// revealPrefix starts the custom_id of a Reveal button.
+const revealPrefix = "reveal:"
+
+// Handler handles one event; *bot.Bot satisfies it.
+type Handler interface {
+	Handle(ctx context.Context, ev bot.Event, r bot.Responder)
+}
+
+// Config configures the adapter.
+type Config struct {
+	BotToken  string
+	AppID     string
+	PublicKey string // hex; enables the HTTP interactions endpoint
+	GuildID   string // register to one guild (instant) instead of globally
+	// APIURL is the REST root; "" means DefaultAPIURL.
+	APIURL string
+	// HTTPClient, if non-nil, supplies the transport for REST calls.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// Now, if non-nil, replaces time.Now (tests drive token expiry).
+	Now func() time.Time
+	// RevealTTL is how long a Reveal button works; 0 means 15 minutes.
+	RevealTTL time.Duration
+}
+
+// Adapter is the Discord chat platform. It implements bot.Chat.
+type Adapter struct {
+	cfg     Config
+	s       *discordgo.Session
+	pub     ed25519.PublicKey
+	handler Handler
+	log     *slog.Logger
+
+	ctx    context.Context // lifecycle: work after an ack runs under it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	seen    map[string]time.Time    // interaction IDs handled
+	recent  map[string]recentToken  // user+channel → their latest interaction
+	reveals map[string]pendingReveal // nonce → secret waiting for its owner
+}
+
+// recentToken is a user's latest interaction, whose token can still carry
+// an ephemeral follow-up to them.
+type recentToken struct {
+	in *discordgo.Interaction
+	at time.Time
+}
+
+// pendingReveal is a private message held in memory until its one reader
+// clicks Reveal, or it expires. It is never written anywhere.
+type pendingReveal struct {
+	user    string
+	channel string
+	message string // the channel message holding the button
+	m       bot.Message
+	expires time.Time
+}
+
+var _ bot.Chat = (*Adapter)(nil)
+
+// New returns an adapter that passes events to h.
+func New(cfg Config, h Handler) (*Adapter, error) {
+	if cfg.BotToken == "" || cfg.AppID == "" {
+		return nil, errors.New("discord: DISCORD_BOT_TOKEN and DISCORD_APP_ID are required")
+	}
+	var pub ed25519.PublicKey
+	if cfg.PublicKey != "" {
+		b, err := hex.DecodeString(cfg.PublicKey)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, errors.New("discord: DISCORD_PUBLIC_KEY is not a hex Ed25519 public key (64 hex digits)")
+		}
+		pub = b
+	}
+	s, err := discordgo.New("Bot " + cfg.BotToken)
+	if err != nil {
+		return nil, fmt.Errorf("discord: %w", err)
+	}
+	var parent http.RoundTripper = http.DefaultTransport
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		parent = cfg.HTTPClient.Transport
+	}
+	base := cfg.APIURL
+	if base == "" {
+		base = DefaultAPIURL
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	// discordgo's endpoints are package globals; rather than edit them,
+	// the session's client sends their requests to base.
+	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: rewrite{from: discordgo.EndpointAPI, to: base, next: parent}}
+	s.MaxRestRetries = 3
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &Adapter{cfg: cfg, s: s, pub: pub, handler: h, log: log.With("component", Platform), ctx: ctx, cancel: cancel,
+		seen: map[string]time.Time{}, recent: map[string]recentToken{}, reveals: map[string]pendingReveal{}}
+	s.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) { a.HandleInteraction(ic.Interaction) })
+	return a, nil
+}
+
+// rewrite sends requests for one URL prefix to another.
+type rewrite struct {
+	from, to string
+	next     http.RoundTripper
+}
+
+func (rw rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
+	if u := req.URL.String(); rw.from != rw.to && strings.HasPrefix(u, rw.from) {
+		r2 := req.Clone(req.Context())
+		nu, err := req.URL.Parse(rw.to + strings.TrimPrefix(u, rw.from))
+		if err != nil {
+			return nil, err
+		}
+		r2.URL, r2.Host = nu, nu.Host
+		return rw.next.RoundTrip(r2)
+	}
+	return rw.next.RoundTrip(req)
+}
+
+func (a *Adapter) now() time.Time {
+	if a.cfg.Now != nil {
+		return a.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Register bulk-overwrites /cipp, to the guild if one is configured, else
+// globally. Doing it at every start is idempotent.
+func (a *Adapter) Register(ctx context.Context, actions []*bot.Action, builtins []bot.Builtin) error {
+	cmd, err := Command(actions, builtins)
+	if err != nil {
+		return err
+	}
+	_, err = a.s.ApplicationCommandBulkOverwrite(a.cfg.AppID, a.cfg.GuildID, []*discordgo.ApplicationCommand{cmd}, discordgo.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("discord: register /cipp: %w", explain(err))
+	}
+	return nil
+}
+
+// RunGateway connects to the gateway and handles interactions until ctx
+// ends. Not used when the HTTP interactions endpoint is configured: Discord
+// then delivers interactions only there.
+func (a *Adapter) RunGateway(ctx context.Context) error {
+	a.s.Identify.Intents = discordgo.IntentsGuilds
+	if err := a.s.Open(); err != nil {
+		return fmt.Errorf("discord: gateway: %w (check DISCORD_BOT_TOKEN)", err)
+	}
+	<-ctx.Done()
+	return a.s.Close()
+}
+
+// Close stops taking work and waits for work already acknowledged, up to
+// ctx's deadline.
+func (a *Adapter) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	defer a.cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Wait blocks until acknowledged work is done (for tests).
+func (a *Adapter) Wait() { a.wg.Wait() }
+
+// actor returns who made the interaction: member.user in a guild, user in
+// a DM.
+func actor(in *discordgo.Interaction) (bot.Actor, bool) {
+	u := in.User
+	if in.Member != nil && in.Member.User != nil {
+		u = in.Member.User
+	}
+	if u == nil || u.ID == "" {
+		return bot.Actor{}, false
+	}
+	name := u.GlobalName
+	if name == "" {
+		name = u.Username
+	}
+	return bot.Actor{ID: Platform + ":" + u.ID, Name: name}, true
+}
+
+// firstDelivery reports whether the interaction ID is new.
+func (a *Adapter) firstDelivery(id string) bool {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.seen[id]; ok {
+		return false
+	}
+	for k, t := range a.seen {
+		if now.Sub(t) > tokenLife {
+			delete(a.seen, k)
+		}
+	}
+	a.seen[id] = now
+	return true
+}
+
+// HandleInteraction acknowledges an interaction and starts its work. The
+// gateway calls it; the HTTP endpoint calls it after checking the
+// signature. It returns once Discord has the acknowledgement.
+func (a *Adapter) HandleInteraction(in *discordgo.Interaction) {
+	if in == nil || !a.firstDelivery(in.ID) {
+		return
+	}
+	who, ok := actor(in)
+	if !ok {
+		return
+	}
+	switch in.Type {
+	case discordgo.InteractionApplicationCommand:
+		data := in.ApplicationCommandData()
+		if data.Name != CommandName {
+			return
+		}
+		if !a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}) {
+			return
+		}
+		a.remember(who, in)
+		a.dispatch(in, who, commandText(data), true)
+	case discordgo.InteractionMessageComponent:
+		id := in.MessageComponentData().CustomID
+		if nonce, ok := strings.CutPrefix(id, revealPrefix); ok {
+			a.reveal(in, who, nonce)
+			return
+		}
+		if !a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}) {
+			return
+		}
+		a.remember(who, in)
+		a.dispatch(in, who, id, false)
+	}
+}
+
+// ack sends the initial response; without it Discord shows the
+// interaction as failed after 3 seconds.
+func (a *Adapter) ack(in *discordgo.Interaction, r *discordgo.InteractionResponse) bool {
+	if err := a.s.InteractionRespond(in, r); err != nil {
+		a.log.Warn("interaction ack failed", "interaction", in.ID, "err", explain(err))
+		return false
+	}
+	return true
+}
+
+func (a *Adapter) remember(who bot.Actor, in *discordgo.Interaction) {
+	a.mu.Lock()
+	a.recent[who.ID+"\x00"+in.ChannelID] = recentToken{in: in, at: a.now()}
+	a.mu.Unlock()
+}
+
+func (a *Adapter) dispatch(in *discordgo.Interaction, who bot.Actor, text string, command bool) {
+	ev := bot.Event{Platform: Platform, Workspace: in.GuildID, Channel: in.ChannelID, Actor: who, Text: text}
+	r := &responder{a: a, in: in, channel: in.ChannelID, command: command}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.handler.Handle(a.ctx, ev, r)
+		r.finish()
+	}()
+}
+
+// explain turns a Discord REST error into words, keeping the error.
+func explain(err error) error {
+	var re *discordgo.RESTError
+	if !errors.As(err, &re) || re.Message == nil {
+		return err
+	}
+	switch re.Message.Code {
+	case 10062:
+		return fmt.Errorf("the interaction expired before cippbot answered (10062): %w", err)
+	case 50001, 50013:
+		return fmt.Errorf("cippbot lacks access to this channel (%d): give it View Channel and Send Messages: %w", re.Message.Code, err)
+	case 10003:
+		return fmt.Errorf("unknown channel (10003): %w", err)
+	case 50027:
+		return fmt.Errorf("the interaction token expired (50027): %w", err)
+	}
+	return err
+}
+
+func restCode(err error) int {
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Message != nil {
+		return re.Message.Code
+	}
+	return 0
+}
+
+// Update implements bot.Chat by editing the card message.
+func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message) error {
+	if len(m.Secrets) > 0 {
+		return errors.New("discord: refusing to put a secret on a card")
+	}
+	content, comps := render(m, false)
+	_, err := a.s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: ref, Channel: channel, Content: &content, Components: &comps,
+		AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
+	return explain(err)
+}
+
+// Notify implements bot.Chat: an ephemeral follow-up on the user's own
+// recent interaction in that channel; failing that, a secret waits behind
+// a Reveal button only they can use, and anything else goes by DM.
+func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m bot.Message) error {
+	uid, ok := strings.CutPrefix(user.ID, Platform+":")
+	if !ok {
+		return fmt.Errorf("discord: %s is not a Discord user", user.ID)
+	}
+	a.mu.Lock()
+	rt, ok := a.recent[user.ID+"\x00"+channel]
+	a.mu.Unlock()
+	// Keep a minute in hand: the token must still work when the call lands.
+	if ok && a.now().Sub(rt.at) < tokenLife-time.Minute {
+		content, comps := render(m, true)
+		_, err := a.s.FollowupMessageCreate(rt.in, true, &discordgo.WebhookParams{Content: content, Components: comps,
+			Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
+		if err == nil {
+			return nil
+		}
+		a.log.Info("ephemeral follow-up failed; falling back", "err", explain(err))
+	}
+	if len(m.Secrets) > 0 {
+		return a.offerReveal(ctx, channel, uid, m)
+	}
+	dm, err := a.s.UserChannelCreate(uid, discordgo.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("discord: DM to %s: %w", uid, explain(err))
+	}
+	content, comps := render(m, false)
+	_, err = a.s.ChannelMessageSendComplex(dm.ID, &discordgo.MessageSend{Content: content, Components: comps}, discordgo.WithContext(ctx))
+	return explain(err)
+}
+
+func (a *Adapter) revealTTL() time.Duration {
+	if a.cfg.RevealTTL > 0 {
+		return a.cfg.RevealTTL
+	}
+	return 15 * time.Minute
+}
+
+// offerReveal posts, in the channel, a notice with a Reveal button for uid.
+// The secret itself stays in memory until uid clicks, or it expires.
+func (a *Adapter) offerReveal(ctx context.Context, channel, uid string, m bot.Message) error {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	nonce := hex.EncodeToString(b[:])
+	expires := a.now().Add(a.revealTTL())
+	content := fmt.Sprintf("<@%s> %s: only you can reveal it, until %s.", uid, m.Title, expires.UTC().Format("15:04Z"))
+	msg, err := a.s.ChannelMessageSendComplex(channel, &discordgo.MessageSend{
+		Content: content,
+		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.Button{Label: "Reveal", Style: discordgo.PrimaryButton, CustomID: revealPrefix + nonce},
+		}}},
+		AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{uid}},
+	}, discordgo.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("discord: reveal notice: %w", explain(err))
+	}
+	a.mu.Lock()
+	now := a.now()
+	for k, p := range a.reveals {
+		if now.After(p.expires) {
+			delete(a.reveals, k)
+		}
+	}
+	a.reveals[nonce] = pendingReveal{user: uid, channel: channel, message: msg.ID, m: m, expires: expires}
+	a.mu.Unlock()
+	return nil
+}
+
+// reveal answers a Reveal click: the secret, ephemerally, to its owner
+// alone, once; anyone else is refused.
+func (a *Adapter) reveal(in *discordgo.Interaction, who bot.Actor, nonce string) {
+	uid := strings.TrimPrefix(who.ID, Platform+":")
+	a.mu.Lock()
+	p, ok := a.reveals[nonce]
+	switch {
+	case !ok || a.now().After(p.expires):
+		delete(a.reveals, nonce)
+	case p.user == uid:
+		delete(a.reveals, nonce) // one reveal, then it is gone
+	}
+	a.mu.Unlock()
+	reply := func(text string, secret bool) {
+		m := bot.Message{Title: text, Tone: bot.ToneError}
+		private := false
+		if secret {
+			m, private = p.m, true
+		}
+		content, _ := render(m, private)
+		a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral,
+				AllowedMentions: &discordgo.MessageAllowedMentions{}}})
+	}
+	switch {
+	case !ok || a.now().After(p.expires):
+		reply("This secret has expired or was already revealed; ask for a new one.", false)
+		return
+	case p.user != uid:
+		reply("Only the person who asked can reveal this.", false)
+		return
+	}
+	reply("", true)
+	done := "Revealed to <@" + uid + ">."
+	empty := []discordgo.MessageComponent{}
+	if _, err := a.s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: p.message, Channel: p.channel, Content: &done,
+		Components: &empty, AllowedMentions: &discordgo.MessageAllowedMentions{}}); err != nil {
+		a.log.Warn("could not retire the reveal button", "err", explain(err))
+	}
+}
+
+// responder answers one interaction.
+type responder struct {
+	a       *Adapter
+	in      *discordgo.Interaction
+	channel string
+	command bool // the deferred response is an ephemeral "thinking" message
+
+	mu           sync.Mutex
+	originalUsed bool
+}
+
+// Private implements bot.Responder: the deferred ephemeral response is
+// edited first, then ephemeral follow-ups; both reach only the actor.
+func (r *responder) Private(ctx context.Context, m bot.Message) error {
+	content, comps := render(m, true)
+	r.mu.Lock()
+	useOriginal := r.command && !r.originalUsed
+	r.originalUsed = r.originalUsed || useOriginal
+	r.mu.Unlock()
+	if useOriginal {
+		_, err := r.a.s.InteractionResponseEdit(r.in, &discordgo.WebhookEdit{Content: &content, Components: &comps,
+			AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
+		return explain(err)
+	}
+	_, err := r.a.s.FollowupMessageCreate(r.in, true, &discordgo.WebhookParams{Content: content, Components: comps,
+		Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
+	return explain(err)
+}
+
+// Public implements bot.Responder with a channel message; its ID is the
+// card reference, editable long after the interaction token expires.
+func (r *responder) Public(ctx context.Context, m bot.Message) (string, error) {
+	if len(m.Secrets) > 0 {
+		return "", errors.New("discord: refusing to post a secret to a channel")
+	}
+	content, comps := render(m, false)
+	msg, err := r.a.s.ChannelMessageSendComplex(r.channel, &discordgo.MessageSend{Content: content, Components: comps,
+		AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
+	if err != nil {
+		if c := restCode(err); c == 50001 || c == 50013 || c == 10003 {
+			r.Private(ctx, bot.Message{Title: "I cannot post in this channel: give cippbot View Channel and Send Messages here.",
+				Tone: bot.ToneError, Lines: []string{"Nothing was asked or done in the channel."}})
+		}
+		return "", fmt.Errorf("discord: post to %s: %w", r.channel, explain(err))
+	}
+	return msg.ID, nil
+}
+
+// finish removes the "thinking…" placeholder of a command whose answers
+// all went to the channel.
+func (r *responder) finish() {
+	r.mu.Lock()
+	used := r.originalUsed
+	r.mu.Unlock()
+	if r.command && !used {
+		if err := r.a.s.InteractionResponseDelete(r.in); err != nil {
+			r.a.log.Debug("could not delete the deferred response", "err", explain(err))
+		}
+	}
+}
