@@ -71,8 +71,8 @@ type Adapter struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	seen    map[string]time.Time    // interaction IDs handled
-	recent  map[string]recentToken  // user+channel → their latest interaction
+	seen    map[string]time.Time     // interaction IDs handled
+	recent  map[string]recentToken   // user+channel → their latest interaction
 	reveals map[string]pendingReveal // nonce → secret waiting for its owner
 }
 
