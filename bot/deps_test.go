@@ -23,6 +23,8 @@ func TestDependencies(t *testing.T) {
 		{"store", []string{"github.com/microsoftgraph", mod + "actions/m365", mod + "adapters"}},
 		{"adapters/console", []string{"github.com/microsoftgraph", "go.etcd.io/bbolt", mod + "store", mod + "actions/m365"}},
 		{"actions/m365", []string{mod + "bot", mod + "store", mod + "adapters"}},
+		{"adapters/slack", []string{"github.com/microsoftgraph", "github.com/Azure", "go.etcd.io/bbolt", "github.com/bwmarrin/discordgo", mod + "store", mod + "actions/m365", mod + "adapters/discord"}},
+		{"adapters/discord", []string{"github.com/microsoftgraph", "github.com/Azure", "go.etcd.io/bbolt", "github.com/slack-go", mod + "store", mod + "actions/m365", mod + "adapters/slack"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/internal/fakediscord"
+	"github.com/cippbot/cippbot/internal/fakegraph"
+	"github.com/cippbot/cippbot/store"
+)
+
+const (
+	dChan  = "2000000000000000001"
+	riley  = "3000000000000000001"
+	samID  = "3000000000000000002"
+	guild  = "1000000000000000100"
+	dRoute = "/discord/interactions"
+)
+
+// discordRun is `cippbot serve` with a Discord interactions endpoint,
+// against a fake Discord and a simulated tenant.
+type discordRun struct {
+	sim  *fakegraph.Server
+	fd   *fakediscord.Server
+	url  string
+	path string
+	logs *syncBuffer
+}
+
+func startDiscord(t *testing.T) *discordRun {
+	t.Helper()
+	r := &discordRun{sim: fakegraph.New(fakegraph.Options{}), fd: fakediscord.New(fakediscord.Options{}),
+		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}}
+	r.sim.Start()
+	t.Cleanup(r.sim.Close)
+	t.Cleanup(r.fd.Close)
+	r.fd.AddChannel(dChan, guild, riley, samID)
+
+	db := store.NewDB(r.path)
+	must(t, db.Open())
+	ctx := context.Background()
+	must(t, db.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
+	must(t, db.PutGrant(ctx, bot.Grant{Actor: "discord:" + riley, Role: bot.RoleHelpdesk, GrantedBy: "test"}))
+	must(t, db.PutGrant(ctx, bot.Grant{Actor: "discord:" + samID, Role: bot.RoleApprover, GrantedBy: "test"}))
+	must(t, db.Close())
+
+	cfg := DefaultConfig()
+	cfg.DataPath = r.path
+	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
+	cfg.GraphURL, cfg.AuthorityHost = r.sim.URL(), r.sim.URL()+"/"
+	cfg.DiscordBotToken, cfg.DiscordAppID = fakediscord.DefaultBotToken, fakediscord.DefaultAppID
+	cfg.DiscordPublicKey, cfg.DiscordGuildID, cfg.DiscordAPIURL = r.fd.PublicKeyHex(), guild, r.fd.BaseURL()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	r.url = "http://" + ln.Addr().String() + dRoute
+	log := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, cfg, r.sim.Client(), ln, log) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	// serve registers /cipp before it listens; wait for that.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(r.fd.Commands(guild)) == 0 || string(r.fd.Commands(guild)) == "null" {
+		if time.Now().After(deadline) {
+			t.Fatal("/cipp was never registered")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return r
+}
+
+// command builds /cipp <sub> with options, as Discord sends it.
+func command(sub string, opts ...map[string]any) json.RawMessage {
+	b, _ := json.Marshal(map[string]any{"id": "4000000000000000001", "name": "cipp", "type": 1,
+		"options": []any{map[string]any{"name": sub, "type": 1, "options": opts}}})
+	return b
+}
+
+func opt(name string, typ int, v any) map[string]any {
+	return map[string]any{"name": name, "type": typ, "value": v}
+}
+
+func (r *discordRun) deliver(t *testing.T, in fakediscord.Interaction) int {
+	t.Helper()
+	resp, err := r.fd.Deliver(r.url, in)
+	must(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (r *discordRun) wait(t *testing.T, what string, match func(fakediscord.Message) bool) fakediscord.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	m, err := r.fd.WaitForMessage(ctx, match)
+	if err != nil {
+		t.Fatalf("no %s: %v\nmessages: %+v", what, err, r.fd.Messages())
+	}
+	return m
+}
+
+var customApprove = regexp.MustCompile(`"custom_id":"(approve [0-9a-f]+)"`)
+
+func TestDiscordResetPassword(t *testing.T) {
+	r := startDiscord(t)
+	cmd := r.fd.Command(dChan, riley, command("reset-password",
+		opt("user", 3, "AdeleV@contoso.com"), opt("must-change", 5, true), opt("reason", 3, "locked out")))
+	if code := r.deliver(t, cmd); code != http.StatusAccepted {
+		t.Fatalf("command: HTTP %d", code)
+	}
+	card := r.wait(t, "approval card", func(m fakediscord.Message) bool {
+		return m.Via == fakediscord.ViaChannel && strings.Contains(m.Content, "Approval needed")
+	})
+	if card.Ephemeral || !strings.Contains(card.Content, "locked out") {
+		t.Fatalf("card: %+v", card)
+	}
+	val := customApprove.FindStringSubmatch(string(card.Components))
+	if val == nil {
+		t.Fatalf("card has no approve button: %s", card.Components)
+	}
+
+	click, err := r.fd.Click(dChan, riley, card, val[1])
+	must(t, err)
+	r.deliver(t, click)
+	r.wait(t, "refusal to riley", func(m fakediscord.Message) bool {
+		return m.Ephemeral && m.For == riley && strings.Contains(m.Content, "own request")
+	})
+
+	click, err = r.fd.Click(dChan, samID, card, val[1])
+	must(t, err)
+	r.deliver(t, click)
+	secretMsg := r.wait(t, "secret to riley", func(m fakediscord.Message) bool {
+		return m.Ephemeral && m.For == riley && strings.Contains(m.Content, "Only you can see this")
+	})
+	updated := r.wait(t, "card updated", func(m fakediscord.Message) bool {
+		return m.ID == card.ID && m.Edits > 0 && strings.Contains(m.Content, "password reset")
+	})
+	if strings.Contains(string(updated.Components), "custom_id") {
+		t.Error("decided card still has buttons")
+	}
+	got := regexp.MustCompile("`([^`]+)`").FindStringSubmatch(secretMsg.Content)
+	if got == nil {
+		t.Fatalf("no secret in %q", secretMsg.Content)
+	}
+	secret := got[1]
+	u, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com")
+	if u.Password != secret || !u.ForceChangePasswordNextSignIn {
+		t.Fatalf("tenant password matches=%v force=%v", u.Password == secret, u.ForceChangePasswordNextSignIn)
+	}
+	for _, m := range r.fd.Messages() {
+		if m.ID != secretMsg.ID && strings.Contains(m.Content, secret) {
+			t.Errorf("secret in another message: %+v", m)
+		}
+		if strings.Contains(m.Content, secret) && (!m.Ephemeral || m.For != riley) {
+			t.Errorf("secret visible beyond riley: %+v", m)
+		}
+	}
+	if strings.Contains(r.logs.String(), secret) {
+		t.Error("secret in the logs")
+	}
+	raw, err := os.ReadFile(r.path)
+	must(t, err)
+	if strings.Contains(string(raw), secret) {
+		t.Error("secret in the bbolt file")
+	}
+}
+
+func TestDiscordSignatures(t *testing.T) {
+	r := startDiscord(t)
+	ping := r.fd.Ping()
+	resp, err := r.fd.Deliver(r.url, ping)
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"type":1}` || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("PING: %d %q %q", resp.StatusCode, body, resp.Header.Get("Content-Type"))
+	}
+	in := r.fd.Command(dChan, riley, command("delete-user", opt("user", 3, "AdeleV@contoso.com")))
+	tests := []struct {
+		name   string
+		header http.Header
+		body   []byte
+	}{
+		{"Unsigned", http.Header{}, in.Body},
+		{"Stale", r.fd.Sign(in.Body, time.Now().Add(-10*time.Minute)), in.Body},
+		{"Future", r.fd.Sign(in.Body, time.Now().Add(10*time.Minute)), in.Body},
+		{"Tampered", r.fd.Sign(in.Body, time.Now()), []byte(strings.Replace(string(in.Body), "delete-user", "block-signin", 1))},
+		{"OtherKey", func() http.Header {
+			other := fakediscord.New(fakediscord.Options{})
+			defer other.Close()
+			return other.Sign(in.Body, time.Now())
+		}(), in.Body},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", r.url, strings.NewReader(string(tt.body)))
+			req.Header = tt.header.Clone()
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			must(t, err)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("HTTP %d, want 401", resp.StatusCode)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	for _, c := range r.fd.Calls() {
+		if strings.Contains(c.Path, "/interactions/") || strings.Contains(c.Path, "/messages") {
+			t.Errorf("a forged request led to %s %s", c.Method, c.Path)
+		}
+	}
+}
+
+func TestDiscordRepeatedInteractionRunsOnce(t *testing.T) {
+	r := startDiscord(t)
+	in := r.fd.Command(dChan, riley, command("revoke-sessions", opt("user", 3, "AdeleV@contoso.com")))
+	for range 3 {
+		r.deliver(t, in)
+	}
+	r.wait(t, "result", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "sessions revoked") })
+	time.Sleep(300 * time.Millisecond)
+	var revokes int
+	for _, q := range r.sim.Requests() {
+		if strings.HasSuffix(q.Path, "revokeSignInSessions") {
+			revokes++
+		}
+	}
+	if revokes != 1 {
+		t.Errorf("revoked %d times for one interaction delivered 3 times", revokes)
+	}
+}
+
+func TestDiscordRefusalIsEphemeral(t *testing.T) {
+	r := startDiscord(t)
+	r.deliver(t, r.fd.Command(dChan, riley, command("block-signin", opt("user", 3, "GradyA@contoso.com"))))
+	m := r.wait(t, "refusal", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "synced from on-premises") })
+	if !m.Ephemeral || m.For != riley {
+		t.Errorf("refusal not private to riley: %+v", m)
+	}
+}
+
+func TestDiscordRegistration(t *testing.T) {
+	r := startDiscord(t)
+	var cmds []struct {
+		Name    string `json:"name"`
+		Options []struct {
+			Name    string `json:"name"`
+			Options []struct {
+				Name     string `json:"name"`
+				Type     int    `json:"type"`
+				Required bool   `json:"required"`
+			} `json:"options"`
+		} `json:"options"`
+	}
+	must(t, json.Unmarshal(r.fd.Commands(guild), &cmds))
+	if len(cmds) != 1 || cmds[0].Name != "cipp" {
+		t.Fatalf("registered %+v", cmds)
+	}
+	subs := map[string]int{}
+	for _, s := range cmds[0].Options {
+		subs[s.Name] = len(s.Options)
+	}
+	for _, want := range []string{"reset-password", "create-tap", "add-to-group", "help", "audit"} {
+		if _, ok := subs[want]; !ok {
+			t.Errorf("no subcommand %s in %v", want, subs)
+		}
+	}
+}
