@@ -289,3 +289,30 @@ func TestDiscordRegistration(t *testing.T) {
 		}
 	}
 }
+
+func TestDiscordRateLimitedThenPosted(t *testing.T) {
+	r := startDiscord(t)
+	r.fd.RateLimit("POST", "/channels/", 1, 0.01)
+	r.deliver(t, r.fd.Command(dChan, riley, command("revoke-sessions", opt("user", 3, "AdeleV@contoso.com"))))
+	r.wait(t, "result after a 429", func(m fakediscord.Message) bool {
+		return m.Via == fakediscord.ViaChannel && strings.Contains(m.Content, "sessions revoked")
+	})
+	var limited int
+	for _, c := range r.fd.Calls() {
+		if c.Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited != 1 {
+		t.Errorf("%d rate-limited calls, want 1", limited)
+	}
+}
+
+func TestDiscordMissingAccessExplained(t *testing.T) {
+	r := startDiscord(t)
+	r.deliver(t, r.fd.Command("2000000000000000999", riley, command("delete-user", opt("user", 3, "AdeleV@contoso.com"))))
+	m := r.wait(t, "explanation", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "cannot post in this channel") })
+	if !m.Ephemeral || m.For != riley {
+		t.Errorf("explanation not private: %+v", m)
+	}
+}
