@@ -79,14 +79,7 @@ func startDiscord(t *testing.T) *discordRun {
 			t.Error("serve did not stop")
 		}
 	})
-	// serve registers /cipp before it listens; wait for that.
-	deadline := time.Now().Add(20 * time.Second)
-	for len(r.fd.Commands(guild)) == 0 || string(r.fd.Commands(guild)) == "null" {
-		if time.Now().After(deadline) {
-			t.Fatal("/cipp was never registered")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitReady(t, "http://"+ln.Addr().String())
 	return r
 }
 

@@ -92,7 +92,28 @@ func startSlack(t *testing.T, socketMode bool) *slackRun {
 			t.Error("serve did not stop")
 		}
 	})
+	waitReady(t, r.base)
 	return r
+}
+
+// waitReady waits until serve answers /healthz: start-up (token checks,
+// command registration, recovery) is done.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve never became ready: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func must(t *testing.T, err error) {
