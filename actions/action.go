@@ -99,6 +99,9 @@ type Action struct {
 	Risk    Risk
 	Bulk    bool // accepts many targets in one request
 	Secret  bool // yields a secret that is delivered privately
+	// Permissions lists the Graph application permissions of which any
+	// one lets the action work; "check" reports actions a tenant lacks.
+	Permissions []string
 
 	// Prepare, if non-nil, runs once per request before any approval is
 	// asked: it checks parameters against the tenant and may resolve names to
@@ -111,8 +114,25 @@ type Action struct {
 	// user synced from on-premises). It must not change anything.
 	Check func(u User, p Params) error
 
-	// Run performs the action on one target.
+	// Plan, for actions whose effect on a target is one Graph write,
+	// returns that write without doing it, so that a bulk run can batch
+	// many. An action has Plan or Run.
+	Plan func(u User, p Params, env Env) (Plan, error)
+
+	// Run performs the action on one target, for actions that need more
+	// than one write or read what they write.
 	Run func(ctx context.Context, d Directory, u User, p Params, env Env) (Outcome, error)
+}
+
+// Plan is what an action will do to one target.
+type Plan struct {
+	// Op is the write; nil means there is nothing to do.
+	Op *Op
+	// Outcome is reported when Op succeeds, or at once when Op is nil.
+	Outcome Outcome
+	// IfConflict, if non-nil, is reported instead of an ECONFLICT error
+	// (adding a member who already is one).
+	IfConflict *Outcome
 }
 
 // Env holds what actions need besides the tenant.

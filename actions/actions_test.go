@@ -110,7 +110,7 @@ func TestBind(t *testing.T) {
 func TestCatalogueDeclarations(t *testing.T) {
 	c := actions.Default()
 	for _, a := range c.All() {
-		if a.Run == nil || a.Summary == "" || len(a.Summary) > 100 {
+		if (a.Run == nil) == (a.Plan == nil) || a.Summary == "" || len(a.Summary) > 100 {
 			t.Errorf("%s: incomplete declaration", a.Name)
 		}
 		if a.Secret && a.Risk != actions.RiskDestructive {

@@ -115,6 +115,89 @@ type Directory interface {
 	// AddGroupMember adds the user to a Microsoft 365 or security group.
 	// It returns ECONFLICT if the user is already a member.
 	AddGroupMember(ctx context.Context, groupID, userID string) error
+
+	// FindUsers returns up to max users whose mail nickname, UPN or
+	// display name starts with name (for bare names in a bound channel).
+	FindUsers(ctx context.Context, name string, max int) ([]User, error)
+	// Organization describes the tenant: ID, name and verified domains.
+	Organization(ctx context.Context) (TenantInfo, error)
+	// Permissions returns the application permissions cippbot holds in
+	// the tenant, as granted in its access token.
+	Permissions(ctx context.Context) ([]string, error)
+	// Customers returns the customers with an active GDAP relationship;
+	// it is called on the partner tenant.
+	Customers(ctx context.Context) ([]Customer, error)
+
+	// Users reads many users by object ID or UPN at once; errs[i] is set
+	// where users[i] could not be read. Implementations may batch.
+	Users(ctx context.Context, ids []string) (users []User, errs []error)
+	// Apply performs many single-request writes at once; errs[i] is the
+	// result of ops[i]. Throttled writes are retried, none is sent twice
+	// after it succeeded. progress, if non-nil, is called with the number
+	// of ops finished so far, from any goroutine.
+	Apply(ctx context.Context, ops []Op, progress func(done int)) (errs []error)
+}
+
+// TenantInfo describes a tenant.
+type TenantInfo struct {
+	ID            string
+	Name          string
+	DefaultDomain string
+	Domains       []string // verified, default first
+}
+
+// Customer is a customer tenant reached through GDAP.
+type Customer struct {
+	TenantID string
+	Name     string
+}
+
+// OpKind is the kind of a batched write.
+type OpKind int
+
+// Batched write kinds.
+const (
+	OpUpdateUser     OpKind = iota + 1 // PATCH /users/{id} with Update
+	OpDeleteUser                       // DELETE /users/{id}
+	OpRevokeSessions                   // POST /users/{id}/revokeSignInSessions
+	OpAddGroupMember                   // POST /groups/{GroupID}/members/$ref
+)
+
+// Op is one write that takes a single Graph request, so that bulk runs
+// can send many in one $batch.
+type Op struct {
+	Kind    OpKind
+	UserID  string
+	Update  UserUpdate
+	GroupID string
+}
+
+// ApplyEach performs ops one by one through d's single-write methods. It
+// is the plain way of Directory.Apply for implementations that do not batch.
+func ApplyEach(ctx context.Context, d Directory, ops []Op, progress func(int)) []error {
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		if err := ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		switch op.Kind {
+		case OpUpdateUser:
+			errs[i] = d.UpdateUser(ctx, op.UserID, op.Update)
+		case OpDeleteUser:
+			errs[i] = d.DeleteUser(ctx, op.UserID)
+		case OpRevokeSessions:
+			errs[i] = d.RevokeSessions(ctx, op.UserID)
+		case OpAddGroupMember:
+			errs[i] = d.AddGroupMember(ctx, op.GroupID, op.UserID)
+		default:
+			errs[i] = Errorf(EINTERNAL, "unknown operation %d", op.Kind)
+		}
+		if progress != nil {
+			progress(i + 1)
+		}
+	}
+	return errs
 }
 
 // Connector hands out the Directory of a customer tenant.
@@ -124,10 +207,33 @@ type Connector interface {
 }
 
 // Trace collects the service request IDs of the calls made under one
-// context, for the audit record. The zero value is ready to use.
+// context, for the audit record, and counts how often the service
+// throttled them. The zero value is ready to use.
 type Trace struct {
-	mu  sync.Mutex
-	ids []string
+	mu        sync.Mutex
+	ids       []string
+	throttled int
+}
+
+// Throttle records that the service throttled a call (and it was retried
+// or given up). A nil Trace ignores it.
+func (t *Trace) Throttle() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.throttled++
+	t.mu.Unlock()
+}
+
+// Throttled returns how many times calls under this trace were throttled.
+func (t *Trace) Throttled() int {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.throttled
 }
 
 type traceKey struct{}

@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // Service runs actions against customer tenants. It is what the bot's
@@ -32,6 +33,45 @@ func (s *Service) FindUser(ctx context.Context, tenantID, idOrUPN string) (User,
 	return u, nil
 }
 
+// FindUsers returns up to max users of the tenant whose mail nickname,
+// UPN or display name starts with name.
+func (s *Service) FindUsers(ctx context.Context, tenantID, name string, max int) ([]User, error) {
+	d, err := s.Connector.Directory(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return d.FindUsers(ctx, name, max)
+}
+
+// CheckReport says what cippbot can do in a tenant.
+type CheckReport struct {
+	Permissions []string            // granted application permissions
+	Working     []string            // action names that will work
+	Missing     map[string][]string // action name → permissions it needs (any one)
+}
+
+// Check gets a token for the tenant and compares the permissions it
+// carries with what each action of the catalogue needs.
+func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (CheckReport, error) {
+	d, err := s.Connector.Directory(ctx, tenantID)
+	if err != nil {
+		return CheckReport{}, err
+	}
+	perms, err := d.Permissions(ctx)
+	if err != nil {
+		return CheckReport{}, err
+	}
+	rep := CheckReport{Permissions: perms, Missing: map[string][]string{}}
+	for _, a := range c.All() {
+		if len(a.Permissions) == 0 || slices.ContainsFunc(a.Permissions, func(p string) bool { return slices.Contains(perms, p) }) {
+			rep.Working = append(rep.Working, a.Name)
+		} else {
+			rep.Missing[a.Name] = a.Permissions
+		}
+	}
+	return rep, nil
+}
+
 // Prepare checks a request before anyone is asked to approve it: each target
 // must pass the action's Check, and the action's Prepare may resolve names in
 // the parameters. It returns the parameters to pin to the approval.
@@ -59,38 +99,88 @@ func (s *Service) Prepare(ctx context.Context, tenantID string, a *Action, targe
 	return a.Prepare(ctx, d, p)
 }
 
-// Run runs the action on each target, given by object ID, in order. Each
-// target is read again first, so the action sees its current state, and
-// checked again. One target's failure does not stop the others.
-func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs []string, p Params) []Result {
+// Progress, if non-nil, is told how many of total targets are finished.
+type Progress func(done, total int)
+
+// Run runs the action on each target, given by object ID. The targets are
+// read again first (in one batch), so the action sees their current state,
+// and checked again. Actions with a Plan send all their writes through
+// Directory.Apply, which may batch them; others run target by target. One
+// target's failure does not stop the others.
+func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs []string, p Params, progress Progress) []Result {
 	results := make([]Result, len(targetIDs))
+	for i, id := range targetIDs {
+		results[i].Target = User{ID: id, UPN: id}
+	}
+	total := len(targetIDs)
+	report := func(done int) {
+		if progress != nil {
+			progress(done, total)
+		}
+	}
 	d, err := s.Connector.Directory(ctx, tenantID)
 	if err != nil {
-		for i, id := range targetIDs {
-			results[i] = Result{Target: User{ID: id, UPN: id}, Err: err}
+		for i := range results {
+			results[i].Err = err
 		}
 		return results
 	}
-	for i, id := range targetIDs {
-		r := &results[i]
-		r.Target.ID, r.Target.UPN = id, id
-		if err := ctx.Err(); err != nil {
-			r.Err = err
+	users, errs := d.Users(ctx, targetIDs)
+	var ready []int // indexes of targets read and checked
+	for i := range results {
+		if errs[i] != nil {
+			results[i].Err = errs[i]
 			continue
 		}
-		u, err := d.User(ctx, id)
-		if err != nil {
-			r.Err = err
-			continue
-		}
-		r.Target = u
+		results[i].Target = users[i]
 		if a.Check != nil {
-			if err := a.Check(u, p); err != nil {
-				r.Err = err
+			if err := a.Check(users[i], p); err != nil {
+				results[i].Err = err
 				continue
 			}
 		}
-		r.Outcome, r.Err = a.Run(ctx, d, u, p, s.Env)
+		ready = append(ready, i)
+	}
+	finished := total - len(ready)
+	if a.Plan == nil {
+		for n, i := range ready {
+			results[i].Outcome, results[i].Err = a.Run(ctx, d, results[i].Target, p, s.Env)
+			report(finished + n + 1)
+		}
+		return results
+	}
+	var ops []Op
+	var opIdx []int // ops[k] belongs to results[opIdx[k]]
+	plans := make([]Plan, len(results))
+	for _, i := range ready {
+		plan, err := a.Plan(results[i].Target, p, s.Env)
+		switch {
+		case err != nil:
+			results[i].Err = err
+			finished++
+		case plan.Op == nil:
+			results[i].Outcome = plan.Outcome
+			finished++
+		default:
+			plans[i] = plan
+			ops = append(ops, *plan.Op)
+			opIdx = append(opIdx, i)
+		}
+	}
+	report(finished)
+	if len(ops) == 0 {
+		return results
+	}
+	opErrs := d.Apply(ctx, ops, func(done int) { report(finished + done) })
+	for k, i := range opIdx {
+		switch err := opErrs[k]; {
+		case err == nil:
+			results[i].Outcome = plans[i].Outcome
+		case ErrorCode(err) == ECONFLICT && plans[i].IfConflict != nil:
+			results[i].Outcome = *plans[i].IfConflict
+		default:
+			results[i].Err = err
+		}
 	}
 	return results
 }

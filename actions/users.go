@@ -37,10 +37,11 @@ func onPremises(what, instead string) func(User, Params) error {
 }
 
 var viewUser = &Action{
-	Name:    "user",
-	Aliases: []string{"view", "info"},
-	Summary: "Show a user: status, licences, last sign-in, MFA, roles",
-	Risk:    RiskRead,
+	Name:        "user",
+	Permissions: permUserRead,
+	Aliases:     []string{"view", "info"},
+	Summary:     "Show a user: status, licences, last sign-in, MFA, roles",
+	Risk:        RiskRead,
 	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
 		det, err := d.UserDetails(ctx, u.ID)
 		if err != nil {
@@ -119,62 +120,66 @@ func listOr(s []string, none string) string {
 
 func ptr[T any](v T) *T { return &v }
 
+// Graph application permissions, any one of which suffices.
+var (
+	permUserRead  = []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+	permUserWrite = []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}
+	permPassword  = []string{"User-PasswordProfile.ReadWrite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}
+)
+
 var blockSignIn = &Action{
-	Name:    "block-signin",
-	Aliases: []string{"block", "disable-user"},
-	Summary: "Block a user from signing in",
-	Risk:    RiskDestructive,
-	Bulk:    true,
-	Check:   onPremises("block sign-in", "Disable the account in AD (it syncs within 30 minutes), then run revoke-sessions here."),
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
+	Name:        "block-signin",
+	Permissions: permUserWrite,
+	Aliases:     []string{"block", "disable-user"},
+	Summary:     "Block a user from signing in",
+	Risk:        RiskDestructive,
+	Bulk:        true,
+	Check:       onPremises("block sign-in", "Disable the account in AD (it syncs within 30 minutes), then run revoke-sessions here."),
+	Plan: func(u User, _ Params, _ Env) (Plan, error) {
 		if !u.Enabled {
-			return Outcome{Summary: u.UPN + ": sign-in was already blocked"}, nil
+			return Plan{Outcome: Outcome{Summary: u.UPN + ": sign-in was already blocked"}}, nil
 		}
-		if err := d.UpdateUser(ctx, u.ID, UserUpdate{AccountEnabled: ptr(false)}); err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Summary: u.UPN + ": sign-in blocked",
-			Lines: []string{"Existing sessions stay valid until they expire: run revoke-sessions to end them now."}}, nil
+		return Plan{Op: &Op{Kind: OpUpdateUser, UserID: u.ID, Update: UserUpdate{AccountEnabled: ptr(false)}},
+			Outcome: Outcome{Summary: u.UPN + ": sign-in blocked",
+				Lines: []string{"Existing sessions stay valid until they expire: run revoke-sessions to end them now."}}}, nil
 	},
 }
 
 var unblockSignIn = &Action{
-	Name:    "unblock-signin",
-	Aliases: []string{"unblock", "enable-user"},
-	Summary: "Allow a blocked user to sign in again",
-	Risk:    RiskChange,
-	Bulk:    true,
-	Check:   onPremises("unblock sign-in", "Enable the account in AD; it syncs within 30 minutes."),
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
+	Name:        "unblock-signin",
+	Permissions: permUserWrite,
+	Aliases:     []string{"unblock", "enable-user"},
+	Summary:     "Allow a blocked user to sign in again",
+	Risk:        RiskChange,
+	Bulk:        true,
+	Check:       onPremises("unblock sign-in", "Enable the account in AD; it syncs within 30 minutes."),
+	Plan: func(u User, _ Params, _ Env) (Plan, error) {
 		if u.Enabled {
-			return Outcome{Summary: u.UPN + ": sign-in was already allowed"}, nil
+			return Plan{Outcome: Outcome{Summary: u.UPN + ": sign-in was already allowed"}}, nil
 		}
-		if err := d.UpdateUser(ctx, u.ID, UserUpdate{AccountEnabled: ptr(true)}); err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Summary: u.UPN + ": sign-in allowed again"}, nil
+		return Plan{Op: &Op{Kind: OpUpdateUser, UserID: u.ID, Update: UserUpdate{AccountEnabled: ptr(true)}},
+			Outcome: Outcome{Summary: u.UPN + ": sign-in allowed again"}}, nil
 	},
 }
 
 var revokeSessions = &Action{
-	Name:    "revoke-sessions",
-	Aliases: []string{"revoke", "signout"},
-	Summary: "Sign a user out everywhere (revoke refresh tokens)",
-	Risk:    RiskChange,
-	Bulk:    true,
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		if err := d.RevokeSessions(ctx, u.ID); err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Summary: u.UPN + ": sessions revoked",
-			Lines: []string{"Apps ask for sign-in again within about an hour."}}, nil
+	Name:        "revoke-sessions",
+	Permissions: permUserWrite,
+	Aliases:     []string{"revoke", "signout"},
+	Summary:     "Sign a user out everywhere (revoke refresh tokens)",
+	Risk:        RiskChange,
+	Bulk:        true,
+	Plan: func(u User, _ Params, _ Env) (Plan, error) {
+		return Plan{Op: &Op{Kind: OpRevokeSessions, UserID: u.ID}, Outcome: Outcome{Summary: u.UPN + ": sessions revoked",
+			Lines: []string{"Apps ask for sign-in again within about an hour."}}}, nil
 	},
 }
 
 var resetPassword = &Action{
-	Name:    "reset-password",
-	Aliases: []string{"resetpw", "reset-pw"},
-	Summary: "Set a new random password, sent to you privately",
+	Name:        "reset-password",
+	Permissions: permPassword,
+	Aliases:     []string{"resetpw", "reset-pw"},
+	Summary:     "Set a new random password, sent to you privately",
 	Params: []Param{
 		{Name: "must-change", Kind: ParamBool, Summary: "must change it at next sign-in"},
 	},
@@ -183,44 +188,40 @@ var resetPassword = &Action{
 	Secret: true,
 	Check: onPremises("reset the password",
 		"With password writeback, reset it in AD or let the user use self-service reset; cippbot's app-only access cannot write back."),
-	Run: func(ctx context.Context, d Directory, u User, p Params, env Env) (Outcome, error) {
+	Plan: func(u User, p Params, env Env) (Plan, error) {
 		pw, err := env.Passwords.Password()
 		if err != nil {
-			return Outcome{}, err
+			return Plan{}, err
 		}
 		pw = NewSecret(u.UPN+" password", pw.Reveal())
 		force := p.Bool("must-change")
-		if err := d.UpdateUser(ctx, u.ID, UserUpdate{Password: &pw, ForceChange: force}); err != nil {
-			return Outcome{}, err
-		}
 		o := Outcome{Summary: u.UPN + ": password reset", Secret: pw}
 		if force {
 			o.Lines = append(o.Lines, "Must change it at next sign-in.")
 		}
-		return o, nil
+		return Plan{Op: &Op{Kind: OpUpdateUser, UserID: u.ID, Update: UserUpdate{Password: &pw, ForceChange: force}}, Outcome: o}, nil
 	},
 }
 
 var passwordNeverExpires = &Action{
-	Name:    "password-never-expires",
-	Aliases: []string{"pne"},
-	Summary: "Turn password expiry off or back on",
+	Name:        "password-never-expires",
+	Permissions: permUserWrite,
+	Aliases:     []string{"pne"},
+	Summary:     "Turn password expiry off or back on",
 	Params: []Param{
 		{Name: "state", Kind: ParamEnum, Choices: []string{"on", "off"}, Positional: true, Required: true,
 			Summary: "on: never expires; off: normal expiry"},
 	},
 	Risk: RiskChange,
 	Bulk: true,
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
+	Plan: func(u User, p Params, _ Env) (Plan, error) {
 		on := p["state"] == "on"
 		policies := setPolicy(u.PasswordPolicies, "DisablePasswordExpiration", on)
 		if policies == normalizePolicies(u.PasswordPolicies) {
-			return Outcome{Summary: fmt.Sprintf("%s: password-never-expires was already %s", u.UPN, p["state"])}, nil
+			return Plan{Outcome: Outcome{Summary: fmt.Sprintf("%s: password-never-expires was already %s", u.UPN, p["state"])}}, nil
 		}
-		if err := d.UpdateUser(ctx, u.ID, UserUpdate{PasswordPolicies: &policies}); err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Summary: fmt.Sprintf("%s: password-never-expires %s", u.UPN, p["state"])}, nil
+		return Plan{Op: &Op{Kind: OpUpdateUser, UserID: u.ID, Update: UserUpdate{PasswordPolicies: &policies}},
+			Outcome: Outcome{Summary: fmt.Sprintf("%s: password-never-expires %s", u.UPN, p["state"])}}, nil
 	},
 }
 
@@ -248,9 +249,10 @@ func setPolicy(current, policy string, on bool) string {
 func normalizePolicies(p string) string { return setPolicy(p, "", false) }
 
 var createTAP = &Action{
-	Name:    "create-tap",
-	Aliases: []string{"tap"},
-	Summary: "Create a temporary access pass, sent to you privately",
+	Name:        "create-tap",
+	Permissions: []string{"UserAuthenticationMethod.ReadWrite.All"},
+	Aliases:     []string{"tap"},
+	Summary:     "Create a temporary access pass, sent to you privately",
 	Params: []Param{
 		{Name: "lifetime", Kind: ParamInt, Min: 10, Max: 43200, Summary: "minutes valid (10–43200; default: tenant policy)"},
 		{Name: "once", Kind: ParamBool, Summary: "usable for one sign-in only"},
@@ -293,25 +295,24 @@ func minutes(m int) string {
 }
 
 var deleteUser = &Action{
-	Name:    "delete-user",
-	Aliases: []string{"delete"},
-	Summary: "Delete a user (restorable for 30 days)",
-	Risk:    RiskDestructive,
-	Bulk:    true,
-	Check:   onPremises("delete the account", "Delete or move it out of the synced OUs in AD."),
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		if err := d.DeleteUser(ctx, u.ID); err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Summary: u.UPN + ": deleted",
-			Lines: []string{"Restorable for 30 days from deleted users."}}, nil
+	Name:        "delete-user",
+	Permissions: permUserWrite,
+	Aliases:     []string{"delete"},
+	Summary:     "Delete a user (restorable for 30 days)",
+	Risk:        RiskDestructive,
+	Bulk:        true,
+	Check:       onPremises("delete the account", "Delete or move it out of the synced OUs in AD."),
+	Plan: func(u User, _ Params, _ Env) (Plan, error) {
+		return Plan{Op: &Op{Kind: OpDeleteUser, UserID: u.ID}, Outcome: Outcome{Summary: u.UPN + ": deleted",
+			Lines: []string{"Restorable for 30 days from deleted users."}}}, nil
 	},
 }
 
 var addToGroup = &Action{
-	Name:    "add-to-group",
-	Aliases: []string{"addgroup"},
-	Summary: "Add users to a Microsoft 365 or security group",
+	Name:        "add-to-group",
+	Permissions: []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
+	Aliases:     []string{"addgroup"},
+	Summary:     "Add users to a Microsoft 365 or security group",
 	Params: []Param{
 		{Name: "group", Kind: ParamString, Positional: true, Required: true, Summary: "group name or ID"},
 	},
@@ -342,22 +343,19 @@ var addToGroup = &Action{
 		q["group-id"] = g.ID
 		return q, nil
 	},
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		err := d.AddGroupMember(ctx, p["group-id"], u.ID)
-		if ErrorCode(err) == ECONFLICT {
-			return Outcome{Summary: fmt.Sprintf("%s: already in %s", u.UPN, p["group"])}, nil
-		} else if err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Summary: fmt.Sprintf("%s: added to %s", u.UPN, p["group"])}, nil
+	Plan: func(u User, p Params, _ Env) (Plan, error) {
+		return Plan{Op: &Op{Kind: OpAddGroupMember, UserID: u.ID, GroupID: p["group-id"]},
+			Outcome:    Outcome{Summary: fmt.Sprintf("%s: added to %s", u.UPN, p["group"])},
+			IfConflict: &Outcome{Summary: fmt.Sprintf("%s: already in %s", u.UPN, p["group"])}}, nil
 	},
 }
 
 var clearImmutableID = &Action{
-	Name:    "clear-immutable-id",
-	Summary: "Clear a cloud user's leftover on-premises immutable ID",
-	Risk:    RiskDestructive,
-	Bulk:    true,
+	Name:        "clear-immutable-id",
+	Permissions: permUserWrite,
+	Summary:     "Clear a cloud user's leftover on-premises immutable ID",
+	Risk:        RiskDestructive,
+	Bulk:        true,
 	Check: func(u User, _ Params) error {
 		if u.Synced {
 			return Errorf(ECONFLICT, "%s is still synced from on-premises AD: stop syncing it first, or its immutable ID is needed", u.UPN)
@@ -367,11 +365,9 @@ var clearImmutableID = &Action{
 		}
 		return nil
 	},
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		if err := d.UpdateUser(ctx, u.ID, UserUpdate{ClearImmutableID: true}); err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Summary: u.UPN + ": immutable ID cleared",
-			Lines: []string{"The account can now be matched to a new on-premises account."}}, nil
+	Plan: func(u User, _ Params, _ Env) (Plan, error) {
+		return Plan{Op: &Op{Kind: OpUpdateUser, UserID: u.ID, Update: UserUpdate{ClearImmutableID: true}},
+			Outcome: Outcome{Summary: u.UPN + ": immutable ID cleared",
+				Lines: []string{"The account can now be matched to a new on-premises account."}}}, nil
 	},
 }

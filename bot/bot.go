@@ -34,7 +34,9 @@ const (
 type Runner interface {
 	FindUser(ctx context.Context, tenantID, idOrUPN string) (actions.User, error)
 	Prepare(ctx context.Context, tenantID string, a *actions.Action, targets []actions.User, p actions.Params) (actions.Params, error)
-	Run(ctx context.Context, tenantID string, a *actions.Action, targetIDs []string, p actions.Params) []actions.Result
+	Run(ctx context.Context, tenantID string, a *actions.Action, targetIDs []string, p actions.Params, progress actions.Progress) []actions.Result
+	FindUsers(ctx context.Context, tenantID, name string, max int) ([]actions.User, error)
+	Check(ctx context.Context, tenantID string, c *actions.Catalogue) (actions.CheckReport, error)
 }
 
 var _ Runner = (*actions.Service)(nil)
@@ -131,7 +133,11 @@ func (b *Bot) Handle(ctx context.Context, ev Event, r Responder) {
 	case "access":
 		b.access(ctx, ev, r, cmd)
 	case "tenants":
-		b.tenants(ctx, ev, r)
+		b.tenants(ctx, ev, r, cmd)
+	case "bind", "unbind":
+		b.bind(ctx, ev, r, cmd)
+	case "check":
+		b.check(ctx, ev, r, cmd)
 	case "whoami":
 		b.whoami(ctx, ev, r)
 	default:
@@ -144,7 +150,7 @@ func (b *Bot) Handle(ctx context.Context, ev Event, r Responder) {
 	}
 }
 
-var builtins = []string{"help", "approve", "deny", "audit", "access", "tenants", "whoami"}
+var builtins = []string{"help", "approve", "deny", "audit", "access", "tenants", "bind", "unbind", "check", "whoami"}
 
 func (b *Bot) unknownVerb(ctx context.Context, r Responder, verb string) {
 	msg := fmt.Sprintf("There is no action %q.", verb)

@@ -439,10 +439,16 @@ func TestPartialFailure(t *testing.T) {
 	if m.Message.Tone != bot.ToneError || !strings.Contains(text(m.Message), "throttling") {
 		t.Errorf("got %+v", m.Message)
 	}
+	// One outcome record per target, each with its error, then a summary.
 	recs, _ := h.db.Audit(context.Background(), bot.AuditFilter{})
 	last := recs[len(recs)-1]
-	if last.Kind != bot.KindOutcome || last.Outcome != "failed" || !strings.Contains(last.Error, "throttling") {
-		t.Errorf("outcome record = %+v", last)
+	if last.Kind != bot.KindOutcome || last.Outcome != "failed" || last.Params["failed"] != "2" || last.Params["targets"] != "2" {
+		t.Errorf("summary record = %+v", last)
+	}
+	for _, rec := range recs[len(recs)-3 : len(recs)-1] {
+		if rec.Kind != bot.KindOutcome || rec.Outcome != "failed" || len(rec.Targets) != 1 || !strings.Contains(rec.Error, "throttling") {
+			t.Errorf("per-target record = %+v", rec)
+		}
 	}
 }
 
@@ -556,5 +562,97 @@ func TestAuditPages(t *testing.T) {
 	third := only(t, h.do(sam, "audit page=3"))
 	if len(third.Message.Lines) != 4 || len(third.Message.Buttons) != 0 || !strings.HasPrefix(third.Message.Lines[3], "#1 ") {
 		t.Fatalf("page 3: %q, buttons %+v", third.Message.Lines, third.Message.Buttons)
+	}
+}
+
+func TestBindAndBareNames(t *testing.T) {
+	h := newHarness(t)
+	got := only(t, h.do(riley, "block-signin adelev"))
+	if !strings.Contains(got.Message.Title, "not user@domain") || !strings.Contains(got.Message.Title, "/cipp bind") {
+		t.Errorf("unbound bare name: %q", got.Message.Title)
+	}
+	got = only(t, h.do(riley, "bind contoso"))
+	if !strings.Contains(got.Message.Title, "needs the approver role") {
+		t.Errorf("helpdesk bind: %q", got.Message.Title)
+	}
+	got = only(t, h.do(sam, "bind contoso"))
+	if got.To != "" || !strings.Contains(got.Message.Title, "now bound to contoso.com") {
+		t.Fatalf("bind: %+v", got)
+	}
+	sent := h.do(riley, "revoke-sessions adelev alexw")
+	if u, _ := h.dir.Get("u-adele"); u.Revoked != 1 {
+		t.Fatalf("bare names did not resolve: %+v", sent)
+	}
+	if u, _ := h.dir.Get("u-alex"); u.Revoked != 1 {
+		t.Fatal("second bare name did not resolve")
+	}
+	got = only(t, h.do(riley, "revoke-sessions a"))
+	if !strings.Contains(got.Message.Title, "matches several users") || !strings.Contains(got.Message.Title, "AdeleV@contoso.com") {
+		t.Errorf("ambiguous: %q", got.Message.Title)
+	}
+	got = only(t, h.do(riley, "revoke-sessions zed"))
+	if !strings.Contains(got.Message.Title, "no user in contoso.com is called zed") {
+		t.Errorf("unknown bare name: %q", got.Message.Title)
+	}
+	// A bare name and a positional parameter together.
+	h.do(riley, `add-to-group adelev "Sales and Marketing"`)
+	if !h.dir.IsMember("g-sales", "u-adele") {
+		t.Error("add-to-group with a bare name failed")
+	}
+	got = only(t, h.do(sam, "unbind"))
+	if !strings.Contains(got.Message.Title, "no longer bound") {
+		t.Errorf("unbind: %q", got.Message.Title)
+	}
+	var bindings int
+	recs, _ := h.db.Audit(context.Background(), bot.AuditFilter{})
+	for _, r := range recs {
+		if r.Kind == bot.KindBinding {
+			bindings++
+		}
+	}
+	if bindings != 2 {
+		t.Errorf("%d binding records, want 2", bindings)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	h := newHarness(t)
+	h.dir.Perms = []string{"User.ReadWrite.All", "GroupMember.ReadWrite.All"}
+	got := only(t, h.do(riley, "check contoso.com"))
+	if !strings.Contains(got.Message.Title, "Only an admin") {
+		t.Errorf("non-admin check: %q", got.Message.Title)
+	}
+	got = only(t, h.do(admin, "check contoso.com"))
+	if !strings.Contains(got.Message.Title, "9 of 10 actions will work") || !strings.Contains(text(got.Message), "create-tap needs UserAuthenticationMethod.ReadWrite.All") {
+		t.Errorf("check: %s", text(got.Message))
+	}
+}
+
+func TestBulkShowsProgressThenResult(t *testing.T) {
+	h := newHarness(t)
+	var upns []string
+	for i := range 12 {
+		id := fmt.Sprintf("u-bulk%02d", i)
+		upn := fmt.Sprintf("bulk%02d@contoso.com", i)
+		h.dir.Put(actions.User{ID: id, UPN: upn, Enabled: true})
+		upns = append(upns, upn)
+	}
+	sent := h.do(riley, "revoke-sessions "+strings.Join(upns, " "))
+	if len(sent) < 2 || !strings.HasPrefix(sent[0].Message.Title, "Running revoke-sessions: 0 of 12") {
+		t.Fatalf("no progress message first: %+v", sent)
+	}
+	final := sent[len(sent)-1]
+	if !final.Update || final.Ref != sent[0].Ref || !strings.Contains(text(final.Message), "12 done, 0 failed") {
+		t.Errorf("final result did not replace the progress message: %+v", final)
+	}
+	recs, _ := h.db.Audit(context.Background(), bot.AuditFilter{})
+	var perTarget int
+	for _, r := range recs {
+		if r.Kind == bot.KindOutcome && len(r.Targets) == 1 {
+			perTarget++
+		}
+	}
+	if perTarget != 12 {
+		t.Errorf("%d per-target outcome records, want 12", perTarget)
 	}
 }

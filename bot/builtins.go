@@ -294,24 +294,6 @@ func (b *Bot) changeAccess(ctx context.Context, ev Event, r Responder, sub strin
 	b.private(ctx, r, Message{Title: fmt.Sprintf("%s no longer has a role in %s.", who, scope), Tone: ToneOK})
 }
 
-// tenants lists the onboarded tenants.
-func (b *Bot) tenants(ctx context.Context, ev Event, r Responder) {
-	if role, err := b.role(ctx, ev.Actor.ID, ""); err != nil || role < RoleViewer {
-		b.private(ctx, r, errorMessage("Listing tenants needs a role; ask an admin."))
-		return
-	}
-	ts, err := b.Store.Tenants(ctx)
-	if err != nil {
-		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
-		return
-	}
-	m := Message{Title: strconv.Itoa(len(ts)) + " tenant(s)"}
-	for _, t := range ts {
-		m.Lines = append(m.Lines, t.DefaultDomain+": "+t.Name)
-	}
-	b.private(ctx, r, m)
-}
-
 // whoami tells the actor their ID and role, which admins need to grant one.
 func (b *Bot) whoami(ctx context.Context, ev Event, r Responder) {
 	role, _ := b.role(ctx, ev.Actor.ID, "")
@@ -336,7 +318,9 @@ func Builtins() []Builtin {
 		{Name: "help", Summary: "What cippbot can do; help <action> for one action", Arg: "action", ArgSummary: "an action name"},
 		{Name: "audit", Summary: "Recent audit entries, newest first", Arg: "user", ArgSummary: "only entries about this user@domain"},
 		{Name: "access", Summary: "Roles: list, grant <platform:user> <role> [tenant], revoke", Arg: "args", ArgSummary: "list | grant discord:ID helpdesk [tenant] | revoke discord:ID [tenant]"},
-		{Name: "tenants", Summary: "The customer tenants cippbot knows"},
+		{Name: "tenants", Summary: "The customer tenants cippbot knows", Arg: "search", ArgSummary: "part of a name or domain"},
+		{Name: "bind", Summary: "Bind this channel to a tenant, so bare user names work here", Arg: "tenant", ArgSummary: "domain or alias; none shows the binding, - removes it"},
+		{Name: "check", Summary: "Admins: can cippbot reach a tenant, and which actions will work", Arg: "tenant", ArgSummary: "domain or alias"},
 		{Name: "whoami", Summary: "Your chat ID and role"},
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cippbot/cippbot/actions"
@@ -22,24 +25,47 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		b.record(ctx, ev, AuditRecord{Kind: KindRefused, Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
 			Targets: targets, Reason: cmd.Reason, Outcome: "refused", Error: errorDetail(err)})
 	}
-	if len(cmd.Targets) == 0 {
+	// In a channel bound to a tenant, bare names are users of it: the
+	// bare words before the action's own positional parameters.
+	positional, bare := cmd.Positional, []string(nil)
+	binding, berr := b.Store.Binding(ctx, ev.Platform, ev.Channel)
+	bound := berr == nil
+	if extra := len(positional) - positionalParams(a); extra > 0 {
+		if !bound {
+			refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID,
+				"%q is not user@domain: type the full address, or bind this channel to a tenant (/cipp bind contoso.com) to use bare names",
+				positional[0]))
+			return
+		}
+		bare, positional = positional[:extra], positional[extra:]
+	}
+	if len(cmd.Targets)+len(bare) == 0 {
 		refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID, "%s needs a user as user@domain: /cipp %s", a.Name, a.Usage()))
 		return
 	}
-	if len(cmd.Targets) > maxTargets {
+	if len(cmd.Targets)+len(bare) > maxTargets {
 		refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID, "at most %d users per request", maxTargets))
 		return
 	}
-	raw := make([]Target, len(cmd.Targets))
-	for i, t := range cmd.Targets {
-		raw[i] = Target{UPN: t}
+	raw := make([]Target, 0, len(cmd.Targets)+len(bare))
+	for _, t := range append(slices.Clone(cmd.Targets), bare...) {
+		raw = append(raw, Target{UPN: t})
 	}
-	params, err := a.Bind(cmd.Positional, cmd.Named, cmd.Flags)
+	params, err := a.Bind(positional, cmd.Named, cmd.Flags)
 	if err != nil {
 		refuse(Tenant{}, raw, err)
 		return
 	}
-	tenant, err := b.resolveTenant(ctx, cmd.Targets)
+	var tenant Tenant
+	if len(cmd.Targets) > 0 {
+		tenant, err = b.resolveTenant(ctx, cmd.Targets)
+	} else {
+		tenant, err = b.lookupTenant(ctx, binding.TenantID)
+	}
+	if err == nil && len(bare) > 0 && tenant.ID != binding.TenantID {
+		err = actions.Errorf(actions.EINVALID, "bare names here mean users of %s, but %s is in %s: one tenant per request",
+			b.tenantName(ctx, binding.TenantID), cmd.Targets[0], tenant.DefaultDomain)
+	}
 	if err != nil {
 		refuse(Tenant{}, raw, err)
 		return
@@ -56,10 +82,12 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		return
 	}
 	var users []actions.User
-	for _, t := range cmd.Targets {
-		if slices.ContainsFunc(users, func(u actions.User) bool { return strings.EqualFold(u.UPN, t) }) {
-			continue
+	add := func(u actions.User) {
+		if !slices.ContainsFunc(users, func(x actions.User) bool { return x.ID == u.ID }) {
+			users = append(users, u)
 		}
+	}
+	for _, t := range cmd.Targets {
 		u, err := b.Runner.FindUser(ctx, tenant.ID, t)
 		if actions.ErrorCode(err) == actions.ENOTFOUND {
 			err = actions.Errorf(actions.ENOTFOUND, "%s does not exist in %s: check the spelling", t, tenant.DefaultDomain)
@@ -68,7 +96,15 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 			refuse(tenant, raw, err)
 			return
 		}
-		users = append(users, u)
+		add(u)
+	}
+	for _, name := range bare {
+		u, err := b.findBare(ctx, tenant, name)
+		if err != nil {
+			refuse(tenant, raw, err)
+			return
+		}
+		add(u)
 	}
 	targets := make([]Target, len(users))
 	for i, u := range users {
@@ -92,6 +128,47 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 	b.askApproval(ctx, ev, r, a, ap)
 }
 
+// positionalParams counts the action's positional parameters.
+func positionalParams(a *actions.Action) int {
+	n := 0
+	for _, p := range a.Params {
+		if p.Positional {
+			n++
+		}
+	}
+	return n
+}
+
+// findBare resolves a bare name in a bound channel's tenant: an exact mail
+// nickname wins, a single prefix match will do, anything else is named.
+func (b *Bot) findBare(ctx context.Context, t Tenant, name string) (actions.User, error) {
+	found, err := b.Runner.FindUsers(ctx, t.ID, name, 6)
+	if err != nil {
+		return actions.User{}, err
+	}
+	for _, u := range found {
+		if nick, _, _ := strings.Cut(u.UPN, "@"); strings.EqualFold(nick, name) {
+			return u, nil
+		}
+	}
+	switch len(found) {
+	case 0:
+		return actions.User{}, actions.Errorf(actions.ENOTFOUND, "no user in %s is called %s: check the spelling", t.DefaultDomain, name)
+	case 1:
+		return found[0], nil
+	}
+	upns := make([]string, 0, 5)
+	for _, u := range found[:min(5, len(found))] {
+		upns = append(upns, u.UPN)
+	}
+	more := ""
+	if len(found) > 5 {
+		more = ", …"
+	}
+	return actions.User{}, actions.Errorf(actions.EINVALID, "%s matches several users in %s: %s%s; use the full address",
+		name, t.DefaultDomain, strings.Join(upns, ", "), more)
+}
+
 func roleOrNone(r Role) string {
 	if r == RoleNone {
 		return "no role"
@@ -108,11 +185,23 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
 		return
 	}
-	res := b.execute(ctx, ev, a, ap)
+	// A long run gets a public message that shows progress and then the
+	// result; a short one just the result.
+	var ref string
+	chat := b.Chats[ev.Platform]
+	show := func(m Message) bool {
+		return chat != nil && ref != "" && chat.Update(ctx, ev.Channel, ref, m) == nil
+	}
+	if len(ap.Targets) >= progressMin && a.Risk != actions.RiskRead {
+		ref, _ = b.public(ctx, r, progressMessage(a, 0, len(ap.Targets)))
+	}
+	res := b.execute(ctx, ev, a, ap, b.progress(a, show))
 	m := resultMessage(a, ap, res, nil)
-	if a.Risk == actions.RiskRead {
+	switch {
+	case a.Risk == actions.RiskRead:
 		b.private(ctx, r, m) // looking needs no audience
-	} else {
+	case show(m):
+	default:
 		b.public(ctx, r, m) // a failure is logged; the secret still goes privately
 	}
 	if s := res.secretMessage(a, ap); s != nil {
@@ -122,22 +211,54 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 
 // runResult is the result of running an approved or immediate request.
 type runResult struct {
-	results []actions.Result
-	outcome string // ok, failed, partial
-	err     error  // set when nothing ran (audit unavailable)
+	results   []actions.Result
+	outcome   string // ok, failed, partial
+	throttled int    // times the tenant throttled the run
 }
 
-// execute writes the intent (for approvals), runs the action and writes the
-// outcome. Secrets stay in the returned results and go nowhere else.
-func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Approval) runResult {
+// progressMin is the number of targets from which a run shows progress.
+const progressMin = 5
+
+// progressEvery is how often a progress message may be edited.
+const progressEvery = 2 * time.Second
+
+func progressMessage(a *actions.Action, done, total int) Message {
+	return Message{Title: fmt.Sprintf("Running %s: %d of %d done…", a.Name, done, total), Tone: ToneInfo}
+}
+
+// progress returns a progress callback that shows progress through show
+// at most every progressEvery (and at the end), for runs of progressMin
+// targets or more.
+func (b *Bot) progress(a *actions.Action, show func(Message) bool) actions.Progress {
+	var mu sync.Mutex
+	var last time.Time
+	return func(done, total int) {
+		if total < progressMin {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		now := b.now()
+		if done < total && now.Sub(last) < progressEvery {
+			return
+		}
+		last = now
+		show(progressMessage(a, done, total))
+	}
+}
+
+// execute runs the action and writes the outcome: for one target one
+// record, for several one record per target and a summary. Secrets stay in
+// the returned results and go nowhere else.
+func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Approval, progress actions.Progress) runResult {
 	ids := make([]string, len(ap.Targets))
 	for i, t := range ap.Targets {
 		ids[i] = t.ID
 	}
 	start := b.now()
 	tctx, trace := actions.WithTrace(ctx)
-	results := b.Runner.Run(tctx, ap.TenantID, a, ids, actions.Params(ap.Params))
-	res := runResult{results: results, outcome: "ok"}
+	results := b.Runner.Run(tctx, ap.TenantID, a, ids, actions.Params(ap.Params), progress)
+	res := runResult{results: results, outcome: "ok", throttled: trace.Throttled()}
 	var failed int
 	var errs []string
 	for _, x := range results {
@@ -152,10 +273,30 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 	case failed > 0:
 		res.outcome = "partial"
 	}
-	b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+	rec := AuditRecord{Kind: KindOutcome, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
 		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: ap.DecidedBy,
 		Actor: ap.Requester, Outcome: res.outcome, Error: strings.Join(errs, "; "), RequestIDs: trace.IDs(),
-		DurationMS: b.now().Sub(start).Milliseconds()})
+		DurationMS: b.now().Sub(start).Milliseconds()}
+	if len(results) > 1 {
+		for i, x := range results {
+			one := rec
+			one.Targets, one.RequestIDs, one.DurationMS = ap.Targets[i:i+1], nil, 0
+			one.Outcome, one.Error = "ok", ""
+			if x.Err != nil {
+				one.Outcome, one.Error = "failed", errorDetail(x.Err)
+			}
+			b.record(ctx, ev, one)
+		}
+		// The summary names the counts; the per-target records carry the rest.
+		rec.Targets, rec.Error = nil, ""
+		rec.Params = maps.Clone(ap.Params)
+		if rec.Params == nil {
+			rec.Params = map[string]string{}
+		}
+		rec.Params["targets"] = strconv.Itoa(len(results))
+		rec.Params["failed"] = strconv.Itoa(failed)
+	}
+	b.record(ctx, ev, rec)
 	b.log().InfoContext(ctx, "action run", LogAction, a.Name, LogTenant, ap.TenantDomain, LogActor, ap.Requester.ID,
 		LogApproval, ap.ID, "outcome", res.outcome, "duration_ms", b.now().Sub(start).Milliseconds())
 	return res
@@ -199,7 +340,9 @@ func resultMessage(a *actions.Action, ap Approval, res runResult, decided *Actor
 		m.Title = res.results[0].Outcome.Summary
 	}
 	single := len(res.results) == 1
-	for _, x := range res.results {
+	ordered := slices.Clone(res.results)
+	slices.SortStableFunc(ordered, func(x, y actions.Result) int { return boolInt(y.Err != nil) - boolInt(x.Err != nil) })
+	for _, x := range ordered {
 		switch {
 		case x.Err != nil:
 			m.Lines = append(m.Lines, "✗ "+x.Target.UPN+": "+actions.ErrorMessage(x.Err))
@@ -208,6 +351,15 @@ func resultMessage(a *actions.Action, ap Approval, res runResult, decided *Actor
 		default:
 			m.Lines = append(m.Lines, "✓ "+x.Outcome.Summary)
 		}
+	}
+	if len(res.results) > 1 {
+		m.Lines = append([]string{fmt.Sprintf("%d done, %d failed", len(res.results)-res.failed(), res.failed())}, m.Lines...)
+		if len(m.Lines) > maxResultLines {
+			m.Lines = append(m.Lines[:maxResultLines], fmt.Sprintf("… and %d more; /cipp audit has each one", len(m.Lines)-maxResultLines))
+		}
+	}
+	if res.throttled > 0 {
+		m.Lines = append(m.Lines, "Microsoft 365 throttled this tenant; cippbot waited and retried.")
 	}
 	if res.secretCount() > 0 {
 		m.Lines = append(m.Lines, fmt.Sprintf("The new secret went privately to %s.", ap.Requester))
@@ -218,6 +370,20 @@ func resultMessage(a *actions.Action, ap Approval, res runResult, decided *Actor
 	}
 	m.Lines = append(m.Lines, fmt.Sprintf("%s · %s", ap.TenantDomain, by))
 	return m
+}
+
+// maxResultLines keeps a bulk result readable on a phone: failures are
+// listed first, then successes, up to this many lines.
+const maxResultLines = 15
+
+func (res runResult) failed() int {
+	n := 0
+	for _, x := range res.results {
+		if x.Err != nil {
+			n++
+		}
+	}
+	return n
 }
 
 func (res runResult) secretCount() int {
@@ -469,7 +635,7 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 		return
 	}
 	b.updateCard(ctx, ap, decidedCard(a, ap, fmt.Sprintf("Approved by %s: running %s…", decider, ap.Action), ToneInfo))
-	res := b.execute(ctx, ev, a, ap)
+	res := b.execute(ctx, ev, a, ap, b.progress(a, func(m Message) bool { return b.updateCard(ctx, ap, m) }))
 	m := resultMessage(a, ap, res, &decider)
 	state := StateDone
 	if res.outcome == "failed" {
@@ -592,6 +758,13 @@ func (b *Bot) Recover(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // timeOr formats t, or returns "-" for the zero time.

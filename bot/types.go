@@ -95,6 +95,22 @@ type Tenant struct {
 	Name          string   `json:"name"`           // display name
 	DefaultDomain string   `json:"default_domain"` // what technicians type
 	Domains       []string `json:"domains"`        // every verified domain, default included
+	// Alias is a short name that may stand for the tenant ("contoso");
+	// empty means the first label of the default domain.
+	Alias string `json:"alias,omitempty"`
+	// Source says where the tenant came from: "gdap" (tenants sync),
+	// "manual" (tenants add) or "demo".
+	Source string `json:"source,omitempty"`
+}
+
+// Binding ties a chat channel to one customer tenant, so that bare user
+// names in that channel resolve in it.
+type Binding struct {
+	Platform string    `json:"platform"`
+	Channel  string    `json:"channel"`
+	TenantID string    `json:"tenant_id"`
+	BoundBy  string    `json:"bound_by"` // actor ID
+	BoundAt  time.Time `json:"bound_at"`
 }
 
 // ApprovalState is where an approval is in its life.
@@ -150,6 +166,7 @@ const (
 	KindIntent   = "intent"   // written right before the tenant is called
 	KindOutcome  = "outcome"  // what the tenant answered
 	KindAccess   = "access"   // a role was granted or revoked
+	KindBinding  = "binding"  // a channel was bound to a tenant or unbound
 )
 
 // AuditVersion is the version of AuditRecord written by this code.
@@ -198,7 +215,8 @@ func (r AuditRecord) ComputeHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// AuditFilter selects audit records.
+// AuditFilter selects audit records. A Target filter is served from an
+// index, without reading the whole trail.
 type AuditFilter struct {
 	Target string    // UPN or object ID; "" means any
 	Since  time.Time // zero means from the start
@@ -251,6 +269,26 @@ type TenantStore interface {
 	Tenants(ctx context.Context) ([]Tenant, error)
 	// PutTenant stores t, replacing any tenant with the same ID.
 	PutTenant(ctx context.Context, t Tenant) error
+	// TenantByName returns the tenant whose ID, alias (explicit, or the
+	// first label of its default domain) or one of whose domains is name,
+	// case-insensitive; ErrNotFound if none, an error naming the
+	// candidates if several.
+	TenantByName(ctx context.Context, name string) (Tenant, error)
+	// DeleteTenant removes the tenant with the given ID and every binding
+	// to it; ErrNotFound if there is none.
+	DeleteTenant(ctx context.Context, id string) error
+}
+
+// BindingStore keeps channel bindings.
+type BindingStore interface {
+	// Binding returns the binding of a channel, or ErrNotFound.
+	Binding(ctx context.Context, platform, channel string) (Binding, error)
+	// PutBinding stores b, replacing the channel's binding.
+	PutBinding(ctx context.Context, b Binding) error
+	// DeleteBinding removes the channel's binding; ErrNotFound if none.
+	DeleteBinding(ctx context.Context, platform, channel string) error
+	// Bindings returns every binding, sorted by platform and channel.
+	Bindings(ctx context.Context) ([]Binding, error)
 }
 
 // Store is everything the bot persists.
@@ -259,6 +297,7 @@ type Store interface {
 	AuditLog
 	GrantStore
 	TenantStore
+	BindingStore
 }
 
 // validUTF8 returns a copy of r whose strings are valid UTF-8, invalid

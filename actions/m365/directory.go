@@ -2,7 +2,9 @@ package m365
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -22,6 +24,8 @@ import (
 
 // Directory is one customer tenant's directory over Microsoft Graph.
 type Directory struct {
+	cred     azcore.TokenCredential
+	scope    string
 	tenantID string
 	graphURL string // service root, no version
 	adapter  *msgraphsdk.GraphRequestAdapter
@@ -243,6 +247,12 @@ func skuName(part string) string {
 // UpdateUser implements actions.Directory with one PATCH carrying only the
 // given fields.
 func (d *Directory) UpdateUser(ctx context.Context, id string, up actions.UserUpdate) error {
+	_, err := d.client.Users().ByUserId(id).Patch(ctx, userPatch(up), nil)
+	return mapError(err, "user "+id)
+}
+
+// userPatch is the PATCH body carrying only the given fields.
+func userPatch(up actions.UserUpdate) models.Userable {
 	body := models.NewUser()
 	if up.AccountEnabled != nil {
 		body.SetAccountEnabled(up.AccountEnabled)
@@ -263,8 +273,7 @@ func (d *Directory) UpdateUser(ctx context.Context, id string, up actions.UserUp
 		// data writes an explicit null, which is what clears it.
 		body.SetAdditionalData(map[string]any{"onPremisesImmutableId": nil})
 	}
-	_, err := d.client.Users().ByUserId(id).Patch(ctx, body, nil)
-	return mapError(err, "user "+id)
+	return body
 }
 
 // DeleteUser implements actions.Directory.
@@ -355,11 +364,16 @@ func toGroup(g models.Groupable) actions.Group {
 
 // AddGroupMember implements actions.Directory.
 func (d *Directory) AddGroupMember(ctx context.Context, groupID, userID string) error {
+	err := d.client.Groups().ByGroupId(groupID).Members().Ref().Post(ctx, d.memberRef(userID), nil)
+	return mapError(err, "membership of "+userID)
+}
+
+// memberRef is the body that adds a directory object to a group.
+func (d *Directory) memberRef(userID string) models.ReferenceCreateable {
 	ref := models.NewReferenceCreate()
 	odataID := d.graphURL + "/v1.0/directoryObjects/" + userID
 	ref.SetOdataId(&odataID)
-	err := d.client.Groups().ByGroupId(groupID).Members().Ref().Post(ctx, ref, nil)
-	return mapError(err, "membership of "+userID)
+	return ref
 }
 
 // odataQuote escapes a value for a single-quoted OData string literal.

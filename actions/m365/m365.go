@@ -35,20 +35,26 @@ const (
 
 // Config configures the connection to Microsoft 365.
 type Config struct {
-	// GraphURL is the Graph service root without a version; "" means
-	// DefaultGraphURL. The Connector adds /v1.0.
+	// Cloud names the Microsoft cloud (see CloudByName); "" is global.
+	Cloud string
+	// GraphURL is the Graph service root without a version; "" means the
+	// cloud's. The Connector adds /v1.0.
 	GraphURL string
 	// GraphScope is the token scope for Graph; "" means GraphURL's host
 	// (for Microsoft's clouds) or https://graph.microsoft.com otherwise,
 	// plus "/.default".
 	GraphScope string
-	// AuthorityHost is the Entra ID login host; "" means
-	// DefaultAuthorityHost. Instance discovery is turned off for a host
-	// that is not one of Microsoft's.
+	// AuthorityHost is the Entra ID login host; "" means the cloud's.
+	// Instance discovery is turned off for a host that is not one of
+	// Microsoft's.
 	AuthorityHost string
-	// ClientID and ClientSecret identify the multi-tenant app registration.
-	ClientID     string
-	ClientSecret string
+	// ClientID identifies the multi-tenant app registration; it signs in
+	// with ClientSecret or, if set, ClientCertificate (PEM or PKCS#12,
+	// with the private key) and its CertificatePassword.
+	ClientID            string
+	ClientSecret        string
+	ClientCertificate   []byte
+	CertificatePassword string
 	// HTTPClient, if non-nil, carries every request (token and Graph). Its
 	// Transport is wrapped by the Graph middleware; nil means
 	// http.DefaultTransport.
@@ -60,10 +66,13 @@ type Config struct {
 }
 
 // RetryPolicy bounds retries of throttled (429) or unavailable (503, 504)
-// Graph calls. Graph's Retry-After is honoured.
+// Graph calls. Graph's Retry-After is honoured, fractions included.
 type RetryPolicy struct {
-	MaxRetries   int // 0 means 3
-	DelaySeconds int // back-off base without Retry-After; 0 means 3
+	MaxRetries int           // 0 means 4
+	MaxWait    time.Duration // total wait per request; 0 means 2 minutes
+	Base       time.Duration // back-off base without Retry-After; 0 means 2 s
+	// Concurrency bounds requests in flight per tenant; 0 means 4.
+	Concurrency int
 }
 
 // Connector hands out a Directory per customer tenant, each with its own
@@ -82,17 +91,26 @@ var _ actions.Connector = (*Connector)(nil)
 
 // New returns a Connector for cfg.
 func New(cfg Config) (*Connector, error) {
+	cl, err := CloudByName(cfg.Cloud)
+	if err != nil {
+		return nil, fmt.Errorf("m365: %w", err)
+	}
 	if cfg.GraphURL == "" {
-		cfg.GraphURL = DefaultGraphURL
+		cfg.GraphURL = cl.GraphURL
 	}
 	if cfg.AuthorityHost == "" {
-		cfg.AuthorityHost = DefaultAuthorityHost
+		cfg.AuthorityHost = cl.AuthorityHost
 	}
 	if !strings.HasSuffix(cfg.AuthorityHost, "/") {
 		cfg.AuthorityHost += "/"
 	}
-	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return nil, fmt.Errorf("m365: client ID and client secret are required")
+	if cfg.ClientID == "" || (cfg.ClientSecret == "" && len(cfg.ClientCertificate) == 0) {
+		return nil, fmt.Errorf("m365: a client ID and a client secret or certificate are required")
+	}
+	if len(cfg.ClientCertificate) > 0 {
+		if _, _, err := azidentity.ParseCertificates(cfg.ClientCertificate, []byte(cfg.CertificatePassword)); err != nil {
+			return nil, fmt.Errorf("m365: client certificate: %w", err)
+		}
 	}
 	u, err := url.Parse(strings.TrimSuffix(cfg.GraphURL, "/"))
 	if err != nil || u.Host == "" {
@@ -159,14 +177,24 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 	if credClient == nil {
 		credClient = &http.Client{Transport: parent}
 	}
-	cred, err := azidentity.NewClientSecretCredential(tenantID, c.cfg.ClientID, c.cfg.ClientSecret,
-		&azidentity.ClientSecretCredentialOptions{
-			ClientOptions: azcore.ClientOptions{
-				Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: c.cfg.AuthorityHost},
-				Transport: credClient,
-			},
-			DisableInstanceDiscovery: !isMicrosoftHost(hostOf(c.cfg.AuthorityHost)),
-		})
+	opts := azcore.ClientOptions{
+		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: c.cfg.AuthorityHost},
+		Transport: credClient,
+	}
+	noDiscovery := !isMicrosoftHost(hostOf(c.cfg.AuthorityHost))
+	var cred azcore.TokenCredential
+	var err error
+	if len(c.cfg.ClientCertificate) > 0 {
+		certs, key, perr := azidentity.ParseCertificates(c.cfg.ClientCertificate, []byte(c.cfg.CertificatePassword))
+		if perr != nil {
+			return nil, fmt.Errorf("m365: client certificate: %w", perr)
+		}
+		cred, err = azidentity.NewClientCertificateCredential(tenantID, c.cfg.ClientID, certs, key,
+			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery, SendCertificateChain: true})
+	} else {
+		cred, err = azidentity.NewClientSecretCredential(tenantID, c.cfg.ClientID, c.cfg.ClientSecret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("m365: credential for tenant %s: %w", tenantID, err)
 	}
@@ -192,6 +220,8 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 	// copies it into every request builder, $batch items included.
 	adapter.SetBaseUrl(c.graphURL.String() + "/v1.0")
 	return &Directory{
+		cred:     cred,
+		scope:    c.scope,
 		tenantID: tenantID,
 		graphURL: c.graphURL.String(),
 		adapter:  adapter,
@@ -212,13 +242,21 @@ func hostOf(raw string) string {
 // first. kiota-http-go's own default list comes out of a Go map, in a
 // different order per client; with retry outside compression, a retried
 // PATCH is resent as plain JSON still labelled gzip. Here compression runs
-// once, outside retry, and retry resends the same compressed bytes.
+// once, outside retry, and retry resends the same compressed bytes. The
+// retry is cippbot's own: kiota's truncates a fractional Retry-After. The
+// per-tenant limit sits inside retry, so waiting holds no slot.
 func Middlewares(p RetryPolicy) []khttp.Middleware {
 	if p.MaxRetries <= 0 {
-		p.MaxRetries = 3
+		p.MaxRetries = 4
 	}
-	if p.DelaySeconds <= 0 {
-		p.DelaySeconds = 3
+	if p.MaxWait <= 0 {
+		p.MaxWait = 2 * time.Minute
+	}
+	if p.Base <= 0 {
+		p.Base = 2 * time.Second
+	}
+	if p.Concurrency <= 0 {
+		p.Concurrency = 4
 	}
 	return []khttp.Middleware{
 		msgraphgocore.NewGraphTelemetryHandler(&msgraphgocore.GraphClientOptions{}),
@@ -227,42 +265,12 @@ func Middlewares(p RetryPolicy) []khttp.Middleware {
 		khttp.NewUserAgentHandler(),
 		khttp.NewHeadersInspectionHandler(),
 		khttp.NewCompressionHandler(),
-		khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
-			MaxRetries:   p.MaxRetries,
-			DelaySeconds: p.DelaySeconds,
-			// A nil ShouldRetry panics on a retriable status.
-			ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return true },
-		}),
+		retryMiddleware{maxRetries: p.MaxRetries, maxWait: p.MaxWait, base: p.Base},
+		make(limiter, p.Concurrency),
 		khttp.NewRedirectHandler(),
 		requestIDRecorder{},
 		replayableBody{},
 	}
-}
-
-// replayableBody gives every request body a GetBody, so that net/http can
-// resend it itself when a kept-alive connection turns out to be closed;
-// without it such a PATCH fails with "ContentLength=N with Body length 0".
-type replayableBody struct{}
-
-// Intercept implements khttp.Middleware.
-func (replayableBody) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read request body: %w", err)
-		}
-		// The reader the retry handler seeks must stay the same object, so
-		// restore the original reader's position for the next attempt.
-		if s, ok := req.Body.(io.Seeker); ok {
-			s.Seek(0, io.SeekStart)
-		}
-		req = req.Clone(req.Context())
-		req.Body = io.NopCloser(bytes.NewReader(b))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-		req.ContentLength = int64(len(b))
-	}
-	return p.Next(req, i)
 }
 
 // requestIDRecorder adds the request-id of every Graph response to the
@@ -276,4 +284,29 @@ func (requestIDRecorder) Intercept(p khttp.Pipeline, i int, req *http.Request) (
 		actions.TraceFrom(req.Context()).Add(resp.Header.Get("request-id"))
 	}
 	return resp, err
+}
+
+// replayableBody gives every request body a GetBody, so that net/http can
+// resend it itself when a kept-alive connection turns out to be closed;
+// without it such a PATCH fails with "ContentLength=N with Body length 0".
+type replayableBody struct{}
+
+// Intercept implements khttp.Middleware.
+func (replayableBody) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		// The reader the retry middleware seeks must stay the same object,
+		// so put the original back at its start for the next attempt.
+		if s, ok := req.Body.(io.Seeker); ok {
+			s.Seek(0, io.SeekStart)
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		req.ContentLength = int64(len(b))
+	}
+	return p.Next(req, i)
 }

@@ -6,6 +6,7 @@ import (
 
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cippbot/cippbot/actions"
 	"github.com/cippbot/cippbot/actions/m365"
@@ -255,5 +256,75 @@ func TestDirectory_UserDetails(t *testing.T) {
 	}
 	if batches != 2 {
 		t.Errorf("%d $batch calls, want one per UserDetails", batches)
+	}
+}
+
+// TestFractionalRetryAfter: Graph's "Retry-After: 0.4" means 400 ms, not
+// the zero that kiota's own handler makes of it.
+func TestFractionalRetryAfter(t *testing.T) {
+	sim := newSim(t)
+	d := connect(t, sim, fakegraph.DefaultClientSecret)
+	sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "revokeSignInSessions", Status: 429, RetryAfter: "0.4"})
+	c, trace := actions.WithTrace(ctx())
+	start := time.Now()
+	if err := d.RevokeSessions(c, "AdeleV@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 350*time.Millisecond {
+		t.Errorf("retried after %v, want at least the 400 ms asked for", waited)
+	}
+	if trace.Throttled() != 1 {
+		t.Errorf("throttled = %d, want 1", trace.Throttled())
+	}
+}
+
+func TestBulkApplyAndUsers(t *testing.T) {
+	sim := newSim(t)
+	d := connect(t, sim, fakegraph.DefaultClientSecret)
+	var ids []string
+	for _, u := range sim.Users(tenant) {
+		if !u.OnPremisesSyncEnabled && u.AccountEnabled {
+			ids = append(ids, u.ID)
+		}
+	}
+	ids = append(ids, "00000000-0000-0000-0000-00000000dead")
+	users, errs := d.Users(ctx(), ids)
+	for i := range ids[:len(ids)-1] {
+		if errs[i] != nil || users[i].ID != ids[i] {
+			t.Fatalf("Users[%d] = %+v, %v", i, users[i], errs[i])
+		}
+	}
+	if actions.ErrorCode(errs[len(ids)-1]) != actions.ENOTFOUND {
+		t.Errorf("missing user: %v", errs[len(ids)-1])
+	}
+	ops := make([]actions.Op, len(ids))
+	f := false
+	for i, id := range ids {
+		ops[i] = actions.Op{Kind: actions.OpUpdateUser, UserID: id, Update: actions.UserUpdate{AccountEnabled: &f}}
+	}
+	var last int
+	errs = d.Apply(ctx(), ops, func(done int) { last = max(last, done) })
+	for i, id := range ids[:len(ids)-1] {
+		if errs[i] != nil {
+			t.Errorf("op %d: %v", i, errs[i])
+		}
+		if u, _ := sim.User(tenant, id); u.AccountEnabled {
+			t.Errorf("%s still enabled", u.UserPrincipalName)
+		}
+	}
+	if actions.ErrorCode(errs[len(ids)-1]) != actions.ENOTFOUND || last != len(ids) {
+		t.Errorf("missing op: %v, progress reached %d of %d", errs[len(ids)-1], last, len(ids))
+	}
+	var batches, patches int
+	for _, r := range sim.Requests() {
+		switch {
+		case strings.HasSuffix(r.Path, "$batch"):
+			batches++
+		case r.Method == "PATCH" && r.BatchItemID == "":
+			patches++
+		}
+	}
+	if patches != 0 || batches < 2 {
+		t.Errorf("%d plain PATCHes and %d $batch calls; want every write batched", patches, batches)
 	}
 }

@@ -207,7 +207,7 @@ func (d *demo) wire(ctx context.Context, cfg Config, sim *fakegraph.Server, out 
 		ClientID:      fakegraph.DefaultClientID,
 		ClientSecret:  fakegraph.DefaultClientSecret,
 		HTTPClient:    sim.Client(),
-		Retry:         m365.RetryPolicy{DelaySeconds: 1},
+		Retry:         m365.RetryPolicy{Base: time.Second},
 		Logger:        log,
 	})
 	if err != nil {

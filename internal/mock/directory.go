@@ -4,6 +4,7 @@ package mock
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,11 @@ type Directory struct {
 	Calls atomic.Int64
 	// Fail, if non-nil, is returned by every state-changing call.
 	Fail error
+	// Org, Perms and Custs are what Organization, Permissions and
+	// Customers return.
+	Org   actions.TenantInfo
+	Perms []string
+	Custs []actions.Customer
 }
 
 // MemUser is a user of the in-memory directory with its secret state.
@@ -205,3 +211,47 @@ func (d *Directory) IsMember(groupID, userID string) bool {
 	defer d.mu.Unlock()
 	return d.member[groupID][userID]
 }
+
+// Users implements actions.Directory, one lookup at a time.
+func (d *Directory) Users(ctx context.Context, ids []string) ([]actions.User, []error) {
+	users, errs := make([]actions.User, len(ids)), make([]error, len(ids))
+	for i, id := range ids {
+		users[i], errs[i] = d.User(ctx, id)
+	}
+	return users, errs
+}
+
+// Apply implements actions.Directory through the single-write methods.
+func (d *Directory) Apply(ctx context.Context, ops []actions.Op, progress func(int)) []error {
+	return actions.ApplyEach(ctx, d, ops, progress)
+}
+
+// FindUsers implements actions.Directory.
+func (d *Directory) FindUsers(_ context.Context, name string, max int) ([]actions.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []actions.User
+	name = strings.ToLower(name)
+	for _, u := range d.users {
+		nick, _, _ := strings.Cut(strings.ToLower(u.UPN), "@")
+		if !u.Deleted && (strings.HasPrefix(nick, name) || strings.HasPrefix(strings.ToLower(u.DisplayName), name)) {
+			out = append(out, u.User)
+		}
+	}
+	slices.SortFunc(out, func(a, b actions.User) int { return strings.Compare(a.UPN, b.UPN) })
+	if len(out) > max {
+		out = out[:max]
+	}
+	return out, nil
+}
+
+// Organization implements actions.Directory.
+func (d *Directory) Organization(context.Context) (actions.TenantInfo, error) {
+	return d.Org, nil
+}
+
+// Permissions implements actions.Directory.
+func (d *Directory) Permissions(context.Context) ([]string, error) { return d.Perms, nil }
+
+// Customers implements actions.Directory.
+func (d *Directory) Customers(context.Context) ([]actions.Customer, error) { return d.Custs, nil }
