@@ -7,6 +7,7 @@ package m365
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"io"
 	"log/slog"
@@ -108,8 +109,12 @@ func New(cfg Config) (*Connector, error) {
 		return nil, fmt.Errorf("m365: a client ID and a client secret or certificate are required")
 	}
 	if len(cfg.ClientCertificate) > 0 {
-		if _, _, err := azidentity.ParseCertificates(cfg.ClientCertificate, []byte(cfg.CertificatePassword)); err != nil {
+		_, key, err := azidentity.ParseCertificates(cfg.ClientCertificate, []byte(cfg.CertificatePassword))
+		if err != nil {
 			return nil, fmt.Errorf("m365: client certificate: %w", err)
+		}
+		if _, ok := key.(*rsa.PrivateKey); !ok {
+			return nil, fmt.Errorf("m365: client certificate: Entra ID needs an RSA key, this one is %T", key)
 		}
 	}
 	u, err := url.Parse(strings.TrimSuffix(cfg.GraphURL, "/"))

@@ -5,19 +5,28 @@ import (
 	"strings"
 )
 
-// Fault makes the server fail Graph requests on purpose. The next Times
-// Graph requests (including individual $batch items) whose method equals
-// Method ("" matches any) and whose path (e.g. "/v1.0/users/{id}")
-// contains PathContains get Status with a Graph error body. Token requests
-// are never faulted.
+// Fault makes the server fail Graph requests on purpose. Graph requests
+// (including individual $batch items, and the $batch request itself)
+// whose method equals Method ("" matches any) and whose path (e.g.
+// "/v1.0/users/{id}") contains PathContains are matched; by default the
+// next Times of them fail, and with Every set only every Every-th one
+// does. A failing request gets Status with a Graph error body (inside a
+// $batch, the item gets them, with RetryAfter in the item's headers,
+// while the other items run normally). Token requests are never faulted.
 type Fault struct {
 	// Method is the HTTP method to match; "" matches any.
 	Method string
 	// PathContains must occur in the request path; "" matches any.
 	PathContains string
-	// Times is how many requests fail; 0 means 1 and a negative value
-	// means every matching request until ClearFaults.
+	// Times is how many requests fail in total; a negative value means
+	// no limit (until ClearFaults). 0 means 1, or no limit when Every is
+	// set.
 	Times int
+	// Every, when positive, fails only every Every-th matching request
+	// (the Every-th, the 2*Every-th, ...), so Every: 10 fails 10% of
+	// them, deterministically; the others pass on to later faults and
+	// then to the handler.
+	Every int
 	// Status defaults to 500.
 	Status int
 	// Code and Message default to what Graph sends for Status, e.g.
@@ -27,12 +36,19 @@ type Fault struct {
 	Message string
 	// RetryAfter, when set, is sent verbatim as the Retry-After header.
 	RetryAfter string
+
+	// seen counts the matching requests so far, for Every.
+	seen int
 }
 
 // Inject queues a fault; faults are matched in the order they were
 // injected.
 func (s *Server) Inject(f Fault) {
-	if f.Times == 0 {
+	f.seen = 0
+	switch {
+	case f.Times == 0 && f.Every > 0:
+		f.Times = -1
+	case f.Times == 0:
 		f.Times = 1
 	}
 	if f.Status == 0 {
@@ -94,6 +110,10 @@ func (s *Server) takeFault(method, path string) *reply {
 			continue
 		}
 		if !strings.Contains(path, f.PathContains) {
+			continue
+		}
+		f.seen++
+		if f.Every > 0 && f.seen%f.Every != 0 {
 			continue
 		}
 		if f.Times > 0 {

@@ -245,6 +245,9 @@ func (s *Server) exec(c *call) *reply {
 		}
 		c.query[name] = v
 	}
+	if rep := s.permit(c); rep != nil {
+		return rep
+	}
 	return s.route(c)
 }
 
@@ -265,7 +268,7 @@ func (s *Server) route(c *call) *reply {
 			return methodNotAllowed()
 		}
 		var sets []any
-		for _, n := range []string{"users", "groups", "directoryRoles", "domains", "organization", "subscribedSkus", "auditLogs", "directory"} {
+		for _, n := range []string{"users", "groups", "directoryRoles", "domains", "organization", "subscribedSkus", "auditLogs", "directory", "tenantRelationships"} {
 			sets = append(sets, obj{{"name", n}, {"kind", "EntitySet"}, {"url", n}})
 		}
 		return okReply(obj{{"@odata.context", graphHost + c.version + "/$metadata"}, {"value", sets}})
@@ -289,6 +292,8 @@ func (s *Server) route(c *call) *reply {
 		return s.routeDirectoryRoles(c)
 	case "directory":
 		return s.routeDirectory(c)
+	case "tenantrelationships":
+		return s.routeTenantRelationships(c)
 	case "$batch":
 		if len(c.segs) > 1 {
 			return segmentNotFound(c.segs[1])

@@ -51,6 +51,21 @@ func (o obj) get(k string) (any, bool) {
 	return nil, false
 }
 
+// lookup returns the value at a property path such as
+// "customer/tenantId", descending into nested objects.
+func (o obj) lookup(path string) (any, bool) {
+	head, rest, nested := strings.Cut(path, "/")
+	v, ok := o.get(head)
+	if !ok || !nested {
+		return v, ok
+	}
+	inner, isObj := v.(obj)
+	if !isObj {
+		return nil, false
+	}
+	return inner.lookup(rest)
+}
+
 // prepend returns a copy of o with k as its first member.
 func (o obj) prepend(k string, v any) obj {
 	out := make(obj, 0, len(o)+1)

@@ -189,6 +189,20 @@ type TenantSeed struct {
 	// Created is the tenant's creation time; seeded sign-ins are placed
 	// relative to the server's clock, not to this.
 	Created time.Time
+	// Relationships are the GDAP relationships this tenant holds as a
+	// partner (see PartnerSeed); customers need none.
+	Relationships []Relationship
+	// Permissions are the Microsoft Graph application permissions
+	// consented for the app in this tenant, e.g. "User.Read.All". nil
+	// means DefaultPermissions(); an empty, non-nil slice means none.
+	// They decide what Graph allows (see the package documentation) and
+	// are carried in the roles claim of issued tokens.
+	Permissions []string
+	// TokenError makes the token endpoint refuse this tenant with a
+	// Microsoft Entra error, given as its AADSTS code ("7000229" or
+	// "AADSTS7000229"); "" means tokens are issued. See SetTokenError
+	// for the supported codes.
+	TokenError string
 }
 
 // roleTemplate is a built-in directory role.
@@ -263,6 +277,15 @@ type tenant struct {
 	roles       []*dirRole
 	skus        []SKU
 	signIns     []signIn
+	// relationships are the GDAP relationships held as a partner.
+	relationships []*Relationship
+	// permissions are the consented application permissions.
+	permissions []string
+	// tokenError is the AADSTS code the token endpoint answers with, 0
+	// for none.
+	tokenError int
+	// issued counts the access tokens handed out for this tenant.
+	issued int
 }
 
 // buildTenant validates seed and turns it into a tenant. now places the
@@ -428,6 +451,30 @@ func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
 				return nil, fmt.Errorf("tenant: user %q: unknown sku %q", u.UserPrincipalName, sku)
 			}
 		}
+	}
+	if seed.Permissions == nil {
+		t.permissions = DefaultPermissions()
+	} else {
+		t.permissions = normalizePermissions(seed.Permissions)
+	}
+	if seed.TokenError != "" {
+		code, err := parseTokenError(seed.TokenError)
+		if err != nil {
+			return nil, err
+		}
+		t.tokenError = code
+	}
+	for i := range seed.Relationships {
+		r, err := buildRelationship(t.id, seed.Relationships[i], now)
+		if err != nil {
+			return nil, err
+		}
+		for _, other := range t.relationships {
+			if strings.EqualFold(other.ID, r.ID) {
+				return nil, fmt.Errorf("tenant: relationship %q: duplicate id", r.ID)
+			}
+		}
+		t.relationships = append(t.relationships, r)
 	}
 	t.signIns = seedSignIns(t, now)
 	return t, nil

@@ -273,7 +273,7 @@ type eqFilter struct {
 }
 
 func (f eqFilter) eval(o obj) bool {
-	v, _ := o.get(f.prop)
+	v, _ := o.lookup(f.prop)
 	s := valueString(v)
 	for _, want := range f.values {
 		if strings.EqualFold(s, want) {
@@ -290,7 +290,7 @@ type startsWithFilter struct {
 }
 
 func (f startsWithFilter) eval(o obj) bool {
-	v, _ := o.get(f.prop)
+	v, _ := o.lookup(f.prop)
 	s, ok := v.(string)
 	return ok && strings.HasPrefix(strings.ToLower(s), strings.ToLower(f.prefix))
 }

@@ -3,7 +3,6 @@ package fakegraph
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -56,15 +55,6 @@ func isGUID(s string) bool {
 		}
 	}
 	return true
-}
-
-// newToken returns a random opaque access token.
-func newToken() string {
-	var b [48]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Errorf("token: %w", err))
-	}
-	return "fg1." + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // randomString returns n characters drawn uniformly from alphabet.

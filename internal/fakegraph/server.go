@@ -1,4 +1,4 @@
-// Package fakegraph simulates a Microsoft 365 tenant for tests and demos.
+// Package fakegraph simulates Microsoft 365 tenants for tests and demos.
 //
 // A Server speaks the Microsoft Graph v1.0 and beta JSON wire format over
 // HTTPS and also plays the Microsoft Entra token endpoint, so the real
@@ -6,11 +6,53 @@
 // point the credential's authority host at URL()+"/" (with instance
 // discovery disabled) and the Graph client's base URL at URL()+"/v1.0".
 //
-// The server is seeded with the "contoso" sample tenant (see ContosoSeed),
-// keeps all state in memory per instance, records every request it sees
-// (Requests), and can be told to misbehave (Inject, SetLatency) so that
-// retry and error paths can be exercised. Anything it does not implement is
-// answered with a Graph-shaped error rather than silently accepted.
+// New seeds the "contoso" sample tenant (see ContosoSeed); more tenants
+// are added with AddTenant, e.g. an MSP's own tenant holding GDAP
+// relationships (PartnerSeed) and a second customer (FabrikamSeed). The
+// tenant is chosen at the token endpoint
+// ("/{tenant id or domain}/oauth2/v2.0/token") and every Graph request
+// sees only the tenant its token was issued for. The server keeps all state in memory per instance,
+// records every request it sees (Requests), and can be told to misbehave
+// (Inject, SetLatency, SetTokenError, SetPermissions) so that retry,
+// consent and error paths can be exercised. Anything it does not
+// implement is answered with a Graph-shaped error rather than silently
+// accepted.
+//
+// Access tokens look like Microsoft Entra app-only tokens: JWTs whose
+// payload carries tid, appid, roles (the tenant's consented application
+// permissions) and the usual timestamps, with a random signature. The
+// server accepts only tokens it issued, and authorizes each Graph
+// request, and each $batch item on its own, against the tenant's
+// current permissions, answering 403 Authorization_RequestDenied when
+// none of the acceptable ones is granted:
+//
+//	GET users, users/{id}, memberOf, manager, directReports,
+//	    licenseDetails, directory/deletedItems   User.Read.All
+//	PATCH users/{id} setting only passwordProfile
+//	                     User-PasswordProfile.ReadWrite.All or User.ReadWrite.All
+//	other writes under users/{id}, deletedItems  User.ReadWrite.All
+//	    (revokeSignInSessions also accepts User.RevokeSessions.All,
+//	    assignLicense LicenseAssignment.ReadWrite.All)
+//	GET users/{id}/authentication/...            UserAuthenticationMethod.Read.All
+//	TAP POST, method DELETE                      UserAuthenticationMethod.ReadWrite.All
+//	beta users/{id}/authentication/requirements  Policy.ReadWrite.AuthenticationMethod
+//	GET groups, groups/{id}, members             GroupMember.Read.All
+//	groups/{id}/members/$ref (POST, DELETE)      GroupMember.ReadWrite.All
+//	directoryRoles                               RoleManagement.Read.Directory
+//	auditLogs/signIns                            AuditLog.Read.All
+//	organization, subscribedSkus                 Organization.Read.All
+//	domains                                      Domain.Read.All
+//	tenantRelationships/delegatedAdminRelationships
+//	                                             DelegatedAdminRelationship.Read.All
+//
+// A permission includes others: "X.ReadWrite.Y" includes "X.Read.Y";
+// Directory.Read.All includes User.Read.All, Group.Read.All,
+// GroupMember.Read.All, Organization.Read.All, Domain.Read.All and
+// RoleManagement.Read.Directory; Directory.ReadWrite.All also includes
+// User.ReadWrite.All, Group.ReadWrite.All and GroupMember.ReadWrite.All;
+// Group.Read(Write).All includes GroupMember.Read(Write).All. A tenant
+// whose seed leaves Permissions nil grants DefaultPermissions(), which
+// covers everything above.
 //
 // Like real Graph, GET /v1.0/users returns only the default property set
 // (id, businessPhones, displayName, givenName, jobTitle, mail, mobilePhone,
@@ -84,6 +126,7 @@ type Request struct {
 // grant is an issued access token.
 type grant struct {
 	tenantID string
+	clientID string
 	scope    string
 	expires  time.Time
 }
@@ -225,6 +268,18 @@ func (s *Server) TokensIssued() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.issued
+}
+
+// TokensIssuedFor returns the number of access tokens handed out for one
+// tenant (id or domain); 0 if there is no such tenant.
+func (s *Server) TokensIssuedFor(tenantIDOrDomain string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenantIDOrDomain)
+	if t == nil {
+		return 0
+	}
+	return t.issued
 }
 
 // Requests returns a copy of every request recorded so far, oldest first.

@@ -56,8 +56,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []st
 	}
 	s.mu.Unlock()
 	if t == nil {
-		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_tenant", 90002,
-			fmt.Sprintf("AADSTS90002: Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", tenantName))
+		s.writeAADSTS(w, r, 90002, tokenErrorArgs{tenantName: tenantName})
 		return
 	}
 	base := baseURL(r) + "/" + tenantName
@@ -96,7 +95,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []st
 	case "discovery/v2.0/keys":
 		s.writeIdentityJSON(w, r, http.StatusOK, obj{{"keys", []any{}}})
 	case "oauth2/v2.0/token":
-		s.issueToken(w, r, tenantID, raw, rec)
+		s.issueToken(w, r, tenantID, tenantName, raw, rec)
 	}
 }
 
@@ -110,7 +109,7 @@ func isIdentityArea(seg string) bool {
 }
 
 // issueToken implements the client credentials grant.
-func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID string, raw []byte, rec *Request) {
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID, tenantName string, raw []byte, rec *Request) {
 	if r.Method != http.MethodPost {
 		s.writeIdentityError(w, r, http.StatusMethodNotAllowed, "invalid_request", 900561,
 			fmt.Sprintf("AADSTS900561: The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
@@ -150,8 +149,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID str
 			"AADSTS900144: The request body must contain the following parameter: 'client_id'.")
 		return
 	case clientID != s.clientID:
-		s.writeIdentityError(w, r, http.StatusBadRequest, "unauthorized_client", 700016,
-			fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantID))
+		s.writeAADSTS(w, r, 700016, tokenErrorArgs{clientID: clientID, tenantID: tenantID, tenantName: tenantName})
 		return
 	case form.Has("client_assertion"):
 		s.writeIdentityError(w, r, http.StatusUnauthorized, "invalid_client", 700027,
@@ -162,8 +160,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID str
 			"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	case secret != s.clientSecret:
-		s.writeIdentityError(w, r, http.StatusUnauthorized, "invalid_client", 7000215,
-			fmt.Sprintf("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+		s.writeAADSTS(w, r, 7000215, tokenErrorArgs{clientID: clientID, tenantID: tenantID, tenantName: tenantName})
 		return
 	}
 	var resource []string
@@ -190,10 +187,28 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID str
 			fmt.Sprintf("AADSTS500011: The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", res, tenantID))
 		return
 	}
-	tok := newToken()
 	s.mu.Lock()
-	s.tokens[tok] = grant{tenantID: tenantID, scope: resource[0], expires: s.now().Add(tokenLifetime * time.Second)}
+	t := s.tenants[tenantID]
+	if t == nil || t.tokenError != 0 {
+		code := 90002
+		if t != nil {
+			code = t.tokenError
+		}
+		s.mu.Unlock()
+		s.writeAADSTS(w, r, code, tokenErrorArgs{clientID: clientID, tenantID: tenantID, tenantName: tenantName})
+		return
+	}
+	now := s.now()
+	tok := newAccessToken(tokenClaims{
+		tenantID: tenantID,
+		clientID: clientID,
+		roles:    t.permissions,
+		issued:   now,
+		expires:  now.Add(tokenLifetime * time.Second),
+	})
+	s.tokens[tok] = grant{tenantID: tenantID, clientID: clientID, scope: resource[0], expires: now.Add(tokenLifetime * time.Second)}
 	s.issued++
+	t.issued++
 	s.mu.Unlock()
 	s.writeIdentityJSON(w, r, http.StatusOK, obj{
 		{"token_type", "Bearer"},
@@ -226,21 +241,31 @@ func (s *Server) writeIdentityJSON(w http.ResponseWriter, _ *http.Request, statu
 }
 
 // writeIdentityError writes an OAuth error in the shape Microsoft Entra
-// uses.
+// uses; description starts with "AADSTS<code>: ".
 func (s *Server) writeIdentityError(w http.ResponseWriter, r *http.Request, status int, code string, aadsts int, description string) {
+	s.writeIdentityErrorSub(w, r, status, code, "", aadsts, description)
+}
+
+// writeIdentityErrorSub is writeIdentityError with a suberror, which
+// Entra adds for some errors ("" for none).
+func (s *Server) writeIdentityErrorSub(w http.ResponseWriter, r *http.Request, status int, code, suberror string, aadsts int, description string) {
 	trace := newGUID()
 	corr := r.Header.Get("client-request-id")
 	if corr == "" {
 		corr = newGUID()
 	}
 	ts := s.now().Format("2006-01-02 15:04:05Z")
-	s.writeIdentityJSON(w, r, status, obj{
+	body := obj{
 		{"error", code},
-		{"error_description", fmt.Sprintf("%s Trace ID: %s Correlation ID: %s Timestamp: %s", description, trace, corr, ts)},
+		{"error_description", fmt.Sprintf("%s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", description, trace, corr, ts)},
 		{"error_codes", []int{aadsts}},
 		{"timestamp", ts},
 		{"trace_id", trace},
 		{"correlation_id", corr},
-		{"error_uri", fmt.Sprintf("%s/error?code=%d", baseURL(r), aadsts)},
-	})
+		{"error_uri", fmt.Sprintf("https://login.microsoftonline.com/error?code=%d", aadsts)},
+	}
+	if suberror != "" {
+		body = append(body, field{"suberror", suberror})
+	}
+	s.writeIdentityJSON(w, r, status, body)
 }

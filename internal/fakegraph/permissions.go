@@ -1,0 +1,223 @@
+package fakegraph
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Microsoft Graph application permissions the server knows about.
+const (
+	PermUserReadAll                     = "User.Read.All"
+	PermUserReadWriteAll                = "User.ReadWrite.All"
+	PermDirectoryReadAll                = "Directory.Read.All"
+	PermDirectoryReadWriteAll           = "Directory.ReadWrite.All"
+	PermGroupReadAll                    = "Group.Read.All"
+	PermGroupReadWriteAll               = "Group.ReadWrite.All"
+	PermGroupMemberReadAll              = "GroupMember.Read.All"
+	PermGroupMemberReadWriteAll         = "GroupMember.ReadWrite.All"
+	PermUserAuthMethodReadAll           = "UserAuthenticationMethod.Read.All"
+	PermUserAuthMethodReadWriteAll      = "UserAuthenticationMethod.ReadWrite.All"
+	PermUserPasswordProfileReadWriteAll = "User-PasswordProfile.ReadWrite.All"
+	PermUserRevokeSessionsAll           = "User.RevokeSessions.All"
+	PermLicenseAssignmentReadWriteAll   = "LicenseAssignment.ReadWrite.All"
+	PermAuditLogReadAll                 = "AuditLog.Read.All"
+	PermOrganizationReadAll             = "Organization.Read.All"
+	PermDomainReadAll                   = "Domain.Read.All"
+	PermRoleManagementReadDirectory     = "RoleManagement.Read.Directory"
+	PermPolicyReadWriteAuthMethod       = "Policy.ReadWrite.AuthenticationMethod"
+	PermDelegatedAdminRelReadAll        = "DelegatedAdminRelationship.Read.All"
+	PermDelegatedAdminRelReadWriteAll   = "DelegatedAdminRelationship.ReadWrite.All"
+)
+
+// DefaultPermissions returns the application permissions a tenant grants
+// when its seed leaves Permissions nil: everything the server serves.
+func DefaultPermissions() []string {
+	return []string{
+		PermUserReadWriteAll,
+		PermDirectoryReadWriteAll,
+		PermGroupReadWriteAll,
+		PermGroupMemberReadWriteAll,
+		PermUserAuthMethodReadWriteAll,
+		PermUserPasswordProfileReadWriteAll,
+		PermAuditLogReadAll,
+		PermOrganizationReadAll,
+		PermDomainReadAll,
+		PermPolicyReadWriteAuthMethod,
+		PermDelegatedAdminRelReadAll,
+	}
+}
+
+// impliedPermissions lists, for a permission, the others it includes
+// beyond the general rule that "X.ReadWrite.Y" includes "X.Read.Y".
+func impliedPermissions() map[string][]string {
+	return map[string][]string{
+		"directory.readwrite.all": {PermUserReadWriteAll, PermGroupReadWriteAll, PermGroupMemberReadWriteAll},
+		"directory.read.all": {PermUserReadAll, PermGroupReadAll, PermGroupMemberReadAll, PermOrganizationReadAll,
+			PermDomainReadAll, PermRoleManagementReadDirectory},
+		"group.readwrite.all": {PermGroupMemberReadWriteAll},
+		"group.read.all":      {PermGroupMemberReadAll},
+	}
+}
+
+// normalizePermissions trims and de-duplicates a permission list,
+// keeping its order and spelling.
+func normalizePermissions(perms []string) []string {
+	out := make([]string, 0, len(perms))
+	for _, p := range perms {
+		p = strings.TrimSpace(p)
+		if p != "" && !containsFold(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// hasPermission reports whether granted includes need, directly or by
+// implication.
+func hasPermission(granted []string, need string) bool {
+	seen := map[string]bool{}
+	queue := slices.Clone(granted)
+	for len(queue) > 0 {
+		p := strings.ToLower(queue[0])
+		queue = queue[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if strings.EqualFold(p, need) {
+			return true
+		}
+		if read := strings.Replace(p, ".readwrite.", ".read.", 1); read != p {
+			queue = append(queue, read)
+		}
+		queue = append(queue, impliedPermissions()[p]...)
+	}
+	return false
+}
+
+// SetPermissions replaces the application permissions consented in a
+// tenant (id or domain); nil restores DefaultPermissions(). Tokens issued
+// afterwards carry the new set in their roles claim; tokens issued
+// earlier keep working, but every Graph request is authorized against
+// the tenant's current set. It panics if the tenant does not exist.
+func (s *Server) SetPermissions(tenantIDOrDomain string, perms []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenantIDOrDomain)
+	if t == nil {
+		panic(fmt.Sprintf("fakegraph: SetPermissions: no tenant %q", tenantIDOrDomain))
+	}
+	if perms == nil {
+		t.permissions = DefaultPermissions()
+		return
+	}
+	t.permissions = normalizePermissions(perms)
+}
+
+// Permissions returns the application permissions currently consented
+// in a tenant (id or domain), or nil if there is no such tenant.
+func (s *Server) Permissions(tenantIDOrDomain string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenantIDOrDomain)
+	if t == nil {
+		return nil
+	}
+	return slices.Clone(t.permissions)
+}
+
+// accessDenied is Graph's answer when the app lacks a permission.
+func accessDenied() *reply {
+	return graphErr(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+}
+
+// permit checks the call against its tenant's permissions; c.query and
+// c.body must be parsed. s.mu must be held.
+func (s *Server) permit(c *call) *reply {
+	anyOf := requiredPermissions(c)
+	if len(anyOf) == 0 {
+		return nil
+	}
+	for _, p := range anyOf {
+		if hasPermission(c.t.permissions, p) {
+			return nil
+		}
+	}
+	return accessDenied()
+}
+
+// requiredPermissions returns the permissions of which the app needs at
+// least one for the call; nil means none (the service root, $batch
+// itself, and paths the router rejects anyway).
+func requiredPermissions(c *call) []string {
+	n := len(c.segs)
+	get := c.method == http.MethodGet
+	switch c.seg(0) {
+	case "users":
+		switch {
+		case n >= 3 && c.seg(2) == "authentication":
+			switch {
+			case n >= 4 && c.seg(3) == "requirements":
+				return []string{PermPolicyReadWriteAuthMethod}
+			case get:
+				return []string{PermUserAuthMethodReadAll}
+			}
+			return []string{PermUserAuthMethodReadWriteAll}
+		case get:
+			return []string{PermUserReadAll}
+		case n == 2 && c.method == http.MethodPatch && onlyPasswordProfile(c.body):
+			return []string{PermUserPasswordProfileReadWriteAll, PermUserReadWriteAll}
+		case n >= 3 && (c.seg(2) == "revokesigninsessions" || c.seg(2) == "microsoft.graph.revokesigninsessions"):
+			return []string{PermUserRevokeSessionsAll, PermUserReadWriteAll}
+		case n >= 3 && (c.seg(2) == "assignlicense" || c.seg(2) == "microsoft.graph.assignlicense"):
+			return []string{PermLicenseAssignmentReadWriteAll, PermUserReadWriteAll}
+		}
+		return []string{PermUserReadWriteAll}
+	case "groups":
+		switch {
+		case n >= 4 && c.seg(2) == "members" && c.seg(n-1) == "$ref":
+			return []string{PermGroupMemberReadWriteAll}
+		case get:
+			return []string{PermGroupMemberReadAll}
+		}
+		return []string{PermGroupReadWriteAll}
+	case "directory":
+		if get {
+			return []string{PermUserReadAll}
+		}
+		return []string{PermUserReadWriteAll}
+	case "directoryroles":
+		return []string{PermRoleManagementReadDirectory}
+	case "auditlogs":
+		return []string{PermAuditLogReadAll}
+	case "subscribedskus", "organization":
+		return []string{PermOrganizationReadAll}
+	case "domains":
+		return []string{PermDomainReadAll}
+	case "tenantrelationships":
+		if get {
+			return []string{PermDelegatedAdminRelReadAll}
+		}
+		return []string{PermDelegatedAdminRelReadWriteAll}
+	}
+	return nil
+}
+
+// onlyPasswordProfile reports whether a PATCH body sets passwordProfile
+// and nothing else.
+func onlyPasswordProfile(body []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return false
+	}
+	_, ok := m["passwordProfile"]
+	for k := range m {
+		if k != "passwordProfile" && k != "@odata.type" {
+			return false
+		}
+	}
+	return ok
+}
