@@ -19,11 +19,14 @@ type Config struct {
 	LogFormat   string        // LOG_FORMAT: text or json
 
 	// Microsoft 365 (the partner app registration).
-	TenantID      string // AZURE_TENANT_ID
-	ClientID      string // AZURE_CLIENT_ID
-	ClientSecret  string // AZURE_CLIENT_SECRET or AZURE_CLIENT_SECRET_FILE
-	GraphURL      string // CIPPBOT_GRAPH_URL
-	AuthorityHost string // AZURE_AUTHORITY_HOST
+	Cloud               string // CIPPBOT_CLOUD: global, usgov, usgovdod, china
+	TenantID            string // AZURE_TENANT_ID: the partner tenant
+	ClientID            string // AZURE_CLIENT_ID
+	ClientSecret        string // AZURE_CLIENT_SECRET or AZURE_CLIENT_SECRET_FILE
+	CertificatePath     string // AZURE_CLIENT_CERTIFICATE_PATH (PEM or PKCS#12)
+	CertificatePassword string // AZURE_CLIENT_CERTIFICATE_PASSWORD (or _FILE)
+	GraphURL            string // CIPPBOT_GRAPH_URL
+	AuthorityHost       string // AZURE_AUTHORITY_HOST
 
 	Listen string // CIPPBOT_LISTEN, default :8080
 
@@ -78,6 +81,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := getenv("LOG_FORMAT"); v != "" {
 		c.LogFormat = v
 	}
+	c.Cloud = getenv("CIPPBOT_CLOUD")
+	c.CertificatePath = getenv("AZURE_CLIENT_CERTIFICATE_PATH")
 	c.TenantID = getenv("AZURE_TENANT_ID")
 	c.ClientID = getenv("AZURE_CLIENT_ID")
 	c.GraphURL = getenv("CIPPBOT_GRAPH_URL")
@@ -90,6 +95,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		dst  *string
 	}{
 		{"AZURE_CLIENT_SECRET", &c.ClientSecret},
+		{"AZURE_CLIENT_CERTIFICATE_PASSWORD", &c.CertificatePassword},
 		{"SLACK_BOT_TOKEN", &c.SlackBotToken},
 		{"SLACK_SIGNING_SECRET", &c.SlackSigningSecret},
 		{"SLACK_APP_TOKEN", &c.SlackAppToken},
@@ -129,6 +135,11 @@ func (c Config) Validate() error {
 	if c.SlackBotToken != "" && c.SlackSigningSecret == "" && c.SlackAppToken == "" {
 		return fmt.Errorf("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP) nor SLACK_APP_TOKEN (Socket Mode) is")
 	}
+	switch c.Cloud {
+	case "", "global", "usgov", "usgovdod", "china":
+	default:
+		return fmt.Errorf("CIPPBOT_CLOUD: %q is not global, usgov, usgovdod or china", c.Cloud)
+	}
 	if c.DiscordBotToken != "" && c.DiscordAppID == "" {
 		return fmt.Errorf("DISCORD_BOT_TOKEN is set but DISCORD_APP_ID is not (General Information → Application ID)")
 	}
@@ -150,6 +161,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("approval_ttl", c.ApprovalTTL),
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", secret),
+		slog.String("client_certificate", c.CertificatePath),
+		slog.String("cloud", c.Cloud),
+		slog.String("partner_tenant", c.TenantID),
 		slog.String("listen", c.Listen),
 		slog.Bool("slack", c.SlackBotToken != ""),
 		slog.Bool("slack_socket_mode", c.SlackAppToken != ""),

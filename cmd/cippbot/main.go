@@ -46,12 +46,14 @@ Usage:
   cippbot serve                     run the bot
   cippbot audit verify              check the audit trail's hash chain
   cippbot audit export [--format jsonl|csv] [--since 2026-01-02]
-  cippbot tenants list | add <tenant-id> <domain> [name]
+  cippbot tenants list | sync | add <domain-or-id> | remove <domain-or-id>
+  cippbot check                     can cippbot reach each tenant, and which actions work
   cippbot version
 
 Environment: CIPPBOT_DATA (bbolt file, default ./cippbot.db), CIPPBOT_ADMINS,
-CIPPBOT_APPROVAL_TTL, LOG_LEVEL, LOG_FORMAT, AZURE_TENANT_ID, AZURE_CLIENT_ID,
-AZURE_CLIENT_SECRET (or AZURE_CLIENT_SECRET_FILE).
+CIPPBOT_APPROVAL_TTL, LOG_LEVEL, LOG_FORMAT, CIPPBOT_CLOUD, AZURE_TENANT_ID,
+AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or _FILE) or AZURE_CLIENT_CERTIFICATE_PATH;
+Slack and Discord settings: see README.
 `
 
 // Main runs cippbot with the given arguments and environment and returns
@@ -79,7 +81,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "audit":
 		return runAudit(ctx, cfg, args[1:], stdout, stderr)
 	case "tenants":
-		runErr = runTenants(ctx, cfg, args[1:], stdout)
+		runErr = runTenants(ctx, cfg, args[1:], stdout, nil, log)
+	case "check":
+		runErr = runCheck(ctx, cfg, stdout, nil, log)
 	case "version":
 		fmt.Fprintln(stdout, "cippbot", version())
 		return 0
@@ -214,7 +218,7 @@ func (d *demo) wire(ctx context.Context, cfg Config, sim *fakegraph.Server, out 
 		return err
 	}
 	if err := d.db.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso (simulated)",
-		DefaultDomain: fakegraph.ContosoDomain, Domains: []string{fakegraph.ContosoDomain, "contoso.onmicrosoft.com"}}); err != nil {
+		DefaultDomain: fakegraph.ContosoDomain, Domains: []string{fakegraph.ContosoDomain, "contoso.onmicrosoft.com"}, Source: "demo"}); err != nil {
 		return err
 	}
 	personas := make([]console.Persona, len(demoPersonas))
@@ -343,36 +347,4 @@ func parseSince(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("--since %q is not a date (2006-01-02) or RFC 3339 time", s)
-}
-
-func runTenants(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		args = []string{"list"}
-	}
-	db, err := openStore(cfg.DataPath)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	switch args[0] {
-	case "list":
-		ts, err := db.Tenants(ctx)
-		if err != nil {
-			return err
-		}
-		for _, t := range ts {
-			fmt.Fprintf(stdout, "%s\t%s\t%s\n", t.DefaultDomain, t.ID, t.Name)
-		}
-		return nil
-	case "add":
-		if len(args) < 3 {
-			return usageError{"usage: tenants add <tenant-id> <domain> [name]"}
-		}
-		t := bot.Tenant{ID: args[1], DefaultDomain: args[2], Name: args[2], Domains: []string{args[2]}}
-		if len(args) > 3 {
-			t.Name = args[3]
-		}
-		return db.PutTenant(ctx, t)
-	}
-	return usageError{fmt.Sprintf("unknown tenants command %q", args[0])}
 }

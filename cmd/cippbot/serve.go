@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/cippbot/cippbot/actions/m365"
 	"github.com/cippbot/cippbot/adapters/discord"
 	"github.com/cippbot/cippbot/adapters/slack"
 	"github.com/cippbot/cippbot/bot"
@@ -26,8 +25,9 @@ const shutdownGrace = 20 * time.Second
 // carries Graph and token traffic (tests point it at a simulated tenant);
 // ln, if non-nil, replaces listening on cfg.Listen.
 func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.Listener, log *slog.Logger) error {
-	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return usageError{"serve needs AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_SECRET_FILE)"}
+	conn, err := connector(cfg, graphClient, log)
+	if err != nil {
+		return err
 	}
 	if cfg.SlackBotToken == "" && cfg.DiscordBotToken == "" {
 		return usageError{"serve: no chat platform is configured; set SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) and/or DISCORD_BOT_TOKEN with DISCORD_APP_ID"}
@@ -37,14 +37,6 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		return err
 	}
 	defer db.Close()
-	conn, err := m365.New(m365.Config{
-		GraphURL: cfg.GraphURL, AuthorityHost: cfg.AuthorityHost,
-		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		HTTPClient: graphClient, Logger: log,
-	})
-	if err != nil {
-		return usageError{err.Error()}
-	}
 	b := newBot(cfg, conn, db, log)
 	b.Chats = map[string]bot.Chat{}
 
@@ -118,6 +110,9 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		g.Go(func() error { return dc.RunGateway(gctx) })
 	}
 	g.Go(func() error { sweep(gctx, b, log); return nil })
+	if cfg.TenantID != "" {
+		g.Go(func() error { syncLoop(gctx, conn, db, cfg.TenantID, log); return nil })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		// Stop taking new work, then let acknowledged work finish.

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cippbot/cippbot/internal/fakegraph"
+)
+
+func msp(t *testing.T) (*fakegraph.Server, Config) {
+	t.Helper()
+	sim := fakegraph.New(fakegraph.Options{})
+	sim.Start()
+	t.Cleanup(sim.Close)
+	for _, seed := range []fakegraph.TenantSeed{fakegraph.FabrikamSeed(), fakegraph.PartnerSeed()} {
+		must(t, sim.AddTenant(seed))
+	}
+	cfg := DefaultConfig()
+	cfg.DataPath = filepath.Join(t.TempDir(), "cippbot.db")
+	cfg.TenantID = fakegraph.PartnerTenantID
+	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
+	cfg.GraphURL, cfg.AuthorityHost = sim.URL(), sim.URL()+"/"
+	return sim, cfg
+}
+
+func tenantsCmd(t *testing.T, sim *fakegraph.Server, cfg Config, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := runTenants(context.Background(), cfg, args, &out, sim.Client(), slog.New(slog.DiscardHandler))
+	return out.String(), err
+}
+
+func TestTenantsSync(t *testing.T) {
+	sim, cfg := msp(t)
+	out, err := tenantsCmd(t, sim, cfg, "sync")
+	if err != nil || !strings.Contains(out, "2 added, 0 updated, 0 could not be read") {
+		t.Fatalf("sync: %q, %v", out, err)
+	}
+	out, _ = tenantsCmd(t, sim, cfg, "list")
+	for _, want := range []string{"contoso.com\t" + fakegraph.ContosoTenantID, "fabrikam.com\t" + fakegraph.FabrikamTenantID, "gdap"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Tailspin") {
+		t.Error("an expired GDAP relationship was synced")
+	}
+	// Consent revoked in fabrikam: the sync says so and keeps the tenant.
+	sim.SetTokenError(fakegraph.FabrikamTenantID, "7000229")
+	out, err = tenantsCmd(t, sim, cfg, "sync")
+	if err != nil || !strings.Contains(out, "1 could not be read") || !strings.Contains(out, "AADSTS7000229") {
+		t.Fatalf("sync with revoked consent: %q, %v", out, err)
+	}
+	var check bytes.Buffer
+	err = runCheck(context.Background(), cfg, &check, sim.Client(), slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(check.String(), "fabrikam.com: cippbot cannot sign in") ||
+		!strings.Contains(check.String(), "contoso.com: signed in; 10 of 10 actions will work") {
+		t.Fatalf("check: %v\n%s", err, check.String())
+	}
+}
+
+func TestTenantsAddRemove(t *testing.T) {
+	sim, cfg := msp(t)
+	out, err := tenantsCmd(t, sim, cfg, "add", "fabrikam.com")
+	if err != nil || !strings.Contains(out, "added fabrikam.com (Fabrikam, "+fakegraph.FabrikamTenantID+")") {
+		t.Fatalf("add: %q, %v", out, err)
+	}
+	out, err = tenantsCmd(t, sim, cfg, "remove", "fabrikam")
+	if err != nil || !strings.Contains(out, "removed fabrikam.com") {
+		t.Fatalf("remove by alias: %q, %v", out, err)
+	}
+	if _, err := tenantsCmd(t, sim, cfg, "add", "nosuch.example"); err == nil {
+		t.Error("adding an unknown domain succeeded")
+	}
+}
+
+func TestCheckNamesMissingPermissions(t *testing.T) {
+	sim, cfg := msp(t)
+	tenantsCmd(t, sim, cfg, "add", "contoso.com")
+	sim.SetPermissions(fakegraph.ContosoTenantID, []string{"User.ReadWrite.All"})
+	var out bytes.Buffer
+	err := runCheck(context.Background(), cfg, &out, sim.Client(), slog.New(slog.DiscardHandler))
+	if err != nil || !strings.Contains(out.String(), "create-tap needs UserAuthenticationMethod.ReadWrite.All") ||
+		!strings.Contains(out.String(), "add-to-group needs GroupMember.ReadWrite.All or Group.ReadWrite.All or Directory.ReadWrite.All") {
+		t.Fatalf("check: %v\n%s", err, out.String())
+	}
+}
