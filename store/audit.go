@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/cippbot/cippbot/bot"
 	"go.etcd.io/bbolt"
@@ -46,68 +45,99 @@ func readHead(tx *bbolt.Tx) (auditHead, error) {
 
 // Append stamps r with the audit version, the next sequence number, the
 // previous record's hash, its time (now, if r has none; always UTC) and its
-// own hash, stores it and moves the head to it, all in one transaction. It
-// returns the record as stored. There is no way to change or remove a record
-// once appended.
+// own hash, stores it, indexes it by target and moves the head to it, all in
+// one transaction. It returns the record as stored. There is no way to
+// change or remove a record once appended.
 //
 // Append refuses to extend a trail whose head does not match its sequence
 // counter, which happens only if the file was changed by something other
 // than this package; VerifyAudit says what is wrong.
 func (db *DB) Append(ctx context.Context, r bot.AuditRecord) (bot.AuditRecord, error) {
-	r.Version = bot.AuditVersion
-	if r.Time.IsZero() {
-		r.Time = db.now()
-	}
-	r.Time = r.Time.UTC()
 	var stored bot.AuditRecord
 	err := db.update(ctx, func(tx *bbolt.Tx) error {
-		bk, err := tx.CreateBucketIfNotExists(bucketAudit)
-		if err != nil {
-			return err
-		}
-		head, err := readHead(tx)
-		if err != nil {
-			return fmt.Errorf("append audit record: %w", err)
-		}
-		seq, err := bk.NextSequence()
-		if err != nil {
-			return fmt.Errorf("append audit record: %w", err)
-		}
-		if seq != head.Seq+1 {
-			return fmt.Errorf("append audit record: the trail is inconsistent (head at %d, next sequence %d); verify the audit trail", head.Seq, seq)
-		}
-		key := seqKey(seq)
-		if bk.Get(key) != nil {
-			return fmt.Errorf("append audit record: record %d exists already; verify the audit trail", seq)
-		}
-		rec := r
-		rec.Seq = seq
-		rec.PrevHash = head.Hash
-		rec.Hash = ""
-		// Hash the record as it will read back, so that verification,
-		// which decodes and hashes again, gets the same result (for one,
-		// encoding replaces invalid UTF-8, which decoding cannot undo).
-		if rec, err = roundTrip(rec); err != nil {
-			return fmt.Errorf("append audit record: %w", err)
-		}
-		rec.Hash = rec.ComputeHash()
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return fmt.Errorf("append audit record: %w", err)
-		}
-		if err := bk.Put(key, b); err != nil {
-			return fmt.Errorf("append audit record: %w", err)
-		}
-		if err := put(tx, bucketMeta, keyAuditHead, auditHead{Seq: seq, Hash: rec.Hash}); err != nil {
-			return fmt.Errorf("append audit record: move head: %w", err)
-		}
-		stored = rec
-		return nil
+		var err error
+		stored, err = db.appendTx(tx, r)
+		return err
 	})
 	if err != nil {
 		return bot.AuditRecord{}, err
 	}
 	return stored, nil
+}
+
+// appendBatch appends recs, in order, in one transaction, each as Append
+// would; if one fails, none is stored. It is for filling a trail quickly
+// (one sync to disk instead of one per record).
+func (db *DB) appendBatch(ctx context.Context, recs []bot.AuditRecord) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		for i, r := range recs {
+			if i%ctxCheckEvery == ctxCheckEvery-1 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if _, err := db.appendTx(tx, r); err != nil {
+				return fmt.Errorf("record %d of %d: %w", i+1, len(recs), err)
+			}
+		}
+		return nil
+	})
+}
+
+// appendTx does Append's work in tx and returns the record as stored.
+func (db *DB) appendTx(tx *bbolt.Tx, r bot.AuditRecord) (bot.AuditRecord, error) {
+	r.Version = bot.AuditVersion
+	if r.Time.IsZero() {
+		r.Time = db.now()
+	}
+	r.Time = r.Time.UTC()
+	bk, err := tx.CreateBucketIfNotExists(bucketAudit)
+	if err != nil {
+		return bot.AuditRecord{}, err
+	}
+	// Records are only ever added at the end: fill pages rather than
+	// leave half of each free for inserts that never come.
+	bk.FillPercent = 1
+	head, err := readHead(tx)
+	if err != nil {
+		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
+	}
+	seq, err := bk.NextSequence()
+	if err != nil {
+		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
+	}
+	if seq != head.Seq+1 {
+		return bot.AuditRecord{}, fmt.Errorf("append audit record: the trail is inconsistent (head at %d, next sequence %d); verify the audit trail", head.Seq, seq)
+	}
+	key := seqKey(seq)
+	if bk.Get(key) != nil {
+		return bot.AuditRecord{}, fmt.Errorf("append audit record: record %d exists already; verify the audit trail", seq)
+	}
+	rec := r
+	rec.Seq = seq
+	rec.PrevHash = head.Hash
+	rec.Hash = ""
+	// Hash the record as it will read back, so that verification, which
+	// decodes and hashes again, gets the same result (for one, encoding
+	// replaces invalid UTF-8, which decoding cannot undo).
+	if rec, err = roundTrip(rec); err != nil {
+		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
+	}
+	rec.Hash = rec.ComputeHash()
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
+	}
+	if err := bk.Put(key, b); err != nil {
+		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
+	}
+	if err := put(tx, bucketMeta, keyAuditHead, auditHead{Seq: seq, Hash: rec.Hash}); err != nil {
+		return bot.AuditRecord{}, fmt.Errorf("append audit record: move head: %w", err)
+	}
+	if err := indexAppended(tx, rec); err != nil {
+		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
+	}
+	return rec, nil
 }
 
 // roundTrip returns r as it reads back after encoding.
@@ -124,42 +154,57 @@ func roundTrip(r bot.AuditRecord) (bot.AuditRecord, error) {
 }
 
 // Audit returns the records matching f, oldest first. With f.Limit it returns
-// the newest f.Limit matching records.
+// the newest f.Limit matching records. A Target filter matches a record one
+// of whose targets has that UPN or object ID, ignoring case; it is served
+// from the index, reading only that target's records.
 func (db *DB) Audit(ctx context.Context, f bot.AuditFilter) ([]bot.AuditRecord, error) {
 	var out []bot.AuditRecord
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		bk := tx.Bucket(bucketAudit)
-		if bk == nil {
-			return nil
+		var err error
+		if idx := usableIndex(tx); f.Target != "" && idx != nil {
+			out, err = auditByTarget(ctx, tx, idx, f)
+		} else {
+			out, err = auditScan(ctx, tx, f)
 		}
-		c := bk.Cursor()
-		first, next := c.First, c.Next
-		if f.Limit > 0 {
-			first, next = c.Last, c.Prev
-		}
-		n := 0
-		for k, v := first(); k != nil; k, v = next() {
-			if n++; n%ctxCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			var r bot.AuditRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("audit record %d: %w", keySeq(k), err)
-			}
-			if !matches(r, f) {
-				continue
-			}
-			out = append(out, r)
-			if f.Limit > 0 && len(out) == f.Limit {
-				break
-			}
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// auditScan returns the records matching f, oldest first, reading the trail
+// from the start, or with f.Limit from the end until it has f.Limit matches.
+func auditScan(ctx context.Context, tx *bbolt.Tx, f bot.AuditFilter) ([]bot.AuditRecord, error) {
+	bk := tx.Bucket(bucketAudit)
+	if bk == nil {
+		return nil, nil
+	}
+	c := bk.Cursor()
+	first, next := c.First, c.Next
+	if f.Limit > 0 {
+		first, next = c.Last, c.Prev
+	}
+	var out []bot.AuditRecord
+	n := 0
+	for k, v := first(); k != nil; k, v = next() {
+		if n++; n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		var r bot.AuditRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, fmt.Errorf("audit record %d: %w", keySeq(k), err)
+		}
+		if !matches(r, f) {
+			continue
+		}
+		out = append(out, r)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
 	}
 	if f.Limit > 0 {
 		slices.Reverse(out)
@@ -174,8 +219,9 @@ func matches(r bot.AuditRecord, f bot.AuditFilter) bool {
 	if f.Target == "" {
 		return true
 	}
+	want := targetKey(f.Target)
 	return slices.ContainsFunc(r.Targets, func(t bot.Target) bool {
-		return strings.EqualFold(t.UPN, f.Target) || strings.EqualFold(t.ID, f.Target)
+		return targetKey(t.UPN) == want || targetKey(t.ID) == want
 	})
 }
 

@@ -1,12 +1,14 @@
 // Package store keeps everything cippbot persists — approvals, the audit
-// trail, role grants and the tenant directory — in a single bbolt file. DB
-// implements bot.Store.
+// trail, role grants, the tenant directory and channel bindings — in a
+// single bbolt file. DB implements bot.Store.
 //
 // The audit trail is append-only and hash-chained: each record holds the hash
 // of the one before it, and the hash and sequence number of the newest record
 // (the head) are kept apart from the records and updated in the same
 // transaction. VerifyAudit walks the chain and reports the first record that
-// was altered, removed or added behind the bot's back.
+// was altered, removed or added behind the bot's back. An index of the
+// records by target, written with each record, serves Audit's Target filter;
+// it is derived from the trail and is not part of what VerifyAudit checks.
 package store
 
 import (
@@ -26,13 +28,15 @@ import (
 
 // Bucket names.
 var (
-	bucketApprovals = []byte("approvals")
-	bucketAudit     = []byte("audit")
-	bucketMeta      = []byte("meta")
-	bucketGrants    = []byte("grants")
-	bucketTenants   = []byte("tenants")
+	bucketApprovals  = []byte("approvals")
+	bucketAudit      = []byte("audit")
+	bucketAuditIndex = []byte("audit_by_target")
+	bucketMeta       = []byte("meta")
+	bucketGrants     = []byte("grants")
+	bucketTenants    = []byte("tenants")
+	bucketBindings   = []byte("bindings")
 
-	allBuckets = [][]byte{bucketApprovals, bucketAudit, bucketMeta, bucketGrants, bucketTenants}
+	allBuckets = [][]byte{bucketApprovals, bucketAudit, bucketAuditIndex, bucketMeta, bucketGrants, bucketTenants, bucketBindings}
 )
 
 // keyAuditHead is the key, in the meta bucket, of the audit trail's head.
@@ -68,8 +72,10 @@ func NewDB(path string) *DB {
 	return &DB{Path: path}
 }
 
-// Open opens the database file, creating it and every bucket if needed. If
-// another process has the file open, Open gives up after OpenTimeout.
+// Open opens the database file, creating it and every bucket if needed, and
+// brings the audit index up to date with the trail (building it, the first
+// time a file from before the index is opened). If another process has the
+// file open, Open gives up after OpenTimeout.
 func (db *DB) Open() error {
 	if db.bolt.Load() != nil {
 		return fmt.Errorf("open %s: already open", db.Path)
@@ -98,12 +104,13 @@ func (db *DB) Open() error {
 		return fmt.Errorf("open %s: %w", db.Path, err)
 	}
 	err = b.Update(func(tx *bbolt.Tx) error {
+		indexed := tx.Bucket(bucketAuditIndex) != nil
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		return syncAuditIndex(tx, indexed)
 	})
 	if err != nil {
 		_ = b.Close()

@@ -62,7 +62,7 @@ func TestOpen(t *testing.T) {
 		}
 		defer b.Close()
 		err = b.View(func(tx *bbolt.Tx) error {
-			for _, name := range []string{"approvals", "audit", "meta", "grants", "tenants"} {
+			for _, name := range []string{"approvals", "audit", "audit_by_target", "meta", "grants", "tenants", "bindings"} {
 				if tx.Bucket([]byte(name)) == nil {
 					t.Errorf("bucket %s missing", name)
 				}
@@ -187,6 +187,10 @@ func TestContext(t *testing.T) {
 		"PutTenant":      db.PutTenant(ctx, bot.Tenant{ID: "t"}),
 		"DeleteGrant":    db.DeleteGrant(ctx, "slack:U1", ""),
 		"ExportAudit":    db.ExportAudit(ctx, new(strings.Builder), "jsonl", time.Time{}),
+		"DeleteTenant":   db.DeleteTenant(ctx, "t"),
+		"PutBinding":     db.PutBinding(ctx, bot.Binding{Platform: "slack", Channel: "C1", TenantID: "t"}),
+		"DeleteBinding":  db.DeleteBinding(ctx, "slack", "C1"),
+		"AppendBatch":    store.AppendBatch(db, ctx, []bot.AuditRecord{{Kind: bot.KindRequest}}),
 	}
 	_, checks["Append"] = db.Append(ctx, bot.AuditRecord{Kind: bot.KindRequest})
 	_, checks["Audit"] = db.Audit(ctx, bot.AuditFilter{})
@@ -196,6 +200,10 @@ func TestContext(t *testing.T) {
 	_, checks["Grants"] = db.Grants(ctx)
 	_, checks["Tenants"] = db.Tenants(ctx)
 	_, checks["TenantByDomain"] = db.TenantByDomain(ctx, "x.com")
+	_, checks["TenantByName"] = db.TenantByName(ctx, "x")
+	_, checks["Binding"] = db.Binding(ctx, "slack", "C1")
+	_, checks["Bindings"] = db.Bindings(ctx)
+	_, checks["AuditByTarget"] = db.Audit(ctx, bot.AuditFilter{Target: "a@b.com"})
 	for name, err := range checks {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: error = %v, want context.Canceled", name, err)

@@ -30,7 +30,7 @@ func multiSim(t *testing.T) *fakegraph.Server {
 	return sim
 }
 
-func connector(t *testing.T, sim *fakegraph.Server) *m365.Connector {
+func connector(t testing.TB, sim *fakegraph.Server) *m365.Connector {
 	t.Helper()
 	c, err := m365.New(m365.Config{GraphURL: sim.URL(), AuthorityHost: sim.URL() + "/",
 		ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret, HTTPClient: sim.Client()})
