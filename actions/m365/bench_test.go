@@ -109,4 +109,3 @@ func BenchmarkBulkBlock1000Throttled(b *testing.B) {
 		b.ReportMetric(float64(trace.Throttled()), "throttled")
 	}
 }
-
