@@ -2,7 +2,6 @@ package actions
 
 import (
 	"context"
-	"fmt"
 	"slices"
 )
 
@@ -20,17 +19,18 @@ type Result struct {
 	Err     error
 }
 
-// FindUser returns the user idOrUPN of the tenant.
-func (s *Service) FindUser(ctx context.Context, tenantID, idOrUPN string) (User, error) {
+// LookupUsers reads many users by UPN or ID at once (in batches where the
+// directory supports it); errs[i] is set where ids[i] could not be read.
+func (s *Service) LookupUsers(ctx context.Context, tenantID string, ids []string) ([]User, []error) {
 	d, err := s.Connector.Directory(ctx, tenantID)
 	if err != nil {
-		return User{}, err
+		errs := make([]error, len(ids))
+		for i := range errs {
+			errs[i] = err
+		}
+		return make([]User, len(ids)), errs
 	}
-	u, err := d.User(ctx, idOrUPN)
-	if err != nil {
-		return User{}, fmt.Errorf("find user %s: %w", idOrUPN, err)
-	}
-	return u, nil
+	return d.Users(ctx, ids)
 }
 
 // FindUsers returns up to max users of the tenant whose mail nickname,

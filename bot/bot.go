@@ -32,7 +32,7 @@ const (
 
 // Runner runs actions against tenants; *actions.Service satisfies it.
 type Runner interface {
-	FindUser(ctx context.Context, tenantID, idOrUPN string) (actions.User, error)
+	LookupUsers(ctx context.Context, tenantID string, ids []string) ([]actions.User, []error)
 	Prepare(ctx context.Context, tenantID string, a *actions.Action, targets []actions.User, p actions.Params) (actions.Params, error)
 	Run(ctx context.Context, tenantID string, a *actions.Action, targetIDs []string, p actions.Params, progress actions.Progress) []actions.Result
 	FindUsers(ctx context.Context, tenantID, name string, max int) ([]actions.User, error)

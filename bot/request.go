@@ -14,8 +14,9 @@ import (
 	"github.com/cippbot/cippbot/actions"
 )
 
-// maxTargets bounds one request, so a single card stays readable.
-const maxTargets = 50
+// maxTargets bounds one request; the card shows the count and the first
+// few.
+const maxTargets = 1000
 
 // request handles "/cipp <action> …": check, resolve, authorize, then run
 // at once or ask for approval.
@@ -87,16 +88,26 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 			users = append(users, u)
 		}
 	}
-	for _, t := range cmd.Targets {
-		u, err := b.Runner.FindUser(ctx, tenant.ID, t)
-		if actions.ErrorCode(err) == actions.ENOTFOUND {
-			err = actions.Errorf(actions.ENOTFOUND, "%s does not exist in %s: check the spelling", t, tenant.DefaultDomain)
-		}
-		if err != nil {
+	found, errs := b.Runner.LookupUsers(ctx, tenant.ID, cmd.Targets)
+	var missing []string
+	for i, t := range cmd.Targets {
+		switch err := errs[i]; {
+		case actions.ErrorCode(err) == actions.ENOTFOUND:
+			missing = append(missing, t)
+		case err != nil:
 			refuse(tenant, raw, err)
 			return
+		default:
+			add(found[i])
 		}
-		add(u)
+	}
+	if len(missing) > 0 {
+		what := missing[0] + " does not exist"
+		if len(missing) > 1 {
+			what = fmt.Sprintf("%d users do not exist (%s)", len(missing), targetList(targetsOf(missing)))
+		}
+		refuse(tenant, raw, actions.Errorf(actions.ENOTFOUND, "%s in %s: check the spelling", what, tenant.DefaultDomain))
+		return
 	}
 	for _, name := range bare {
 		u, err := b.findBare(ctx, tenant, name)
@@ -456,18 +467,25 @@ func pendingCard(a *actions.Action, ap Approval) Message {
 	return m
 }
 
+// targetList names up to three targets, then counts the rest.
 func targetList(ts []Target) string {
-	if len(ts) == 1 {
-		return ts[0].UPN
+	const shown = 3
+	s := make([]string, 0, shown)
+	for _, t := range ts[:min(shown, len(ts))] {
+		s = append(s, t.UPN)
 	}
-	if len(ts) <= 3 {
-		s := make([]string, len(ts))
-		for i, t := range ts {
-			s[i] = t.UPN
-		}
+	if len(ts) <= shown {
 		return strings.Join(s, ", ")
 	}
-	return fmt.Sprintf("%s and %d more", ts[0].UPN, len(ts)-1)
+	return fmt.Sprintf("%s and %d more (%d users)", strings.Join(s, ", "), len(ts)-shown, len(ts))
+}
+
+func targetsOf(upns []string) []Target {
+	ts := make([]Target, len(upns))
+	for i, u := range upns {
+		ts[i] = Target{UPN: u}
+	}
+	return ts
 }
 
 // paramText shows the declared parameters that were given, in declaration

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,5 +229,26 @@ func TestCertificateCredential(t *testing.T) {
 	ek, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if _, err := m365.New(m365.Config{ClientID: "x", ClientCertificate: certPEM(ek, &ek.PublicKey)}); err == nil || !strings.Contains(err.Error(), "RSA") {
 		t.Errorf("an EC certificate: %v, want an error saying it must be RSA", err)
+	}
+}
+
+// TestTokenFetchedOnceUnderConcurrency: twenty calls at once on a new
+// connector get one token between them.
+func TestTokenFetchedOnceUnderConcurrency(t *testing.T) {
+	sim := multiSim(t)
+	d := dir(t, connector(t, sim), fakegraph.FabrikamTenantID)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := d.User(ctx(), "AlexW@fabrikam.com"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := sim.TokensIssuedFor(fakegraph.FabrikamTenantID); n != 1 {
+		t.Errorf("%d tokens fetched by 20 concurrent calls, want 1", n)
 	}
 }

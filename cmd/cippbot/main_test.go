@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -320,5 +321,56 @@ func TestSecretFromFile(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "config", cfg)
 	if strings.Contains(logs.String(), "s3cret") {
 		t.Error("config logged its secret")
+	}
+}
+
+// TestBulkSummaryExact: a bulk run with throttled items and two failures
+// reports exactly which failed and why, done and failed counts, and one
+// audit record per target.
+func TestBulkSummaryExact(t *testing.T) {
+	r := newRun(t)
+	var upns []string
+	var failing []string
+	for _, u := range r.sim.Users(fakegraph.ContosoTenantID) {
+		upns = append(upns, u.UserPrincipalName)
+		if len(failing) < 2 && u.UserPrincipalName != "AdeleV@contoso.com" {
+			failing = append(failing, u.UserPrincipalName)
+			r.sim.Inject(fakegraph.Fault{Method: "POST", PathContains: u.ID + "/revokeSignInSessions", Status: 403,
+				Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation.", Times: -1})
+		}
+	}
+	r.sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "revokeSignInSessions", Status: 429, RetryAfter: "0.05", Every: 5})
+	out := r.session(t, "/cipp revoke-sessions "+strings.Join(upns, " "))
+	want := fmt.Sprintf("%d done, 2 failed", len(upns)-2)
+	if !strings.Contains(out, "Partly done: revoke-sessions") || !strings.Contains(out, want) {
+		t.Fatalf("summary lacks %q:\n%s", want, out)
+	}
+	for _, f := range failing {
+		if !strings.Contains(out, "✗ "+f+": cippbot's app lacks the permission") {
+			t.Errorf("failure of %s not named with its reason:\n%s", f, out)
+		}
+	}
+	if !strings.Contains(out, "throttled this tenant") {
+		t.Error("the reply does not say the tenant throttled us")
+	}
+	var stdout, stderr bytes.Buffer
+	env := func(k string) string {
+		if k == "CIPPBOT_DATA" {
+			return r.path
+		}
+		return ""
+	}
+	Main(context.Background(), []string{"audit", "export", "--format", "jsonl"}, nil, &stdout, &stderr, env)
+	var perTarget, failed int
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		if strings.Contains(line, `"kind":"outcome"`) && strings.Count(line, `"upn"`) == 1 {
+			perTarget++
+			if strings.Contains(line, `"outcome":"failed"`) {
+				failed++
+			}
+		}
+	}
+	if perTarget != len(upns) || failed != 2 {
+		t.Errorf("%d per-target outcome records (%d failed), want %d (2)", perTarget, failed, len(upns))
 	}
 }
