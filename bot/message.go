@@ -67,7 +67,20 @@ type Event struct {
 	Channel   string
 	Actor     Actor
 	Text      string
+	// Files are attachments sent with the command: lists of users for a
+	// bulk action (CSV with a userPrincipalName/UPN/mail column, or one
+	// user per line).
+	Files []File
 }
+
+// File is an attachment's name and contents.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// MaxFileSize bounds an attachment adapters accept.
+const MaxFileSize = 1 << 20
 
 // Action and Param are the action declarations, re-exported so that chat
 // adapters can register commands from them without importing actions.

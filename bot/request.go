@@ -26,6 +26,15 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		b.record(ctx, ev, AuditRecord{Kind: KindRefused, Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
 			Targets: targets, Reason: cmd.Reason, Outcome: "refused", Error: errorDetail(err)})
 	}
+	cmd, err := withFileTargets(cmd, ev.Files)
+	if err != nil {
+		refuse(Tenant{}, nil, err)
+		return
+	}
+	if len(ev.Files) > 0 && !a.Bulk {
+		refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID, "%s takes one user; a file of users works with bulk actions", a.Name))
+		return
+	}
 	// In a channel bound to a tenant, bare names are users of it: the
 	// bare words before the action's own positional parameters.
 	positional, bare := cmd.Positional, []string(nil)

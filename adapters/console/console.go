@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,8 +106,42 @@ func (a *Adapter) Do(ctx context.Context, line string) {
 	if !a.Fancy {
 		a.printf("%s> %s\n", actor.Name, line)
 	}
-	ev := bot.Event{Platform: Platform, Workspace: "console", Channel: a.channel(), Actor: actor, Text: line}
-	a.Handler.Handle(ctx, ev, &responder{a: a, actor: actor})
+	r := &responder{a: a, actor: actor}
+	text, files, err := attachments(line)
+	if err != nil {
+		r.Private(ctx, bot.Message{Title: err.Error(), Tone: bot.ToneError})
+		return
+	}
+	ev := bot.Event{Platform: Platform, Workspace: "console", Channel: a.channel(), Actor: actor, Text: text, Files: files}
+	a.Handler.Handle(ctx, ev, r)
+}
+
+// attachments takes file=PATH words out of a command line and reads
+// those files, the console's way of attaching a list of users.
+func attachments(line string) (string, []bot.File, error) {
+	var words []string
+	var files []bot.File
+	for _, w := range strings.Fields(line) {
+		path, ok := strings.CutPrefix(w, "file=")
+		if !ok {
+			words = append(words, w)
+			continue
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return "", nil, fmt.Errorf("cannot attach %s: %v", path, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(f, bot.MaxFileSize+1))
+		f.Close()
+		if err != nil {
+			return "", nil, fmt.Errorf("cannot read %s: %v", path, err)
+		}
+		files = append(files, bot.File{Name: filepath.Base(path), Data: data})
+	}
+	if len(files) == 0 {
+		return line, nil, nil
+	}
+	return strings.Join(words, " "), files, nil
 }
 
 func (a *Adapter) prompt() {

@@ -20,8 +20,12 @@ const (
 	maxDescription = 100
 )
 
-// userOption names the target option of every action subcommand.
-const userOption = "user"
+// userOption names the target option of every action subcommand;
+// fileOption the attachment option of bulk ones.
+const (
+	userOption = "user"
+	fileOption = "file"
+)
 
 // Command builds the /cipp command from the action declarations and the
 // built-ins: one subcommand each, typed options derived from parameters.
@@ -36,22 +40,25 @@ func Command(actions []*bot.Action, builtins []bot.Builtin) (*discordgo.Applicat
 		sub := &discordgo.ApplicationCommandOption{
 			Type: discordgo.ApplicationCommandOptionSubCommand, Name: a.Name, Description: describe(a.Summary),
 		}
-		userDesc := "user@domain"
+		opts := []*discordgo.ApplicationCommandOption{{
+			Type: discordgo.ApplicationCommandOptionString, Name: userOption, Description: "user@domain", Required: !a.Bulk,
+		}}
 		if a.Bulk {
-			userDesc = "user@domain; several separated by spaces"
+			opts[0].Description = "user@domain; several separated by spaces (or attach a file)"
+			opts = append(opts, &discordgo.ApplicationCommandOption{
+				Type: discordgo.ApplicationCommandOptionAttachment, Name: fileOption,
+				Description: "CSV or text file of users (userPrincipalName column, or one per line)",
+			})
 		}
-		sub.Options = append(sub.Options, &discordgo.ApplicationCommandOption{
-			Type: discordgo.ApplicationCommandOptionString, Name: userOption, Description: userDesc, Required: true,
-		})
-		params := append([]bot.Param(nil), a.Params...)
-		// Discord wants required options first.
-		sort.SliceStable(params, func(i, j int) bool { return params[i].Required && !params[j].Required })
-		for _, p := range params {
-			sub.Options = append(sub.Options, option(p))
+		for _, p := range a.Params {
+			opts = append(opts, option(p))
 		}
-		sub.Options = append(sub.Options, &discordgo.ApplicationCommandOption{
+		opts = append(opts, &discordgo.ApplicationCommandOption{
 			Type: discordgo.ApplicationCommandOptionString, Name: "reason", Description: "why: shown on the approval card and kept in the audit",
 		})
+		// Discord wants required options first.
+		sort.SliceStable(opts, func(i, j int) bool { return opts[i].Required && !opts[j].Required })
+		sub.Options = opts
 		cmd.Options = append(cmd.Options, sub)
 	}
 	for _, b := range builtins {
@@ -118,6 +125,8 @@ func commandText(data discordgo.ApplicationCommandInteractionData) string {
 		switch {
 		case o.Name == userOption:
 			words = append(words, strings.Fields(fmt.Sprint(o.Value))...)
+		case o.Type == discordgo.ApplicationCommandOptionAttachment:
+			// read by attachments, not as text
 		case o.Type == discordgo.ApplicationCommandOptionBoolean:
 			if v, ok := o.Value.(bool); ok && v {
 				words = append(words, "--"+o.Name)
@@ -136,4 +145,21 @@ func commandText(data discordgo.ApplicationCommandInteractionData) string {
 // quote wraps v in double quotes for the grammar, escaping what it must.
 func quote(v string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}
+
+// attachments returns the files attached to a /cipp command.
+func attachments(data discordgo.ApplicationCommandInteractionData) []*discordgo.MessageAttachment {
+	if len(data.Options) == 0 || data.Resolved == nil {
+		return nil
+	}
+	var out []*discordgo.MessageAttachment
+	for _, o := range data.Options[0].Options {
+		if o.Type != discordgo.ApplicationCommandOptionAttachment {
+			continue
+		}
+		if att, ok := data.Resolved.Attachments[fmt.Sprint(o.Value)]; ok {
+			out = append(out, att)
+		}
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -263,7 +264,7 @@ func (a *Adapter) HandleInteraction(in *discordgo.Interaction) {
 			return
 		}
 		a.remember(who, in)
-		a.dispatch(in, who, commandText(data), true)
+		a.dispatch(in, who, commandText(data), true, attachments(data))
 	case discordgo.InteractionMessageComponent:
 		id := in.MessageComponentData().CustomID
 		if nonce, ok := strings.CutPrefix(id, revealPrefix); ok {
@@ -274,7 +275,7 @@ func (a *Adapter) HandleInteraction(in *discordgo.Interaction) {
 			return
 		}
 		a.remember(who, in)
-		a.dispatch(in, who, id, false)
+		a.dispatch(in, who, id, false, nil)
 	}
 }
 
@@ -294,15 +295,50 @@ func (a *Adapter) remember(who bot.Actor, in *discordgo.Interaction) {
 	a.mu.Unlock()
 }
 
-func (a *Adapter) dispatch(in *discordgo.Interaction, who bot.Actor, text string, command bool) {
+func (a *Adapter) dispatch(in *discordgo.Interaction, who bot.Actor, text string, command bool, files []*discordgo.MessageAttachment) {
 	ev := bot.Event{Platform: Platform, Workspace: in.GuildID, Channel: in.ChannelID, Actor: who, Text: text}
 	r := &responder{a: a, in: in, channel: in.ChannelID, command: command}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		defer r.finish()
+		for _, att := range files {
+			f, err := a.download(a.ctx, att)
+			if err != nil {
+				r.Private(a.ctx, bot.Message{Title: "Could not read " + att.Filename + ": " + err.Error(), Tone: bot.ToneError})
+				return
+			}
+			ev.Files = append(ev.Files, f)
+		}
 		a.handler.Handle(a.ctx, ev, r)
-		r.finish()
 	}()
+}
+
+// download fetches an attachment from Discord's CDN, within MaxFileSize.
+func (a *Adapter) download(ctx context.Context, att *discordgo.MessageAttachment) (bot.File, error) {
+	if att.Size > bot.MaxFileSize {
+		return bot.File{}, fmt.Errorf("it is larger than %d KiB", bot.MaxFileSize/1024)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, att.URL, nil)
+	if err != nil {
+		return bot.File{}, err
+	}
+	resp, err := a.s.Client.Do(req)
+	if err != nil {
+		return bot.File{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return bot.File{}, fmt.Errorf("Discord answered %s", resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, bot.MaxFileSize+1))
+	if err != nil {
+		return bot.File{}, err
+	}
+	if len(data) > bot.MaxFileSize {
+		return bot.File{}, fmt.Errorf("it is larger than %d KiB", bot.MaxFileSize/1024)
+	}
+	return bot.File{Name: att.Filename, Data: data}, nil
 }
 
 // explain turns a Discord REST error into words, keeping the error.

@@ -3,6 +3,8 @@ package discord_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -197,5 +199,21 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCommandWithAttachment(t *testing.T) {
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("upn\nAdeleV@contoso.com\nAlexW@contoso.com\n"))
+	}))
+	defer cdn.Close()
+	var got []bot.Event
+	a, fd, _ := newAdapter(t, handlerFunc(func(ctx context.Context, ev bot.Event, r bot.Responder) { got = append(got, ev) }))
+	data := json.RawMessage(`{"id":"1","name":"cipp","type":1,"options":[{"name":"block-signin","type":1,"options":[{"name":"file","type":11,"value":"900"},{"name":"reason","type":3,"value":"leavers"}]}],` +
+		`"resolved":{"attachments":{"900":{"id":"900","filename":"leavers.csv","size":40,"url":"` + cdn.URL + `/leavers.csv","content_type":"text/csv"}}}}`)
+	deliver(t, a, fd.Command(ch, riley, data))
+	if len(got) != 1 || got[0].Text != `block-signin reason="leavers"` || len(got[0].Files) != 1 ||
+		!strings.Contains(string(got[0].Files[0].Data), "AlexW@contoso.com") || got[0].Files[0].Name != "leavers.csv" {
+		t.Fatalf("event = %+v", got)
 	}
 }

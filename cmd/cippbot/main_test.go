@@ -374,3 +374,17 @@ func TestBulkSummaryExact(t *testing.T) {
 		t.Errorf("%d per-target outcome records (%d failed), want %d (2)", perTarget, failed, len(upns))
 	}
 }
+
+func TestBulkFromFile(t *testing.T) {
+	r := newRun(t)
+	f := filepath.Join(t.TempDir(), "leavers.csv")
+	must(t, os.WriteFile(f, []byte("displayName,userPrincipalName\nAdele,AdeleV@contoso.com\nAlex,AlexW@contoso.com\nMegan,MeganB@contoso.com\n"), 0o600))
+	out := r.session(t, "/cipp revoke-sessions file="+f)
+	if !strings.Contains(out, "3 done, 0 failed") {
+		t.Fatalf("bulk from a file:\n%s", out)
+	}
+	out = r.session(t, "/cipp create-tap file="+f)
+	if !strings.Contains(out, "a file of users works with bulk actions") {
+		t.Errorf("file on a single-user action:\n%s", out)
+	}
+}

@@ -1,0 +1,79 @@
+package bot
+
+import (
+	"bytes"
+	"encoding/csv"
+	"slices"
+	"strings"
+
+	"github.com/cippbot/cippbot/actions"
+)
+
+// userColumns are the CSV headers that name the user column, lower case.
+var userColumns = []string{"userprincipalname", "upn", "user", "mail", "email", "username"}
+
+// usersFromFiles reads the users listed in attachments: a CSV whose header
+// has a user column (userPrincipalName, UPN, mail…), or otherwise the
+// first field of every non-empty line. Blank lines and lines starting with
+// # are skipped.
+func usersFromFiles(files []File) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		if len(f.Data) > MaxFileSize {
+			return nil, actions.Errorf(actions.EINVALID, "%s is larger than %d KiB", f.Name, MaxFileSize/1024)
+		}
+		data := bytes.TrimPrefix(f.Data, []byte("\ufeff")) // Excel's byte-order mark
+		r := csv.NewReader(bytes.NewReader(data))
+		r.FieldsPerRecord = -1
+		r.Comment = '#'
+		r.TrimLeadingSpace = true
+		if bytes.Count(data, []byte(";")) > bytes.Count(data, []byte(",")) {
+			r.Comma = ';' // European spreadsheets
+		}
+		rows, err := r.ReadAll()
+		if err != nil {
+			return nil, actions.Errorf(actions.EINVALID, "%s is not a readable list: %v", f.Name, err)
+		}
+		col := 0
+		if len(rows) > 0 {
+			for i, h := range rows[0] {
+				if slices.Contains(userColumns, strings.ToLower(strings.TrimSpace(h))) {
+					col, rows = i, rows[1:]
+					break
+				}
+			}
+		}
+		for n, row := range rows {
+			if col >= len(row) {
+				return nil, actions.Errorf(actions.EINVALID, "%s line %d has no user column", f.Name, n+1)
+			}
+			if v := strings.TrimSpace(row[col]); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	if len(files) > 0 && len(out) == 0 {
+		return nil, actions.Errorf(actions.EINVALID, "the attached file lists no users")
+	}
+	return out, nil
+}
+
+// withFileTargets adds the users listed in ev's files to cmd: addresses as
+// targets, bare names as positional words ahead of the typed ones.
+func withFileTargets(cmd Command, files []File) (Command, error) {
+	users, err := usersFromFiles(files)
+	if err != nil || len(users) == 0 {
+		return cmd, err
+	}
+	var bare []string
+	for _, u := range users {
+		if strings.Contains(u, "@") {
+			cmd.Targets = append(cmd.Targets, u)
+		} else {
+			bare = append(bare, u)
+		}
+	}
+	cmd.Positional = append(bare, cmd.Positional...)
+	return cmd, nil
+}
+
