@@ -76,4 +76,3 @@ func withFileTargets(cmd Command, files []File) (Command, error) {
 	cmd.Positional = append(bare, cmd.Positional...)
 	return cmd, nil
 }
-
