@@ -341,3 +341,12 @@ func (r AuditRecord) validUTF8() AuditRecord {
 	}
 	return r
 }
+
+// Deduper remembers delivery keys (a Slack trigger ID, a Discord
+// interaction ID) so that a platform's redelivery is handled once, even
+// across a restart. Implementations are safe for concurrent use.
+type Deduper interface {
+	// FirstDelivery records key and reports whether it was new. Keys
+	// older than ttl may be forgotten.
+	FirstDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
