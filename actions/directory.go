@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -127,6 +128,10 @@ type Directory interface {
 	// Customers returns the customers with an active GDAP relationship;
 	// it is called on the partner tenant.
 	Customers(ctx context.Context) ([]Customer, error)
+
+	// DirectoryRoles returns the directory roles each user holds, at once;
+	// errs[i] is set where they could not be read.
+	DirectoryRoles(ctx context.Context, userIDs []string) (roles [][]string, errs []error)
 
 	// Users reads many users by object ID or UPN at once; errs[i] is set
 	// where users[i] could not be read. Implementations may batch.
@@ -268,4 +273,29 @@ func (t *Trace) IDs() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]string(nil), t.ids...)
+}
+
+// privilegedRoles are the directory roles whose holders can take over a
+// tenant or its users: changing such an account needs more than a
+// helpdesk request.
+var privilegedRoles = []string{
+	"Global Administrator", "Privileged Role Administrator", "Privileged Authentication Administrator",
+	"Authentication Administrator", "Security Administrator", "Conditional Access Administrator",
+	"Exchange Administrator", "SharePoint Administrator", "User Administrator", "Helpdesk Administrator",
+	"Password Administrator", "Application Administrator", "Cloud Application Administrator",
+	"Hybrid Identity Administrator", "Intune Administrator", "Teams Administrator", "Billing Administrator",
+	"Authentication Policy Administrator", "Groups Administrator", "Azure AD Joined Device Local Administrator",
+}
+
+// Privileged returns the roles among roles that make an account privileged.
+func Privileged(roles []string) []string {
+	var out []string
+	for _, r := range roles {
+		for _, p := range privilegedRoles {
+			if strings.EqualFold(r, p) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }

@@ -33,6 +33,19 @@ func (s *Service) LookupUsers(ctx context.Context, tenantID string, ids []string
 	return d.Users(ctx, ids)
 }
 
+// DirectoryRoles returns the directory roles each user holds.
+func (s *Service) DirectoryRoles(ctx context.Context, tenantID string, userIDs []string) ([][]string, []error) {
+	d, err := s.Connector.Directory(ctx, tenantID)
+	if err != nil {
+		errs := make([]error, len(userIDs))
+		for i := range errs {
+			errs[i] = err
+		}
+		return make([][]string, len(userIDs)), errs
+	}
+	return d.DirectoryRoles(ctx, userIDs)
+}
+
 // FindUsers returns up to max users of the tenant whose mail nickname,
 // UPN or display name starts with name.
 func (s *Service) FindUsers(ctx context.Context, tenantID, name string, max int) ([]User, error) {

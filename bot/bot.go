@@ -37,6 +37,7 @@ type Runner interface {
 	Run(ctx context.Context, tenantID string, a *actions.Action, targetIDs []string, p actions.Params, progress actions.Progress) []actions.Result
 	FindUsers(ctx context.Context, tenantID, name string, max int) ([]actions.User, error)
 	Check(ctx context.Context, tenantID string, c *actions.Catalogue) (actions.CheckReport, error)
+	DirectoryRoles(ctx context.Context, tenantID string, userIDs []string) ([][]string, []error)
 }
 
 var _ Runner = (*actions.Service)(nil)
@@ -53,6 +54,8 @@ type Bot struct {
 	Admins []string
 	// ApprovalTTL is how long an approval waits; 0 means 15 minutes.
 	ApprovalTTL time.Duration
+	// Quota bounds destructive requests per technician and tenant.
+	Quota Quota
 	// ActionTimeout bounds one command's work; 0 means 2 minutes.
 	ActionTimeout time.Duration
 	// Now, if non-nil, replaces time.Now.

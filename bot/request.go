@@ -141,7 +141,11 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		Platform: ev.Platform, Workspace: ev.Workspace, Channel: ev.Channel,
 		CreatedAt: b.now(),
 	}
-	if !needsApproval(a) {
+	if err := b.applyPolicy(ctx, a, tenant, role, &ap); err != nil {
+		refuse(tenant, ap.Targets, err)
+		return
+	}
+	if !needsApproval(a) && ap.needed() == 1 && !ap.AdminNeeded {
 		b.runNow(ctx, ev, r, a, ap)
 		return
 	}
@@ -385,7 +389,13 @@ func resultMessage(a *actions.Action, ap Approval, res runResult, decided *Actor
 		m.Lines = append(m.Lines, fmt.Sprintf("The new secret went privately to %s.", ap.Requester))
 	}
 	by := "by " + ap.Requester.String()
-	if decided != nil {
+	if len(ap.Approvers) > 1 {
+		names := make([]string, len(ap.Approvers))
+		for i, p := range ap.Approvers {
+			names[i] = p.String()
+		}
+		by += ", approved by " + strings.Join(names, " and ")
+	} else if decided != nil {
 		by += ", approved by " + decided.String()
 	}
 	m.Lines = append(m.Lines, fmt.Sprintf("%s · %s", ap.TenantDomain, by))
@@ -432,7 +442,8 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 		return
 	}
 	if err := b.record(ctx, ev, AuditRecord{Kind: KindRequest, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Outcome: "pending"}); err != nil {
+		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, Policy: strings.Join(ap.Why, "; "), ApprovalID: ap.ID,
+		Outcome: "pending"}); err != nil {
 		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, "audit unavailable"; return nil })
 		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
 		return
@@ -471,6 +482,20 @@ func pendingCard(a *actions.Action, ap Approval) Message {
 	m.Lines = append(m.Lines, "Reason: "+reason)
 	if a.Secret {
 		m.Lines = append(m.Lines, "The secret goes privately to "+ap.Requester.String()+".")
+	}
+	for _, w := range ap.Why {
+		m.Lines = append(m.Lines, "⚠ "+w)
+	}
+	if n := ap.needed(); n > 1 {
+		got := make([]string, len(ap.Approvers))
+		for i, p := range ap.Approvers {
+			got[i] = p.String()
+		}
+		line := fmt.Sprintf("Approvals: %d of %d", len(got), n)
+		if len(got) > 0 {
+			line += " (" + strings.Join(got, ", ") + ")"
+		}
+		m.Lines = append(m.Lines, line)
 	}
 	m.Lines = append(m.Lines, fmt.Sprintf("Asked by %s · expires %s · id %s", ap.Requester, ap.ExpiresAt.UTC().Format("15:04Z"), ap.ID))
 	return m
@@ -517,6 +542,12 @@ func paramText(a *actions.Action, p map[string]string) string {
 	return strings.Join(parts, ", ")
 }
 
+// Refusals of a second approval.
+var (
+	errAlreadyApproved = errors.New("already approved by this approver")
+	errAdminNeeded     = errors.New("an admin must approve")
+)
+
 // errDecided carries the approval's state when a click comes too late.
 type errDecided struct{ ap Approval }
 
@@ -554,8 +585,9 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 		refuse("You cannot approve your own request: another approver must.")
 		return
 	}
+	var role Role
 	if !own {
-		role, err := b.role(ctx, ev.Actor.ID, ap.TenantID)
+		role, err = b.role(ctx, ev.Actor.ID, ap.TenantID)
 		if err != nil {
 			b.private(ctx, r, errorMessage(b.userError(ctx, err)))
 			return
@@ -567,21 +599,37 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 	}
 	now := b.now()
 	decider := ev.Actor
+	partial := false // an approval recorded, more needed
 	ap, err = b.Store.UpdateApproval(ctx, id, func(x *Approval) error {
+		partial = false
 		if x.State != StatePending {
 			return errDecided{*x}
 		}
-		x.DecidedBy, x.DecidedAt = &decider, now
 		if now.After(x.ExpiresAt) {
-			x.State = StateExpired
-			x.DecidedBy = nil
+			x.State, x.DecidedAt = StateExpired, now
 			return nil
 		}
-		if verb == "approve" {
-			x.State = StateRunning
-		} else {
-			x.State = StateDenied
+		if verb == "deny" {
+			x.State, x.DecidedBy, x.DecidedAt = StateDenied, &decider, now
+			return nil
 		}
+		if slices.ContainsFunc(x.Approvers, func(p Actor) bool { return p.ID == decider.ID }) {
+			return errAlreadyApproved
+		}
+		// An admin is needed among the approvers: the last one must be,
+		// unless one already was.
+		if x.AdminNeeded && role < RoleAdmin && len(x.Approvers)+1 == x.needed() && !x.AdminApproved {
+			return errAdminNeeded
+		}
+		x.Approvers = append(x.Approvers, decider)
+		if role >= RoleAdmin {
+			x.AdminApproved = true
+		}
+		if len(x.Approvers) < x.needed() {
+			partial = true
+			return nil
+		}
+		x.State, x.DecidedBy, x.DecidedAt = StateRunning, &decider, now
 		return nil
 	})
 	var dec errDecided
@@ -589,8 +637,22 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 	case errors.As(err, &dec):
 		b.private(ctx, r, alreadyDecided(dec.ap))
 		return
+	case errors.Is(err, errAlreadyApproved):
+		refuse("You already approved this; another approver must too.")
+		return
+	case errors.Is(err, errAdminNeeded):
+		refuse("This request needs an admin's approval: " + strings.Join(ap.Why, "; ") + ".")
+		return
 	case err != nil:
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	if partial {
+		b.record(ctx, ev, AuditRecord{Kind: KindDecision, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+			Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, Policy: strings.Join(ap.Why, "; "), ApprovalID: ap.ID,
+			Approver: &decider, Outcome: fmt.Sprintf("approved %d of %d", len(ap.Approvers), ap.needed())})
+		b.updateCard(ctx, ap, pendingCard(a, ap))
+		b.private(ctx, r, Message{Title: fmt.Sprintf("You approved %s; %d more approver(s) needed.", ap.ID, ap.needed()-len(ap.Approvers)), Tone: ToneOK})
 		return
 	}
 	switch ap.State {
@@ -651,8 +713,22 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 		b.private(ctx, r, errorMessage("Not run: "+msg))
 	}
 	if err := b.record(ctx, ev, AuditRecord{Kind: KindDecision, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: &decider, Outcome: "approved"}); err != nil {
+		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, Policy: strings.Join(ap.Why, "; "), ApprovalID: ap.ID,
+		Approver: &decider, Outcome: "approved"}); err != nil {
 		fail("the audit trail is unavailable")
+		return
+	}
+	// The approval covers the targets as they were shown; if what made the
+	// risk decision has changed since, it no longer does.
+	if changed := b.stillPinned(ctx, ap); changed != "" {
+		msg := "approval void: " + changed + " since it was asked; ask again"
+		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, msg; return nil })
+		b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Actor: ap.Requester, Action: ap.Action, TenantID: ap.TenantID,
+			Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, ApprovalID: ap.ID, Approver: &decider,
+			Outcome: "void", Error: changed})
+		b.updateCard(ctx, ap, decidedCard(a, ap, "Not run, "+msg, ToneError))
+		b.notify(ctx, ap, Message{Title: fmt.Sprintf("Your %s request (%s) was not run: %s.", ap.Action, ap.ID, msg), Tone: ToneError})
+		b.private(ctx, r, errorMessage("Not run, "+msg+"."))
 		return
 	}
 	if err := b.record(ctx, ev, AuditRecord{Kind: KindIntent, Actor: ap.Requester, Action: ap.Action, TenantID: ap.TenantID,

@@ -101,7 +101,18 @@ type Tenant struct {
 	// Source says where the tenant came from: "gdap" (tenants sync),
 	// "manual" (tenants add) or "demo".
 	Source string `json:"source,omitempty"`
+	// PrivilegedPolicy says what a change to a privileged account (a
+	// Global Administrator, say) needs: PolicyStrict (the default: only
+	// an admin may ask, and two approvers must agree) or PolicyTwoApprovers
+	// (anyone who may ask, and two approvers).
+	PrivilegedPolicy string `json:"privileged_policy,omitempty"`
 }
+
+// Policies for privileged targets.
+const (
+	PolicyStrict       = "strict"
+	PolicyTwoApprovers = "two-approvers"
+)
 
 // Binding ties a chat channel to one customer tenant, so that bare user
 // names in that channel resolve in it.
@@ -132,6 +143,9 @@ const (
 type Target struct {
 	ID  string `json:"id"`  // directory object ID
 	UPN string `json:"upn"` // as shown when the request was made
+	// Roles are the privileged directory roles the target held when the
+	// request was made; the approval is pinned to them.
+	Roles []string `json:"roles,omitempty"`
 }
 
 // Approval is a destructive request waiting for, or past, a second
@@ -156,7 +170,20 @@ type Approval struct {
 	DecidedBy    *Actor            `json:"decided_by,omitempty"`
 	DecidedAt    time.Time         `json:"decided_at,omitzero"`
 	Outcome      string            `json:"outcome,omitempty"` // public one-line result
+	// Needed is how many approvers must agree (0 means 1); Approvers are
+	// those who have so far.
+	Needed    int     `json:"needed,omitempty"`
+	Approvers []Actor `json:"approvers,omitempty"`
+	// AdminNeeded means at least one approver must be an admin (a quota
+	// was exceeded).
+	AdminNeeded   bool `json:"admin_needed,omitempty"`
+	AdminApproved bool `json:"admin_approved,omitempty"` // an admin is among Approvers
+	// Why says why more than one ordinary approval is needed.
+	Why []string `json:"why,omitempty"`
 }
+
+// needed returns how many approvals the request needs.
+func (a Approval) needed() int { return max(1, a.Needed) }
 
 // Record kinds in the audit trail.
 const (
@@ -189,6 +216,7 @@ type AuditRecord struct {
 	Targets    []Target          `json:"targets,omitempty"`
 	Params     map[string]string `json:"params,omitempty"`
 	Reason     string            `json:"reason,omitempty"`
+	Policy     string            `json:"policy,omitempty"` // why more approval was needed
 	ApprovalID string            `json:"approval_id,omitempty"`
 	Approver   *Actor            `json:"approver,omitempty"`
 	Outcome    string            `json:"outcome,omitempty"` // ok, failed, partial, pending, approved, denied, expired, refused, granted, revoked
@@ -312,7 +340,7 @@ func (r AuditRecord) validUTF8() AuditRecord {
 	actor := func(a Actor) Actor { return Actor{ID: v(a.ID), Name: v(a.Name)} }
 	r.Kind, r.Platform, r.Workspace, r.Channel = v(r.Kind), v(r.Platform), v(r.Workspace), v(r.Channel)
 	r.Actor = actor(r.Actor)
-	r.Action, r.TenantID, r.Tenant, r.Reason = v(r.Action), v(r.TenantID), v(r.Tenant), v(r.Reason)
+	r.Action, r.TenantID, r.Tenant, r.Reason, r.Policy = v(r.Action), v(r.TenantID), v(r.Tenant), v(r.Reason), v(r.Policy)
 	r.ApprovalID, r.Outcome, r.Error, r.PrevHash = v(r.ApprovalID), v(r.Outcome), v(r.Error), v(r.PrevHash)
 	if r.Approver != nil {
 		a := actor(*r.Approver)
@@ -322,6 +350,9 @@ func (r AuditRecord) validUTF8() AuditRecord {
 		ts := make([]Target, len(r.Targets))
 		for i, t := range r.Targets {
 			ts[i] = Target{ID: v(t.ID), UPN: v(t.UPN)}
+			for _, role := range t.Roles {
+				ts[i].Roles = append(ts[i].Roles, v(role))
+			}
 		}
 		r.Targets = ts
 	}

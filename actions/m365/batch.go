@@ -267,3 +267,45 @@ func (d *Directory) opRequest(ctx context.Context, op actions.Op) (*abs.RequestI
 	}
 	return nil, fmt.Errorf("unknown operation %d", op.Kind)
 }
+
+// DirectoryRoles implements actions.Directory with $batch GETs of each
+// user's memberOf, keeping the directory roles.
+func (d *Directory) DirectoryRoles(ctx context.Context, ids []string) ([][]string, []error) {
+	out, errs := make([][]string, len(ids)), make([]error, len(ids))
+	reqs := make([]*abs.RequestInformation, len(ids))
+	what := make([]string, len(ids))
+	for i, id := range ids {
+		what[i] = "roles of user " + id
+		ri, err := d.client.Users().ByUserId(id).MemberOf().ToGetRequestInformation(ctx, nil)
+		if err != nil {
+			return out, fill(errs, mapError(err, what[i]))
+		}
+		reqs[i] = ri
+	}
+	for i, r := range d.runBatch(ctx, reqs, what, nil) {
+		if r.err != nil {
+			errs[i] = r.err
+			continue
+		}
+		node, err := jsonser.NewJsonParseNode(r.body)
+		if err != nil {
+			errs[i] = mapError(err, what[i])
+			continue
+		}
+		v, err := node.GetObjectValue(models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
+		if err != nil {
+			errs[i] = mapError(err, what[i])
+			continue
+		}
+		col, _ := v.(models.DirectoryObjectCollectionResponseable)
+		if col == nil {
+			continue
+		}
+		for _, o := range col.GetValue() {
+			if role, ok := o.(models.DirectoryRoleable); ok {
+				out[i] = append(out[i], deref(role.GetDisplayName()))
+			}
+		}
+	}
+	return out, errs
+}

@@ -332,6 +332,9 @@ func TestBulkSummaryExact(t *testing.T) {
 	var upns []string
 	var failing []string
 	for _, u := range r.sim.Users(fakegraph.ContosoTenantID) {
+		if len(u.Roles) > 0 {
+			continue // admins need more than a helpdesk request
+		}
 		upns = append(upns, u.UserPrincipalName)
 		if len(failing) < 2 && u.UserPrincipalName != "AdeleV@contoso.com" {
 			failing = append(failing, u.UserPrincipalName)

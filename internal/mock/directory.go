@@ -40,6 +40,7 @@ type MemUser struct {
 	TAP         string
 	Revoked     int
 	Deleted     bool
+	Roles       []string // directory role names
 }
 
 var _ actions.Directory = (*Directory)(nil)
@@ -255,3 +256,27 @@ func (d *Directory) Permissions(context.Context) ([]string, error) { return d.Pe
 
 // Customers implements actions.Directory.
 func (d *Directory) Customers(context.Context) ([]actions.Customer, error) { return d.Custs, nil }
+
+// SetRoles sets a user's directory roles.
+func (d *Directory) SetRoles(id string, roles ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if u := d.find(id); u != nil {
+		u.Roles = roles
+	}
+}
+
+// DirectoryRoles implements actions.Directory.
+func (d *Directory) DirectoryRoles(_ context.Context, ids []string) ([][]string, []error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	roles, errs := make([][]string, len(ids)), make([]error, len(ids))
+	for i, id := range ids {
+		if u := d.find(id); u != nil {
+			roles[i] = append([]string(nil), u.Roles...)
+		} else {
+			errs[i] = notFound("user " + id)
+		}
+	}
+	return roles, errs
+}

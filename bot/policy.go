@@ -1,0 +1,132 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cippbot/cippbot/actions"
+)
+
+// Quota bounds destructive requests in a sliding hour; past it, the next
+// request needs an admin among its approvers. Zero fields take defaults;
+// a negative one turns that bound off.
+type Quota struct {
+	PerTechnician int // default 20
+	PerTenant     int // default 100
+}
+
+func (q Quota) limits() (perTech, perTenant int) {
+	perTech, perTenant = q.PerTechnician, q.PerTenant
+	if perTech == 0 {
+		perTech = 20
+	}
+	if perTenant == 0 {
+		perTenant = 100
+	}
+	return perTech, perTenant
+}
+
+// applyPolicy raises what a request needs beyond its action's risk: a
+// privileged target (an admin role) needs two approvers and, under the
+// strict policy, an admin to ask; a technician or tenant over its hourly
+// quota needs an admin to approve. It pins each target's privileged roles
+// to the approval, and refuses what the policy does not allow at all.
+func (b *Bot) applyPolicy(ctx context.Context, a *actions.Action, t Tenant, role Role, ap *Approval) error {
+	if a.Risk == actions.RiskRead {
+		return nil
+	}
+	ids := make([]string, len(ap.Targets))
+	for i, tg := range ap.Targets {
+		ids[i] = tg.ID
+	}
+	roles, errs := b.Runner.DirectoryRoles(ctx, t.ID, ids)
+	for i := range ap.Targets {
+		if errs[i] != nil {
+			return actions.Errorf(actions.EUNAVAILABLE, "cannot read the admin roles of %s, so cannot judge the risk: %s",
+				ap.Targets[i].UPN, actions.ErrorMessage(errs[i]))
+		}
+		priv := actions.Privileged(roles[i])
+		ap.Targets[i].Roles = priv
+		if len(priv) > 0 {
+			ap.Why = append(ap.Why, fmt.Sprintf("%s is %s", ap.Targets[i].UPN, strings.Join(priv, ", ")))
+		}
+	}
+	if len(ap.Why) > 0 {
+		if t.PrivilegedPolicy != PolicyTwoApprovers && role < RoleAdmin {
+			return actions.Errorf(actions.EFORBIDDEN, "%s: a privileged account. Only an admin may ask to change it, and two approvers must agree",
+				strings.Join(ap.Why, "; "))
+		}
+		ap.Needed = 2
+		ap.Why[len(ap.Why)-1] += ": two approvers must agree"
+	}
+	if needsApproval(a) || ap.Needed > 1 {
+		if over := b.overQuota(ctx, ap); over != "" {
+			ap.AdminNeeded = true
+			ap.Why = append(ap.Why, over)
+		}
+	}
+	return nil
+}
+
+// overQuota says why the requester or tenant is over its hourly quota of
+// destructive requests, or returns "".
+func (b *Bot) overQuota(ctx context.Context, ap *Approval) string {
+	perTech, perTenant := b.Quota.limits()
+	all, err := b.Store.Approvals(ctx)
+	if err != nil {
+		b.log().WarnContext(ctx, "quota check failed; asking for an admin to be safe", "err", err)
+		return "the quota could not be checked: an admin must approve"
+	}
+	since := b.now().Add(-time.Hour)
+	var mine, tenant int
+	for _, x := range all {
+		if x.CreatedAt.Before(since) {
+			continue
+		}
+		if x.Requester.ID == ap.Requester.ID {
+			mine++
+		}
+		if x.TenantID == ap.TenantID {
+			tenant++
+		}
+	}
+	switch {
+	case perTech > 0 && mine >= perTech:
+		return fmt.Sprintf("%s asked for %d destructive actions in the last hour (limit %d): an admin must approve", ap.Requester, mine, perTech)
+	case perTenant > 0 && tenant >= perTenant:
+		return fmt.Sprintf("%s had %d destructive requests in the last hour (limit %d): an admin must approve", ap.TenantDomain, tenant, perTenant)
+	}
+	return ""
+}
+
+// stillPinned re-reads the targets' admin roles right before a run and
+// reports what changed since the approval, or "" if nothing did.
+func (b *Bot) stillPinned(ctx context.Context, ap Approval) string {
+	ids := make([]string, len(ap.Targets))
+	for i, tg := range ap.Targets {
+		ids[i] = tg.ID
+	}
+	roles, errs := b.Runner.DirectoryRoles(ctx, ap.TenantID, ids)
+	for i, tg := range ap.Targets {
+		if actions.ErrorCode(errs[i]) == actions.ENOTFOUND {
+			continue // the run will say so for this target
+		}
+		if errs[i] != nil {
+			return fmt.Sprintf("the admin roles of %s could not be read again", tg.UPN)
+		}
+		now := actions.Privileged(roles[i])
+		slices.Sort(now)
+		was := slices.Clone(tg.Roles)
+		slices.Sort(was)
+		if !slices.Equal(now, was) {
+			if len(now) == 0 {
+				now = []string{"no admin role"}
+			}
+			return fmt.Sprintf("%s now has %s", tg.UPN, strings.Join(now, ", "))
+		}
+	}
+	return ""
+}

@@ -1,0 +1,127 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/cippbot/cippbot/actions"
+	"github.com/cippbot/cippbot/bot"
+)
+
+func TestPrivilegedTargetStrict(t *testing.T) {
+	h := newHarness(t)
+	h.dir.Put(actions.User{ID: "u-admin", UPN: "admin@contoso.com", DisplayName: "MOD Administrator", Enabled: true})
+	h.dir.SetRoles("u-admin", "Global Administrator")
+
+	got := only(t, h.do(riley, "block-signin admin@contoso.com"))
+	if !strings.Contains(got.Message.Title, "admin@contoso.com is Global Administrator") || !strings.Contains(got.Message.Title, "Only an admin may ask") {
+		t.Fatalf("helpdesk on a Global Admin: %q", got.Message.Title)
+	}
+	// Even a change action that normally runs at once is held.
+	got = only(t, h.do(riley, "revoke-sessions admin@contoso.com"))
+	if !strings.Contains(got.Message.Title, "privileged account") || h.dir.Calls.Load() != 0 {
+		t.Fatalf("helpdesk revoke on a Global Admin: %q", got.Message.Title)
+	}
+
+	sent := h.do(admin, "revoke-sessions admin@contoso.com")
+	id := cardID(t, sent)
+	card := text(sent[0].Message)
+	if !strings.Contains(card, "two approvers must agree") || !strings.Contains(card, "Approvals: 0 of 2") {
+		t.Fatalf("card does not say why it needs more:\n%s", card)
+	}
+	sent = h.do(sam, "approve "+id)
+	if len(sent) != 2 || !sent[0].Update || !strings.Contains(text(sent[0].Message), "Approvals: 1 of 2 (sam)") ||
+		sent[1].To != sam.ID || !strings.Contains(sent[1].Message.Title, "1 more approver") {
+		t.Fatalf("first approval: %+v", sent)
+	}
+	got = only(t, h.do(sam, "approve "+id))
+	if !strings.Contains(got.Message.Title, "already approved this") {
+		t.Fatalf("same approver twice: %q", got.Message.Title)
+	}
+	if h.dir.Calls.Load() != 0 {
+		t.Fatal("ran with one approval of two")
+	}
+	h.do(alex, "approve "+id)
+	if u, _ := h.dir.Get("u-admin"); u.Revoked != 1 {
+		t.Fatal("did not run after two approvals")
+	}
+	ap, _ := h.db.Approval(context.Background(), id)
+	if len(ap.Approvers) != 2 || ap.State != bot.StateDone {
+		t.Errorf("approval = %+v", ap)
+	}
+}
+
+func TestPrivilegedTargetTwoApproversPolicy(t *testing.T) {
+	h := newHarness(t)
+	must(t, h.db.PutTenant(context.Background(), bot.Tenant{ID: tenantID, Name: "Contoso", DefaultDomain: "contoso.com",
+		Domains: []string{"contoso.com"}, PrivilegedPolicy: bot.PolicyTwoApprovers}))
+	h.dir.SetRoles("u-adele", "User Administrator")
+	id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
+	h.do(sam, "approve "+id)
+	if u, _ := h.dir.Get("u-adele"); !u.Enabled {
+		t.Fatal("ran after one of two approvals")
+	}
+	h.do(alex, "approve "+id)
+	if u, _ := h.dir.Get("u-adele"); u.Enabled {
+		t.Fatal("did not run after two approvals")
+	}
+}
+
+// TestApprovalVoidedByRoleChange: the target became an admin between the
+// request and its approval; the approval no longer covers it.
+func TestApprovalVoidedByRoleChange(t *testing.T) {
+	h := newHarness(t)
+	id := cardID(t, h.do(riley, "reset-password AdeleV@contoso.com"))
+	h.dir.SetRoles("u-adele", "Global Administrator")
+	sent := h.do(sam, "approve "+id)
+	if h.dir.Calls.Load() != 0 {
+		t.Fatal("ran although the target became a Global Administrator")
+	}
+	var card, told bool
+	for _, s := range sent {
+		if s.Update && strings.Contains(s.Message.Title, "approval void: AdeleV@contoso.com now has Global Administrator") {
+			card = true
+		}
+		if s.To == riley.ID && strings.Contains(s.Message.Title, "was not run") {
+			told = true
+		}
+	}
+	if !card || !told {
+		t.Fatalf("void not shown on the card (%v) or told to the requester (%v): %+v", card, told, sent)
+	}
+	recs, _ := h.db.Audit(context.Background(), bot.AuditFilter{})
+	if last := recs[len(recs)-1]; last.Outcome != "void" {
+		t.Errorf("last audit record = %+v", last)
+	}
+}
+
+func TestQuotaNeedsAdmin(t *testing.T) {
+	h := newHarness(t)
+	h.bot.Quota = bot.Quota{PerTechnician: 2}
+	cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
+	cardID(t, h.do(riley, "block-signin AlexW@contoso.com"))
+	sent := h.do(riley, "delete-user AlexW@contoso.com")
+	id := cardID(t, sent)
+	if !strings.Contains(text(sent[0].Message), "riley asked for 2 destructive actions in the last hour (limit 2): an admin must approve") {
+		t.Fatalf("card:\n%s", text(sent[0].Message))
+	}
+	got := only(t, h.do(sam, "approve "+id))
+	if !strings.Contains(got.Message.Title, "needs an admin's approval") {
+		t.Fatalf("approver on an over-quota request: %q", got.Message.Title)
+	}
+	h.do(admin, "approve "+id)
+	if _, ok := h.dir.Get("u-alex"); ok {
+		t.Fatal("admin approval did not run the delete")
+	}
+	recs, _ := h.db.Audit(context.Background(), bot.AuditFilter{})
+	var policy bool
+	for _, r := range recs {
+		if r.Kind == bot.KindRequest && strings.Contains(r.Policy, "limit 2") {
+			policy = true
+		}
+	}
+	if !policy {
+		t.Error("the quota is not in the audit record")
+	}
+}
