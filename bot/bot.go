@@ -42,6 +42,31 @@ type Runner interface {
 
 var _ Runner = (*actions.Service)(nil)
 
+// Metrics receives counts and timings; cmd exports them to Prometheus.
+// Implementations are safe for concurrent use.
+type Metrics interface {
+	// Request counts one handled request by platform, action and outcome
+	// (ok, failed, partial, pending, refused, void…).
+	Request(platform, action, outcome string)
+	// ApprovalWait observes how long a request waited for its decision.
+	ApprovalWait(d time.Duration)
+	// AuditRecord counts one audit record written, by kind.
+	AuditRecord(kind string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Request(string, string, string) {}
+func (noMetrics) ApprovalWait(time.Duration)     {}
+func (noMetrics) AuditRecord(string)             {}
+
+func (b *Bot) metrics() Metrics {
+	if b.Metrics == nil {
+		return noMetrics{}
+	}
+	return b.Metrics
+}
+
 // Bot is the engine. Fields are set before the first call and not changed
 // after; Handle is safe for concurrent use.
 type Bot struct {
@@ -56,6 +81,9 @@ type Bot struct {
 	ApprovalTTL time.Duration
 	// Quota bounds destructive requests per technician and tenant.
 	Quota Quota
+	// Metrics, if non-nil, is told about requests, approvals and audit
+	// records.
+	Metrics Metrics
 	// ActionTimeout bounds one command's work; 0 means 2 minutes.
 	ActionTimeout time.Duration
 	// Now, if non-nil, replaces time.Now.
@@ -219,8 +247,13 @@ func (b *Bot) record(ctx context.Context, ev Event, rec AuditRecord) error {
 	_, err := b.Store.Append(ctx, rec)
 	if err != nil {
 		b.log().ErrorContext(ctx, "audit append failed", "kind", rec.Kind, "err", err)
+		return err
 	}
-	return err
+	b.metrics().AuditRecord(rec.Kind)
+	if rec.Kind == KindRefused || rec.Kind == KindDecision && rec.Outcome != "approved" && !strings.HasPrefix(rec.Outcome, "approved ") {
+		b.metrics().Request(rec.Platform, rec.Action, rec.Outcome) // refused, denied, expired
+	}
+	return nil
 }
 
 // role returns the actor's role in the tenant ("" means any tenant: the

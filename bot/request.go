@@ -321,6 +321,7 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 		rec.Params["failed"] = strconv.Itoa(failed)
 	}
 	b.record(ctx, ev, rec)
+	b.metrics().Request(ev.Platform, a.Name, res.outcome)
 	b.log().InfoContext(ctx, "action run", LogAction, a.Name, LogTenant, ap.TenantDomain, LogActor, ap.Requester.ID,
 		LogApproval, ap.ID, "outcome", res.outcome, "duration_ms", b.now().Sub(start).Milliseconds())
 	return res
@@ -448,6 +449,7 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
 		return
 	}
+	b.metrics().Request(ev.Platform, a.Name, "pending")
 	ref, err := b.public(ctx, r, pendingCard(a, ap))
 	if err != nil {
 		// Nobody can approve a card nobody sees: close the request.
@@ -647,6 +649,9 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
 		return
 	}
+	if ap.State != StatePending || partial {
+		b.metrics().ApprovalWait(now.Sub(ap.CreatedAt))
+	}
 	if partial {
 		b.record(ctx, ev, AuditRecord{Kind: KindDecision, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
 			Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, Policy: strings.Join(ap.Why, "; "), ApprovalID: ap.ID,
@@ -726,6 +731,7 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 		b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Actor: ap.Requester, Action: ap.Action, TenantID: ap.TenantID,
 			Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, ApprovalID: ap.ID, Approver: &decider,
 			Outcome: "void", Error: changed})
+		b.metrics().Request(ev.Platform, ap.Action, "void")
 		b.updateCard(ctx, ap, decidedCard(a, ap, "Not run, "+msg, ToneError))
 		b.notify(ctx, ap, Message{Title: fmt.Sprintf("Your %s request (%s) was not run: %s.", ap.Action, ap.ID, msg), Tone: ToneError})
 		b.private(ctx, r, errorMessage("Not run, "+msg+"."))

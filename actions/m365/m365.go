@@ -64,6 +64,10 @@ type Config struct {
 	Retry RetryPolicy
 	// Logger, if non-nil, receives debug logs.
 	Logger *slog.Logger
+	// Observe, if non-nil, is called after every Graph HTTP exchange
+	// (each retry too) with the tenant, the status (0 for a transport
+	// error) and the time it took; for metrics.
+	Observe func(tenantID string, status int, d time.Duration)
 }
 
 // RetryPolicy bounds retries of throttled (429) or unavailable (503, 504)
@@ -209,7 +213,7 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 		return nil, fmt.Errorf("m365: auth provider: %w", err)
 	}
 	hc := &http.Client{
-		Transport: khttp.NewCustomTransportWithParentTransport(parent, Middlewares(c.cfg.Retry)...),
+		Transport: khttp.NewCustomTransportWithParentTransport(parent, append(Middlewares(c.cfg.Retry), observer{tenantID, c.cfg.Observe})...),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // the redirect middleware follows redirects
 		},
@@ -314,4 +318,24 @@ func (replayableBody) Intercept(p khttp.Pipeline, i int, req *http.Request) (*ht
 		req.ContentLength = int64(len(b))
 	}
 	return p.Next(req, i)
+}
+
+// observer reports each HTTP exchange with Graph to a callback.
+type observer struct {
+	tenantID string
+	fn       func(tenantID string, status int, d time.Duration)
+}
+
+// Intercept implements khttp.Middleware.
+func (o observer) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := p.Next(req, i)
+	if o.fn != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		o.fn(o.tenantID, status, time.Since(start))
+	}
+	return resp, err
 }

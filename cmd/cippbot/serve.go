@@ -25,7 +25,8 @@ const shutdownGrace = 20 * time.Second
 // carries Graph and token traffic (tests point it at a simulated tenant);
 // ln, if non-nil, replaces listening on cfg.Listen.
 func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.Listener, log *slog.Logger) error {
-	conn, err := connector(cfg, graphClient, log)
+	met := newMetrics()
+	conn, err := connector(cfg, graphClient, log, met.graphExchange)
 	if err != nil {
 		return err
 	}
@@ -39,9 +40,11 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	defer db.Close()
 	b := newBot(cfg, conn, db, log)
 	b.Chats = map[string]bot.Chat{}
+	b.Metrics = met
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("GET /metrics", met.handler())
 	var platforms []string
 	var sl *slack.Adapter
 	if cfg.SlackBotToken != "" {

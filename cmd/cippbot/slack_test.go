@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -468,4 +469,36 @@ func TestSlackBadAppTokenStops(t *testing.T) {
 	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "SLACK_APP_TOKEN") {
 		t.Fatalf("serve with a bad app token = %v, want a prompt error naming SLACK_APP_TOKEN", err)
 	}
+}
+
+func TestMetricsAfterRequest(t *testing.T) {
+	r := startSlack(t, false)
+	r.sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "revokeSignInSessions", Status: 429, RetryAfter: "0"})
+	r.slash(t, "COPS", "URILEY", "revoke-sessions AdeleV@contoso.com")
+	r.wait(t, "result", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "sessions revoked") })
+	cardID(t, r, "block-signin AlexW@contoso.com")
+	resp, err := http.Get(r.base + "/metrics")
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`cippbot_requests_total{action="revoke-sessions",outcome="ok",platform="slack"} 1`,
+		`cippbot_requests_total{action="block-signin",outcome="pending",platform="slack"} 1`,
+		`cippbot_audit_records_total{kind="outcome"}`,
+		`cippbot_graph_throttled_total{tenant="` + fakegraph.ContosoTenantID + `"} 1`,
+		`cippbot_graph_request_duration_seconds_count{status="200",tenant="` + fakegraph.ContosoTenantID + `"}`,
+		`cippbot_approval_wait_seconds_count 0`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// cardID asks for a destructive action and returns its approval ID.
+func cardID(t *testing.T, r *slackRun, text string) string {
+	t.Helper()
+	r.slash(t, "COPS", "URILEY", text)
+	card := r.wait(t, "card", func(m fakeslack.Message) bool { return isCard(m) && strings.Contains(m.Text, strings.Fields(text)[0]) })
+	return approveValue.FindStringSubmatch(string(card.Blocks))[1]
 }

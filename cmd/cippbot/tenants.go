@@ -21,11 +21,14 @@ const syncEvery = 6 * time.Hour
 
 // connector builds the Microsoft 365 connector from cfg. graphClient, if
 // non-nil, carries its traffic (tests).
-func connector(cfg Config, graphClient *http.Client, log *slog.Logger) (*m365.Connector, error) {
+func connector(cfg Config, graphClient *http.Client, log *slog.Logger, observe ...func(string, int, time.Duration)) (*m365.Connector, error) {
 	mc := m365.Config{
 		Cloud: cfg.Cloud, GraphURL: cfg.GraphURL, AuthorityHost: cfg.AuthorityHost,
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, CertificatePassword: cfg.CertificatePassword,
 		HTTPClient: graphClient, Logger: log,
+	}
+	if len(observe) > 0 {
+		mc.Observe = observe[0]
 	}
 	if cfg.CertificatePath != "" {
 		b, err := os.ReadFile(cfg.CertificatePath)
