@@ -1,6 +1,7 @@
 // Package store keeps everything cippbot persists — approvals, the audit
-// trail, role grants, the tenant directory and channel bindings — in a
-// single bbolt file. DB implements bot.Store.
+// trail, role grants, the tenant directory, channel bindings and the
+// delivery keys of recent chat events — in a single bbolt file. DB
+// implements bot.Store and bot.Deduper.
 //
 // The audit trail is append-only and hash-chained: each record holds the hash
 // of the one before it, and the hash and sequence number of the newest record
@@ -35,8 +36,14 @@ var (
 	bucketGrants     = []byte("grants")
 	bucketTenants    = []byte("tenants")
 	bucketBindings   = []byte("bindings")
+	// bucketDeliveries maps a delivery key to when it was first seen;
+	// bucketDeliveriesByTime indexes the same keys by that time (time, then
+	// key), so expired keys are found without scanning the rest.
+	bucketDeliveries       = []byte("deliveries")
+	bucketDeliveriesByTime = []byte("deliveries_by_time")
 
-	allBuckets = [][]byte{bucketApprovals, bucketAudit, bucketAuditIndex, bucketMeta, bucketGrants, bucketTenants, bucketBindings}
+	allBuckets = [][]byte{bucketApprovals, bucketAudit, bucketAuditIndex, bucketMeta, bucketGrants, bucketTenants, bucketBindings,
+		bucketDeliveries, bucketDeliveriesByTime}
 )
 
 // keyAuditHead is the key, in the meta bucket, of the audit trail's head.
@@ -56,7 +63,8 @@ type DB struct {
 	// directory must exist.
 	Path string
 	// Now returns the current time; nil means time.Now. Append stamps
-	// records that have no time with it.
+	// records that have no time with it, and FirstDelivery records and
+	// expires delivery keys by it.
 	Now func() time.Time
 	// OpenTimeout is how long Open waits for another process to release
 	// the file's lock; 0 means 2s.

@@ -62,7 +62,7 @@ func TestOpen(t *testing.T) {
 		}
 		defer b.Close()
 		err = b.View(func(tx *bbolt.Tx) error {
-			for _, name := range []string{"approvals", "audit", "audit_by_target", "meta", "grants", "tenants", "bindings"} {
+			for _, name := range []string{"approvals", "audit", "audit_by_target", "meta", "grants", "tenants", "bindings", "deliveries", "deliveries_by_time"} {
 				if tx.Bucket([]byte(name)) == nil {
 					t.Errorf("bucket %s missing", name)
 				}
@@ -174,6 +174,9 @@ func TestClose(t *testing.T) {
 		if _, err := db.VerifyAudit(ctx); !errors.Is(err, store.ErrClosed) {
 			t.Errorf("VerifyAudit: error = %v, want ErrClosed", err)
 		}
+		if _, err := db.FirstDelivery(ctx, "slack:cmd:1", time.Minute); !errors.Is(err, store.ErrClosed) {
+			t.Errorf("FirstDelivery: error = %v, want ErrClosed", err)
+		}
 	})
 }
 
@@ -204,6 +207,7 @@ func TestContext(t *testing.T) {
 	_, checks["Binding"] = db.Binding(ctx, "slack", "C1")
 	_, checks["Bindings"] = db.Bindings(ctx)
 	_, checks["AuditByTarget"] = db.Audit(ctx, bot.AuditFilter{Target: "a@b.com"})
+	_, checks["FirstDelivery"] = db.FirstDelivery(ctx, "slack:cmd:1", time.Minute)
 	for name, err := range checks {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: error = %v, want context.Canceled", name, err)

@@ -101,6 +101,12 @@ func TestMissingBuckets(t *testing.T) {
 	if err := db.DeleteTenant(ctx, "t"); err != nil {
 		t.Errorf("DeleteTenant: %v", err)
 	}
+	if first, err := db.FirstDelivery(ctx, "slack:cmd:1", time.Minute); err != nil || !first {
+		t.Errorf("FirstDelivery = %v, %v; want true", first, err)
+	}
+	if first, err := db.FirstDelivery(ctx, "slack:cmd:1", time.Minute); err != nil || first {
+		t.Errorf("repeated FirstDelivery = %v, %v; want false", first, err)
+	}
 	// Without an index, a Target filter reads the trail.
 	if l, err := db.Audit(ctx, bot.AuditFilter{Target: "x"}); err != nil || len(l) != 0 {
 		t.Errorf("Audit by target = %v, %v", l, err)

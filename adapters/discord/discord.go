@@ -57,6 +57,10 @@ type Config struct {
 	Now func() time.Time
 	// RevealTTL is how long a Reveal button works; 0 means 15 minutes.
 	RevealTTL time.Duration
+	// Dedup, if non-nil, remembers the IDs of interactions already
+	// handled, so that an interaction delivered again is dropped even
+	// after a restart. nil means they are remembered in memory only.
+	Dedup bot.Deduper
 }
 
 // Adapter is the Discord chat platform. It implements bot.Chat.
@@ -71,8 +75,9 @@ type Adapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	dedup bot.Deduper // interaction IDs handled
+
 	mu      sync.Mutex
-	seen    map[string]time.Time     // interaction IDs handled
 	recent  map[string]recentToken   // user+channel → their latest interaction
 	reveals map[string]pendingReveal // nonce → secret waiting for its owner
 }
@@ -134,7 +139,10 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Adapter{cfg: cfg, s: s, pub: pub, handler: h, log: log.With("component", Platform), ctx: ctx, cancel: cancel,
-		seen: map[string]time.Time{}, recent: map[string]recentToken{}, reveals: map[string]pendingReveal{}}
+		dedup: cfg.Dedup, recent: map[string]recentToken{}, reveals: map[string]pendingReveal{}}
+	if a.dedup == nil {
+		a.dedup = newMemDedup(a.now)
+	}
 	s.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) { a.HandleInteraction(ic.Interaction) })
 	return a, nil
 }
@@ -225,21 +233,22 @@ func actor(in *discordgo.Interaction) (bot.Actor, bool) {
 	return bot.Actor{ID: Platform + ":" + u.ID, Name: name}, true
 }
 
-// firstDelivery reports whether the interaction ID is new.
+// firstDelivery reports whether the interaction ID is new, remembering it
+// for as long as an interaction token lives. An interaction without an ID
+// cannot be recognised and is new. If the IDs cannot be read, the
+// interaction is new too: a repeated card is better than a dropped
+// command, and an approval runs once regardless, its state being changed
+// by compare-and-swap.
 func (a *Adapter) firstDelivery(id string) bool {
-	now := a.now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, ok := a.seen[id]; ok {
-		return false
+	if id == "" {
+		return true
 	}
-	for k, t := range a.seen {
-		if now.Sub(t) > tokenLife {
-			delete(a.seen, k)
-		}
+	first, err := a.dedup.FirstDelivery(a.ctx, Platform+":"+id, tokenLife)
+	if err != nil {
+		a.log.Warn("could not check for a repeated interaction; handling it", "interaction", id, "err", err)
+		return true
 	}
-	a.seen[id] = now
-	return true
+	return first
 }
 
 // HandleInteraction acknowledges an interaction and starts its work. The

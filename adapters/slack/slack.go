@@ -45,7 +45,15 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxRetries bounds retries of a rate-limited Web API call; 0 means 3.
 	MaxRetries int
+	// Dedup, if non-nil, remembers the trigger IDs of deliveries already
+	// handled, so that a delivery Slack repeats is dropped even after a
+	// restart. nil means they are remembered in memory only.
+	Dedup bot.Deduper
 }
+
+// deliveryTTL is how long a delivery key is remembered: Slack retries a
+// delivery within minutes, and a response_url works for 30.
+const deliveryTTL = 30 * time.Minute
 
 // slackAPI lists the slack-go calls the adapter makes.
 type slackAPI interface {
@@ -71,8 +79,7 @@ type Adapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu   sync.Mutex
-	seen map[string]time.Time // delivery keys already handled
+	dedup bot.Deduper // delivery keys already handled
 }
 
 var _ bot.Chat = (*Adapter)(nil)
@@ -108,9 +115,13 @@ func newAdapter(cfg Config, api slackAPI, client *slackapi.Client, hc *http.Clie
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	dedup := cfg.Dedup
+	if dedup == nil {
+		dedup = newMemDedup(time.Now)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Adapter{cfg: cfg, api: api, client: client, http: hc, handler: h,
-		log: log.With("component", Platform), ctx: ctx, cancel: cancel, seen: map[string]time.Time{}}
+		log: log.With("component", Platform), ctx: ctx, cancel: cancel, dedup: dedup}
 }
 
 // SetHandler sets the handler; for wiring when the bot needs the adapter
@@ -143,46 +154,49 @@ func (a *Adapter) Close(ctx context.Context) error {
 // Wait blocks until acknowledged work is done (for tests).
 func (a *Adapter) Wait() { a.wg.Wait() }
 
-// firstDelivery reports whether key (a trigger ID) is new, remembering it
-// for ten minutes: Slack retries a delivery it thinks was lost, and a
-// repeated payload must not run twice.
-func (a *Adapter) firstDelivery(key string) bool {
+// firstDelivery reports whether key is new, remembering it for
+// deliveryTTL: Slack retries a delivery it thinks was lost, and a repeated
+// payload must not run twice. An empty key (a delivery without a trigger
+// ID) cannot be recognised and is new. If the keys cannot be read, the
+// delivery is new too: a repeated card is better than a dropped command,
+// and an approval runs once regardless, its state being changed by
+// compare-and-swap.
+func (a *Adapter) firstDelivery(ctx context.Context, key string) bool {
 	if key == "" {
 		return true
 	}
-	now := time.Now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, ok := a.seen[key]; ok {
-		return false
+	first, err := a.dedup.FirstDelivery(ctx, key, deliveryTTL)
+	if err != nil {
+		a.log.Warn("could not check for a repeated delivery; handling it", "key", key, "err", err)
+		return true
 	}
-	for k, t := range a.seen {
-		if now.Sub(t) > 10*time.Minute {
-			delete(a.seen, k)
-		}
-	}
-	a.seen[key] = now
-	return true
+	return first
 }
 
-// dispatch runs the handler in the background, after the ack.
-func (a *Adapter) dispatch(ev bot.Event, r bot.Responder) {
+// dispatch runs the handler in the background, after the ack, unless key
+// was handled already. The check runs in the background too, so that it
+// never delays the ack.
+func (a *Adapter) dispatch(key, what string, ev bot.Event, r bot.Responder) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		if !a.firstDelivery(a.ctx, key) {
+			a.log.Info("dropped repeated "+what, bot.LogActor, ev.Actor.ID)
+			return
+		}
 		a.handler.Handle(a.ctx, ev, r)
 	}()
 }
 
 // slash turns a slash command into an event.
 func (a *Adapter) slash(cmd slackapi.SlashCommand) {
-	if !a.firstDelivery("cmd:" + cmd.TriggerID) {
-		a.log.Info("dropped repeated slash command", bot.LogActor, Platform+":"+cmd.UserID)
-		return
-	}
 	ev := bot.Event{Platform: Platform, Workspace: cmd.TeamID, Channel: cmd.ChannelID,
 		Actor: bot.Actor{ID: Platform + ":" + cmd.UserID, Name: cmd.UserName}, Text: cmd.Text}
-	a.dispatch(ev, &responder{a: a, channel: cmd.ChannelID, user: cmd.UserID, responseURL: cmd.ResponseURL})
+	key := ""
+	if cmd.TriggerID != "" {
+		key = Platform + ":cmd:" + cmd.TriggerID
+	}
+	a.dispatch(key, "slash command", ev, &responder{a: a, channel: cmd.ChannelID, user: cmd.UserID, responseURL: cmd.ResponseURL})
 }
 
 // interaction turns a button click into an event: the button's value is
@@ -195,10 +209,6 @@ func (a *Adapter) interaction(ic slackapi.InteractionCallback) {
 		if !strings.HasPrefix(act.ActionID, actionIDPrefix) {
 			continue
 		}
-		if !a.firstDelivery("act:" + ic.TriggerID + ":" + act.ActionTs) {
-			a.log.Info("dropped repeated button click", bot.LogActor, Platform+":"+ic.User.ID)
-			continue
-		}
 		channel := ic.Channel.ID
 		if channel == "" {
 			channel = ic.Container.ChannelID
@@ -209,7 +219,11 @@ func (a *Adapter) interaction(ic slackapi.InteractionCallback) {
 		}
 		ev := bot.Event{Platform: Platform, Workspace: ic.Team.ID, Channel: channel,
 			Actor: bot.Actor{ID: Platform + ":" + ic.User.ID, Name: name}, Text: act.Value}
-		a.dispatch(ev, &responder{a: a, channel: channel, user: ic.User.ID, responseURL: ic.ResponseURL})
+		key := ""
+		if ic.TriggerID != "" {
+			key = Platform + ":act:" + ic.TriggerID + ":" + act.ActionTs
+		}
+		a.dispatch(key, "button click", ev, &responder{a: a, channel: channel, user: ic.User.ID, responseURL: ic.ResponseURL})
 	}
 }
 

@@ -50,7 +50,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if cfg.SlackBotToken != "" {
 		sl, err = slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
-			APIURL: cfg.SlackAPIURL, Logger: log,
+			APIURL: cfg.SlackAPIURL, Logger: log, Dedup: db,
 		}, b)
 		if err != nil {
 			return usageError{err.Error()}
@@ -71,7 +71,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if cfg.DiscordBotToken != "" {
 		dc, err = discord.New(discord.Config{
 			BotToken: cfg.DiscordBotToken, AppID: cfg.DiscordAppID, PublicKey: cfg.DiscordPublicKey,
-			GuildID: cfg.DiscordGuildID, APIURL: cfg.DiscordAPIURL, Logger: log,
+			GuildID: cfg.DiscordGuildID, APIURL: cfg.DiscordAPIURL, Logger: log, Dedup: db,
 		}, b)
 		if err != nil {
 			return usageError{err.Error()}

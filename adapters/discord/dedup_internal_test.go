@@ -1,0 +1,43 @@
+package discord
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestMemDedup(t *testing.T) {
+	now := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
+	m := newMemDedup(func() time.Time { return now })
+	first := func(key string) bool {
+		t.Helper()
+		ok, err := m.FirstDelivery(context.Background(), key, tokenLife)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !first("discord:1") || first("discord:1") {
+		t.Fatal("want new, then a repeat")
+	}
+	now = now.Add(tokenLife - time.Nanosecond)
+	if first("discord:1") {
+		t.Error("repeat just inside the ttl reported as new")
+	}
+	if !first("discord:2") {
+		t.Error("another key reported as a repeat")
+	}
+	now = now.Add(time.Nanosecond)
+	if !first("discord:1") {
+		t.Error("a delivery a ttl after the first reported as a repeat")
+	}
+	// Recording discord:1 again forgot nothing live; discord:2 is kept.
+	if len(m.seen) != 2 {
+		t.Errorf("%d keys remembered, want 2", len(m.seen))
+	}
+	now = now.Add(tokenLife)
+	first("discord:3")
+	if len(m.seen) != 1 {
+		t.Errorf("%d keys remembered after they expired, want 1", len(m.seen))
+	}
+}
