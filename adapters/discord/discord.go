@@ -561,3 +561,19 @@ func (r *responder) finish() {
 		}
 	}
 }
+
+// Ready reports whether the adapter can take interactions: over the
+// gateway, whether the session is connected; with the HTTP endpoint,
+// always (/cipp was registered at start).
+func (a *Adapter) Ready() error {
+	if a.pub != nil {
+		return nil
+	}
+	a.s.RLock()
+	up := a.s.DataReady
+	a.s.RUnlock()
+	if !up {
+		return errors.New("discord: the gateway is not connected")
+	}
+	return nil
+}

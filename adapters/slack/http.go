@@ -131,8 +131,12 @@ func (a *Adapter) RunSocketMode(ctx context.Context) error {
 func (a *Adapter) socketEvent(sm *socketmode.Client, evt socketmode.Event) error {
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
+		a.socketUp.Store(true)
 		a.log.Info("socket mode connected")
+	case socketmode.EventTypeDisconnect, socketmode.EventTypeConnecting:
+		a.socketUp.Store(false)
 	case socketmode.EventTypeConnectionError:
+		a.socketUp.Store(false)
 		a.log.Warn("socket mode connection error; slack-go reconnects", "data", fmt.Sprint(evt.Data))
 	case socketmode.EventTypeInvalidAuth:
 		return fmt.Errorf("%w: Slack refused SLACK_APP_TOKEN (invalid_auth)", ErrFatal)

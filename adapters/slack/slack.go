@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -80,6 +81,9 @@ type Adapter struct {
 	wg     sync.WaitGroup
 
 	dedup bot.Deduper // delivery keys already handled
+
+	// socketUp reports whether Socket Mode is connected.
+	socketUp atomic.Bool
 }
 
 var _ bot.Chat = (*Adapter)(nil)
@@ -393,4 +397,14 @@ func (r *responder) Public(ctx context.Context, m bot.Message) (string, error) {
 			Lines: []string{"I could not post here, so nothing was asked or done in the channel."}})
 	}
 	return "", fmt.Errorf("slack: post to %s: %w", r.channel, err)
+}
+
+// Ready reports whether the adapter can take requests: in Socket Mode,
+// whether it is connected; over HTTP, always (the token was checked at
+// start).
+func (a *Adapter) Ready() error {
+	if a.cfg.AppToken != "" && !a.socketUp.Load() {
+		return errors.New("slack: socket mode is not connected")
+	}
+	return nil
 }

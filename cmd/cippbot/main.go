@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -49,6 +51,7 @@ Usage:
   cippbot tenants list | sync | add <domain-or-id> | remove <domain-or-id>
   cippbot check                     can cippbot reach each tenant, and which actions work
   cippbot version
+  cippbot healthcheck               exit 0 if serve answers /healthz on CIPPBOT_LISTEN (for containers)
 
 Environment: CIPPBOT_DATA (bbolt file, default ./cippbot.db), CIPPBOT_ADMINS,
 CIPPBOT_APPROVAL_TTL, LOG_LEVEL, LOG_FORMAT, CIPPBOT_CLOUD, AZURE_TENANT_ID,
@@ -87,6 +90,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "version":
 		fmt.Fprintln(stdout, "cippbot", version())
 		return 0
+	case "healthcheck":
+		return healthcheck(cfg, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -347,4 +352,29 @@ func parseSince(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("--since %q is not a date (2006-01-02) or RFC 3339 time", s)
+}
+
+// healthcheck asks a running serve for /healthz on CIPPBOT_LISTEN; the
+// container image has no shell or curl, so the binary does it.
+func healthcheck(cfg Config, stderr io.Writer) int {
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "cippbot: CIPPBOT_LISTEN:", err)
+		return 2
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		fmt.Fprintln(stderr, "cippbot: unhealthy:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "cippbot: unhealthy:", resp.Status)
+		return 1
+	}
+	return 0
 }

@@ -90,6 +90,31 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if err := b.Recover(ctx); err != nil {
 		return err
 	}
+	// Ready: the store answers, the tenant directory has tenants, and
+	// every platform is connected.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		var problems []string
+		if ts, err := db.Tenants(r.Context()); err != nil {
+			problems = append(problems, "store: "+err.Error())
+		} else if len(ts) == 0 {
+			problems = append(problems, "tenant directory: no tenants (cippbot tenants sync or add)")
+		}
+		if sl != nil {
+			if err := sl.Ready(); err != nil {
+				problems = append(problems, err.Error())
+			}
+		}
+		if dc != nil {
+			if err := dc.Ready(); err != nil {
+				problems = append(problems, err.Error())
+			}
+		}
+		if len(problems) > 0 {
+			http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
 
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {

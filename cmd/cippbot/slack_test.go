@@ -47,7 +47,7 @@ type slackRun struct {
 	done chan error
 }
 
-func startSlack(t *testing.T, socketMode bool) *slackRun {
+func startSlack(t *testing.T, socketMode bool, noTenant ...bool) *slackRun {
 	t.Helper()
 	r := &slackRun{sim: fakegraph.New(fakegraph.Options{}), fs: fakeslack.New(fakeslack.Options{}),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, done: make(chan error, 1)}
@@ -60,7 +60,9 @@ func startSlack(t *testing.T, socketMode bool) *slackRun {
 	db := store.NewDB(r.path)
 	must(t, db.Open())
 	ctx := context.Background()
-	must(t, db.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
+	if len(noTenant) == 0 || !noTenant[0] {
+		must(t, db.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
+	}
 	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:URILEY", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
 	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:USAM", Role: bot.RoleApprover, GrantedBy: "test"}))
 	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:UHD", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
@@ -501,4 +503,56 @@ func cardID(t *testing.T, r *slackRun, text string) string {
 	r.slash(t, "COPS", "URILEY", text)
 	card := r.wait(t, "card", func(m fakeslack.Message) bool { return isCard(m) && strings.Contains(m.Text, strings.Fields(text)[0]) })
 	return approveValue.FindStringSubmatch(string(card.Blocks))[1]
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	r := startSlack(t, true) // Socket Mode: ready only once connected
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	must(t, r.fs.WaitForSocketConnections(ctx, 1))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(r.base + "/readyz")
+		must(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && strings.TrimSpace(string(body)) == "ready" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz: %d %s", resp.StatusCode, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var stderr bytes.Buffer
+	addr := strings.TrimPrefix(r.base, "http://")
+	code := Main(context.Background(), []string{"healthcheck"}, nil, io.Discard, &stderr, func(k string) string {
+		if k == "CIPPBOT_LISTEN" {
+			return addr
+		}
+		return ""
+	})
+	if code != 0 {
+		t.Errorf("healthcheck = %d: %s", code, stderr.String())
+	}
+	code = Main(context.Background(), []string{"healthcheck"}, nil, io.Discard, &stderr, func(k string) string {
+		if k == "CIPPBOT_LISTEN" {
+			return "127.0.0.1:1"
+		}
+		return ""
+	})
+	if code != 1 {
+		t.Errorf("healthcheck of nothing = %d, want 1", code)
+	}
+}
+
+func TestNotReadyWithoutTenants(t *testing.T) {
+	r := startSlack(t, false, true)
+	resp, err := http.Get(r.base + "/readyz")
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "no tenants") {
+		t.Fatalf("/readyz without tenants = %d %q", resp.StatusCode, body)
+	}
 }
