@@ -81,6 +81,10 @@ type Bot struct {
 	ApprovalTTL time.Duration
 	// Quota bounds destructive requests per technician and tenant.
 	Quota Quota
+	// ReasonOptional lists destructive actions that may go without a
+	// reason; every other destructive request must give one, and is
+	// asked for it if it did not. "all" makes reasons optional.
+	ReasonOptional []string
 	// Metrics, if non-nil, is told about requests, approvals and audit
 	// records.
 	Metrics Metrics

@@ -86,8 +86,10 @@ func (h *harness) newBot() *bot.Bot {
 		Store:     h.db,
 		Chats:     map[string]bot.Chat{"console": h.chat},
 		Admins:    []string{admin.ID},
-		Now:       h.clock.Now,
-		NewID:     func() string { return fmt.Sprintf("a%05d", h.ids.Add(1)) },
+		// Most tests are about other things; TestReasonAsked turns it on.
+		ReasonOptional: []string{"all"},
+		Now:            h.clock.Now,
+		NewID:          func() string { return fmt.Sprintf("a%05d", h.ids.Add(1)) },
 	}
 }
 

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"strings"
 
 	"github.com/cippbot/cippbot/actions"
 )
@@ -37,6 +38,25 @@ type Message struct {
 	Buttons []Button
 	Tone    Tone
 	Secrets []Secret
+	// Ask, if non-nil, puts a question to the reader (a private message
+	// only); adapters show a form (a modal, a prompt) and send the
+	// completed command back as a new event.
+	Ask *Ask
+}
+
+// Ask is a question whose answer completes a command: the answer is added
+// to Command as Field="answer".
+type Ask struct {
+	Title   string // what is asked, e.g. "Why block AdeleV@contoso.com?"
+	Label   string // the field's label, e.g. "Reason"
+	Field   string // the command's key, e.g. "reason"
+	Command string // the command text the answer completes
+}
+
+// Complete returns the command with the answer added.
+func (a Ask) Complete(answer string) string {
+	answer = strings.TrimSpace(answer)
+	return a.Command + " " + a.Field + `="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(answer) + `"`
 }
 
 // Responder answers one incoming event. Adapters implement it per event.

@@ -125,3 +125,30 @@ func TestQuotaNeedsAdmin(t *testing.T) {
 		t.Error("the quota is not in the audit record")
 	}
 }
+
+func TestReasonAsked(t *testing.T) {
+	h := newHarness(t)
+	h.bot.ReasonOptional = []string{"revoke-sessions"}
+	got := only(t, h.do(riley, "block-signin AdeleV@contoso.com"))
+	if got.To != riley.ID || got.Message.Ask == nil || got.Message.Ask.Field != "reason" ||
+		!strings.Contains(got.Message.Title, "Why block-signin AdeleV@contoso.com?") {
+		t.Fatalf("no reason asked: %+v", got)
+	}
+	// The answer completes the command, quotes and all.
+	answer := got.Message.Ask.Complete(`left on "bad terms"`)
+	sent := h.do(riley, answer)
+	id := cardID(t, sent)
+	ap, _ := h.db.Approval(context.Background(), id)
+	if ap.Reason != `left on "bad terms"` {
+		t.Errorf("reason = %q", ap.Reason)
+	}
+	// A change action is not asked; nor is a destructive one exempted.
+	if sent := h.do(riley, "revoke-sessions AdeleV@contoso.com"); sent[0].Message.Ask != nil {
+		t.Error("a change action was asked for a reason")
+	}
+	// A refused request is refused before anyone is asked for a reason.
+	got = only(t, h.do(riley, "block-signin GradyA@contoso.com"))
+	if got.Message.Ask != nil || !strings.Contains(got.Message.Title, "synced") {
+		t.Errorf("synced user: %+v", got.Message)
+	}
+}

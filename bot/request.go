@@ -149,7 +149,22 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		b.runNow(ctx, ev, r, a, ap)
 		return
 	}
+	// The request is sound; before anyone is asked, it needs a reason.
+	if needsApproval(a) && strings.TrimSpace(cmd.Reason) == "" && b.reasonRequired(a) {
+		b.private(ctx, r, Message{
+			Title: fmt.Sprintf("Why %s %s? A reason is needed.", a.Name, targetList(ap.Targets)),
+			Lines: []string{"It goes on the approval card and into the audit."},
+			Tone:  ToneWarn,
+			Ask:   &Ask{Title: "Why " + a.Name + "?", Label: "Reason", Field: "reason", Command: ev.Text},
+		})
+		return
+	}
 	b.askApproval(ctx, ev, r, a, ap)
+}
+
+// reasonRequired reports whether a destructive request must give a reason.
+func (b *Bot) reasonRequired(a *actions.Action) bool {
+	return !slices.Contains(b.ReasonOptional, "all") && !slices.Contains(b.ReasonOptional, a.Name)
 }
 
 // positionalParams counts the action's positional parameters.

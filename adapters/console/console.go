@@ -48,6 +48,7 @@ type Adapter struct {
 	mu      sync.Mutex // serializes output and guards fields below
 	current int
 	cards   int
+	asks    map[string]bot.Ask // actor ID → the question awaiting their next line
 }
 
 var _ bot.Chat = (*Adapter)(nil)
@@ -84,6 +85,21 @@ func (a *Adapter) Run(ctx context.Context, in io.Reader) error {
 			return ctx.Err()
 		}
 		line := strings.TrimSpace(sc.Text())
+		if line != "" {
+			if ask, ok := a.takeAsk(); ok {
+				switch {
+				case line == "/cancel":
+					a.printf("Cancelled.\n")
+					a.prompt()
+					continue
+				case !strings.HasPrefix(line, "/"):
+					a.Do(ctx, ask.Complete(line))
+					a.prompt()
+					continue
+				}
+				// Another command: the question lapses.
+			}
+		}
 		switch {
 		case line == "":
 		case line == "/quit" || line == "/exit":
@@ -97,6 +113,17 @@ func (a *Adapter) Run(ctx context.Context, in io.Reader) error {
 		a.prompt()
 	}
 	return sc.Err()
+}
+
+// takeAsk removes and returns the question awaiting the current
+// technician's next line.
+func (a *Adapter) takeAsk() (bot.Ask, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	id := a.actorLocked().ID
+	ask, ok := a.asks[id]
+	delete(a.asks, id)
+	return ask, ok
 }
 
 // Do handles one command line as the current technician and returns when
@@ -186,6 +213,13 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	fmt.Fprintf(a.Out, "(only %s sees this) %s", user.Name, a.render(m, true))
+	if m.Ask != nil {
+		if a.asks == nil {
+			a.asks = map[string]bot.Ask{}
+		}
+		a.asks[user.ID] = *m.Ask
+		fmt.Fprintf(a.Out, "    %s? Type it on the next line, or /cancel.\n", m.Ask.Label)
+	}
 	return nil
 }
 

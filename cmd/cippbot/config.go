@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,6 +30,11 @@ type Config struct {
 	AuthorityHost       string // AZURE_AUTHORITY_HOST
 
 	Listen string // CIPPBOT_LISTEN, default :8080
+
+	// Policy.
+	ReasonOptional []string // CIPPBOT_REASON_OPTIONAL: destructive actions that need no reason, or "all"
+	QuotaTech      int      // CIPPBOT_QUOTA_TECHNICIAN: destructive requests per hour before an admin must approve (-1: off)
+	QuotaTenant    int      // CIPPBOT_QUOTA_TENANT: the same per tenant
 
 	// Slack.
 	SlackBotToken      string // SLACK_BOT_TOKEN
@@ -89,6 +95,23 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AuthorityHost = getenv("AZURE_AUTHORITY_HOST")
 	if v := getenv("CIPPBOT_LISTEN"); v != "" {
 		c.Listen = v
+	}
+	for _, a := range strings.Split(getenv("CIPPBOT_REASON_OPTIONAL"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.ReasonOptional = append(c.ReasonOptional, a)
+		}
+	}
+	for _, q := range []struct {
+		name string
+		dst  *int
+	}{{"CIPPBOT_QUOTA_TECHNICIAN", &c.QuotaTech}, {"CIPPBOT_QUOTA_TENANT", &c.QuotaTenant}} {
+		if v := getenv(q.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n == 0 || n < -1 {
+				return c, fmt.Errorf("%s: %q is not a positive number (or -1 for no limit)", q.name, v)
+			}
+			*q.dst = n
+		}
 	}
 	for _, s := range []struct {
 		name string

@@ -36,12 +36,14 @@ type discordRun struct {
 	url  string
 	path string
 	logs *syncBuffer
+	// reasonOptional is CIPPBOT_REASON_OPTIONAL for this serve.
+	reasonOptional []string
 }
 
 func startDiscord(t *testing.T) *discordRun {
 	t.Helper()
 	r := &discordRun{sim: fakegraph.New(fakegraph.Options{}), fd: fakediscord.New(fakediscord.Options{}),
-		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}}
+		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, reasonOptional: []string{"all"}}
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	t.Cleanup(r.fd.Close)
@@ -57,6 +59,7 @@ func startDiscord(t *testing.T) *discordRun {
 
 	cfg := DefaultConfig()
 	cfg.DataPath = r.path
+	cfg.ReasonOptional = r.reasonOptional
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
 	cfg.GraphURL, cfg.AuthorityHost = r.sim.URL(), r.sim.URL()+"/"
 	cfg.DiscordBotToken, cfg.DiscordAppID = fakediscord.DefaultBotToken, fakediscord.DefaultAppID

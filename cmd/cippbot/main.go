@@ -276,10 +276,12 @@ func newBot(cfg Config, conn actions.Connector, db *store.DB, log *slog.Logger) 
 			Connector: conn,
 			Env:       actions.Env{Passwords: actions.Passwords{}},
 		},
-		Store:       db,
-		Admins:      cfg.Admins,
-		ApprovalTTL: cfg.ApprovalTTL,
-		Logger:      log,
+		Store:          db,
+		Admins:         cfg.Admins,
+		ApprovalTTL:    cfg.ApprovalTTL,
+		ReasonOptional: cfg.ReasonOptional,
+		Quota:          bot.Quota{PerTechnician: cfg.QuotaTech, PerTenant: cfg.QuotaTenant},
+		Logger:         log,
 	}
 }
 

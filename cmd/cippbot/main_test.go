@@ -21,13 +21,16 @@ import (
 type run struct {
 	sim  *fakegraph.Server
 	path string
-	out  bytes.Buffer
-	logs bytes.Buffer
+	// reasonOptional is CIPPBOT_REASON_OPTIONAL; tests that are not about
+	// reasons leave them optional.
+	reasonOptional []string
+	out            bytes.Buffer
+	logs           bytes.Buffer
 }
 
 func newRun(t *testing.T) *run {
 	t.Helper()
-	r := &run{sim: fakegraph.New(fakegraph.Options{}), path: filepath.Join(t.TempDir(), "cippbot.db")}
+	r := &run{sim: fakegraph.New(fakegraph.Options{}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	return r
@@ -38,6 +41,7 @@ func (r *run) session(t *testing.T, lines ...string) string {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.DataPath = r.path
+	cfg.ReasonOptional = r.reasonOptional
 	log := slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	before := r.out.Len()
 	d, err := startDemo(context.Background(), cfg, r.sim, &r.out, false, log)
@@ -267,7 +271,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 
 func TestMain_ScriptedDemo(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	script := "/cipp help\n/cipp reset-password AdeleV@contoso.com\n/as sam\napprove 1\n"
+	script := "/cipp help\n/cipp reset-password AdeleV@contoso.com reason=\"locked out\"\n/as sam\napprove 1\n"
 	code := Main(context.Background(), []string{"demo"}, strings.NewReader(script), &stdout, &stderr, func(string) string { return "" })
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, stderr.String())
@@ -389,5 +393,19 @@ func TestBulkFromFile(t *testing.T) {
 	out = r.session(t, "/cipp create-tap file="+f)
 	if !strings.Contains(out, "a file of users works with bulk actions") {
 		t.Errorf("file on a single-user action:\n%s", out)
+	}
+}
+
+func TestConsoleAsksForReason(t *testing.T) {
+	r := newRun(t)
+	r.reasonOptional = nil
+	out := r.session(t, "/cipp block-signin AdeleV@contoso.com", "she left today")
+	if !strings.Contains(out, "Why block-signin AdeleV@contoso.com? A reason is needed.") ||
+		!strings.Contains(out, "Reason? Type it on the next line") || !strings.Contains(out, "Reason: she left today") {
+		t.Fatalf("no reason prompt or it was not used:\n%s", out)
+	}
+	out = r.session(t, "/cipp delete-user AdeleV@contoso.com", "/cancel")
+	if !strings.Contains(out, "Cancelled.") || strings.Contains(out, "Approval needed") {
+		t.Fatalf("cancel:\n%s", out)
 	}
 }

@@ -45,12 +45,15 @@ type slackRun struct {
 	path string
 	logs *syncBuffer
 	done chan error
+	// reasonOptional is CIPPBOT_REASON_OPTIONAL for this serve.
+	reasonOptional []string
 }
 
 func startSlack(t *testing.T, socketMode bool, noTenant ...bool) *slackRun {
 	t.Helper()
 	r := &slackRun{sim: fakegraph.New(fakegraph.Options{}), fs: fakeslack.New(fakeslack.Options{}),
-		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, done: make(chan error, 1)}
+		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, done: make(chan error, 1),
+		reasonOptional: []string{"all"}}
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	t.Cleanup(r.fs.Close)
@@ -70,6 +73,7 @@ func startSlack(t *testing.T, socketMode bool, noTenant ...bool) *slackRun {
 
 	cfg := DefaultConfig()
 	cfg.DataPath = r.path
+	cfg.ReasonOptional = r.reasonOptional
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
 	cfg.GraphURL, cfg.AuthorityHost = r.sim.URL(), r.sim.URL()+"/"
 	cfg.SlackBotToken, cfg.SlackAPIURL = fakeslack.DefaultBotToken, r.fs.APIURL()
