@@ -80,6 +80,7 @@ type Adapter struct {
 	mu      sync.Mutex
 	recent  map[string]recentToken   // user+channel → their latest interaction
 	reveals map[string]pendingReveal // nonce → secret waiting for its owner
+	asks    map[string]pendingAsk    // nonce → question waiting for its answer
 }
 
 // recentToken is a user's latest interaction, whose token can still carry
@@ -139,7 +140,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Adapter{cfg: cfg, s: s, pub: pub, handler: h, log: log.With("component", Platform), ctx: ctx, cancel: cancel,
-		dedup: cfg.Dedup, recent: map[string]recentToken{}, reveals: map[string]pendingReveal{}}
+		dedup: cfg.Dedup, recent: map[string]recentToken{}, reveals: map[string]pendingReveal{}, asks: map[string]pendingAsk{}}
 	if a.dedup == nil {
 		a.dedup = newMemDedup(a.now)
 	}
@@ -280,11 +281,17 @@ func (a *Adapter) HandleInteraction(in *discordgo.Interaction) {
 			a.reveal(in, who, nonce)
 			return
 		}
+		if nonce, ok := strings.CutPrefix(id, askPrefix); ok {
+			a.openAsk(in, who, nonce)
+			return
+		}
 		if !a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}) {
 			return
 		}
 		a.remember(who, in)
 		a.dispatch(in, who, id, false, nil)
+	case discordgo.InteractionModalSubmit:
+		a.answer(in, who)
 	}
 }
 
@@ -396,6 +403,7 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	if !ok {
 		return fmt.Errorf("discord: %s is not a Discord user", user.ID)
 	}
+	m = a.withAsk(m, uid)
 	a.mu.Lock()
 	rt, ok := a.recent[user.ID+"\x00"+channel]
 	a.mu.Unlock()
@@ -515,6 +523,9 @@ type responder struct {
 // Private implements bot.Responder: the deferred ephemeral response is
 // edited first, then ephemeral follow-ups; both reach only the actor.
 func (r *responder) Private(ctx context.Context, m bot.Message) error {
+	if who, ok := actor(r.in); ok {
+		m = r.a.withAsk(m, strings.TrimPrefix(who.ID, Platform+":"))
+	}
 	content, comps := render(m, true)
 	r.mu.Lock()
 	useOriginal := r.command && !r.originalUsed

@@ -63,6 +63,7 @@ type slackAPI interface {
 	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slackapi.MsgOption) (string, string, string, error)
 	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slackapi.MsgOption) (string, error)
 	OpenConversationContext(ctx context.Context, params *slackapi.OpenConversationParameters) (*slackapi.Channel, bool, bool, error)
+	OpenViewContext(ctx context.Context, triggerID string, view slackapi.ModalViewRequest) (*slackapi.ViewResponse, error)
 }
 
 // Adapter is the Slack chat platform. It implements bot.Chat.
@@ -84,6 +85,9 @@ type Adapter struct {
 
 	// socketUp reports whether Socket Mode is connected.
 	socketUp atomic.Bool
+
+	askMu sync.Mutex
+	asks  map[string]pendingAsk // questions awaiting an answer, by nonce
 }
 
 var _ bot.Chat = (*Adapter)(nil)
@@ -125,7 +129,7 @@ func newAdapter(cfg Config, api slackAPI, client *slackapi.Client, hc *http.Clie
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Adapter{cfg: cfg, api: api, client: client, http: hc, handler: h,
-		log: log.With("component", Platform), ctx: ctx, cancel: cancel, dedup: dedup}
+		log: log.With("component", Platform), ctx: ctx, cancel: cancel, dedup: dedup, asks: map[string]pendingAsk{}}
 }
 
 // SetHandler sets the handler; for wiring when the bot needs the adapter
@@ -206,11 +210,23 @@ func (a *Adapter) slash(cmd slackapi.SlashCommand) {
 // interaction turns a button click into an event: the button's value is
 // the command it stands for.
 func (a *Adapter) interaction(ic slackapi.InteractionCallback) {
+	if ic.Type == slackapi.InteractionTypeViewSubmission {
+		a.answer(ic)
+		return
+	}
 	if ic.Type != slackapi.InteractionTypeBlockActions {
 		return
 	}
 	for _, act := range ic.ActionCallback.BlockActions {
 		if !strings.HasPrefix(act.ActionID, actionIDPrefix) {
+			continue
+		}
+		if nonce, ok := strings.CutPrefix(act.Value, askVerb+" "); ok && act.ActionID == actionIDPrefix+askVerb {
+			a.wg.Add(1)
+			go func() {
+				defer a.wg.Done()
+				a.openAsk(a.ctx, ic, nonce)
+			}()
 			continue
 		}
 		channel := ic.Channel.ID
@@ -319,6 +335,7 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	if !ok {
 		return fmt.Errorf("slack: %s is not a Slack user", user.ID)
 	}
+	m = a.withAsk(m, uid, channel)
 	opts := []slackapi.MsgOption{slackapi.MsgOptionText(fallback(m), false), slackapi.MsgOptionBlocks(blocks(m, true)...)}
 	err := a.retry(ctx, func() error {
 		_, err := a.api.PostEphemeralContext(ctx, channel, uid, opts...)
@@ -363,6 +380,10 @@ type responder struct {
 // which works even where the bot is not a member; secrets go through
 // Notify (chat.postEphemeral, then a DM).
 func (r *responder) Private(ctx context.Context, m bot.Message) error {
+	if m.Ask != nil {
+		m = r.a.withAsk(m, r.user, r.channel)
+		m.Ask = nil // Notify must not store it twice
+	}
 	if len(m.Secrets) == 0 && r.takeResponseURL() {
 		err := slackapi.PostWebhookCustomHTTPContext(ctx, r.responseURL, r.a.http, &slackapi.WebhookMessage{
 			Text: fallback(m), Blocks: &slackapi.Blocks{BlockSet: blocks(m, false)}, ResponseType: slackapi.ResponseTypeEphemeral,

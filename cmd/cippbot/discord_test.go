@@ -40,10 +40,13 @@ type discordRun struct {
 	reasonOptional []string
 }
 
-func startDiscord(t *testing.T) *discordRun {
+func startDiscord(t *testing.T, reasonRequired ...bool) *discordRun {
 	t.Helper()
 	r := &discordRun{sim: fakegraph.New(fakegraph.Options{}), fd: fakediscord.New(fakediscord.Options{}),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, reasonOptional: []string{"all"}}
+	if len(reasonRequired) > 0 && reasonRequired[0] {
+		r.reasonOptional = nil
+	}
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	t.Cleanup(r.fd.Close)
@@ -310,5 +313,45 @@ func TestDiscordMissingAccessExplained(t *testing.T) {
 	m := r.wait(t, "explanation", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "cannot post in this channel") })
 	if !m.Ephemeral || m.For != riley {
 		t.Errorf("explanation not private: %+v", m)
+	}
+}
+
+// TestDiscordReasonModal: the question's button opens a modal, and its
+// answer becomes the card's reason.
+func TestDiscordReasonModal(t *testing.T) {
+	r := startDiscord(t, true)
+	r.deliver(t, r.fd.Command(dChan, riley, command("block-signin", opt("user", 3, "AdeleV@contoso.com"))))
+	ask := r.wait(t, "question", func(m fakediscord.Message) bool {
+		return m.Ephemeral && m.For == riley && strings.Contains(m.Content, "A reason is needed")
+	})
+	id := regexp.MustCompile(`"custom_id":"(ask:[0-9a-f]+)"`).FindStringSubmatch(string(ask.Components))
+	if id == nil {
+		t.Fatalf("no question button: %s", ask.Components)
+	}
+	// Someone else's click is refused.
+	click, err := r.fd.Click(dChan, samID, ask, id[1])
+	if err == nil {
+		r.deliver(t, click)
+	}
+	click, err = r.fd.Click(dChan, riley, ask, id[1])
+	must(t, err)
+	r.deliver(t, click)
+	var modal fakediscord.Modal
+	for _, m := range r.fd.Modals() {
+		if m.For == riley {
+			modal = m
+		}
+	}
+	if modal.CustomID == "" {
+		t.Fatalf("no modal opened: %+v", r.fd.Modals())
+	}
+	submit, err := r.fd.SubmitModal(dChan, riley, modal.CustomID, map[string]string{"answer": "contract ended"})
+	must(t, err)
+	r.deliver(t, submit)
+	card := r.wait(t, "card with the reason", func(m fakediscord.Message) bool {
+		return m.Via == fakediscord.ViaChannel && strings.Contains(m.Content, "Approval needed")
+	})
+	if !strings.Contains(card.Content, "Reason: contract ended") {
+		t.Errorf("card: %s", card.Content)
 	}
 }

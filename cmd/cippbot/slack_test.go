@@ -49,7 +49,13 @@ type slackRun struct {
 	reasonOptional []string
 }
 
-func startSlack(t *testing.T, socketMode bool, noTenant ...bool) *slackRun {
+// slackOpts varies startSlack.
+type slackOpts struct {
+	noTenant       bool
+	reasonRequired bool
+}
+
+func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 	t.Helper()
 	r := &slackRun{sim: fakegraph.New(fakegraph.Options{}), fs: fakeslack.New(fakeslack.Options{}),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, done: make(chan error, 1),
@@ -63,7 +69,14 @@ func startSlack(t *testing.T, socketMode bool, noTenant ...bool) *slackRun {
 	db := store.NewDB(r.path)
 	must(t, db.Open())
 	ctx := context.Background()
-	if len(noTenant) == 0 || !noTenant[0] {
+	var o slackOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.reasonRequired {
+		r.reasonOptional = nil
+	}
+	if !o.noTenant {
 		must(t, db.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
 	}
 	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:URILEY", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
@@ -551,12 +564,42 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestNotReadyWithoutTenants(t *testing.T) {
-	r := startSlack(t, false, true)
+	r := startSlack(t, false, slackOpts{noTenant: true})
 	resp, err := http.Get(r.base + "/readyz")
 	must(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "no tenants") {
 		t.Fatalf("/readyz without tenants = %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestSlackReasonModal: a destructive request without a reason gets a
+// button; the button opens a modal; its answer becomes the card's reason.
+func TestSlackReasonModal(t *testing.T) {
+	r := startSlack(t, false, slackOpts{reasonRequired: true})
+	r.slash(t, "COPS", "URILEY", "block-signin AdeleV@contoso.com")
+	ask := r.wait(t, "question", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && strings.Contains(m.Text, "A reason is needed")
+	})
+	val := regexp.MustCompile(`"value":"(ask [0-9a-f]+)"`).FindStringSubmatch(string(ask.Blocks))
+	if val == nil {
+		t.Fatalf("no question button: %s", ask.Blocks)
+	}
+	r.click(t, ask, val[1], "URILEY")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	view, err := r.fs.WaitForView(ctx, func(v fakeslack.View) bool { return v.User == "URILEY" })
+	must(t, err)
+	resp, err := r.fs.SubmitView(r.base+"/slack/interactions", view.ID,
+		map[string]map[string]string{"answer": {"answer": `left on "bad terms"`}}, "URILEY")
+	must(t, err)
+	resp.Body.Close()
+	card := r.wait(t, "card with the reason", isCard)
+	if !strings.Contains(string(card.Blocks), `Reason: left on \"bad terms\"`) {
+		t.Errorf("card: %s", card.Blocks)
+	}
+	if v, _ := r.fs.WaitForView(ctx, func(v fakeslack.View) bool { return v.ID == view.ID && v.Closed }); !v.Closed {
+		t.Error("the modal stayed open")
 	}
 }

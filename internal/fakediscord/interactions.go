@@ -15,9 +15,10 @@ import (
 
 // Interaction types.
 const (
-	interactionPing      = 1
-	interactionCommand   = 2
-	interactionComponent = 3
+	interactionPing        = 1
+	interactionCommand     = 2
+	interactionComponent   = 3
+	interactionModalSubmit = 5
 )
 
 // callbackAllowed reports whether callback type typ may answer an
@@ -30,6 +31,10 @@ func callbackAllowed(kind, typ int) bool {
 		return typ == 4 || typ == 5 || typ == 9
 	case interactionComponent:
 		return typ == 4 || typ == 5 || typ == 6 || typ == 7 || typ == 9
+	case interactionModalSubmit:
+		// 6 and 7 only for a modal opened from a component; see
+		// callbackLocked.
+		return typ == 4 || typ == 5 || typ == 6 || typ == 7
 	}
 	return false
 }
@@ -58,6 +63,8 @@ type interactionState struct {
 	// original is the @original message: the response created by
 	// callback 4 or 5, or the component's message after callback 6 or 7.
 	original *message
+	// modal is the modal a modal submit interaction submits.
+	modal *modalState
 }
 
 // owners is the authorizing_integration_owners object: the guild for a
@@ -406,7 +413,8 @@ func (s *Server) callbackLocked(it *interactionState, body []byte, inline bool) 
 	}
 	var p problems
 	typ := intOf(obj["type"])
-	if !callbackAllowed(it.kind, typ) {
+	fromComponent := it.componentMsg != nil
+	if !callbackAllowed(it.kind, typ) || (it.kind == interactionModalSubmit && (typ == 6 || typ == 7) && !fromComponent) {
 		p.add([]string{"type"}, "INTERACTION_RESPONSE_TYPE_INVALID", "Interaction response type %d is not valid for interaction type %d", typ, it.kind)
 		return p.reply()
 	}
@@ -451,8 +459,13 @@ func (s *Server) callbackLocked(it *interactionState, body []byte, inline bool) 
 		if !p.empty() {
 			return p.reply()
 		}
+		s.addModalLocked(it, obj["data"])
 	}
 	it.acked, it.ackType = true, typ
+	if it.modal != nil {
+		// Discord closes a modal once its submission is answered.
+		it.modal.Closed = true
+	}
 	cb := Callback{InteractionID: it.id, Type: typ, Inline: inline, At: s.opts.Now()}
 	if raw := obj["data"]; !isNull(raw) {
 		cb.Data = compact(raw)

@@ -40,16 +40,22 @@
 //   - ephemeral messages cannot be reached through the channel routes.
 //
 // The Server also plays Discord towards an HTTP interactions endpoint:
-// Command, Click and Ping build interaction payloads exactly as Discord
-// sends them, Sign signs a body with the instance's Ed25519 key (see
+// Command, Click, SubmitModal and Ping build interaction payloads exactly
+// as Discord sends them, Sign signs a body with the instance's Ed25519 key (see
 // PublicKey), and Deliver signs and POSTs an interaction to the app,
 // applying an inline 200 response as if the app had called the callback
 // route.
 //
+// Modals work as on Discord: a modal callback (type 9) is checked (custom
+// ID, title, one to five action rows of one text input each) and shows the
+// modal to the interaction's user; SubmitModal plays that user submitting
+// it, refusing a modal that was never shown or inputs it does not have.
+//
 // Everything is observable: Calls lists every REST call, Messages lists
 // every message as it currently looks (who can see it and how it got
-// there), Callbacks lists the initial responses to interactions, and
-// Deliveries lists what Deliver sent and got back. RateLimit makes calls
+// there), Callbacks lists the initial responses to interactions, Modals
+// lists the modals shown, and Deliveries lists what Deliver sent and got
+// back. RateLimit makes calls
 // answer 429 so retry paths can be exercised.
 //
 // All state lives in the Server value behind one mutex; servers are
@@ -200,7 +206,8 @@ type Message struct {
 	Timestamp time.Time
 }
 
-// Interaction is an interaction built by Command, Click or Ping.
+// Interaction is an interaction built by Command, Click, SubmitModal or
+// Ping.
 type Interaction struct {
 	// ID is the interaction's snowflake.
 	ID string
@@ -269,6 +276,7 @@ type Server struct {
 	commands     map[string]json.RawMessage // by guild, "" = global
 	commandIDs   map[string]string          // guild + "\x00" + type + "\x00" + name -> id
 	limits       []*rateLimit
+	modals       []*modalState
 }
 
 type channel struct {

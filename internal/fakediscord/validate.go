@@ -31,6 +31,9 @@ const (
 	maxModalRows      = 5
 	maxTextInputLabel = 45
 
+	maxTextInputLength      = 4000
+	maxTextInputPlaceholder = 100
+
 	flagComponentsV2 = 1 << 15
 )
 
@@ -356,7 +359,8 @@ func checkEmbeds(raw json.RawMessage, p *problems, path []string) json.RawMessag
 	return compact(raw)
 }
 
-// checkModal checks the data of a modal callback (type 9).
+// checkModal checks the data of a modal callback (type 9): custom_id,
+// title, and 1 to 5 action rows each holding exactly one text input.
 func checkModal(data object, p *problems, path []string) {
 	if data == nil {
 		p.add(path, "BASE_TYPE_REQUIRED", "This field is required")
@@ -367,27 +371,71 @@ func checkModal(data object, p *problems, path []string) {
 		p.add(at(path, "title"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and %d in length.", maxModalTitle)
 	}
 	var rows []object
-	_ = json.Unmarshal(data["components"], &rows)
+	if err := json.Unmarshal(data["components"], &rows); err != nil && !isNull(data["components"]) {
+		p.add(at(path, "components"), "BASE_TYPE_ARRAY", "Must be an array.")
+		return
+	}
 	if len(rows) < 1 || len(rows) > maxModalRows {
 		p.add(at(path, "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and %d in length.", maxModalRows)
 	}
 	ids := map[string]bool{}
 	for i, row := range rows {
+		rp := at(path, "components", i)
 		if intOf(row["type"]) != 1 {
-			continue // newer layouts (labels, text displays) are not checked
+			p.add(at(rp, "type"), "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (1,).")
+			continue
 		}
 		var comps []object
 		_ = json.Unmarshal(row["components"], &comps)
+		if len(comps) != 1 {
+			p.add(at(rp, "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 1 in length.")
+		}
 		for j, c := range comps {
-			cp := at(path, "components", i, "components", j)
+			cp := at(rp, "components", j)
 			if intOf(c["type"]) != 4 {
 				p.add(at(cp, "type"), "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (4,).")
 				continue
 			}
-			checkCustomID(c, ids, p, cp)
-			if l, _ := str(c["label"]); runes(l) < 1 || runes(l) > maxTextInputLabel {
-				p.add(at(cp, "label"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and %d in length.", maxTextInputLabel)
-			}
+			checkTextInput(c, ids, p, cp)
 		}
 	}
+}
+
+// checkTextInput checks a text input (type 4) of a modal.
+func checkTextInput(c object, ids map[string]bool, p *problems, path []string) {
+	checkCustomID(c, ids, p, path)
+	if l, _ := str(c["label"]); runes(l) < 1 || runes(l) > maxTextInputLabel {
+		p.add(at(path, "label"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and %d in length.", maxTextInputLabel)
+	}
+	switch intOf(c["style"]) {
+	case 1, 2:
+	default:
+		p.add(at(path, "style"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2}.")
+	}
+	minLen, hasMin := optInt(c["min_length"])
+	maxLen, hasMax := optInt(c["max_length"])
+	if hasMin && (minLen < 0 || minLen > maxTextInputLength) {
+		p.add(at(path, "min_length"), "NUMBER_TYPE_MAX", "int value should be between 0 and %d.", maxTextInputLength)
+	}
+	if hasMax && (maxLen < 1 || maxLen > maxTextInputLength) {
+		p.add(at(path, "max_length"), "NUMBER_TYPE_MAX", "int value should be between 1 and %d.", maxTextInputLength)
+	}
+	if hasMin && hasMax && minLen > maxLen {
+		p.add(at(path, "min_length"), "BASE_TYPE_BAD_LENGTH", "min_length must not be greater than max_length.")
+	}
+	if v, _ := str(c["value"]); runes(v) > maxTextInputLength {
+		p.add(at(path, "value"), "BASE_TYPE_MAX_LENGTH", "Must be %d or fewer in length.", maxTextInputLength)
+	}
+	if ph, _ := str(c["placeholder"]); runes(ph) > maxTextInputPlaceholder {
+		p.add(at(path, "placeholder"), "BASE_TYPE_MAX_LENGTH", "Must be %d or fewer in length.", maxTextInputPlaceholder)
+	}
+}
+
+// optInt decodes an optional JSON number; ok is false if absent or null.
+func optInt(raw json.RawMessage) (int, bool) {
+	if isNull(raw) {
+		return 0, false
+	}
+	v, ok := num(raw)
+	return int(v), ok
 }

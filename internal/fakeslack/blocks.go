@@ -23,28 +23,46 @@ const (
 
 type jsonObject = map[string]json.RawMessage
 
-// normalizeBlocks parses a blocks array, checks it against the Block Kit
-// rules Slack enforces most visibly, and returns it compacted. "null",
-// "[]" and empty input give nil. Problems are worded like Slack's
+// blockRules says where a blocks array lives and which limits apply.
+type blockRules struct {
+	// max is the most blocks allowed.
+	max int
+	// root is the JSON pointer of the array in problem messages.
+	root string
+	// modal checks input blocks as modals need them.
+	modal bool
+}
+
+// messageBlocks are the rules for a message's blocks.
+var messageBlocks = blockRules{max: maxBlocks, root: "/blocks"}
+
+// normalizeBlocks parses a message's blocks array, checks it against the
+// Block Kit rules Slack enforces most visibly, and returns it compacted.
+// "null", "[]" and empty input give nil. Problems are worded like Slack's
 // response_metadata messages.
 func normalizeBlocks(raw []byte) (json.RawMessage, []string) {
+	return checkBlocks(raw, messageBlocks)
+}
+
+// checkBlocks is normalizeBlocks under rules.
+func checkBlocks(raw []byte, rules blockRules) (json.RawMessage, []string) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
 	var blocks []jsonObject
 	if err := json.Unmarshal(raw, &blocks); err != nil {
-		return nil, []string{"[ERROR] blocks must be a JSON array of objects [json-pointer:/blocks]"}
+		return nil, []string{"[ERROR] blocks must be a JSON array of objects [json-pointer:" + rules.root + "]"}
 	}
 	if len(blocks) == 0 {
 		return nil, nil
 	}
 	var problems []string
 	bad := func(ptr, format string, args ...any) {
-		problems = append(problems, fmt.Sprintf("[ERROR] "+format+" [json-pointer:/blocks"+ptr+"]", args...))
+		problems = append(problems, fmt.Sprintf("[ERROR] "+format+" [json-pointer:"+rules.root+ptr+"]", args...))
 	}
-	if len(blocks) > maxBlocks {
-		bad("", "no more than %d items allowed", maxBlocks)
+	if len(blocks) > rules.max {
+		bad("", "no more than %d items allowed", rules.max)
 	}
 	blockIDs := map[string]bool{}
 	for i, b := range blocks {
@@ -116,6 +134,10 @@ func normalizeBlocks(raw []byte) (json.RawMessage, []string) {
 			if len(els) == 0 || len(els) > maxContextElements {
 				bad(ptr+"/elements", "must have 1 to %d items", maxContextElements)
 			}
+		case "input":
+			if rules.modal {
+				checkInputBlock(b, ptr, bad)
+			}
 		}
 	}
 	if len(problems) > 0 {
@@ -123,7 +145,7 @@ func normalizeBlocks(raw []byte) (json.RawMessage, []string) {
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
-		return nil, []string{"[ERROR] invalid JSON [json-pointer:/blocks]"}
+		return nil, []string{"[ERROR] invalid JSON [json-pointer:" + rules.root + "]"}
 	}
 	return json.RawMessage(buf.Bytes()), nil
 }

@@ -50,7 +50,7 @@ func (s *Server) slashFieldsLocked(command, text, channel, user string) [][2]str
 		{"api_app_id", AppID},
 		{"is_enterprise_install", "false"},
 		{"response_url", s.newHookLocked(channel, user, "")},
-		{"trigger_id", s.triggerIDLocked()},
+		{"trigger_id", s.newTriggerLocked(user)},
 	}
 }
 
@@ -60,8 +60,9 @@ func (s *Server) triggerIDLocked() string {
 
 // SlashCommandPayload returns a slash command as the JSON payload of a
 // Socket Mode slash_commands envelope, with the fields of the form
-// SlashCommand sends (a fresh response_url and a unique trigger_id). It
-// does not check that the user is in the channel.
+// SlashCommand sends (a fresh response_url and a unique trigger_id, which
+// views.open accepts once within 3 seconds). It does not check that the
+// user is in the channel.
 func (s *Server) SlashCommandPayload(command, text, channel, user string) json.RawMessage {
 	s.mu.Lock()
 	fields := s.slashFieldsLocked(command, text, channel, user)
@@ -80,8 +81,9 @@ func (s *Server) SlashCommandPayload(command, text, channel, user string) json.R
 // form body Slack sends (token, team_id, team_domain, channel_id,
 // channel_name, user_id, user_name, command, text, api_app_id,
 // is_enterprise_install, response_url from ResponseURL, a unique
-// trigger_id), signs it with the time from Options.Now and POSTs it to
-// target, the app's slash command URL.
+// trigger_id that views.open accepts once within 3 seconds), signs it
+// with the time from Options.Now and POSTs it to target, the app's slash
+// command URL.
 //
 // It fails without sending if channel is unknown or user is not a member.
 // If the app answers 200 with a body, that body becomes a message as on
@@ -169,8 +171,9 @@ func (s *Server) ClickButton(target string, msg Message, actionID, value, user s
 // a button, for a Socket Mode interactive envelope (ClickButton sends the
 // same payload over HTTP). It carries a fresh response_url whose
 // replace_original and delete_original act on the message, a unique
-// trigger_id and action_ts. As on Slack, the payload has no message field
-// when the message is ephemeral (container.message_ts identifies it).
+// trigger_id (views.open accepts it once within 3 seconds) and action_ts.
+// As on Slack, the payload has no message field when the message is
+// ephemeral (container.message_ts identifies it).
 //
 // Unlike ClickButton it does not check the button: it describes the
 // server's current copy of msg if there is one, else msg as given. Use
@@ -239,7 +242,7 @@ func (s *Server) blockActions(msg Message, actionID, value, user string, check b
 		"api_app_id":   AppID,
 		"token":        VerificationToken,
 		"container":    container,
-		"trigger_id":   s.triggerIDLocked(),
+		"trigger_id":   s.newTriggerLocked(user),
 		"team":         map[string]any{"id": s.opts.TeamID, "domain": TeamDomain},
 		"enterprise":   nil,
 		"channel":      map[string]any{"id": m.Channel, "name": s.channelNameLocked(m.Channel)},

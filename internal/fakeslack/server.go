@@ -6,8 +6,9 @@
 //
 //   - the Web API (point the client at APIURL with slack.OptionAPIURL):
 //     auth.test, chat.postMessage, chat.postEphemeral, chat.update,
-//     chat.delete, conversations.open and apps.connections.open, with
-//     Slack's token checks, channel membership rules and error codes;
+//     chat.delete, conversations.open, apps.connections.open and
+//     views.open, with Slack's token checks, channel membership rules,
+//     modal checks and error codes;
 //   - response_url endpoints (ResponseURL), which accept at most five
 //     POSTs within thirty minutes, as Slack's do;
 //   - Socket Mode: apps.connections.open hands out a ws:// URL on which the
@@ -21,11 +22,19 @@
 // refuses to click a button that the message, as the server last saw it,
 // does not show, so a test cannot press a button the app never offered.
 //
+// The trigger_id in those payloads opens a modal with views.open once,
+// within 3 seconds (by Options.Now), for the user of the payload. SubmitView
+// (over HTTP) and SocketModeSubmitView play that user submitting the modal:
+// they build the view_submission payload, refuse inputs the modal does not
+// have, and record the app's answer (close, field errors, update, push) in
+// the View.
+//
 // Everything the app does is observable: Calls lists every Web API call
 // (failed ones too), Messages lists every message as it currently looks
-// (who can see it and how it got there), and SocketAcks lists the
-// acknowledgements received. RateLimit and FailNext make the next calls of
-// a method fail, so retry and error paths can be exercised.
+// (who can see it and how it got there), Views lists the modals opened and
+// what became of them, and SocketAcks lists the acknowledgements received.
+// RateLimit and FailNext make the next calls of a method fail, so retry and
+// error paths can be exercised.
 //
 // All state lives in the Server value behind one mutex; servers are
 // independent of each other and safe for concurrent use.
@@ -115,8 +124,8 @@ type Options struct {
 	// BotUserID is the bot's user ID. The bot is a member of a channel only
 	// if AddChannel lists this ID. Default "UBOT".
 	BotUserID string
-	// Now is the clock used for message timestamps, request signatures and
-	// response_url expiry. Default time.Now. Note that slack-go's signature
+	// Now is the clock used for message timestamps, request signatures,
+	// response_url expiry and trigger_id expiry. Default time.Now. Note that slack-go's signature
 	// verifier compares against the real clock.
 	Now func() time.Time
 	// PingInterval is how often the server pings each Socket Mode
@@ -213,6 +222,9 @@ type Server struct {
 	socks      []*sockConn
 	acks       []Ack
 	envelopes  map[string]envelope
+	triggers   map[string]*trigger
+	views      []*view
+	viewIndex  map[string]*view
 }
 
 type channel struct {
@@ -267,6 +279,8 @@ func New(opts Options) *Server {
 		hooks:     map[string]*hook{},
 		tickets:   map[string]bool{},
 		envelopes: map[string]envelope{},
+		triggers:  map[string]*trigger{},
+		viewIndex: map[string]*view{},
 	}
 	// slack-go dials with Origin https://api.slack.com; accept any origin.
 	s.upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}

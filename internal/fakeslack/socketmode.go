@@ -45,6 +45,8 @@ func (c *sockConn) writeJSON(v any) error {
 type envelope struct {
 	typ           string
 	channel, user string
+	// viewID is the view a view_submission envelope submits.
+	viewID string
 }
 
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
@@ -155,6 +157,9 @@ func (s *Server) receiveFrame(data []byte) {
 	if env.typ == "slash_commands" && len(frame.Payload) > 0 {
 		s.recordAckReplyLocked(env.channel, env.user, frame.Payload, true)
 	}
+	if v := s.viewIndex[env.viewID]; v != nil {
+		s.answerViewLocked(v, true, frame.Payload)
+	}
 	s.notifyLocked()
 }
 
@@ -167,6 +172,12 @@ func (s *Server) receiveFrame(data []byte) {
 // holding text or blocks, that payload becomes a message as on Slack (Via
 // "ack", ephemeral to the user unless response_type is in_channel).
 func (s *Server) SocketModeSend(envelopeType string, payload json.RawMessage) (string, error) {
+	return s.socketModeSend(envelopeType, payload, "")
+}
+
+// socketModeSend is SocketModeSend; viewID names the view a
+// view_submission payload submits, so that the ack answers it.
+func (s *Server) socketModeSend(envelopeType string, payload json.RawMessage, viewID string) (string, error) {
 	s.mu.Lock()
 	if len(s.socks) == 0 {
 		s.mu.Unlock()
@@ -174,7 +185,7 @@ func (s *Server) SocketModeSend(envelopeType string, payload json.RawMessage) (s
 	}
 	sc := s.socks[len(s.socks)-1]
 	id := envelopeID()
-	env := envelope{typ: envelopeType}
+	env := envelope{typ: envelopeType, viewID: viewID}
 	var who struct {
 		ChannelID string `json:"channel_id"`
 		UserID    string `json:"user_id"`

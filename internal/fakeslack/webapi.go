@@ -67,6 +67,8 @@ func lookupMethod(name string) (apiMethod, bool) {
 		return apiMethod{botToken, (*Server).conversationsOpen}, true
 	case "apps.connections.open":
 		return apiMethod{appToken, (*Server).appsConnectionsOpen}, true
+	case "views.open":
+		return apiMethod{botToken, (*Server).viewsOpen}, true
 	}
 	return apiMethod{}, false
 }
