@@ -224,6 +224,25 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
 		return
 	}
+	// A change is kept as a running request while it runs, so that if the
+	// process dies meanwhile, the next start marks it "outcome unknown"
+	// instead of forgetting it. The ID stays off the audit: no one approved.
+	if a.Risk != actions.RiskRead {
+		run := ap
+		run.State = StateRunning
+		if id, err := b.createApproval(ctx, run); err != nil {
+			b.log().WarnContext(ctx, "could not keep the run for crash recovery", "err", err)
+		} else {
+			defer func() {
+				b.Store.UpdateApproval(context.WithoutCancel(ctx), id, func(x *Approval) error {
+					if x.State == StateRunning {
+						x.State, x.Outcome = StateDone, "ran at once"
+					}
+					return nil
+				})
+			}()
+		}
+	}
 	// A long run gets a public message that shows progress and then the
 	// result; a short one just the result.
 	var ref string
@@ -447,12 +466,7 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 	ap.State = StatePending
 	ap.ExpiresAt = ap.CreatedAt.Add(b.ttl())
 	var err error
-	for range 5 {
-		ap.ID = b.newID()
-		if err = b.Store.CreateApproval(ctx, ap); !errors.Is(err, ErrExists) {
-			break
-		}
-	}
+	ap.ID, err = b.createApproval(ctx, ap)
 	if err != nil {
 		b.private(ctx, r, errorMessage("Could not store the request: "+b.userError(ctx, err)))
 		return
@@ -476,6 +490,18 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 	if ref != "" {
 		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.Card = ref; return nil })
 	}
+}
+
+// createApproval stores ap under a new ID and returns the ID.
+func (b *Bot) createApproval(ctx context.Context, ap Approval) (string, error) {
+	var err error
+	for range 5 {
+		ap.ID = b.newID()
+		if err = b.Store.CreateApproval(ctx, ap); !errors.Is(err, ErrExists) {
+			break
+		}
+	}
+	return ap.ID, err
 }
 
 // pendingCard is the approval card: what, where, who, why, until when.
@@ -880,6 +906,8 @@ func (b *Bot) Recover(ctx context.Context) error {
 		if a := b.Catalogue.Lookup(ap.Action); a != nil {
 			b.updateCard(ctx, ap, decidedCard(a, ap, "Outcome unknown: cippbot stopped while "+ap.Action+" ran. Check the user.", ToneWarn))
 		}
+		b.notify(ctx, ap, Message{Title: fmt.Sprintf("Your %s of %s was interrupted when cippbot stopped: its outcome is unknown. Check before asking again; it will not be re-run.",
+			ap.Action, targetList(ap.Targets)), Tone: ToneWarn})
 	}
 	return nil
 }

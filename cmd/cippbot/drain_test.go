@@ -20,29 +20,38 @@ import (
 	"github.com/cippbot/cippbot/store"
 )
 
-// TestSIGTERMDrains runs the real binary, sends a command whose Graph call
-// is slow, and sends SIGTERM while it runs: serve stops listening, lets the
-// work finish, posts the result, writes the audit and exits 0.
-func TestSIGTERMDrains(t *testing.T) {
+// binaryRun is the built cippbot serving Slack over HTTP against a fake
+// Slack and the simulated tenant, as a separate process.
+type binaryRun struct {
+	bin, data, addr string
+	env             []string
+	sim             *fakegraph.Server
+	fs              *fakeslack.Server
+	cmd             *exec.Cmd
+	done            chan error
+	logs            *syncBuffer
+}
+
+func newBinaryRun(t *testing.T) *binaryRun {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "cippbot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	r := &binaryRun{bin: filepath.Join(dir, "cippbot"), data: filepath.Join(dir, "serve.db")}
+	if out, err := exec.Command("go", "build", "-o", r.bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	sim := fakegraph.New(fakegraph.Options{})
-	sim.Start()
-	defer sim.Close()
+	r.sim = fakegraph.New(fakegraph.Options{})
+	r.sim.Start()
+	t.Cleanup(r.sim.Close)
 	certFile := filepath.Join(dir, "sim.pem")
-	must(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sim.Certificate().Raw}), 0o600))
-	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
-	fs.AddChannel("COPS", "ops", "URILEY", fakeslack.DefaultBotUserID)
+	must(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.sim.Certificate().Raw}), 0o600))
+	r.fs = fakeslack.New(fakeslack.Options{})
+	t.Cleanup(r.fs.Close)
+	r.fs.AddChannel("COPS", "ops", "URILEY", fakeslack.DefaultBotUserID)
 
-	data := filepath.Join(dir, "serve.db")
-	db := store.NewDB(data)
+	db := store.NewDB(r.data)
 	must(t, db.Open())
 	ctx := context.Background()
 	must(t, db.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
@@ -51,61 +60,137 @@ func TestSIGTERMDrains(t *testing.T) {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	addr := ln.Addr().String()
+	r.addr = ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "CIPPBOT_DATA="+data, "CIPPBOT_LISTEN="+addr, "SSL_CERT_FILE="+certFile,
+	r.env = append(os.Environ(), "CIPPBOT_DATA="+r.data, "CIPPBOT_LISTEN="+r.addr, "SSL_CERT_FILE="+certFile,
 		"AZURE_CLIENT_ID="+fakegraph.DefaultClientID, "AZURE_CLIENT_SECRET="+fakegraph.DefaultClientSecret,
-		"CIPPBOT_GRAPH_URL="+sim.URL(), "AZURE_AUTHORITY_HOST="+sim.URL()+"/",
+		"CIPPBOT_GRAPH_URL="+r.sim.URL(), "AZURE_AUTHORITY_HOST="+r.sim.URL()+"/",
 		"SLACK_BOT_TOKEN="+fakeslack.DefaultBotToken, "SLACK_SIGNING_SECRET="+fakeslack.DefaultSigningSecret,
-		"SLACK_API_URL="+fs.APIURL(), "LOG_LEVEL=warn")
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	must(t, cmd.Start())
-	done := make(chan error, 1)
+		"SLACK_API_URL="+r.fs.APIURL(), "LOG_LEVEL=warn")
+	return r
+}
+
+// start runs serve and waits until it is ready.
+func (r *binaryRun) start(t *testing.T) {
+	t.Helper()
+	r.cmd = exec.Command(r.bin, "serve")
+	r.cmd.Env = r.env
+	r.logs = &syncBuffer{}
+	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
+	must(t, r.cmd.Start())
+	r.done = make(chan error, 1)
+	cmd, done := r.cmd, r.done
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
-	waitReady(t, "http://"+addr)
+	waitReady(t, "http://"+r.addr)
+}
 
-	sim.SetLatency(2 * time.Second) // the Graph call is under way when SIGTERM comes
-	resp, err := fs.SlashCommand("http://"+addr+"/slack/commands", "/cipp", "revoke-sessions AdeleV@contoso.com", "COPS", "URILEY")
+func (r *binaryRun) slash(t *testing.T, text string) {
+	t.Helper()
+	resp, err := r.fs.SlashCommand("http://"+r.addr+"/slack/commands", "/cipp", text, "COPS", "URILEY")
 	must(t, err)
 	resp.Body.Close()
-	time.Sleep(500 * time.Millisecond)
-	must(t, cmd.Process.Signal(syscall.SIGTERM))
+}
 
+func (r *binaryRun) revokes() int {
+	n := 0
+	for _, q := range r.sim.Requests() {
+		if strings.HasSuffix(q.Path, "revokeSignInSessions") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSIGTERMDrains runs the real binary, sends a command whose Graph call
+// is slow, and sends SIGTERM while it runs: serve stops listening, lets the
+// work finish, posts the result, writes the audit and exits 0.
+func TestSIGTERMDrains(t *testing.T) {
+	r := newBinaryRun(t)
+	r.start(t)
+	r.sim.SetLatency(2 * time.Second) // the Graph call is under way when SIGTERM comes
+	r.slash(t, "revoke-sessions AdeleV@contoso.com")
+	time.Sleep(500 * time.Millisecond)
+	must(t, r.cmd.Process.Signal(syscall.SIGTERM))
 	select {
-	case err := <-done:
+	case err := <-r.done:
 		if err != nil {
-			t.Fatalf("serve exited with %v\n%s", err, logs.String())
+			t.Fatalf("serve exited with %v\n%s", err, r.logs.String())
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not stop\n%s", logs.String())
+		t.Fatalf("serve did not stop\n%s", r.logs.String())
 	}
 	var posted bool
-	for _, m := range fs.Messages() {
+	for _, m := range r.fs.Messages() {
 		if strings.Contains(m.Text, "sessions revoked") {
 			posted = true
 		}
 	}
 	if !posted {
-		t.Errorf("the in-flight request's result was not posted\n%s", logs.String())
+		t.Errorf("the in-flight request's result was not posted\n%s", r.logs.String())
 	}
-	if u, _ := sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com"); u.SignInSessionsValidFrom.IsZero() {
+	if u, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com"); u.SignInSessionsValidFrom.IsZero() {
 		t.Error("the in-flight request did not finish")
 	}
-	if _, err := http.Get("http://" + addr + "/healthz"); err == nil || !errors.Is(err, syscall.ECONNREFUSED) && !strings.Contains(err.Error(), "refused") {
+	if _, err := http.Get("http://" + r.addr + "/healthz"); err == nil || !errors.Is(err, syscall.ECONNREFUSED) && !strings.Contains(err.Error(), "refused") {
 		t.Errorf("serve still answers after it stopped: %v", err)
 	}
-	db = store.NewDB(data)
+	db := store.NewDB(r.data)
 	must(t, db.Open())
 	defer db.Close()
-	recs, err := db.Audit(ctx, bot.AuditFilter{})
+	recs, err := db.Audit(context.Background(), bot.AuditFilter{})
 	must(t, err)
 	if last := recs[len(recs)-1]; last.Kind != bot.KindOutcome || last.Outcome != "ok" {
 		t.Errorf("last audit record = %+v", last)
 	}
-	if _, err := db.VerifyAudit(ctx); err != nil {
+	if _, err := db.VerifyAudit(context.Background()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestKillMarksOutcomeUnknown kills serve while a change runs; the next
+// start marks it "outcome unknown", tells the requester and never runs it
+// again.
+func TestKillMarksOutcomeUnknown(t *testing.T) {
+	r := newBinaryRun(t)
+	r.start(t)
+	r.sim.SetLatency(2 * time.Second)
+	r.slash(t, "revoke-sessions AdeleV@contoso.com")
+	deadline := time.Now().Add(10 * time.Second)
+	for r.revokes() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // until the call is on the wire
+	}
+	must(t, r.cmd.Process.Kill())
+	<-r.done
+	r.sim.SetLatency(0)
+	before := r.revokes()
+
+	r.start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := r.fs.WaitForMessage(ctx, func(m fakeslack.Message) bool {
+		return m.User == "URILEY" && strings.Contains(m.Text, "outcome is unknown")
+	}); err != nil {
+		t.Fatalf("requester not told: %v\n%s", err, r.logs.String())
+	}
+	time.Sleep(500 * time.Millisecond)
+	if after := r.revokes(); after != before {
+		t.Errorf("the interrupted request was sent again (%d → %d)", before, after)
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	<-r.done
+	db := store.NewDB(r.data)
+	must(t, db.Open())
+	defer db.Close()
+	recs, err := db.Audit(context.Background(), bot.AuditFilter{})
+	must(t, err)
+	var unknown bool
+	for _, rec := range recs {
+		if rec.Kind == bot.KindOutcome && rec.Outcome == "unknown" && rec.Action == "revoke-sessions" {
+			unknown = true
+		}
+	}
+	if !unknown {
+		t.Error("no 'outcome unknown' audit record")
 	}
 }
