@@ -49,6 +49,7 @@ Usage:
   cippbot audit verify              check the audit trail's hash chain
   cippbot audit export [--format jsonl|csv] [--since 2026-01-02]
   cippbot tenants list | sync | add <domain-or-id> | remove <domain-or-id>
+  cippbot tenants policy <domain-or-id> strict|two-approvers
   cippbot check                     can cippbot reach each tenant, and which actions work
   cippbot version
   cippbot healthcheck               exit 0 if serve answers /healthz on CIPPBOT_LISTEN (for containers)

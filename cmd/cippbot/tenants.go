@@ -166,6 +166,22 @@ func runTenants(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		}
 		fmt.Fprintf(stdout, "added %s (%s, %s)\n", t.DefaultDomain, t.Name, t.ID)
 		return nil
+	case "policy":
+		if len(args) != 3 || (args[2] != bot.PolicyStrict && args[2] != bot.PolicyTwoApprovers) {
+			return usageError{"usage: tenants policy <domain-or-id> strict|two-approvers"}
+		}
+		t, err := db.TenantByName(ctx, args[1])
+		if errors.Is(err, bot.ErrNotFound) {
+			return fmt.Errorf("no tenant is called %s", args[1])
+		} else if err != nil {
+			return err
+		}
+		t.PrivilegedPolicy = args[2]
+		if err := db.PutTenant(ctx, t); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: changes to privileged accounts now follow the %s policy\n", t.DefaultDomain, args[2])
+		return nil
 	case "remove":
 		if len(args) != 2 {
 			return usageError{"usage: tenants remove <domain-or-tenant-id>"}

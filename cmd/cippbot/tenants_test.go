@@ -89,3 +89,15 @@ func TestCheckNamesMissingPermissions(t *testing.T) {
 		t.Fatalf("check: %v\n%s", err, out.String())
 	}
 }
+
+func TestTenantsPolicy(t *testing.T) {
+	sim, cfg := msp(t)
+	tenantsCmd(t, sim, cfg, "add", "contoso.com")
+	out, err := tenantsCmd(t, sim, cfg, "policy", "contoso", "two-approvers")
+	if err != nil || !strings.Contains(out, "contoso.com: changes to privileged accounts now follow the two-approvers policy") {
+		t.Fatalf("policy: %q, %v", out, err)
+	}
+	if _, err := tenantsCmd(t, sim, cfg, "policy", "contoso", "lax"); err == nil {
+		t.Error("an unknown policy was accepted")
+	}
+}
