@@ -254,6 +254,16 @@ func (b *Bot) record(ctx context.Context, ev Event, rec AuditRecord) error {
 		return err
 	}
 	b.metrics().AuditRecord(rec.Kind)
+	// One log line per request: runs log in execute; refusals and
+	// requests waiting for approval here.
+	switch {
+	case rec.Kind == KindRefused:
+		b.log().InfoContext(ctx, "request refused", LogAction, rec.Action, LogTenant, rec.Tenant, LogActor, rec.Actor.ID,
+			"outcome", rec.Outcome, "why", rec.Error)
+	case rec.Kind == KindRequest && rec.Outcome == "pending":
+		b.log().InfoContext(ctx, "approval requested", LogAction, rec.Action, LogTenant, rec.Tenant, LogActor, rec.Actor.ID,
+			LogApproval, rec.ApprovalID, "outcome", rec.Outcome)
+	}
 	if rec.Kind == KindRefused || rec.Kind == KindDecision && rec.Outcome != "approved" && !strings.HasPrefix(rec.Outcome, "approved ") {
 		b.metrics().Request(rec.Platform, rec.Action, rec.Outcome) // refused, denied, expired
 	}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -24,19 +25,30 @@ type Command struct {
 // ParseCommand parses the text a technician typed after /cipp. It accepts
 // straight and typographic quotes and the dashes phones put in for "--".
 func ParseCommand(text string) (Command, error) {
-	words, err := splitWords(text)
+	words, literal, err := splitWords(text)
 	if err != nil {
 		return Command{}, err
 	}
-	if len(words) > 0 && strings.EqualFold(words[0], "/cipp") {
-		words = words[1:]
+	if len(words) > 0 && strings.EqualFold(words[0], "/cipp") && !literal[0] {
+		words, literal = words[1:], literal[1:]
 	}
 	if len(words) == 0 {
 		return Command{Verb: "help"}, nil
 	}
+	if strings.TrimSpace(words[0]) == "" {
+		return Command{}, fmt.Errorf("the action is missing; /cipp help lists them")
+	}
 	c := Command{Verb: strings.ToLower(words[0]), Named: map[string]string{}}
-	for _, w := range words[1:] {
+	for i, w := range words[1:] {
 		switch {
+		case literal[i+1]:
+			// A word that begins with a quote is only ever a word: a user,
+			// a name, never a flag or name=value.
+			if strings.Contains(w, "@") {
+				c.Targets = append(c.Targets, strings.Trim(w, ",;"))
+			} else {
+				c.Positional = append(c.Positional, w)
+			}
 		case strings.HasPrefix(w, "--") && len(w) > 2:
 			name := strings.ToLower(w[2:])
 			if k, v, ok := strings.Cut(name, "="); ok { // --lifetime=60
@@ -83,28 +95,47 @@ func isNamed(w string) bool {
 
 // splitWords splits text into words the way a shell would for quoting:
 // "a b" and 'a b' are one word, quotes may start mid-word (reason="a b"),
-// and a backslash escapes the next character inside double quotes.
-func splitWords(text string) ([]string, error) {
-	text = normalizeTypography(text)
+// and a backslash escapes the next character inside double quotes. It
+// also reports which words began with a quote.
+// Outside quotes it also undoes what phone keyboards do: typographic
+// quotes open and close words, an em or en dash starting a word stands for
+// "--", and a no-break space separates. Inside quotes every character is
+// kept as typed, so a reason may say 5” or Jan—Feb.
+func splitWords(text string) ([]string, []bool, error) {
 	var (
-		words []string
-		cur   strings.Builder
-		in    rune // the open quote, or 0
-		has   bool // cur holds a word, possibly empty ("")
+		words   []string
+		literal []bool // the word began with a quote
+		cur     strings.Builder
+		close   []rune // the runes that end the open quote; nil when none is open
+		open    rune   // the rune that opened it
+		has     bool   // cur holds a word, possibly empty ("")
 	)
 	rs := []rune(text)
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
 		switch {
-		case in != 0 && r == in:
-			in = 0
-		case in == '"' && r == '\\' && i+1 < len(rs):
+		case close != nil && slices.Contains(close, r):
+			close = nil
+		case close != nil && open != '\'' && open != '\u2018' && r == '\\' && i+1 < len(rs):
 			i++
 			cur.WriteRune(rs[i])
-		case in != 0:
+		case close != nil:
 			cur.WriteRune(r)
-		case r == '"' || r == '\'':
-			in, has = r, true
+		case r == '"':
+			close, open = []rune{'"'}, r
+			startQuote(&has, &literal)
+		case r == '\u201c' || r == '\u201e' || r == '\u201d':
+			close, open = []rune{'\u201d', '\u201c', '"'}, r
+			startQuote(&has, &literal)
+		case r == '\'':
+			close, open = []rune{'\''}, r
+			startQuote(&has, &literal)
+		case r == '\u2018' && !has:
+			close, open = []rune{'\u2019', '\''}, r
+			startQuote(&has, &literal)
+		case (r == '\u2014' || r == '\u2013') && !has:
+			cur.WriteString("--")
+			startWord(&has, &literal)
 		case unicode.IsSpace(r):
 			if has {
 				words = append(words, cur.String())
@@ -113,27 +144,32 @@ func splitWords(text string) ([]string, error) {
 			}
 		default:
 			cur.WriteRune(r)
-			has = true
+			startWord(&has, &literal)
 		}
 	}
-	if in != 0 {
-		return nil, fmt.Errorf("a %c quote is not closed", in)
+	if close != nil {
+		return nil, nil, fmt.Errorf("a %c quote is not closed", open)
 	}
 	if has {
 		words = append(words, cur.String())
 	}
-	return words, nil
+	return words, literal, nil
 }
 
-// normalizeTypography undoes what phone keyboards do to typed commands:
-// curly quotes and an em or en dash standing for "--".
-func normalizeTypography(s string) string {
-	return strings.NewReplacer(
-		"\u201c", `"`, "\u201d", `"`, "\u201e", `"`,
-		"\u2018", "'", "\u2019", "'",
-		"\u2014", "--", "\u2013", "--",
-		"\u00a0", " ",
-	).Replace(s)
+// startWord notes a new word, unquoted, if none is under way.
+func startWord(has *bool, literal *[]bool) {
+	if !*has {
+		*has = true
+		*literal = append(*literal, false)
+	}
+}
+
+// startQuote notes a quote: a word that begins with one is literal.
+func startQuote(has *bool, literal *[]bool) {
+	if !*has {
+		*has = true
+		*literal = append(*literal, true)
+	}
 }
 
 // closest returns the candidate nearest to word by edit distance, if it is

@@ -26,6 +26,12 @@ func TestParseCommand(t *testing.T) {
 		{`password-never-expires on a@x.com`, bot.Command{Verb: "password-never-expires", Targets: []string{"a@x.com"}, Positional: []string{"on"}}},
 		{`audit 'a@x.com'`, bot.Command{Verb: "audit", Targets: []string{"a@x.com"}}},
 		{`x reason="say \"hi\""`, bot.Command{Verb: "x", Reason: `say "hi"`}},
+		// Inside quotes, what was typed stays: a 5-inch screen, a range.
+		{"x reason=\"the 5\u201d screen\"", bot.Command{Verb: "x", Reason: "the 5\u201d screen"}},
+		{"x reason=\u201cJan\u2014Feb\u201d", bot.Command{Verb: "x", Reason: "Jan\u2014Feb"}},
+		{"x O\u2019Brien", bot.Command{Verb: "x", Positional: []string{"O\u2019Brien"}}},
+		// A word that begins with a quote is a word, never a flag or name=value.
+		{`x "--must-change" "reason=x" "a@x.com"`, bot.Command{Verb: "x", Targets: []string{"a@x.com"}, Positional: []string{"--must-change", "reason=x"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

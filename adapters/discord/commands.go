@@ -116,15 +116,22 @@ func describe(s string) string {
 // the bot's grammar reads: "reset-password a@x.com --must-change
 // reason=\"…\"". Booleans become flags, everything else name=value.
 func commandText(data discordgo.ApplicationCommandInteractionData) string {
-	if len(data.Options) == 0 {
+	if len(data.Options) == 0 || data.Options[0] == nil {
 		return "help"
 	}
 	sub := data.Options[0]
 	words := []string{sub.Name}
 	for _, o := range sub.Options {
+		if o == nil {
+			continue
+		}
 		switch {
 		case o.Name == userOption:
-			words = append(words, strings.Fields(fmt.Sprint(o.Value))...)
+			// Each word is quoted, so it can only ever be a user: never a
+			// flag or name=value smuggled in through the text box.
+			for _, w := range strings.Fields(fmt.Sprint(o.Value)) {
+				words = append(words, quote(w))
+			}
 		case o.Type == discordgo.ApplicationCommandOptionAttachment:
 			// read by attachments, not as text
 		case o.Type == discordgo.ApplicationCommandOptionBoolean:
@@ -132,7 +139,9 @@ func commandText(data discordgo.ApplicationCommandInteractionData) string {
 				words = append(words, "--"+o.Name)
 			}
 		case o.Type == discordgo.ApplicationCommandOptionInteger:
-			words = append(words, o.Name+"="+strconv.FormatInt(int64(o.IntValue()), 10))
+			if v, ok := o.Value.(float64); ok {
+				words = append(words, o.Name+"="+strconv.FormatInt(int64(v), 10))
+			}
 		case o.Name == "args" || o.Name == "action":
 			words = append(words, fmt.Sprint(o.Value)) // free text, read by the grammar as typed
 		default:
@@ -149,12 +158,12 @@ func quote(v string) string {
 
 // attachments returns the files attached to a /cipp command.
 func attachments(data discordgo.ApplicationCommandInteractionData) []*discordgo.MessageAttachment {
-	if len(data.Options) == 0 || data.Resolved == nil {
+	if len(data.Options) == 0 || data.Options[0] == nil || data.Resolved == nil {
 		return nil
 	}
 	var out []*discordgo.MessageAttachment
 	for _, o := range data.Options[0].Options {
-		if o.Type != discordgo.ApplicationCommandOptionAttachment {
+		if o == nil || o.Type != discordgo.ApplicationCommandOptionAttachment {
 			continue
 		}
 		if att, ok := data.Resolved.Attachments[fmt.Sprint(o.Value)]; ok {

@@ -80,7 +80,7 @@ func TestGatewayCommandText(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("events: %+v", got)
 	}
-	want := `reset-password AdeleV@contoso.com --must-change reason="say \"hi\""`
+	want := `reset-password "AdeleV@contoso.com" --must-change reason="say \"hi\""`
 	if got[0].Text != want || got[0].Actor.ID != "discord:"+riley || got[0].Channel != ch {
 		t.Errorf("event = %+v, want text %s", got[0], want)
 	}
