@@ -60,6 +60,8 @@ type Param struct {
 	// the targets ("on", "Sales and Marketing") instead of name=value.
 	Positional bool
 	Required   bool
+	// AllowEmpty lets name= stand for "clear it".
+	AllowEmpty bool
 	Min, Max   int // for ParamInt; both zero means unbounded
 }
 
@@ -94,6 +96,7 @@ func (p Params) Clone() Params {
 type Action struct {
 	Name    string   // "reset-password"
 	Aliases []string // "resetpw"
+	Area    string   // where help lists it: "Users", "Sign-in", "MFA", "Groups"
 	Summary string   // one line, for help
 	Params  []Param
 	Risk    Risk
@@ -131,8 +134,10 @@ type Plan struct {
 	// Outcome is reported when Op succeeds, or at once when Op is nil.
 	Outcome Outcome
 	// IfConflict, if non-nil, is reported instead of an ECONFLICT error
-	// (adding a member who already is one).
+	// (adding a member who already is one); IfNotFound instead of an
+	// ENOTFOUND one (removing a member who is not one).
 	IfConflict *Outcome
+	IfNotFound *Outcome
 }
 
 // Env holds what actions need besides the tenant.
@@ -282,7 +287,7 @@ func (prm *Param) normalize(raw string) (string, error) {
 		}
 		return "", Errorf(EINVALID, "%s is one of %s, not %q", prm.Name, strings.Join(prm.Choices, ", "), raw)
 	}
-	if strings.TrimSpace(raw) == "" {
+	if strings.TrimSpace(raw) == "" && !prm.AllowEmpty {
 		return "", Errorf(EINVALID, "%s is empty", prm.Name)
 	}
 	return raw, nil

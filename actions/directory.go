@@ -75,6 +75,16 @@ type UserUpdate struct {
 	ForceChange      bool // with Password: must change at next sign-in
 	PasswordPolicies *string
 	ClearImmutableID bool
+	// Fields sets other properties by their Graph name ("jobTitle"); a nil
+	// value clears the property.
+	Fields map[string]*string
+}
+
+// AuthMethod is one of a user's authentication methods.
+type AuthMethod struct {
+	ID   string
+	Kind string // the Graph type without "AuthenticationMethod": "phone", "microsoftAuthenticator", "password"
+	Name string // for people: "phone", "authenticator app"
 }
 
 // TAPOptions are the options of a new temporary access pass.
@@ -116,6 +126,15 @@ type Directory interface {
 	// AddGroupMember adds the user to a Microsoft 365 or security group.
 	// It returns ECONFLICT if the user is already a member.
 	AddGroupMember(ctx context.Context, groupID, userID string) error
+	// RemoveGroupMember removes the user from a Microsoft 365 or security
+	// group; ENOTFOUND if the user is not a member.
+	RemoveGroupMember(ctx context.Context, groupID, userID string) error
+	// AuthMethods lists the user's authentication methods.
+	AuthMethods(ctx context.Context, userID string) ([]AuthMethod, error)
+	// DeleteAuthMethod removes one authentication method.
+	DeleteAuthMethod(ctx context.Context, userID string, m AuthMethod) error
+	// SetMFAState sets per-user MFA: "disabled", "enabled" or "enforced".
+	SetMFAState(ctx context.Context, userID, state string) error
 
 	// FindUsers returns up to max users whose mail nickname, UPN or
 	// display name starts with name (for bare names in a bound channel).
@@ -162,10 +181,11 @@ type OpKind int
 
 // Batched write kinds.
 const (
-	OpUpdateUser     OpKind = iota + 1 // PATCH /users/{id} with Update
-	OpDeleteUser                       // DELETE /users/{id}
-	OpRevokeSessions                   // POST /users/{id}/revokeSignInSessions
-	OpAddGroupMember                   // POST /groups/{GroupID}/members/$ref
+	OpUpdateUser        OpKind = iota + 1 // PATCH /users/{id} with Update
+	OpDeleteUser                          // DELETE /users/{id}
+	OpRevokeSessions                      // POST /users/{id}/revokeSignInSessions
+	OpAddGroupMember                      // POST /groups/{GroupID}/members/$ref
+	OpRemoveGroupMember                   // DELETE /groups/{GroupID}/members/{UserID}/$ref
 )
 
 // Op is one write that takes a single Graph request, so that bulk runs
@@ -195,6 +215,8 @@ func ApplyEach(ctx context.Context, d Directory, ops []Op, progress func(int)) [
 			errs[i] = d.RevokeSessions(ctx, op.UserID)
 		case OpAddGroupMember:
 			errs[i] = d.AddGroupMember(ctx, op.GroupID, op.UserID)
+		case OpRemoveGroupMember:
+			errs[i] = d.RemoveGroupMember(ctx, op.GroupID, op.UserID)
 		default:
 			errs[i] = Errorf(EINTERNAL, "unknown operation %d", op.Kind)
 		}

@@ -191,6 +191,8 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 			results[i].Outcome = plans[i].Outcome
 		case ErrorCode(err) == ECONFLICT && plans[i].IfConflict != nil:
 			results[i].Outcome = *plans[i].IfConflict
+		case ErrorCode(err) == ENOTFOUND && plans[i].IfNotFound != nil:
+			results[i].Outcome = *plans[i].IfNotFound
 		default:
 			results[i].Err = err
 		}

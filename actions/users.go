@@ -20,7 +20,11 @@ func Default() *Catalogue {
 		createTAP,
 		deleteUser,
 		addToGroup,
+		removeFromGroup,
 		clearImmutableID,
+		editUser,
+		resetMFA,
+		setMFA,
 	)
 }
 
@@ -38,6 +42,7 @@ func onPremises(what, instead string) func(User, Params) error {
 
 var viewUser = &Action{
 	Name:        "user",
+	Area:        "Users",
 	Permissions: permUserRead,
 	Aliases:     []string{"view", "info"},
 	Summary:     "Show a user: status, licences, last sign-in, MFA, roles",
@@ -129,6 +134,7 @@ var (
 
 var blockSignIn = &Action{
 	Name:        "block-signin",
+	Area:        "Sign-in",
 	Permissions: permUserWrite,
 	Aliases:     []string{"block", "disable-user"},
 	Summary:     "Block a user from signing in",
@@ -147,6 +153,7 @@ var blockSignIn = &Action{
 
 var unblockSignIn = &Action{
 	Name:        "unblock-signin",
+	Area:        "Sign-in",
 	Permissions: permUserWrite,
 	Aliases:     []string{"unblock", "enable-user"},
 	Summary:     "Allow a blocked user to sign in again",
@@ -164,6 +171,7 @@ var unblockSignIn = &Action{
 
 var revokeSessions = &Action{
 	Name:        "revoke-sessions",
+	Area:        "Sign-in",
 	Permissions: permUserWrite,
 	Aliases:     []string{"revoke", "signout"},
 	Summary:     "Sign a user out everywhere (revoke refresh tokens)",
@@ -177,6 +185,7 @@ var revokeSessions = &Action{
 
 var resetPassword = &Action{
 	Name:        "reset-password",
+	Area:        "Sign-in",
 	Permissions: permPassword,
 	Aliases:     []string{"resetpw", "reset-pw"},
 	Summary:     "Set a new random password, sent to you privately",
@@ -205,6 +214,7 @@ var resetPassword = &Action{
 
 var passwordNeverExpires = &Action{
 	Name:        "password-never-expires",
+	Area:        "Sign-in",
 	Permissions: permUserWrite,
 	Aliases:     []string{"pne"},
 	Summary:     "Turn password expiry off or back on",
@@ -250,6 +260,7 @@ func normalizePolicies(p string) string { return setPolicy(p, "", false) }
 
 var createTAP = &Action{
 	Name:        "create-tap",
+	Area:        "MFA",
 	Permissions: []string{"UserAuthenticationMethod.ReadWrite.All"},
 	Aliases:     []string{"tap"},
 	Summary:     "Create a temporary access pass, sent to you privately",
@@ -296,6 +307,7 @@ func minutes(m int) string {
 
 var deleteUser = &Action{
 	Name:        "delete-user",
+	Area:        "Users",
 	Permissions: permUserWrite,
 	Aliases:     []string{"delete"},
 	Summary:     "Delete a user (restorable for 30 days)",
@@ -310,39 +322,16 @@ var deleteUser = &Action{
 
 var addToGroup = &Action{
 	Name:        "add-to-group",
+	Area:        "Groups",
 	Permissions: []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
 	Aliases:     []string{"addgroup"},
 	Summary:     "Add users to a Microsoft 365 or security group",
 	Params: []Param{
 		{Name: "group", Kind: ParamString, Positional: true, Required: true, Summary: "group name or ID"},
 	},
-	Risk: RiskChange,
-	Bulk: true,
-	Prepare: func(ctx context.Context, d Directory, p Params) (Params, error) {
-		gs, err := d.FindGroups(ctx, p["group"])
-		if err != nil {
-			return nil, err
-		}
-		switch len(gs) {
-		case 0:
-			return nil, Errorf(ENOTFOUND, "no group is named %q: check the spelling or use its ID", p["group"])
-		case 1:
-		default:
-			ids := make([]string, len(gs))
-			for i, g := range gs {
-				ids[i] = g.ID
-			}
-			return nil, Errorf(EINVALID, "%d groups are named %q; give one by ID: %s", len(gs), p["group"], strings.Join(ids, ", "))
-		}
-		g := gs[0]
-		if !g.Unified && g.MailEnabled {
-			return nil, Errorf(ECONFLICT, "%q is a %s: Graph cannot change its members; use Exchange admin", g.DisplayName, g.Kind())
-		}
-		q := p.Clone()
-		q["group"] = g.DisplayName
-		q["group-id"] = g.ID
-		return q, nil
-	},
+	Risk:    RiskChange,
+	Bulk:    true,
+	Prepare: prepareGroup,
 	Plan: func(u User, p Params, _ Env) (Plan, error) {
 		return Plan{Op: &Op{Kind: OpAddGroupMember, UserID: u.ID, GroupID: p["group-id"]},
 			Outcome:    Outcome{Summary: fmt.Sprintf("%s: added to %s", u.UPN, p["group"])},
@@ -352,6 +341,7 @@ var addToGroup = &Action{
 
 var clearImmutableID = &Action{
 	Name:        "clear-immutable-id",
+	Area:        "Users",
 	Permissions: permUserWrite,
 	Summary:     "Clear a cloud user's leftover on-premises immutable ID",
 	Risk:        RiskDestructive,

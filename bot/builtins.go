@@ -23,13 +23,28 @@ func (b *Bot) help(ctx context.Context, ev Event, r Responder, cmd Command) {
 		return
 	}
 	m := Message{Title: "cippbot: Microsoft 365 user admin from chat", Lines: []string{"/cipp <action> user@domain … [reason=\"…\"]"}}
+	// Grouped by area, in the order areas first appear; one line each.
+	var areas []string
+	byArea := map[string][]*actions.Action{}
 	for _, a := range b.Catalogue.All() {
-		mark := ""
-		if needsApproval(a) {
-			mark = " (needs approval)"
+		if _, ok := byArea[a.Area]; !ok {
+			areas = append(areas, a.Area)
 		}
-		m.Lines = append(m.Lines, "• "+a.Name+": "+a.Summary+mark)
+		byArea[a.Area] = append(byArea[a.Area], a)
 	}
+	for _, area := range areas {
+		if area != "" {
+			m.Lines = append(m.Lines, area+":")
+		}
+		for _, a := range byArea[area] {
+			mark := ""
+			if needsApproval(a) {
+				mark = " (needs approval)"
+			}
+			m.Lines = append(m.Lines, "• "+a.Name+": "+a.Summary+mark)
+		}
+	}
+	m.Lines = append(m.Lines, "Approvals and admin:")
 	m.Lines = append(m.Lines,
 		"• approve / deny <id>: decide on a request",
 		"• audit [user@domain]: recent audit entries",
@@ -40,7 +55,7 @@ func (b *Bot) help(ctx context.Context, ev Event, r Responder, cmd Command) {
 }
 
 func actionHelp(a *actions.Action) Message {
-	m := Message{Title: a.Name + ": " + a.Summary, Lines: []string{"/cipp " + a.Usage()}}
+	m := Message{Title: a.Name + ": " + a.Summary, Lines: []string{"/cipp " + a.Usage(), "Example: " + example(a)}}
 	for _, p := range a.Params {
 		m.Lines = append(m.Lines, fmt.Sprintf("  %s: %s", p.Name, p.Summary))
 	}
@@ -323,4 +338,25 @@ func Builtins() []Builtin {
 		{Name: "check", Summary: "Admins: can cippbot reach a tenant, and which actions will work", Arg: "tenant", ArgSummary: "domain or alias"},
 		{Name: "whoami", Summary: "Your chat ID and role"},
 	}
+}
+
+// example builds a typical command for an action from its declaration.
+func example(a *actions.Action) string {
+	parts := []string{"/cipp", a.Name, "AdeleV@contoso.com"}
+	for _, p := range a.Params {
+		switch {
+		case p.Kind == actions.ParamEnum && p.Required:
+			parts = append(parts, p.Choices[0])
+		case p.Name == "group":
+			parts = append(parts, `"Sales and Marketing"`)
+		case p.Kind == actions.ParamInt && p.Min > 0:
+			parts = append(parts, fmt.Sprintf("%s=%d", p.Name, max(p.Min, 60)))
+		case p.Name == "jobtitle":
+			parts = append(parts, `jobTitle="Store Manager"`)
+		}
+	}
+	if needsApproval(a) {
+		parts = append(parts, `reason="ticket 4711"`)
+	}
+	return strings.Join(parts, " ")
 }

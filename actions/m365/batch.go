@@ -264,6 +264,8 @@ func (d *Directory) opRequest(ctx context.Context, op actions.Op) (*abs.RequestI
 		return user.RevokeSignInSessions().ToPostRequestInformation(ctx, nil)
 	case actions.OpAddGroupMember:
 		return d.client.Groups().ByGroupId(op.GroupID).Members().Ref().ToPostRequestInformation(ctx, d.memberRef(op.UserID), nil)
+	case actions.OpRemoveGroupMember:
+		return d.client.Groups().ByGroupId(op.GroupID).Members().ByDirectoryObjectId(op.UserID).Ref().ToDeleteRequestInformation(ctx, nil)
 	}
 	return nil, fmt.Errorf("unknown operation %d", op.Kind)
 }

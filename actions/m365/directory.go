@@ -268,10 +268,26 @@ func userPatch(up actions.UserUpdate) models.Userable {
 	if up.PasswordPolicies != nil {
 		body.SetPasswordPolicies(up.PasswordPolicies)
 	}
+	// A nil set through a typed setter is not serialized; additional data
+	// writes an explicit null, which is what clears a property.
+	extra := map[string]any{}
 	if up.ClearImmutableID {
-		// A nil set through the typed setter is not serialized; additional
-		// data writes an explicit null, which is what clears it.
-		body.SetAdditionalData(map[string]any{"onPremisesImmutableId": nil})
+		extra["onPremisesImmutableId"] = nil
+	}
+	for name, v := range up.Fields {
+		switch {
+		case v == nil && name == "businessPhones":
+			extra[name] = []string{}
+		case v == nil:
+			extra[name] = nil
+		case name == "businessPhones":
+			extra[name] = []string{*v}
+		default:
+			extra[name] = *v
+		}
+	}
+	if len(extra) > 0 {
+		body.SetAdditionalData(extra)
 	}
 	return body
 }

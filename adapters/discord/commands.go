@@ -44,17 +44,17 @@ func Command(actions []*bot.Action, builtins []bot.Builtin) (*discordgo.Applicat
 			Type: discordgo.ApplicationCommandOptionString, Name: userOption, Description: "user@domain", Required: !a.Bulk,
 		}}
 		if a.Bulk {
-			opts[0].Description = "user@domain; several separated by spaces (or attach a file)"
+			opts[0].Description = "user@domain; several with spaces"
 			opts = append(opts, &discordgo.ApplicationCommandOption{
 				Type: discordgo.ApplicationCommandOptionAttachment, Name: fileOption,
-				Description: "CSV or text file of users (userPrincipalName column, or one per line)",
+				Description: "CSV or list of users",
 			})
 		}
 		for _, p := range a.Params {
 			opts = append(opts, option(p))
 		}
 		opts = append(opts, &discordgo.ApplicationCommandOption{
-			Type: discordgo.ApplicationCommandOptionString, Name: "reason", Description: "why: shown on the approval card and kept in the audit",
+			Type: discordgo.ApplicationCommandOptionString, Name: "reason", Description: "why (card and audit)",
 		})
 		// Discord wants required options first.
 		sort.SliceStable(opts, func(i, j int) bool { return opts[i].Required && !opts[j].Required })
@@ -75,7 +75,31 @@ func Command(actions []*bot.Action, builtins []bot.Builtin) (*discordgo.Applicat
 	if len(cmd.Options) > maxOptions {
 		return nil, fmt.Errorf("discord: %d subcommands exceed Discord's %d; group them", len(cmd.Options), maxOptions)
 	}
+	if n := commandSize(cmd); n > maxCommandSize {
+		return nil, fmt.Errorf("discord: /cipp would be %d characters; Discord allows %d", n, maxCommandSize)
+	}
 	return cmd, nil
+}
+
+// maxCommandSize is Discord's limit on the characters of one command.
+const maxCommandSize = 4000
+
+// commandSize counts what Discord counts against maxCommandSize: names,
+// descriptions, and choice names and values, at every level.
+func commandSize(c *discordgo.ApplicationCommand) int {
+	n := len(c.Name) + len(c.Description)
+	var opts func([]*discordgo.ApplicationCommandOption)
+	opts = func(os []*discordgo.ApplicationCommandOption) {
+		for _, o := range os {
+			n += len(o.Name) + len(o.Description)
+			for _, ch := range o.Choices {
+				n += len(ch.Name) + len(fmt.Sprint(ch.Value))
+			}
+			opts(o.Options)
+		}
+	}
+	opts(c.Options)
+	return n
 }
 
 func option(p bot.Param) *discordgo.ApplicationCommandOption {

@@ -217,3 +217,11 @@ func TestCommandWithAttachment(t *testing.T) {
 		t.Fatalf("event = %+v", got)
 	}
 }
+
+func TestCommandSize(t *testing.T) {
+	// Command refuses a /cipp past Discord's 4,000-character limit, which
+	// Discord would answer with APPLICATION_COMMAND_TOO_LARGE at start-up.
+	if _, err := discord.Command(actions.Default().All(), bot.Builtins()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -92,6 +92,17 @@ func (r *binaryRun) slash(t *testing.T, text string) {
 	resp.Body.Close()
 }
 
+// sawRoles reports whether the simulated tenant has answered a memberOf
+// read (inside a $batch or not).
+func (r *binaryRun) sawRoles() bool {
+	for _, q := range r.sim.Requests() {
+		if strings.HasSuffix(q.Path, "/memberOf") && q.Status == 200 {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *binaryRun) revokes() int {
 	n := 0
 	for _, q := range r.sim.Requests() {
@@ -156,10 +167,13 @@ func TestKillMarksOutcomeUnknown(t *testing.T) {
 	r.start(t)
 	r.sim.SetLatency(2 * time.Second)
 	r.slash(t, "revoke-sessions AdeleV@contoso.com")
-	deadline := time.Now().Add(10 * time.Second)
-	for r.revokes() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // until the call is on the wire
+	// The roles are read just before the run starts; once that answer is
+	// in, the revoke goes out and takes 2 s: kill in the middle of it.
+	deadline := time.Now().Add(20 * time.Second)
+	for !r.sawRoles() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
 	}
+	time.Sleep(time.Second)
 	must(t, r.cmd.Process.Kill())
 	<-r.done
 	r.sim.SetLatency(0)

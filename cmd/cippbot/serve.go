@@ -25,6 +25,9 @@ const shutdownGrace = 20 * time.Second
 // carries Graph and token traffic (tests point it at a simulated tenant);
 // ln, if non-nil, replaces listening on cfg.Listen.
 func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.Listener, log *slog.Logger) error {
+	if ln != nil {
+		defer ln.Close() // also when start-up fails, so nobody waits on it
+	}
 	met := newMetrics()
 	conn, err := connector(cfg, graphClient, log, met.graphExchange)
 	if err != nil {
@@ -120,6 +123,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
+		defer ln.Close()
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Info("cippbot serving", "version", version(), "listen", ln.Addr().String(), "platforms", strings.Join(platforms, ", "), "config", cfg)

@@ -121,8 +121,9 @@ func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 func waitReady(t *testing.T, base string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
+	c := &http.Client{Timeout: 2 * time.Second}
 	for {
-		resp, err := http.Get(base + "/healthz")
+		resp, err := c.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

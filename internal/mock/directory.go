@@ -280,3 +280,30 @@ func (d *Directory) DirectoryRoles(_ context.Context, ids []string) ([][]string,
 	}
 	return roles, errs
 }
+
+// RemoveGroupMember implements actions.Directory.
+func (d *Directory) RemoveGroupMember(_ context.Context, groupID, userID string) error {
+	d.Calls.Add(1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.member[groupID][userID] {
+		return notFound("membership of " + userID)
+	}
+	delete(d.member[groupID], userID)
+	return nil
+}
+
+// AuthMethods implements actions.Directory: a password and a phone.
+func (d *Directory) AuthMethods(_ context.Context, userID string) ([]actions.AuthMethod, error) {
+	return []actions.AuthMethod{{ID: "pw", Kind: "password", Name: "password"}, {ID: "ph", Kind: "phone", Name: "phone"}}, nil
+}
+
+// DeleteAuthMethod implements actions.Directory.
+func (d *Directory) DeleteAuthMethod(_ context.Context, userID string, m actions.AuthMethod) error {
+	return d.change(userID, func(*MemUser) error { return nil })
+}
+
+// SetMFAState implements actions.Directory.
+func (d *Directory) SetMFAState(_ context.Context, userID, state string) error {
+	return d.change(userID, func(*MemUser) error { return nil })
+}
