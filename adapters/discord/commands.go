@@ -36,6 +36,7 @@ func Command(actions []*bot.Action, builtins []bot.Builtin) (*discordgo.Applicat
 		Type:        discordgo.ChatApplicationCommand,
 		Description: "Microsoft 365 user admin with approvals (try /cipp help)",
 	}
+	var subs []*discordgo.ApplicationCommandOption
 	for _, a := range actions {
 		sub := &discordgo.ApplicationCommandOption{
 			Type: discordgo.ApplicationCommandOptionSubCommand, Name: a.Name, Description: describe(a.Summary),
@@ -44,7 +45,7 @@ func Command(actions []*bot.Action, builtins []bot.Builtin) (*discordgo.Applicat
 			Type: discordgo.ApplicationCommandOptionString, Name: userOption, Description: "user@domain", Required: !a.Bulk,
 		}}
 		if a.Bulk {
-			opts[0].Description = "user@domain; several with spaces"
+			opts[0].Description = "user@domain …"
 			opts = append(opts, &discordgo.ApplicationCommandOption{
 				Type: discordgo.ApplicationCommandOptionAttachment, Name: fileOption,
 				Description: "CSV or list of users",
@@ -54,13 +55,18 @@ func Command(actions []*bot.Action, builtins []bot.Builtin) (*discordgo.Applicat
 			opts = append(opts, option(p))
 		}
 		opts = append(opts, &discordgo.ApplicationCommandOption{
-			Type: discordgo.ApplicationCommandOptionString, Name: "reason", Description: "why (card and audit)",
+			Type: discordgo.ApplicationCommandOptionString, Name: "reason", Description: "why",
 		})
 		// Discord wants required options first.
 		sort.SliceStable(opts, func(i, j int) bool { return opts[i].Required && !opts[j].Required })
 		sub.Options = opts
-		cmd.Options = append(cmd.Options, sub)
+		subs = append(subs, sub)
 	}
+	cmd.Options = groupByArea(subs, actions, 3) // help, whoami, admin
+	// help and whoami stand alone; the other built-ins share one "admin"
+	// group, leaving Discord's 25 top-level options to the actions.
+	admin := &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommandGroup,
+		Name: "admin", Description: "Audit, access, tenants, channel binding, checks"}
 	for _, b := range builtins {
 		sub := &discordgo.ApplicationCommandOption{
 			Type: discordgo.ApplicationCommandOptionSubCommand, Name: b.Name, Description: describe(b.Summary),
@@ -70,7 +76,14 @@ func Command(actions []*bot.Action, builtins []bot.Builtin) (*discordgo.Applicat
 				Type: discordgo.ApplicationCommandOptionString, Name: b.Arg, Description: describe(b.ArgSummary),
 			}}
 		}
-		cmd.Options = append(cmd.Options, sub)
+		if b.Name == "help" || b.Name == "whoami" {
+			cmd.Options = append(cmd.Options, sub)
+		} else {
+			admin.Options = append(admin.Options, sub)
+		}
+	}
+	if len(admin.Options) > 0 {
+		cmd.Options = append(cmd.Options, admin)
 	}
 	if len(cmd.Options) > maxOptions {
 		return nil, fmt.Errorf("discord: %d subcommands exceed Discord's %d; group them", len(cmd.Options), maxOptions)
@@ -124,6 +137,32 @@ func option(p bot.Param) *discordgo.ApplicationCommandOption {
 	return o
 }
 
+// groupByArea returns the action subcommands as they are when they fit
+// beside the built-ins in Discord's 25 options, and otherwise in one
+// subcommand group per area (/cipp mailbox set-ooo …).
+func groupByArea(subs []*discordgo.ApplicationCommandOption, actions []*bot.Action, builtins int) []*discordgo.ApplicationCommandOption {
+	if len(subs)+builtins <= maxOptions {
+		return subs
+	}
+	var groups []*discordgo.ApplicationCommandOption
+	byName := map[string]*discordgo.ApplicationCommandOption{}
+	for i, a := range actions {
+		name := strings.ToLower(strings.ReplaceAll(a.Area, " ", "-"))
+		if name == "" {
+			name = "other"
+		}
+		g, ok := byName[name]
+		if !ok {
+			g = &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommandGroup,
+				Name: name, Description: describe(a.Area + " actions")}
+			byName[name] = g
+			groups = append(groups, g)
+		}
+		g.Options = append(g.Options, subs[i])
+	}
+	return groups
+}
+
 // describe fits a summary into Discord's 1–100 characters.
 func describe(s string) string {
 	s = strings.TrimSpace(s)
@@ -140,10 +179,10 @@ func describe(s string) string {
 // the bot's grammar reads: "reset-password a@x.com --must-change
 // reason=\"…\"". Booleans become flags, everything else name=value.
 func commandText(data discordgo.ApplicationCommandInteractionData) string {
-	if len(data.Options) == 0 || data.Options[0] == nil {
+	sub := subcommand(data)
+	if sub == nil {
 		return "help"
 	}
-	sub := data.Options[0]
 	words := []string{sub.Name}
 	for _, o := range sub.Options {
 		if o == nil {
@@ -180,13 +219,29 @@ func quote(v string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }
 
+// subcommand returns the chosen subcommand, inside its group if any.
+func subcommand(data discordgo.ApplicationCommandInteractionData) *discordgo.ApplicationCommandInteractionDataOption {
+	if len(data.Options) == 0 || data.Options[0] == nil {
+		return nil
+	}
+	sub := data.Options[0]
+	if sub.Type == discordgo.ApplicationCommandOptionSubCommandGroup {
+		if len(sub.Options) == 0 || sub.Options[0] == nil {
+			return nil
+		}
+		sub = sub.Options[0]
+	}
+	return sub
+}
+
 // attachments returns the files attached to a /cipp command.
 func attachments(data discordgo.ApplicationCommandInteractionData) []*discordgo.MessageAttachment {
-	if len(data.Options) == 0 || data.Options[0] == nil || data.Resolved == nil {
+	sub := subcommand(data)
+	if sub == nil || data.Resolved == nil {
 		return nil
 	}
 	var out []*discordgo.MessageAttachment
-	for _, o := range data.Options[0].Options {
+	for _, o := range sub.Options {
 		if o == nil || o.Type != discordgo.ApplicationCommandOptionAttachment {
 			continue
 		}

@@ -142,7 +142,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, s: s, pub: pub, handler: h, log: log.With("component", Platform), ctx: ctx, cancel: cancel,
 		dedup: cfg.Dedup, recent: map[string]recentToken{}, reveals: map[string]pendingReveal{}, asks: map[string]pendingAsk{}}
 	if a.dedup == nil {
-		a.dedup = newMemDedup(a.now)
+		a.dedup = bot.NewMemDeduper(a.now)
 	}
 	s.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) { a.HandleInteraction(ic.Interaction) })
 	return a, nil

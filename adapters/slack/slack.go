@@ -125,7 +125,7 @@ func newAdapter(cfg Config, api slackAPI, client *slackapi.Client, hc *http.Clie
 	}
 	dedup := cfg.Dedup
 	if dedup == nil {
-		dedup = newMemDedup(time.Now)
+		dedup = bot.NewMemDeduper(time.Now)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Adapter{cfg: cfg, api: api, client: client, http: hc, handler: h,

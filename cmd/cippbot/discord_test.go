@@ -281,6 +281,11 @@ func TestDiscordRegistration(t *testing.T) {
 	subs := map[string]int{}
 	for _, s := range cmds[0].Options {
 		subs[s.Name] = len(s.Options)
+		for _, g := range s.Options {
+			if g.Type == 1 { // a subcommand inside a group
+				subs[g.Name] = 0
+			}
+		}
 	}
 	for _, want := range []string{"reset-password", "create-tap", "add-to-group", "help", "audit"} {
 		if _, ok := subs[want]; !ok {

@@ -1,4 +1,4 @@
-package slack
+package bot
 
 import (
 	"context"
@@ -6,12 +6,13 @@ import (
 	"time"
 )
 
-func TestMemDedup(t *testing.T) {
+func TestMemDeduper(t *testing.T) {
+	const ttl = 30 * time.Minute
 	now := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
-	m := newMemDedup(func() time.Time { return now })
+	m := NewMemDeduper(func() time.Time { return now })
 	first := func(key string) bool {
 		t.Helper()
-		ok, err := m.FirstDelivery(context.Background(), key, deliveryTTL)
+		ok, err := m.FirstDelivery(context.Background(), key, ttl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -20,7 +21,7 @@ func TestMemDedup(t *testing.T) {
 	if !first("slack:cmd:1") || first("slack:cmd:1") {
 		t.Fatal("want new, then a repeat")
 	}
-	now = now.Add(deliveryTTL - time.Nanosecond)
+	now = now.Add(ttl - time.Nanosecond)
 	if first("slack:cmd:1") {
 		t.Error("repeat just inside the ttl reported as new")
 	}
@@ -35,7 +36,7 @@ func TestMemDedup(t *testing.T) {
 	if len(m.seen) != 2 {
 		t.Errorf("%d keys remembered, want 2", len(m.seen))
 	}
-	now = now.Add(deliveryTTL)
+	now = now.Add(ttl)
 	first("slack:cmd:3")
 	if len(m.seen) != 1 {
 		t.Errorf("%d keys remembered after they expired, want 1", len(m.seen))
