@@ -25,6 +25,11 @@ func Default() *Catalogue {
 		editUser,
 		resetMFA,
 		setMFA,
+		convertMailbox,
+		enableArchive,
+		setOOO,
+		disableOOO,
+		disableForwarding,
 	)
 }
 

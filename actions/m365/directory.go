@@ -2,6 +2,7 @@ package m365
 
 import (
 	"context"
+	"net/http"
 
 	"fmt"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -24,13 +25,16 @@ import (
 
 // Directory is one customer tenant's directory over Microsoft Graph.
 type Directory struct {
-	cred     azcore.TokenCredential
-	scope    string
-	tenantID string
-	graphURL string // service root, no version
-	adapter  *msgraphsdk.GraphRequestAdapter
-	client   *msgraphsdk.GraphServiceClient
-	log      *slog.Logger
+	cred      azcore.TokenCredential
+	scope     string
+	exoURL    string // Exchange Online root, no trailing slash
+	exoScope  string
+	exoClient *http.Client
+	tenantID  string
+	graphURL  string // service root, no version
+	adapter   *msgraphsdk.GraphRequestAdapter
+	client    *msgraphsdk.GraphServiceClient
+	log       *slog.Logger
 }
 
 var _ actions.Directory = (*Directory)(nil)

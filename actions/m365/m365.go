@@ -45,6 +45,9 @@ type Config struct {
 	// (for Microsoft's clouds) or https://graph.microsoft.com otherwise,
 	// plus "/.default".
 	GraphScope string
+	// ExchangeURL is the Exchange Online root for REST cmdlets; "" means
+	// the cloud's (https://outlook.office365.com).
+	ExchangeURL string
 	// AuthorityHost is the Entra ID login host; "" means the cloud's.
 	// Instance discovery is turned off for a host that is not one of
 	// Microsoft's.
@@ -106,6 +109,10 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.AuthorityHost == "" {
 		cfg.AuthorityHost = cl.AuthorityHost
 	}
+	if cfg.ExchangeURL == "" {
+		cfg.ExchangeURL = cl.ExchangeURL
+	}
+	cfg.ExchangeURL = strings.TrimSuffix(cfg.ExchangeURL, "/")
 	if !strings.HasSuffix(cfg.AuthorityHost, "/") {
 		cfg.AuthorityHost += "/"
 	}
@@ -228,14 +235,29 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 	// The base URL must be set before the client is built: the client
 	// copies it into every request builder, $batch items included.
 	adapter.SetBaseUrl(c.graphURL.String() + "/v1.0")
+	exoScope := "https://outlook.office365.com/.default"
+	// A national cloud's Exchange is its own resource; a proxy or the
+	// simulated tenant stands in for the global one.
+	if h := hostOf(c.cfg.ExchangeURL); strings.HasSuffix(h, ".office365.com") || strings.HasSuffix(h, ".office365.us") ||
+		strings.HasSuffix(h, ".apps.mil") || strings.HasSuffix(h, ".outlook.cn") {
+		exoScope = strings.TrimSuffix(c.cfg.ExchangeURL, "/") + "/.default"
+	}
+	exoMW := []khttp.Middleware{
+		retryMiddleware{maxRetries: 4, maxWait: 2 * time.Minute, base: 2 * time.Second},
+		requestIDRecorder{},
+		observer{tenantID, c.cfg.Observe},
+	}
 	return &Directory{
-		cred:     cred,
-		scope:    c.scope,
-		tenantID: tenantID,
-		graphURL: c.graphURL.String(),
-		adapter:  adapter,
-		client:   msgraphsdk.NewGraphServiceClient(adapter),
-		log:      c.log.With("tenant", tenantID),
+		exoURL:    c.cfg.ExchangeURL,
+		exoScope:  exoScope,
+		exoClient: &http.Client{Timeout: 2 * time.Minute, Transport: khttp.NewCustomTransportWithParentTransport(parent, exoMW...)},
+		cred:      cred,
+		scope:     c.scope,
+		tenantID:  tenantID,
+		graphURL:  c.graphURL.String(),
+		adapter:   adapter,
+		client:    msgraphsdk.NewGraphServiceClient(adapter),
+		log:       c.log.With("tenant", tenantID),
 	}, nil
 }
 

@@ -65,7 +65,27 @@ func (d *Directory) Organization(ctx context.Context) (actions.TenantInfo, error
 // Permissions implements actions.Directory by reading the roles claim of
 // the app's access token for the tenant: what was consented, exactly.
 func (d *Directory) Permissions(ctx context.Context) ([]string, error) {
-	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
+	roles, err := d.tokenRoles(ctx, d.scope)
+	if err != nil {
+		return nil, err
+	}
+	// A token holds only its own resource's roles: Exchange's
+	// (Exchange.ManageAsApp) come with an Exchange token. Without one,
+	// the mailbox actions are reported as missing it.
+	if exo, err := d.tokenRoles(ctx, d.exoScope); err == nil {
+		for _, r := range exo {
+			if !slices.Contains(roles, r) {
+				roles = append(roles, r)
+			}
+		}
+	}
+	slices.Sort(roles)
+	return roles, nil
+}
+
+// tokenRoles returns the roles claim of the app's token for scope.
+func (d *Directory) tokenRoles(ctx context.Context, scope string) ([]string, error) {
+	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 	if err != nil {
 		return nil, mapError(err, "token")
 	}
@@ -83,7 +103,6 @@ func (d *Directory) Permissions(ctx context.Context) ([]string, error) {
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return nil, actions.Errorf(actions.EINTERNAL, "cannot read the access token's claims")
 	}
-	slices.Sort(claims.Roles)
 	return claims.Roles, nil
 }
 

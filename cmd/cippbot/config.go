@@ -27,6 +27,7 @@ type Config struct {
 	CertificatePath     string // AZURE_CLIENT_CERTIFICATE_PATH (PEM or PKCS#12)
 	CertificatePassword string // AZURE_CLIENT_CERTIFICATE_PASSWORD (or _FILE)
 	GraphURL            string // CIPPBOT_GRAPH_URL
+	ExchangeURL         string // CIPPBOT_EXCHANGE_URL
 	AuthorityHost       string // AZURE_AUTHORITY_HOST
 
 	Listen string // CIPPBOT_LISTEN, default :8080
@@ -92,6 +93,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.TenantID = getenv("AZURE_TENANT_ID")
 	c.ClientID = getenv("AZURE_CLIENT_ID")
 	c.GraphURL = getenv("CIPPBOT_GRAPH_URL")
+	c.ExchangeURL = getenv("CIPPBOT_EXCHANGE_URL")
 	c.AuthorityHost = getenv("AZURE_AUTHORITY_HOST")
 	if v := getenv("CIPPBOT_LISTEN"); v != "" {
 		c.Listen = v

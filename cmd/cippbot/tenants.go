@@ -23,7 +23,7 @@ const syncEvery = 6 * time.Hour
 // non-nil, carries its traffic (tests).
 func connector(cfg Config, graphClient *http.Client, log *slog.Logger, observe ...func(string, int, time.Duration)) (*m365.Connector, error) {
 	mc := m365.Config{
-		Cloud: cfg.Cloud, GraphURL: cfg.GraphURL, AuthorityHost: cfg.AuthorityHost,
+		Cloud: cfg.Cloud, GraphURL: cfg.GraphURL, ExchangeURL: cfg.ExchangeURL, AuthorityHost: cfg.AuthorityHost,
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, CertificatePassword: cfg.CertificatePassword,
 		HTTPClient: graphClient, Logger: log,
 	}

@@ -5,12 +5,14 @@ import (
 	"strings"
 )
 
-// Fault makes the server fail Graph requests on purpose. Graph requests
-// (including individual $batch items, and the $batch request itself)
-// whose method equals Method ("" matches any) and whose path (e.g.
-// "/v1.0/users/{id}") contains PathContains are matched; by default the
-// next Times of them fail, and with Every set only every Every-th one
-// does. A failing request gets Status with a Graph error body (inside a
+// Fault makes the server fail Graph and Exchange requests on purpose.
+// Graph requests (including individual $batch items, and the $batch
+// request itself) and Exchange InvokeCommand requests whose method
+// equals Method ("" matches any) and whose path (e.g. "/v1.0/users/{id}"
+// or "/adminapi/beta/{tenant}/InvokeCommand") contains PathContains are
+// matched; by default the next Times of them fail, and with Every set
+// only every Every-th one does. A failing request gets Status with a
+// Graph error body, or an Exchange one for InvokeCommand (inside a
 // $batch, the item gets them, with RetryAfter in the item's headers,
 // while the other items run normally). Token requests are never faulted.
 type Fault struct {
@@ -30,7 +32,8 @@ type Fault struct {
 	// Status defaults to 500.
 	Status int
 	// Code and Message default to what Graph sends for Status, e.g.
-	// "TooManyRequests" / "Please retry again later." for 429.
+	// "TooManyRequests" / "Please retry again later." for 429 (and to
+	// what Exchange sends, for InvokeCommand).
 	Code string
 	// Message is the error message; see Code for the default.
 	Message string
@@ -39,6 +42,9 @@ type Fault struct {
 
 	// seen counts the matching requests so far, for Every.
 	seen int
+	// defaultCode and defaultMessage record that Code and Message were
+	// filled in by Inject, so Exchange can use its own.
+	defaultCode, defaultMessage bool
 }
 
 // Inject queues a fault; faults are matched in the order they were
@@ -54,6 +60,7 @@ func (s *Server) Inject(f Fault) {
 	if f.Status == 0 {
 		f.Status = http.StatusInternalServerError
 	}
+	f.defaultCode, f.defaultMessage = f.Code == "", f.Message == ""
 	if f.Code == "" || f.Message == "" {
 		code, msg := defaultFault(f.Status)
 		if f.Code == "" {
@@ -102,9 +109,24 @@ func defaultFault(status int) (string, string) {
 	return "UnknownError", http.StatusText(status)
 }
 
-// takeFault returns the first queued fault matching method and path and
-// uses up one of its occurrences; s.mu must be held.
+// takeFault returns the first queued fault matching method and path as
+// a Graph error and uses up one of its occurrences; s.mu must be held.
 func (s *Server) takeFault(method, path string) *reply {
+	f := s.matchFault(method, path)
+	if f == nil {
+		return nil
+	}
+	rep := graphErr(f.Status, f.Code, f.Message)
+	if f.RetryAfter != "" {
+		rep.header = http.Header{"Retry-After": {f.RetryAfter}}
+	}
+	return rep
+}
+
+// matchFault finds the first queued fault matching method and path, uses
+// up one of its occurrences and returns a copy of it, or nil; s.mu must
+// be held.
+func (s *Server) matchFault(method, path string) *Fault {
 	for i, f := range s.faults {
 		if f.Method != "" && !strings.EqualFold(f.Method, method) {
 			continue
@@ -122,11 +144,8 @@ func (s *Server) takeFault(method, path string) *reply {
 				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
 			}
 		}
-		rep := graphErr(f.Status, f.Code, f.Message)
-		if f.RetryAfter != "" {
-			rep.header = http.Header{"Retry-After": {f.RetryAfter}}
-		}
-		return rep
+		c := *f
+		return &c
 	}
 	return nil
 }

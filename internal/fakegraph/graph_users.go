@@ -699,6 +699,10 @@ func (s *Server) assignLicense(c *call) *reply {
 		next = append(next, sku.SkuID)
 	}
 	u.Licenses = next
+	if u.MailboxType == "" && c.t.exchangeQuotaGB(u) > 0 {
+		// Exchange Online provisions a mailbox for a newly licensed user.
+		c.t.provisionMailbox(u)
+	}
 	return okReply(c.shapeUser(c.t.userObj(u), nil).prepend("@odata.context", c.context("users/$entity")))
 }
 

@@ -16,6 +16,8 @@ const tokenKeyID = "fgK3yJm9xq0c2bW5d8N1sT4vZaQ"
 
 // tokenClaims is what an access token says about itself.
 type tokenClaims struct {
+	// audience is the aud claim, the resource the token is for.
+	audience string
 	tenantID string
 	clientID string
 	roles    []string
@@ -24,8 +26,9 @@ type tokenClaims struct {
 }
 
 // newAccessToken returns an access token shaped like a Microsoft Entra
-// v1.0 app-only token for Microsoft Graph: a JWT whose payload carries
-// the tenant, the client and the granted application permissions, and
+// v1.0 app-only token for Microsoft Graph or Exchange Online: a JWT whose
+// payload carries the audience, the tenant, the client and the granted
+// application permissions of that resource, and
 // whose signature is random. The server recognizes its tokens by
 // remembering them, not by checking the signature.
 func newAccessToken(c tokenClaims) string {
@@ -33,7 +36,7 @@ func newAccessToken(c tokenClaims) string {
 	sp := stableGUID(c.tenantID, "servicePrincipal", c.clientID)
 	header := obj{{"typ", "JWT"}, {"nonce", randomB64(32)}, {"alg", "RS256"}, {"x5t", tokenKeyID}, {"kid", tokenKeyID}}
 	payload := obj{
-		{"aud", "https://graph.microsoft.com"},
+		{"aud", c.audience},
 		{"iss", issuer},
 		{"iat", c.issued.Unix()},
 		{"nbf", c.issued.Unix()},

@@ -16,6 +16,22 @@ const (
 	AuthMethodPhone = "phone"
 )
 
+// Mailbox kinds used in User.MailboxType, as Exchange names them in
+// RecipientTypeDetails.
+const (
+	// MailboxUser is a regular user mailbox.
+	MailboxUser = "UserMailbox"
+	// MailboxShared is a shared mailbox.
+	MailboxShared = "SharedMailbox"
+)
+
+// Auto-reply states used in User.AutoReplyState.
+const (
+	AutoReplyDisabled  = "Disabled"
+	AutoReplyEnabled   = "Enabled"
+	AutoReplyScheduled = "Scheduled"
+)
+
 // passwordMethodID is the fixed id Graph gives every password method.
 const passwordMethodID = "28c10230-6103-485e-b985-444c60001490"
 
@@ -106,6 +122,42 @@ type User struct {
 	// PerUserMFAState is "disabled", "enabled" or "enforced".
 	PerUserMFAState string
 
+	// MailboxType is the user's Exchange Online mailbox: MailboxUser,
+	// MailboxShared, or "" for none. Seeded empty, it becomes MailboxUser
+	// when one of the user's licenses includes Exchange Online (and
+	// assigning such a license later provisions one); unlicensed users
+	// have none unless the seed says otherwise.
+	MailboxType string
+	// MailboxSizeGB is the size of the mailbox's items in Exchange's
+	// (binary) gigabytes; a seeded mailbox of size 0 gets a plausible
+	// size derived from the user id.
+	MailboxSizeGB float64
+	// ArchiveEnabled and AutoExpandingArchive describe the online
+	// archive; the second needs the first.
+	ArchiveEnabled       bool
+	AutoExpandingArchive bool
+	// ForwardingSMTPAddress is where mail is forwarded, in Exchange's
+	// "smtp:user@example.com" form ("" for none; a seeded bare address
+	// gets the prefix). ForwardingAddress is the primary SMTP address of
+	// an internal recipient mail is forwarded to ("" for none).
+	// DeliverToMailboxAndForward keeps a copy in the mailbox.
+	ForwardingSMTPAddress      string
+	ForwardingAddress          string
+	DeliverToMailboxAndForward bool
+	// AutoReplyState is AutoReplyDisabled (the default for a mailbox),
+	// AutoReplyEnabled or AutoReplyScheduled; the Scheduled window is
+	// AutoReplyStart to AutoReplyEnd. ExternalAudience is "None",
+	// "Known" or "All" (the default).
+	AutoReplyState   string
+	InternalMessage  string
+	ExternalMessage  string
+	ExternalAudience string
+	AutoReplyStart   time.Time
+	AutoReplyEnd     time.Time
+	// HiddenFromAddressLists hides the mailbox from the global address
+	// list (HiddenFromAddressListsEnabled).
+	HiddenFromAddressLists bool
+
 	// Deleted marks a soft-deleted user, which Graph reports as missing
 	// except under /directory/deletedItems.
 	Deleted bool
@@ -192,11 +244,13 @@ type TenantSeed struct {
 	// Relationships are the GDAP relationships this tenant holds as a
 	// partner (see PartnerSeed); customers need none.
 	Relationships []Relationship
-	// Permissions are the Microsoft Graph application permissions
-	// consented for the app in this tenant, e.g. "User.Read.All". nil
-	// means DefaultPermissions(); an empty, non-nil slice means none.
-	// They decide what Graph allows (see the package documentation) and
-	// are carried in the roles claim of issued tokens.
+	// Permissions are the application permissions consented for the app
+	// in this tenant, e.g. "User.Read.All" for Graph or
+	// "Exchange.ManageAsApp" for Exchange Online. nil means
+	// DefaultPermissions(); an empty, non-nil slice means none. They
+	// decide what Graph and InvokeCommand allow (see the package
+	// documentation) and are carried in the roles claim of issued
+	// tokens, each resource's in its own tokens.
 	Permissions []string
 	// TokenError makes the token endpoint refuse this tenant with a
 	// Microsoft Entra error, given as its AADSTS code ("7000229" or
@@ -450,6 +504,19 @@ func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
 			if t.sku(sku) == nil {
 				return nil, fmt.Errorf("tenant: user %q: unknown sku %q", u.UserPrincipalName, sku)
 			}
+		}
+	}
+	for _, u := range t.users {
+		if u.MailboxType != "" || t.exchangeQuotaGB(u) > 0 {
+			t.provisionMailbox(u)
+			if u.MailboxSizeGB == 0 {
+				u.MailboxSizeGB = defaultMailboxSize(t.id, u.ID)
+			}
+		}
+	}
+	for _, u := range t.users {
+		if err := t.normalizeMailbox(u); err != nil {
+			return nil, fmt.Errorf("tenant: user %q: %w", u.UserPrincipalName, err)
 		}
 	}
 	if seed.Permissions == nil {

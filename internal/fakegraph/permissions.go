@@ -32,6 +32,19 @@ const (
 	PermDelegatedAdminRelReadWriteAll   = "DelegatedAdminRelationship.ReadWrite.All"
 )
 
+// Exchange Online application permissions (app roles of the "Office 365
+// Exchange Online" resource, 00000002-0000-0ff1-ce00-000000000000). They
+// are consented alongside the Graph ones but travel only in tokens for
+// Exchange, never in Graph tokens.
+const (
+	// PermExchangeManageAsApp lets an app run Exchange Online cmdlets
+	// (InvokeCommand); without it Exchange answers 401.
+	PermExchangeManageAsApp = "Exchange.ManageAsApp"
+	// PermExchangeFullAccessAsApp is Exchange's EWS full_access_as_app;
+	// the server only recognizes it as an Exchange permission.
+	PermExchangeFullAccessAsApp = "full_access_as_app"
+)
+
 // DefaultPermissions returns the application permissions a tenant grants
 // when its seed leaves Permissions nil: everything the server serves.
 func DefaultPermissions() []string {
@@ -47,7 +60,26 @@ func DefaultPermissions() []string {
 		PermDomainReadAll,
 		PermPolicyReadWriteAuthMethod,
 		PermDelegatedAdminRelReadAll,
+		PermExchangeManageAsApp,
 	}
+}
+
+// isExchangePermission reports whether p is an app role of Exchange
+// Online rather than of Microsoft Graph.
+func isExchangePermission(p string) bool {
+	return strings.EqualFold(p, PermExchangeManageAsApp) || strings.EqualFold(p, PermExchangeFullAccessAsApp)
+}
+
+// rolesFor returns the permissions of perms that belong to a token's
+// resource: the Exchange ones for Exchange, the others for Graph.
+func rolesFor(perms []string, exchange bool) []string {
+	var out []string
+	for _, p := range perms {
+		if isExchangePermission(p) == exchange {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // impliedPermissions lists, for a permission, the others it includes
@@ -100,9 +132,11 @@ func hasPermission(granted []string, need string) bool {
 
 // SetPermissions replaces the application permissions consented in a
 // tenant (id or domain); nil restores DefaultPermissions(). Tokens issued
-// afterwards carry the new set in their roles claim; tokens issued
-// earlier keep working, but every Graph request is authorized against
-// the tenant's current set. It panics if the tenant does not exist.
+// afterwards carry the new set in their roles claim (Graph tokens the
+// Graph permissions, Exchange tokens the Exchange ones); tokens issued
+// earlier keep working, but every Graph request and every InvokeCommand
+// is authorized against the tenant's current set. It panics if the
+// tenant does not exist.
 func (s *Server) SetPermissions(tenantIDOrDomain string, perms []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -46,6 +46,15 @@ const (
 	ContosoLeeID = "405c6413-eada-4226-a166-a4285482d1bd"
 	// ContosoMeganID is Megan Bowen, Marketing Manager.
 	ContosoMeganID = "e37cb634-53a7-4550-aaa8-90a0918e4b2c"
+	// ContosoAlexID is Alex Wilber, whose mailbox forwards to an
+	// outside address (ContosoAlexForwarding) and keeps a copy.
+	ContosoAlexID = "438377a5-2902-4e82-b6d1-f415e86fbe91"
+	// ContosoJoniID is Joni Sherman, the one unlicensed user, who has no
+	// mailbox.
+	ContosoJoniID = "fa1bb7de-7747-4ccd-9b83-807adbdfce7d"
+	// ContosoLynneID is Lynne Robbins, whose Business Premium mailbox
+	// (50 GB) holds ContosoLynneMailboxGB.
+	ContosoLynneID = "f5ebc595-5d07-402c-a8db-dd5ba6f5a33b"
 
 	// ContosoAllCompanyID is the "All Company" Microsoft 365 group.
 	ContosoAllCompanyID = "511ff520-3a8d-46f1-83b6-e76b96e02dd2"
@@ -64,6 +73,15 @@ const (
 	ContosoNewsletterID = "fd261823-9de0-493e-8fa2-41fdfc70711a"
 	// ContosoITMailSecurityID is the "IT Mail-Enabled Security" group.
 	ContosoITMailSecurityID = "bd1ef7f8-e943-4274-b5bd-da5fecd112ed"
+)
+
+// Seeded mailbox state of contoso.
+const (
+	// ContosoAlexForwarding is the ForwardingSMTPAddress of Alex Wilber.
+	ContosoAlexForwarding = "smtp:alexw.personal@outlook-mail.example"
+	// ContosoLynneMailboxGB is the size of Lynne Robbins' mailbox,
+	// close to her 50 GB limit.
+	ContosoLynneMailboxGB = 48.7
 )
 
 // persona is a compact description of a seeded user.
@@ -93,7 +111,7 @@ func contosoPersonas() []persona {
 	return []persona{
 		{ContosoAdminID, "admin", "MOD", "Administrator", "IT Administrator", "IT", "", "Redmond", usa, us, "", e5},
 		{adele, "AdeleV", "Adele", "Vance", "Retail Manager", "Retail", "18/2111", "Salt Lake City", usa, us, miriam, e3ems},
-		{"438377a5-2902-4e82-b6d1-f415e86fbe91", "AlexW", "Alex", "Wilber", "Marketing Assistant", "Marketing", "131/1104", "San Diego", usa, us, miriam, e3},
+		{ContosoAlexID, "AlexW", "Alex", "Wilber", "Marketing Assistant", "Marketing", "131/1104", "San Diego", usa, us, miriam, e3},
 		{"e19e18b0-8ea6-4cc8-bff5-e19fd804c726", "AllanD", "Allan", "Deyoung", "IT Admin", "IT", "131/1104", "Waukesha", usa, us, nestor, e3ems},
 		{"8b58dda7-0038-4d04-a8ec-075bbf235a6d", "ChristieC", "Christie", "Cline", "Buyer", "Retail", "131/2105", "San Diego", usa, us, irvin, bp},
 		{"c40a51f7-1982-4017-a478-21a1aec44b56", "DebraB", "Debra", "Berger", "Administrative Assistant", "Executive Management", "18/2107", "Bellevue", usa, us, patti, e3},
@@ -105,10 +123,10 @@ func contosoPersonas() []persona {
 		{irvin, "IrvinS", "Irvin", "Sayers", "Director", "Sales", "20/1109", "Bellevue", usa, us, miriam, e3ems},
 		{ContosoIsaiahID, "IsaiahL", "Isaiah", "Langer", "Sales Rep", "Sales", "20/1101", "Tulsa", usa, us, irvin, e3},
 		{"42c56c71-8830-4295-b0e2-2672c2a713ca", "JohannaL", "Johanna", "Lorenz", "Senior Engineer", "Engineering", "23/2102", "Louisville", usa, us, lidia, e3},
-		{"fa1bb7de-7747-4ccd-9b83-807adbdfce7d", "JoniS", "Joni", "Sherman", "Paralegal", "Legal", "20/1109", "Charlotte", usa, "", enrico, nil},
+		{ContosoJoniID, "JoniS", "Joni", "Sherman", "Paralegal", "Legal", "20/1109", "Charlotte", usa, "", enrico, nil},
 		{ContosoLeeID, "LeeG", "Lee", "Gu", "Director", "Manufacturing", "23/3101", "Overland Park", usa, us, nestor, e3ems},
 		{lidia, "LidiaH", "Lidia", "Holloway", "Product Manager", "Engineering", "20/2107", "Tulsa", usa, us, nestor, e3ems},
-		{"f5ebc595-5d07-402c-a8db-dd5ba6f5a33b", "LynneR", "Lynne", "Robbins", "Planner", "Retail", "20/1104", "Tulsa", usa, us, adele, bp},
+		{ContosoLynneID, "LynneR", "Lynne", "Robbins", "Planner", "Retail", "20/1104", "Tulsa", usa, us, adele, bp},
 		{ContosoMeganID, "MeganB", "Megan", "Bowen", "Marketing Manager", "Marketing", "12/1110", "Pittsburgh", usa, us, miriam, e5},
 		{miriam, "MiriamG", "Miriam", "Graham", "Director", "Sales & Marketing", "131/2103", "San Diego", usa, us, patti, e3ems},
 		{nestor, "NestorW", "Nestor", "Wilke", "Director", "Operations", "36/2121", "Seattle", usa, us, patti, e3ems},
@@ -119,8 +137,10 @@ func contosoPersonas() []persona {
 
 // ContosoSeed returns the contoso sample tenant that New installs: 23 of
 // Microsoft's sample personas, eight groups of every kind, five
-// subscriptions and a sign-in history. Passwords are left empty so each
-// server picks random ones.
+// subscriptions and a sign-in history. Every licensed persona has an
+// Exchange Online mailbox; Joni Sherman, unlicensed, has none; Alex
+// Wilber forwards his mail outside and Lynne Robbins' mailbox is nearly
+// full. Passwords are left empty so each server picks random ones.
 func ContosoSeed() TenantSeed {
 	var users []User
 	for i, p := range contosoPersonas() {
@@ -191,8 +211,13 @@ func ContosoSeed() TenantSeed {
 		{Type: AuthMethodPhone, PhoneNumber: "+1 5025550199", PhoneType: "office"},
 	}
 
-	alex := find("438377a5-2902-4e82-b6d1-f415e86fbe91")
+	alex := find(ContosoAlexID)
 	alex.AuthMethods = []AuthMethod{{Type: AuthMethodPhone, PhoneNumber: "+1 8585550101", PhoneType: "mobile"}}
+	alex.ForwardingSMTPAddress = ContosoAlexForwarding
+	alex.DeliverToMailboxAndForward = true
+
+	lynne := find(ContosoLynneID)
+	lynne.MailboxSizeGB = ContosoLynneMailboxGB
 
 	grady := find(ContosoGradyID)
 	grady.OnPremisesSyncEnabled = true

@@ -54,6 +54,27 @@
 // whose seed leaves Permissions nil grants DefaultPermissions(), which
 // covers everything above.
 //
+// The same server plays Exchange Online's admin API, which the
+// ExchangeOnlineManagement module uses to run cmdlets over REST:
+//
+//	POST /adminapi/beta/{tenant id}/InvokeCommand
+//	Authorization: Bearer <token for https://outlook.office365.com/.default>
+//	X-AnchorMailbox: APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@{tenant id}
+//	{"CmdletInput":{"CmdletName":"Set-Mailbox","Parameters":{...}}}
+//
+// Tokens for Exchange carry aud "https://outlook.office365.com" and the
+// tenant's Exchange permissions (Exchange.ManageAsApp), Graph tokens the
+// Graph ones; each is refused (401) by the other service. The tenant in
+// the URL must be the token's tenant, given as its id; InvokeCommand
+// needs Exchange.ManageAsApp (else 401). It runs Get-Mailbox,
+// Get-MailboxStatistics, Set-Mailbox, Enable-Mailbox,
+// Get-/Set-MailboxAutoReplyConfiguration and Add-/Remove-
+// DistributionGroupMember against the users' mailbox state (see User),
+// answering {"@odata.context":…,"@adminapi.warnings":[…],"value":[…]},
+// or Exchange's error shape: a failed cmdlet is 404 (object not found)
+// or 400 with error.message "Error executing cmdlet" and the exception
+// as "ExID|Exception.Type|text" in error.details[0].message.
+//
 // Like real Graph, GET /v1.0/users returns only the default property set
 // (id, businessPhones, displayName, givenName, jobTitle, mail, mobilePhone,
 // officeLocation, preferredLanguage, surname, userPrincipalName) unless
@@ -93,7 +114,8 @@ type Options struct {
 	// endpoint accepts; they default to DefaultClientID and
 	// DefaultClientSecret.
 	ClientID, ClientSecret string
-	// Latency is added to every Graph request (not to token requests).
+	// Latency is added to every Graph and Exchange request (not to token
+	// requests).
 	Latency time.Duration
 	// Now is the server's clock; nil means time.Now.
 	Now func() time.Time
@@ -256,7 +278,8 @@ func (s *Server) Handler() http.Handler {
 	return s
 }
 
-// SetLatency changes the delay added to every Graph request.
+// SetLatency changes the delay added to every Graph and Exchange
+// request.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -417,6 +440,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeGraph(sw, r, graphErr(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is too large."))
 	case len(segs) > 0 && isVersion(segs[0]):
 		items = s.serveGraph(sw, r, segs, raw, &rec)
+	case isExchangePath(segs):
+		s.serveExchange(sw, r, segs, raw, &rec)
 	default:
 		s.serveIdentity(sw, r, segs, raw, &rec)
 	}

@@ -22,6 +22,22 @@ func graphResources() []string {
 	}
 }
 
+// exchangeResources are the resource identifiers that name Exchange
+// Online in a "/.default" scope.
+func exchangeResources() []string {
+	return []string{
+		exchangeAudience,
+		exchangeAudience + "/",
+		"00000002-0000-0ff1-ce00-000000000000",
+	}
+}
+
+// Audiences written into access tokens.
+const (
+	graphAudience    = "https://graph.microsoft.com"
+	exchangeAudience = "https://outlook.office365.com"
+)
+
 // serveIdentity answers the Microsoft Entra endpoints: tenant discovery,
 // the token endpoint and the signing keys.
 func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []string, raw []byte, rec *Request) {
@@ -182,7 +198,8 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID, te
 		return
 	}
 	res := strings.TrimSuffix(resource[0], "/.default")
-	if !containsFold(graphResources(), res) && !containsFold(graphResources(), res+"/") {
+	exchange := containsFold(exchangeResources(), res)
+	if !exchange && !containsFold(graphResources(), res) && !containsFold(graphResources(), res+"/") {
 		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_resource", 500011,
 			fmt.Sprintf("AADSTS500011: The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", res, tenantID))
 		return
@@ -199,10 +216,15 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID, te
 		return
 	}
 	now := s.now()
+	aud := graphAudience
+	if exchange {
+		aud = exchangeAudience
+	}
 	tok := newAccessToken(tokenClaims{
+		audience: aud,
 		tenantID: tenantID,
 		clientID: clientID,
-		roles:    t.permissions,
+		roles:    rolesFor(t.permissions, exchange),
 		issued:   now,
 		expires:  now.Add(tokenLifetime * time.Second),
 	})
