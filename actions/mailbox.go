@@ -34,13 +34,15 @@ type Exchange interface {
 // sharedCapGB is where an unlicensed shared mailbox stops growing.
 const sharedCapGB = 50
 
-// exchangeOf returns d's Exchange side, or an error saying there is none.
-func exchangeOf(d Directory) (Exchange, error) {
-	x, ok := d.(Exchange)
-	if !ok {
-		return nil, Errorf(EINTERNAL, "this tenant connection has no Exchange Online")
+// onMailbox adapts a function of a tenant's Exchange side to Action.Run.
+func onMailbox(run func(ctx context.Context, x Exchange, u User, p Params) (Outcome, error)) func(context.Context, Directory, User, Params, Env) (Outcome, error) {
+	return func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
+		x, ok := d.(Exchange)
+		if !ok {
+			return Outcome{}, Errorf(EINTERNAL, "this tenant connection has no Exchange Online")
+		}
+		return run(ctx, x, u, p)
 	}
-	return x, nil
 }
 
 var convertMailbox = &Action{
@@ -53,11 +55,7 @@ var convertMailbox = &Action{
 	Permissions: []string{"Exchange.ManageAsApp"},
 	Risk:        RiskDestructive,
 	Bulk:        true,
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		x, err := exchangeOf(d)
-		if err != nil {
-			return Outcome{}, err
-		}
+	Run: onMailbox(func(ctx context.Context, x Exchange, u User, p Params) (Outcome, error) {
 		mb, err := x.Mailbox(ctx, u.ID)
 		if err != nil {
 			return Outcome{}, err
@@ -77,7 +75,7 @@ var convertMailbox = &Action{
 			o.Lines = append(o.Lines, "Its licence can now be removed (unless it is over 50 GB or has an archive).")
 		}
 		return o, nil
-	},
+	}),
 }
 
 var enableArchive = &Action{
@@ -90,11 +88,7 @@ var enableArchive = &Action{
 	Permissions: []string{"Exchange.ManageAsApp"},
 	Risk:        RiskChange,
 	Bulk:        true,
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		x, err := exchangeOf(d)
-		if err != nil {
-			return Outcome{}, err
-		}
+	Run: onMailbox(func(ctx context.Context, x Exchange, u User, p Params) (Outcome, error) {
 		if err := x.EnableArchive(ctx, u.ID, p.Bool("auto-expanding")); err != nil {
 			return Outcome{}, err
 		}
@@ -103,7 +97,7 @@ var enableArchive = &Action{
 			o.Summary += ", auto-expanding"
 		}
 		return o, nil
-	},
+	}),
 }
 
 var setOOO = &Action{
@@ -123,11 +117,7 @@ var setOOO = &Action{
 		_, _, err := oooWindow(p)
 		return p, err
 	},
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		x, err := exchangeOf(d)
-		if err != nil {
-			return Outcome{}, err
-		}
+	Run: onMailbox(func(ctx context.Context, x Exchange, u User, p Params) (Outcome, error) {
 		start, end, err := oooWindow(p)
 		if err != nil {
 			return Outcome{}, err
@@ -140,7 +130,7 @@ var setOOO = &Action{
 			when = start.UTC().Format("Jan 2 15:04Z") + " to " + end.UTC().Format("Jan 2 15:04Z")
 		}
 		return Outcome{Summary: u.UPN + ": out of office on, " + when}, nil
-	},
+	}),
 }
 
 // oooWindow reads start and end: both or neither, end after start.
@@ -179,16 +169,12 @@ var disableOOO = &Action{
 	Permissions: []string{"Exchange.ManageAsApp"},
 	Risk:        RiskChange,
 	Bulk:        true,
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		x, err := exchangeOf(d)
-		if err != nil {
-			return Outcome{}, err
-		}
+	Run: onMailbox(func(ctx context.Context, x Exchange, u User, _ Params) (Outcome, error) {
 		if err := x.SetAutoReply(ctx, u.ID, AutoReply{}); err != nil {
 			return Outcome{}, err
 		}
 		return Outcome{Summary: u.UPN + ": out of office off"}, nil
-	},
+	}),
 }
 
 var disableForwarding = &Action{
@@ -198,11 +184,7 @@ var disableForwarding = &Action{
 	Permissions: []string{"Exchange.ManageAsApp"},
 	Risk:        RiskChange,
 	Bulk:        true,
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		x, err := exchangeOf(d)
-		if err != nil {
-			return Outcome{}, err
-		}
+	Run: onMailbox(func(ctx context.Context, x Exchange, u User, _ Params) (Outcome, error) {
 		mb, err := x.Mailbox(ctx, u.ID)
 		if err != nil {
 			return Outcome{}, err
@@ -215,5 +197,5 @@ var disableForwarding = &Action{
 		}
 		return Outcome{Summary: u.UPN + ": forwarding to " + mb.Forwarding + " stopped",
 			Lines: []string{"Inbox rules can forward too: check them in the Exchange admin center."}}, nil
-	},
+	}),
 }
