@@ -264,8 +264,9 @@ Try:
   /cipp reset-password AdeleV@contoso.com --must-change reason="locked out"
   /as sam   then   approve <id from the card>
   /cipp block-signin GradyA@contoso.com        (synced from on-premises)
-  /cipp create-tap AlexW@contoso.com lifetime=60 --once
+  /cipp create-tap AlexW@contoso.com lifetime=60 --once     (asks why)
   /cipp add-to-group MeganB@contoso.com "Sales and Marketing"
+  /cipp set-ooo AdeleV@contoso.com message="Back on Monday"
   /cipp audit
 Buttons show as commands to type. Audit and approvals live in ` + where + `.
 `
