@@ -294,6 +294,10 @@ func (s *Server) route(c *call) *reply {
 		return s.routeDirectory(c)
 	case "tenantrelationships":
 		return s.routeTenantRelationships(c)
+	case "sites":
+		return s.routeSites(c)
+	case "serviceprincipals":
+		return s.routeServicePrincipals(c)
 	case "$batch":
 		if len(c.segs) > 1 {
 			return segmentNotFound(c.segs[1])

@@ -176,10 +176,13 @@ func (c *call) lookupUser() (*User, *reply) {
 func (s *Server) routeUsers(c *call) *reply {
 	n := len(c.segs)
 	if n == 1 {
-		if c.method != http.MethodGet {
-			return methodNotAllowed()
+		switch c.method {
+		case http.MethodGet:
+			return s.listUsers(c)
+		case http.MethodPost:
+			return s.createUser(c)
 		}
-		return s.listUsers(c)
+		return methodNotAllowed()
 	}
 	if n == 2 {
 		switch c.method {
@@ -231,6 +234,10 @@ func (s *Server) routeUsers(c *call) *reply {
 		return segmentNotFound(c.segs[3])
 	case "authentication":
 		return s.routeAuthentication(c)
+	case "mailfolders":
+		return s.routeMailFolders(c)
+	case "drive":
+		return s.routeUserDrive(c)
 	}
 	return segmentNotFound(c.segs[2])
 }

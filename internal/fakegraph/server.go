@@ -442,6 +442,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		items = s.serveGraph(sw, r, segs, raw, &rec)
 	case isExchangePath(segs):
 		s.serveExchange(sw, r, segs, raw, &rec)
+	case isSharePointPath(segs):
+		s.serveSharePoint(sw, r, segs, raw, &rec)
+	case isMFAConnectorPath(segs):
+		s.serveMFAConnector(sw, r, segs, raw, &rec)
 	default:
 		s.serveIdentity(sw, r, segs, raw, &rec)
 	}
