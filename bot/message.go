@@ -44,19 +44,62 @@ type Message struct {
 	Ask *Ask
 }
 
-// Ask is a question whose answer completes a command: the answer is added
-// to Command as Field="answer".
+// Ask is a question whose answers complete a command: each answer is
+// added to Command as key="answer". A one-question Ask sets Label and
+// Field; a form (add-user's) sets Fields instead.
 type Ask struct {
 	Title   string // what is asked, e.g. "Why block AdeleV@contoso.com?"
 	Label   string // the field's label, e.g. "Reason"
 	Field   string // the command's key, e.g. "reason"
-	Command string // the command text the answer completes
+	Command string // the command text the answers complete
+	// Fields, if set, make the question a form of several inputs, in
+	// order, required ones first. Adapters that cap a form's inputs
+	// (Discord: 5) show the first ones.
+	Fields []AskField
 }
 
-// Complete returns the command with the answer added.
+// AskField is one input of a form.
+type AskField struct {
+	Key      string // the command's key, e.g. "displayName"
+	Label    string // e.g. "Display name"
+	Value    string // prefilled answer
+	Required bool
+	Long     bool // several lines (aliases, one per line)
+}
+
+// Inputs returns the question's inputs: Fields, or the one Label/Field.
+func (a Ask) Inputs() []AskField {
+	if len(a.Fields) > 0 {
+		return a.Fields
+	}
+	return []AskField{{Key: a.Field, Label: a.Label, Required: true, Long: true}}
+}
+
+// Button returns the label of the button that opens the form.
+func (a Ask) Button() string {
+	if len(a.Fields) > 0 {
+		return "Fill in the form"
+	}
+	return "Give a " + strings.ToLower(a.Label)
+}
+
+// Complete returns the command with the one answer added.
 func (a Ask) Complete(answer string) string {
-	answer = strings.TrimSpace(answer)
-	return a.Command + " " + a.Field + `="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(answer) + `"`
+	return a.CompleteForm(map[string]string{a.Inputs()[0].Key: answer})
+}
+
+// CompleteForm returns the command with the answers added, by key, in the
+// order of Inputs; blank answers are left out.
+func (a Ask) CompleteForm(answers map[string]string) string {
+	out := a.Command
+	for _, f := range a.Inputs() {
+		v := strings.TrimSpace(answers[f.Key])
+		if v == "" {
+			continue
+		}
+		out += " " + f.Key + `="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+	}
+	return out
 }
 
 // Responder answers one incoming event. Adapters implement it per event.
