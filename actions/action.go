@@ -102,6 +102,13 @@ type Action struct {
 	Risk    Risk
 	Bulk    bool // accepts many targets in one request
 	Secret  bool // yields a secret that is delivered privately
+	// Target says what the words naming users name: existing users (the
+	// default), users to create, or soft-deleted users.
+	Target TargetKind
+	// Form lists, for actions that can be filled in as a form (add-user),
+	// the parameters the form asks for, in order; FormRequired those it
+	// must have.
+	Form, FormRequired []string
 	// Permissions lists the Graph application permissions of which any
 	// one lets the action work; "check" reports actions a tenant lacks.
 	Permissions []string
@@ -117,6 +124,14 @@ type Action struct {
 	// user synced from on-premises). It must not change anything.
 	Check func(u User, p Params) error
 
+	// TargetFrom, for TargetNew actions, names the user to create from
+	// the parameters when no address is typed ("" if it cannot).
+	TargetFrom func(p Params) string
+
+	// Slow marks actions whose run waits on a person (an MFA push): the
+	// bot shows that it is waiting instead of staying silent.
+	Slow bool
+
 	// Plan, for actions whose effect on a target is one Graph write,
 	// returns that write without doing it, so that a bulk run can batch
 	// many. An action has Plan or Run.
@@ -126,6 +141,16 @@ type Action struct {
 	// than one write or read what they write.
 	Run func(ctx context.Context, d Directory, u User, p Params, env Env) (Outcome, error)
 }
+
+// TargetKind says what an action's target words name.
+type TargetKind int
+
+// Target kinds.
+const (
+	TargetUser    TargetKind = iota // users that exist
+	TargetNew                       // users to create: none may exist yet
+	TargetDeleted                   // soft-deleted users in the recycle bin
+)
 
 // Plan is what an action will do to one target.
 type Plan struct {
@@ -154,6 +179,19 @@ type Outcome struct {
 	Lines []string
 	// Secret, if not zero, goes to the requester alone.
 	Secret Secret
+	// Partial marks an outcome of several steps some of which failed
+	// (offboard); the steps are in Lines.
+	Partial bool
+	// Next are follow-up commands offered as buttons ("reset-password
+	// a@contoso.com"); each runs under the usual approval rules.
+	Next []Next
+}
+
+// Next is a follow-up command offered after an outcome.
+type Next struct {
+	Label   string
+	Command string
+	Danger  bool
 }
 
 // Param returns the declared parameter named name, or nil.
@@ -230,7 +268,7 @@ func (a *Action) Bind(positional []string, named map[string]string, flags []stri
 	}
 	for _, name := range sortedKeys(named) {
 		prm := a.Param(name)
-		if prm == nil || prm.Kind == ParamBool {
+		if prm == nil {
 			return nil, a.unknownParam(name)
 		}
 		if err := set(prm, named[name]); err != nil {

@@ -42,6 +42,11 @@ type SignIn struct {
 	Location string
 	OK       bool
 	Failure  string
+	// Country is the two-letter countryOrRegion; Risk the risk level
+	// during sign-in ("" for none or hidden).
+	Country     string
+	Risk        string
+	Interactive bool
 }
 
 // Group is a directory group.
@@ -85,6 +90,8 @@ type AuthMethod struct {
 	ID   string
 	Kind string // the Graph type without "AuthenticationMethod": "phone", "microsoftAuthenticator", "password"
 	Name string // for people: "phone", "authenticator app"
+	// Created is when the method was registered, if the type says.
+	Created time.Time
 }
 
 // TAPOptions are the options of a new temporary access pass.
@@ -186,7 +193,16 @@ const (
 	OpRevokeSessions                      // POST /users/{id}/revokeSignInSessions
 	OpAddGroupMember                      // POST /groups/{GroupID}/members/$ref
 	OpRemoveGroupMember                   // DELETE /groups/{GroupID}/members/{UserID}/$ref
+	// Exchange Online writes: never batched, run one by one through the
+	// tenant's Exchange side.
+	OpAddDistributionMember    // Add-DistributionGroupMember
+	OpRemoveDistributionMember // Remove-DistributionGroupMember
 )
+
+// exchangeOp reports whether op runs through Exchange Online.
+func exchangeOp(op Op) bool {
+	return op.Kind == OpAddDistributionMember || op.Kind == OpRemoveDistributionMember
+}
 
 // Op is one write that takes a single Graph request, so that bulk runs
 // can send many in one $batch.

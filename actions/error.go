@@ -26,6 +26,25 @@ type Error struct {
 	RequestID string
 	// RetryAfter is the service's advice, in seconds, for EUNAVAILABLE.
 	RetryAfter float64
+	// Choices, if any, are the ways out of an ambiguous request (a group
+	// name that several groups share): setting Param to Value.
+	Choices []Choice
+}
+
+// Choice is one way to settle an ambiguous request.
+type Choice struct {
+	Label string // "Sales (distribution list)"
+	Param string // "group"
+	Value string // the group's ID
+}
+
+// ChoicesOf returns the choices carried by err, if any.
+func ChoicesOf(err error) []Choice {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Choices
+	}
+	return nil
 }
 
 // Error implements the error interface.

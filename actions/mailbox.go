@@ -29,6 +29,17 @@ type Exchange interface {
 	EnableArchive(ctx context.Context, userID string, autoExpanding bool) error
 	SetAutoReply(ctx context.Context, userID string, r AutoReply) error
 	ClearForwarding(ctx context.Context, userID string) error
+	// SetForwarding forwards the mailbox to address (a user of the tenant
+	// or an outside address), keeping a copy when keepCopy is set.
+	SetForwarding(ctx context.Context, userID, address string, keepCopy bool) error
+	// HideFromAddressList hides the mailbox from the global address list.
+	HideFromAddressList(ctx context.Context, userID string, hide bool) error
+	// AddDistributionMember adds the user to a distribution list or
+	// mail-enabled security group (by object ID); ECONFLICT if already a
+	// member. RemoveDistributionMember is the reverse; ENOTFOUND if not
+	// a member.
+	AddDistributionMember(ctx context.Context, groupID, userID string) error
+	RemoveDistributionMember(ctx context.Context, groupID, userID string) error
 }
 
 // sharedCapGB is where an unlicensed shared mailbox stops growing.

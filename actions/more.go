@@ -76,8 +76,10 @@ var setMFA = &Action{
 	},
 }
 
-// prepareGroup resolves the group parameter to one Microsoft 365 or
-// security group; Graph cannot change the members of mail-enabled ones.
+// prepareGroup resolves the group parameter to one group. Microsoft 365
+// and security groups change through Graph; distribution lists and
+// mail-enabled security groups through Exchange Online. A name several
+// groups share is refused with a choice of them.
 func prepareGroup(ctx context.Context, d Directory, p Params) (Params, error) {
 	gs, err := d.FindGroups(ctx, p["group"])
 	if err != nil {
@@ -88,27 +90,47 @@ func prepareGroup(ctx context.Context, d Directory, p Params) (Params, error) {
 		return nil, Errorf(ENOTFOUND, "no group is named %q: check the spelling or use its ID", p["group"])
 	case 1:
 	default:
-		ids := make([]string, len(gs))
-		for i, g := range gs {
-			ids[i] = g.ID + " (" + g.Kind() + ")"
+		e := Errorf(EINVALID, "%d groups are named %q: pick one", len(gs), p["group"])
+		for _, g := range gs[:min(len(gs), 5)] {
+			e.Choices = append(e.Choices, Choice{Label: g.DisplayName + " (" + g.Kind() + ")", Param: "group", Value: g.ID})
 		}
-		return nil, Errorf(EINVALID, "%d groups are named %q; give one by ID: %s", len(gs), p["group"], strings.Join(ids, ", "))
+		return nil, e
 	}
 	g := gs[0]
-	if !g.Unified && g.MailEnabled {
-		return nil, Errorf(ECONFLICT, "%q is a %s: Graph cannot change its members; use Exchange admin", g.DisplayName, g.Kind())
-	}
 	q := p.Clone()
 	q["group"] = g.DisplayName
 	q["group-id"] = g.ID
+	if !g.Unified && g.MailEnabled {
+		if _, err := side[Exchange](d, "Exchange Online"); err != nil {
+			return nil, err
+		}
+		q["group-kind"] = g.Kind()
+	}
 	return q, nil
+}
+
+// memberOp returns the write that adds (or removes) u to the group p
+// names: through Exchange for mail-enabled groups, else Graph.
+func memberOp(u User, p Params, add bool) *Op {
+	op := &Op{UserID: u.ID, GroupID: p["group-id"]}
+	switch {
+	case add && p["group-kind"] != "":
+		op.Kind = OpAddDistributionMember
+	case add:
+		op.Kind = OpAddGroupMember
+	case p["group-kind"] != "":
+		op.Kind = OpRemoveDistributionMember
+	default:
+		op.Kind = OpRemoveGroupMember
+	}
+	return op
 }
 
 var removeFromGroup = &Action{
 	Name:        "remove-from-group",
 	Aliases:     []string{"removegroup"},
 	Area:        "Groups",
-	Summary:     "Remove users from a Microsoft 365 or security group",
+	Summary:     "Remove users from a group or distribution list",
 	Permissions: []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
 	Params: []Param{
 		{Name: "group", Kind: ParamString, Positional: true, Required: true, Summary: "group name or ID"},
@@ -117,7 +139,7 @@ var removeFromGroup = &Action{
 	Bulk:    true,
 	Prepare: prepareGroup,
 	Plan: func(u User, p Params, _ Env) (Plan, error) {
-		return Plan{Op: &Op{Kind: OpRemoveGroupMember, UserID: u.ID, GroupID: p["group-id"]},
+		return Plan{Op: memberOp(u, p, false),
 			Outcome:    Outcome{Summary: fmt.Sprintf("%s: removed from %s", u.UPN, p["group"])},
 			IfNotFound: &Outcome{Summary: fmt.Sprintf("%s: was not in %s", u.UPN, p["group"])}}, nil
 	},

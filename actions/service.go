@@ -3,6 +3,8 @@ package actions
 import (
 	"context"
 	"slices"
+	"strings"
+	"sync/atomic"
 )
 
 // Service runs actions against customer tenants. It is what the bot's
@@ -29,6 +31,49 @@ func (s *Service) LookupUsers(ctx context.Context, tenantID string, ids []string
 			errs[i] = err
 		}
 		return make([]User, len(ids)), errs
+	}
+	return d.Users(ctx, ids)
+}
+
+// LookupTargets reads the targets of action a by UPN or ID, as its
+// Target kind says: existing users; users to create, none of which may
+// exist (each comes back with its UPN only); or soft-deleted users.
+func (s *Service) LookupTargets(ctx context.Context, tenantID string, a *Action, ids []string) ([]User, []error) {
+	d, err := s.Connector.Directory(ctx, tenantID)
+	if err != nil {
+		errs := make([]error, len(ids))
+		for i := range errs {
+			errs[i] = err
+		}
+		return make([]User, len(ids)), errs
+	}
+	return lookupTargets(ctx, d, a, ids)
+}
+
+func lookupTargets(ctx context.Context, d Directory, a *Action, ids []string) ([]User, []error) {
+	switch a.Target {
+	case TargetNew:
+		users, errs := d.Users(ctx, ids)
+		for i := range ids {
+			switch {
+			case errs[i] == nil:
+				errs[i] = Errorf(ECONFLICT, "%s already exists", users[i].UPN)
+			case ErrorCode(errs[i]) == ENOTFOUND:
+				users[i], errs[i] = User{ID: strings.ToLower(ids[i]), UPN: strings.ToLower(ids[i])}, nil
+			}
+		}
+		return users, errs
+	case TargetDeleted:
+		users, errs := make([]User, len(ids)), make([]error, len(ids))
+		lc, err := side[Lifecycle](d, "deleted users")
+		for i, id := range ids {
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			users[i], _, errs[i] = lc.DeletedUser(ctx, id)
+		}
+		return users, errs
 	}
 	return d.Users(ctx, ids)
 }
@@ -138,7 +183,7 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 		}
 		return results
 	}
-	users, errs := d.Users(ctx, targetIDs)
+	users, errs := lookupTargets(ctx, d, a, targetIDs)
 	var ready []int // indexes of targets read and checked
 	for i := range results {
 		if errs[i] != nil {
@@ -184,7 +229,7 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 	if len(ops) == 0 {
 		return results
 	}
-	opErrs := d.Apply(ctx, ops, func(done int) { report(finished + done) })
+	opErrs := apply(ctx, d, ops, func(done int) { report(finished + done) })
 	for k, i := range opIdx {
 		switch err := opErrs[k]; {
 		case err == nil:
@@ -198,4 +243,52 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 		}
 	}
 	return results
+}
+
+// apply performs ops: Graph writes through d.Apply (which may batch),
+// Exchange Online writes one by one. errs[i] is the result of ops[i].
+func apply(ctx context.Context, d Directory, ops []Op, progress func(done int)) []error {
+	var graph, exo []Op
+	var graphIdx, exoIdx []int
+	for i, op := range ops {
+		if exchangeOp(op) {
+			exo, exoIdx = append(exo, op), append(exoIdx, i)
+		} else {
+			graph, graphIdx = append(graph, op), append(graphIdx, i)
+		}
+	}
+	errs := make([]error, len(ops))
+	var done atomic.Int64
+	var graphDone int64
+	if len(graph) > 0 {
+		for k, err := range d.Apply(ctx, graph, func(n int) {
+			if progress != nil {
+				progress(int(done.Load()) + n)
+			}
+		}) {
+			errs[graphIdx[k]] = err
+		}
+		graphDone = int64(len(graph))
+	}
+	done.Store(graphDone)
+	if len(exo) == 0 {
+		return errs
+	}
+	x, err := side[Exchange](d, "Exchange Online")
+	for k, op := range exo {
+		switch {
+		case err != nil:
+			errs[exoIdx[k]] = err
+		case ctx.Err() != nil:
+			errs[exoIdx[k]] = ctx.Err()
+		case op.Kind == OpAddDistributionMember:
+			errs[exoIdx[k]] = x.AddDistributionMember(ctx, op.GroupID, op.UserID)
+		default:
+			errs[exoIdx[k]] = x.RemoveDistributionMember(ctx, op.GroupID, op.UserID)
+		}
+		if progress != nil {
+			progress(int(done.Add(1)))
+		}
+	}
+	return errs
 }

@@ -30,6 +30,17 @@ func Default() *Catalogue {
 		setOOO,
 		disableOOO,
 		disableForwarding,
+		sendMFAPush,
+		addUser,
+		bulkAdd,
+		restoreUser,
+		addLicense,
+		removeLicense,
+		offboard,
+		researchCompromise,
+		removeInboxRules,
+		provisionOneDrive,
+		oneDriveShortcut,
 	)
 }
 
@@ -330,7 +341,7 @@ var addToGroup = &Action{
 	Area:        "Groups",
 	Permissions: []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
 	Aliases:     []string{"addgroup"},
-	Summary:     "Add users to a Microsoft 365 or security group",
+	Summary:     "Add users to a group or distribution list",
 	Params: []Param{
 		{Name: "group", Kind: ParamString, Positional: true, Required: true, Summary: "group name or ID"},
 	},
@@ -338,7 +349,7 @@ var addToGroup = &Action{
 	Bulk:    true,
 	Prepare: prepareGroup,
 	Plan: func(u User, p Params, _ Env) (Plan, error) {
-		return Plan{Op: &Op{Kind: OpAddGroupMember, UserID: u.ID, GroupID: p["group-id"]},
+		return Plan{Op: memberOp(u, p, true),
 			Outcome:    Outcome{Summary: fmt.Sprintf("%s: added to %s", u.UPN, p["group"])},
 			IfConflict: &Outcome{Summary: fmt.Sprintf("%s: already in %s", u.UPN, p["group"])}}, nil
 	},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -211,4 +212,48 @@ func (d *Directory) ClearForwarding(ctx context.Context, userID string) error {
 	_, err := d.invoke(ctx, "Set-Mailbox", map[string]any{"Identity": userID,
 		"ForwardingSMTPAddress": nil, "ForwardingAddress": nil, "DeliverToMailboxAndForward": false}, "user "+userID)
 	return err
+}
+
+// SetForwarding implements actions.Exchange. An address of the tenant's
+// own goes in ForwardingAddress (a recipient), any other in
+// ForwardingSmtpAddress, as the Exchange admin center does.
+func (d *Directory) SetForwarding(ctx context.Context, userID, address string, keepCopy bool) error {
+	p := map[string]any{"Identity": userID, "DeliverToMailboxAndForward": keepCopy,
+		"ForwardingSmtpAddress": "smtp:" + address, "ForwardingAddress": nil}
+	if u, err := d.User(ctx, address); err == nil {
+		p["ForwardingSmtpAddress"], p["ForwardingAddress"] = nil, u.UPN
+	}
+	_, err := d.invoke(ctx, "Set-Mailbox", p, "user "+userID)
+	return err
+}
+
+// HideFromAddressList implements actions.Exchange.
+func (d *Directory) HideFromAddressList(ctx context.Context, userID string, hide bool) error {
+	_, err := d.invoke(ctx, "Set-Mailbox", map[string]any{"Identity": userID, "HiddenFromAddressListsEnabled": hide}, "user "+userID)
+	return err
+}
+
+// AddDistributionMember implements actions.Exchange.
+func (d *Directory) AddDistributionMember(ctx context.Context, groupID, userID string) error {
+	_, err := d.invoke(ctx, "Add-DistributionGroupMember", map[string]any{"Identity": groupID, "Member": userID,
+		"BypassSecurityGroupManagerCheck": true}, "group "+groupID)
+	return memberError(err, actions.ECONFLICT, "MemberAlreadyExists", "is already a member of the group")
+}
+
+// RemoveDistributionMember implements actions.Exchange.
+func (d *Directory) RemoveDistributionMember(ctx context.Context, groupID, userID string) error {
+	_, err := d.invoke(ctx, "Remove-DistributionGroupMember", map[string]any{"Identity": groupID, "Member": userID,
+		"BypassSecurityGroupManagerCheck": true}, "group "+groupID)
+	return memberError(err, actions.ENOTFOUND, "MemberNotFound", "is not a member of the group")
+}
+
+// memberError turns Exchange's "already a member" or "not a member"
+// refusal (its exception named by marker) into code with message, so
+// that actions can treat it as done.
+func memberError(err error, code, marker, message string) error {
+	var ae *actions.Error
+	if err == nil || !errors.As(err, &ae) || !strings.Contains(ae.Detail, marker) {
+		return err
+	}
+	return &actions.Error{Code: code, Message: "the user " + message, Detail: ae.Detail, RequestID: ae.RequestID}
 }

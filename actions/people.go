@@ -1,0 +1,507 @@
+package actions
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// newUserFields are add-user's fields: the seed's query-string names,
+// lower-cased as typed in chat, with Graph's property names. A PSA
+// template that fills the seed's names works unchanged as key=value.
+var newUserFields = []struct{ name, graph, summary string }{
+	{"displayname", "displayName", "display name"},
+	{"mailnickname", "mailNickname", "username, the part before @"},
+	{"primdomain", "", "domain, the part after @"},
+	{"givenname", "givenName", "first name"},
+	{"surname", "surname", "last name"},
+	{"usagelocation", "usageLocation", "two-letter country for licences"},
+	{"jobtitle", "jobTitle", "job title"},
+	{"department", "department", "department"},
+	{"companyname", "companyName", "company"},
+	{"businessphones", "businessPhones", "office phone"},
+	{"mobilephone", "mobilePhone", "mobile phone"},
+	{"streetaddress", "streetAddress", "street"},
+	{"city", "city", "city"},
+	{"postalcode", "postalCode", "postal code"},
+	{"country", "country", "country"},
+	{"addedaliasses", "", "extra addresses, one per line"},
+}
+
+// addUserParams are add-user's parameters: the seed's fields, then
+// licences, groups to copy and whether the password must change.
+func addUserParams() []Param {
+	var ps []Param
+	for _, f := range newUserFields {
+		ps = append(ps, Param{Name: f.name, Kind: ParamString, Summary: f.summary})
+	}
+	return append(ps,
+		Param{Name: "licenses", Kind: ParamString, Summary: "SKU part numbers, e.g. ENTERPRISEPACK,EMS"},
+		Param{Name: "copyfrom", Kind: ParamString, Summary: "copy groups from this user"},
+		Param{Name: "mustchangepass", Kind: ParamBool, Summary: "must change the password at first sign-in"},
+	)
+}
+
+var addUser = &Action{
+	Name:    "add-user",
+	Aliases: []string{"new-user", "adduser"},
+	Area:    "Users",
+	Summary: "Create a user with licences, aliases and groups; password to you privately",
+	Params:  addUserParams(),
+	Form: []string{"displayname", "mailnickname", "primdomain", "givenname", "surname", "usagelocation", "licenses",
+		"jobtitle", "department", "copyfrom", "addedaliasses", "mobilephone", "businessphones", "companyname",
+		"streetaddress", "city", "postalcode", "country"},
+	FormRequired: []string{"displayname", "mailnickname", "primdomain"},
+	Permissions:  permUserWrite,
+	Risk:         RiskDestructive, // it hands out a credential
+	Secret:       true,
+	Target:       TargetNew,
+	TargetFrom: func(p Params) string {
+		if p["mailnickname"] == "" || p["primdomain"] == "" {
+			return ""
+		}
+		return strings.ToLower(p["mailnickname"] + "@" + p["primdomain"])
+	},
+	Prepare: prepareNewUsers,
+	Run:     runAddUser,
+}
+
+var bulkAdd = &Action{
+	Name:    "bulk-add",
+	Area:    "Users",
+	Summary: "Create the users of an attached CSV (add-user's column names); passwords to you privately",
+	Params: []Param{
+		{Name: "licenses", Kind: ParamString, Summary: "SKU part numbers for rows without a licenses column"},
+		{Name: "usagelocation", Kind: ParamString, Summary: "country for rows without one"},
+		{Name: "mustchangepass", Kind: ParamBool, Summary: "must change the password at first sign-in"},
+	},
+	Permissions: permUserWrite,
+	Risk:        RiskDestructive, // it hands out credentials
+	Bulk:        true,
+	Secret:      true,
+	Target:      TargetNew,
+	Prepare:     prepareNewUsers,
+	Run:         runAddUser,
+}
+
+// RowsParam is the parameter bulk-add's rows are pinned to the approval
+// under: a JSON object of field maps by lower-case UPN.
+const RowsParam = "rows"
+
+// NewUserRows reads the users to create from a CSV's header and rows
+// (the seed's column names, any case; userPrincipalName or
+// mailNickname+primDomain name each user). It returns their UPNs and the
+// rows as RowsParam's value.
+func NewUserRows(header []string, rows [][]string) (upns []string, param string, err error) {
+	known := map[string]bool{"userprincipalname": true, "upn": true, "licenses": true, "copyfrom": true, "mustchangepass": true}
+	for _, f := range newUserFields {
+		known[f.name] = true
+	}
+	cols := make([]string, len(header))
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if !known[h] {
+			return nil, "", Errorf(EINVALID, "unknown column %q: use add-user's field names (displayName, mailNickname, primDomain, …)", header[i])
+		}
+		cols[i] = h
+	}
+	byUPN := map[string]map[string]string{}
+	for n, row := range rows {
+		r := map[string]string{}
+		for i, v := range row {
+			if i < len(cols) && strings.TrimSpace(v) != "" {
+				r[cols[i]] = strings.TrimSpace(v)
+			}
+		}
+		upn := r["userprincipalname"]
+		if upn == "" {
+			upn = r["upn"]
+		}
+		if upn == "" && r["mailnickname"] != "" && r["primdomain"] != "" {
+			upn = r["mailnickname"] + "@" + r["primdomain"]
+		}
+		if upn == "" || !strings.Contains(upn, "@") {
+			return nil, "", Errorf(EINVALID, "line %d names no user: give userPrincipalName, or mailNickname and primDomain", n+2)
+		}
+		upn = strings.ToLower(upn)
+		if r["displayname"] == "" {
+			return nil, "", Errorf(EINVALID, "line %d (%s) has no displayName", n+2, upn)
+		}
+		if _, dup := byUPN[upn]; dup {
+			return nil, "", Errorf(EINVALID, "%s is listed twice", upn)
+		}
+		nick, dom, _ := strings.Cut(upn, "@")
+		r["mailnickname"], r["primdomain"] = nick, dom
+		delete(r, "userprincipalname")
+		delete(r, "upn")
+		byUPN[upn] = r
+		upns = append(upns, upn)
+	}
+	if len(upns) == 0 {
+		return nil, "", Errorf(EINVALID, "the attached file lists no users")
+	}
+	b, _ := json.Marshal(byUPN)
+	return upns, string(b), nil
+}
+
+// rowFor returns the fields of the user to create: its bulk-add row, or
+// the parameters themselves.
+func rowFor(upn string, p Params) (map[string]string, error) {
+	if raw, ok := p[RowsParam]; ok {
+		var rows map[string]map[string]string
+		if err := json.Unmarshal([]byte(raw), &rows); err != nil {
+			return nil, Errorf(EINTERNAL, "the approved rows cannot be read")
+		}
+		r, ok := rows[strings.ToLower(upn)]
+		if !ok {
+			return nil, Errorf(EINTERNAL, "%s is not among the approved rows", upn)
+		}
+		for _, k := range []string{"licenses", "usagelocation", "mustchangepass"} {
+			if r[k] == "" && p[k] != "" && p[k] != "false" {
+				r[k] = p[k]
+			}
+		}
+		// Resolved licences are pinned per request, not per row.
+		r["license-ids"] = p["license-ids:"+strings.ToUpper(r["licenses"])]
+		r["copyfrom-id"] = p["copyfrom-id:"+strings.ToLower(r["copyfrom"])]
+		return r, nil
+	}
+	r := map[string]string{}
+	for k, v := range p {
+		r[k] = v
+	}
+	r["license-ids"] = p["license-ids:"+strings.ToUpper(p["licenses"])]
+	r["copyfrom-id"] = p["copyfrom-id:"+strings.ToLower(p["copyfrom"])]
+	return r, nil
+}
+
+// splitList splits "a,b c" and one-per-line lists.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == '\n' || r == ' ' })
+}
+
+// prepareNewUsers checks the users to create before anyone approves:
+// every field makes sense, licences exist and have room, the user to copy
+// groups from exists. It pins the resolved licence and user IDs.
+func prepareNewUsers(ctx context.Context, d Directory, p Params) (Params, error) {
+	lc, err := side[Lifecycle](d, "user creation")
+	if err != nil {
+		return nil, err
+	}
+	rows := []map[string]string{p}
+	if raw, ok := p[RowsParam]; ok {
+		var byUPN map[string]map[string]string
+		if err := json.Unmarshal([]byte(raw), &byUPN); err != nil {
+			return nil, Errorf(EINVALID, "the rows cannot be read")
+		}
+		rows = rows[:0]
+		for _, upn := range sortedRowKeys(byUPN) {
+			r := byUPN[upn]
+			for _, k := range []string{"licenses", "usagelocation"} {
+				if r[k] == "" {
+					r[k] = p[k]
+				}
+			}
+			rows = append(rows, r)
+		}
+	}
+	q := p.Clone()
+	var skus []SKU
+	want := map[string]int{} // SKU ID → licences needed
+	for _, r := range rows {
+		who := r["mailnickname"]
+		if strings.TrimSpace(r["displayname"]) == "" {
+			return nil, Errorf(EINVALID, "%s needs displayName=\"First Last\"", orWord(who, "the new user"))
+		}
+		if ul := r["usagelocation"]; ul != "" && (len(ul) != 2 || !isLetters(ul)) {
+			return nil, Errorf(EINVALID, "usageLocation is a two-letter country code like US or GB, not %q", ul)
+		}
+		if names := splitList(r["licenses"]); len(names) > 0 {
+			if r["usagelocation"] == "" {
+				return nil, Errorf(EINVALID, "licences need a usage location: add usageLocation=US (two letters) for %s", orWord(who, "the new user"))
+			}
+			if skus == nil {
+				if skus, err = lc.SKUs(ctx); err != nil {
+					return nil, err
+				}
+			}
+			key := "license-ids:" + strings.ToUpper(r["licenses"])
+			var ids []string
+			for _, n := range names {
+				i := slices.IndexFunc(skus, func(s SKU) bool { return strings.EqualFold(s.PartNumber, n) })
+				if i < 0 {
+					have := make([]string, len(skus))
+					for j, s := range skus {
+						have[j] = s.PartNumber
+					}
+					return nil, Errorf(ENOTFOUND, "the tenant has no %s licences; it has %s", n, strings.Join(have, ", "))
+				}
+				ids = append(ids, skus[i].ID)
+				want[skus[i].ID]++
+			}
+			q[key] = strings.Join(ids, ",")
+		}
+		if from := r["copyfrom"]; from != "" {
+			u, err := d.User(ctx, from)
+			if err != nil {
+				if ErrorCode(err) == ENOTFOUND {
+					return nil, Errorf(ENOTFOUND, "copyfrom: %s does not exist", from)
+				}
+				return nil, err
+			}
+			q["copyfrom-id:"+strings.ToLower(from)] = u.ID
+		}
+	}
+	for _, s := range skus {
+		if n := want[s.ID]; n > s.Free() {
+			return nil, Errorf(ECONFLICT, "%d %s licences are needed and %d are free: buy more or free some first", n, s.PartNumber, max(s.Free(), 0))
+		}
+	}
+	return q, nil
+}
+
+func sortedRowKeys(m map[string]map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func isLetters(s string) bool {
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func orWord(s, otherwise string) string {
+	if s == "" {
+		return otherwise
+	}
+	return s
+}
+
+// runAddUser creates one user, then licenses it, adds its aliases and
+// copies groups. A later step's failure is reported, never hidden: the
+// user exists by then and the technician must know what is missing.
+func runAddUser(ctx context.Context, d Directory, u User, p Params, env Env) (Outcome, error) {
+	lc, err := side[Lifecycle](d, "user creation")
+	if err != nil {
+		return Outcome{}, err
+	}
+	r, err := rowFor(u.UPN, p)
+	if err != nil {
+		return Outcome{}, err
+	}
+	pw, err := env.Passwords.Password()
+	if err != nil {
+		return Outcome{}, err
+	}
+	pw = NewSecret(u.UPN+" password", pw.Reveal())
+	nick, _, _ := strings.Cut(u.UPN, "@")
+	n := NewUser{UPN: u.UPN, DisplayName: r["displayname"], GivenName: r["givenname"], Surname: r["surname"],
+		MailNickname: nick, Password: pw, ForceChange: r["mustchangepass"] == "true", Fields: map[string]string{}}
+	for _, f := range newUserFields {
+		if v := r[f.name]; v != "" && f.graph != "" && f.graph != "displayName" && f.graph != "mailNickname" &&
+			f.graph != "givenName" && f.graph != "surname" {
+			if f.graph == "usageLocation" {
+				v = strings.ToUpper(v)
+			}
+			n.Fields[f.graph] = v
+		}
+	}
+	created, err := lc.CreateUser(ctx, n)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o := Outcome{Summary: created.UPN + ": created", Secret: pw}
+	var failed []string
+	if ids := splitList(r["license-ids"]); len(ids) > 0 {
+		if err := lc.AssignLicenses(ctx, created.ID, ids, nil); err != nil {
+			failed = append(failed, "licences: "+ErrorMessage(err))
+		} else {
+			o.Lines = append(o.Lines, "Licensed: "+strings.ToUpper(strings.Join(splitList(r["licenses"]), ", ")))
+		}
+	}
+	if aliases := splitList(r["addedaliasses"]); len(aliases) > 0 {
+		if err := lc.AddAliases(ctx, created.ID, created.UPN, aliases); err != nil {
+			failed = append(failed, "aliases: "+ErrorMessage(err))
+		} else {
+			o.Lines = append(o.Lines, "Aliases: "+strings.Join(aliases, ", "))
+		}
+	}
+	if from := r["copyfrom-id"]; from != "" {
+		added, errs := copyGroups(ctx, d, lc, from, created.ID)
+		if added > 0 {
+			o.Lines = append(o.Lines, fmt.Sprintf("Added to %d groups of %s", added, r["copyfrom"]))
+		}
+		failed = append(failed, errs...)
+	}
+	if n.ForceChange {
+		o.Lines = append(o.Lines, "Must change the password at first sign-in.")
+	}
+	if len(failed) > 0 {
+		o.Summary = created.UPN + ": created, but not everything was done"
+		for _, f := range failed {
+			o.Lines = append(o.Lines, "✗ "+f)
+		}
+	}
+	return o, nil
+}
+
+// copyGroups adds user to the groups from is a direct member of, through
+// Graph or Exchange as each group needs; dynamic and on-premises groups
+// refuse and are reported.
+func copyGroups(ctx context.Context, d Directory, lc Lifecycle, from, user string) (int, []string) {
+	groups, err := lc.UserGroups(ctx, from)
+	if err != nil {
+		return 0, []string{"groups: " + ErrorMessage(err)}
+	}
+	x, _ := d.(Exchange)
+	added := 0
+	var failed []string
+	for _, g := range groups {
+		var err error
+		switch {
+		case !g.Unified && g.MailEnabled && x != nil:
+			err = x.AddDistributionMember(ctx, g.ID, user)
+		case !g.Unified && g.MailEnabled:
+			err = Errorf(EINTERNAL, "no Exchange Online connection")
+		default:
+			err = d.AddGroupMember(ctx, g.ID, user)
+		}
+		switch {
+		case err == nil, ErrorCode(err) == ECONFLICT:
+			added++
+		default:
+			failed = append(failed, g.DisplayName+": "+ErrorMessage(err))
+		}
+	}
+	return added, failed
+}
+
+var restoreUser = &Action{
+	Name:        "restore-user",
+	Aliases:     []string{"undelete-user"},
+	Area:        "Users",
+	Summary:     "Restore a deleted user (deleted users stay 30 days)",
+	Permissions: permUserWrite,
+	Risk:        RiskChange,
+	Bulk:        true,
+	Target:      TargetDeleted,
+	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
+		lc, err := side[Lifecycle](d, "deleted users")
+		if err != nil {
+			return Outcome{}, err
+		}
+		r, err := lc.RestoreUser(ctx, u.ID)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: r.UPN + ": restored",
+			Lines: []string{"Licences and group memberships come back with it; check sign-in is as it should be."}}, nil
+	},
+}
+
+// licenseParams are the parameters of add-license and remove-license.
+var licenseParams = []Param{
+	{Name: "licenses", Kind: ParamString, Positional: true, Required: true, Summary: "SKU part numbers, e.g. ENTERPRISEPACK"},
+}
+
+// prepareLicenses resolves SKU part numbers to IDs; adding needs free
+// licences.
+func prepareLicenses(adding bool) func(context.Context, Directory, Params) (Params, error) {
+	return func(ctx context.Context, d Directory, p Params) (Params, error) {
+		lc, err := side[Lifecycle](d, "licences")
+		if err != nil {
+			return nil, err
+		}
+		skus, err := lc.SKUs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var ids, names []string
+		for _, n := range splitList(p["licenses"]) {
+			i := slices.IndexFunc(skus, func(s SKU) bool { return strings.EqualFold(s.PartNumber, n) })
+			if i < 0 {
+				have := make([]string, len(skus))
+				for j, s := range skus {
+					have[j] = s.PartNumber
+				}
+				return nil, Errorf(ENOTFOUND, "the tenant has no %s licences; it has %s", n, strings.Join(have, ", "))
+			}
+			if adding && skus[i].Free() <= 0 {
+				return nil, Errorf(ECONFLICT, "no %s licences are free: buy more or free one first", skus[i].PartNumber)
+			}
+			ids, names = append(ids, skus[i].ID), append(names, skus[i].PartNumber)
+		}
+		if len(ids) == 0 {
+			return nil, Errorf(EINVALID, "name the licences by SKU part number, e.g. ENTERPRISEPACK")
+		}
+		q := p.Clone()
+		q["licenses"], q["license-ids"] = strings.Join(names, ","), strings.Join(ids, ",")
+		return q, nil
+	}
+}
+
+var addLicense = &Action{
+	Name:        "add-license",
+	Area:        "Users",
+	Summary:     "Assign licences by SKU part number",
+	Params:      licenseParams,
+	Permissions: permUserWrite,
+	Risk:        RiskChange,
+	Bulk:        true,
+	Prepare:     prepareLicenses(true),
+	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
+		lc, err := side[Lifecycle](d, "licences")
+		if err != nil {
+			return Outcome{}, err
+		}
+		if err := lc.AssignLicenses(ctx, u.ID, splitList(p["license-ids"]), nil); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: fmt.Sprintf("%s: licensed %s", u.UPN, strings.ReplaceAll(p["licenses"], ",", ", "))}, nil
+	},
+}
+
+var removeLicense = &Action{
+	Name:        "remove-license",
+	Area:        "Users",
+	Summary:     "Remove licences by SKU part number",
+	Params:      licenseParams,
+	Permissions: permUserWrite,
+	Risk:        RiskDestructive,
+	Bulk:        true,
+	Prepare:     prepareLicenses(false),
+	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
+		lc, err := side[Lifecycle](d, "licences")
+		if err != nil {
+			return Outcome{}, err
+		}
+		has, err := lc.UserSKUs(ctx, u.ID)
+		if err != nil {
+			return Outcome{}, err
+		}
+		var remove, names []string
+		for _, id := range splitList(p["license-ids"]) {
+			if i := slices.IndexFunc(has, func(s SKU) bool { return s.ID == id }); i >= 0 {
+				remove, names = append(remove, id), append(names, has[i].PartNumber)
+			}
+		}
+		if len(remove) == 0 {
+			return Outcome{Summary: fmt.Sprintf("%s: had none of %s", u.UPN, p["licenses"])}, nil
+		}
+		if err := lc.AssignLicenses(ctx, u.ID, nil, remove); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Summary: fmt.Sprintf("%s: removed %s", u.UPN, strings.Join(names, ", ")),
+			Lines: []string{"A mailbox without a licence is deleted after 30 days unless it is shared."}}, nil
+	},
+}
