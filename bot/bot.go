@@ -33,6 +33,7 @@ const (
 // Runner runs actions against tenants; *actions.Service satisfies it.
 type Runner interface {
 	LookupUsers(ctx context.Context, tenantID string, ids []string) ([]actions.User, []error)
+	LookupTargets(ctx context.Context, tenantID string, a *actions.Action, ids []string) ([]actions.User, []error)
 	Prepare(ctx context.Context, tenantID string, a *actions.Action, targets []actions.User, p actions.Params) (actions.Params, error)
 	Run(ctx context.Context, tenantID string, a *actions.Action, targetIDs []string, p actions.Params, progress actions.Progress) []actions.Result
 	FindUsers(ctx context.Context, tenantID, name string, max int) ([]actions.User, error)

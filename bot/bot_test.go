@@ -625,7 +625,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("non-admin check: %q", got.Message.Title)
 	}
 	got = only(t, h.do(admin, "check contoso.com"))
-	if !strings.Contains(got.Message.Title, "11 of 19 actions will work") || !strings.Contains(text(got.Message), "create-tap needs UserAuthenticationMethod.ReadWrite.All") {
+	if !strings.Contains(got.Message.Title, "17 of 30 actions will work") || !strings.Contains(text(got.Message), "create-tap needs UserAuthenticationMethod.ReadWrite.All") {
 		t.Errorf("check: %s", text(got.Message))
 	}
 }

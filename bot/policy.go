@@ -38,6 +38,24 @@ func (b *Bot) applyPolicy(ctx context.Context, a *actions.Action, t Tenant, role
 	if a.Risk == actions.RiskRead {
 		return nil
 	}
+	if a.Target == actions.TargetUser {
+		if err := b.pinRoles(ctx, t, role, ap); err != nil {
+			return err
+		}
+	}
+	if needsApproval(a) || ap.Needed > 1 {
+		if over := b.overQuota(ctx, ap); over != "" {
+			ap.AdminNeeded = true
+			ap.Why = append(ap.Why, over)
+		}
+	}
+	return nil
+}
+
+// pinRoles pins each target's privileged roles to the approval: a
+// privileged target needs two approvers and, under the strict policy, an
+// admin to ask. Users to create or restore have no roles to read.
+func (b *Bot) pinRoles(ctx context.Context, t Tenant, role Role, ap *Approval) error {
 	ids := make([]string, len(ap.Targets))
 	for i, tg := range ap.Targets {
 		ids[i] = tg.ID
@@ -61,12 +79,6 @@ func (b *Bot) applyPolicy(ctx context.Context, a *actions.Action, t Tenant, role
 		}
 		ap.Needed = 2
 		ap.Why[len(ap.Why)-1] += ": two approvers must agree"
-	}
-	if needsApproval(a) || ap.Needed > 1 {
-		if over := b.overQuota(ctx, ap); over != "" {
-			ap.AdminNeeded = true
-			ap.Why = append(ap.Why, over)
-		}
 	}
 	return nil
 }

@@ -26,7 +26,17 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		b.record(ctx, ev, AuditRecord{Kind: KindRefused, Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
 			Targets: targets, Reason: cmd.Reason, Outcome: "refused", Error: errorDetail(err)})
 	}
-	cmd, err := withFileTargets(cmd, ev.Files)
+	// bulk-add reads whole rows from its file; other bulk actions a list
+	// of users.
+	var rows string
+	var err error
+	if a.Target == actions.TargetNew && a.Bulk && len(ev.Files) > 0 {
+		var upns []string
+		upns, rows, err = newUserRowsFromFiles(ev.Files)
+		cmd.Targets = append(cmd.Targets, upns...)
+	} else {
+		cmd, err = withFileTargets(cmd, ev.Files)
+	}
 	if err != nil {
 		refuse(Tenant{}, nil, err)
 		return
@@ -49,6 +59,47 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		}
 		bare, positional = positional[:extra], positional[extra:]
 	}
+	params, err := a.Bind(positional, cmd.Named, cmd.Flags)
+	if err != nil {
+		raw := make([]Target, 0, len(cmd.Targets))
+		for _, t := range cmd.Targets {
+			raw = append(raw, Target{UPN: t})
+		}
+		refuse(Tenant{}, raw, err)
+		return
+	}
+	if a.Target == actions.TargetNew {
+		// Users to create: bare names are new addresses in the bound
+		// tenant; without an address, the fields may name one.
+		if len(bare) > 0 {
+			t, err := b.lookupTenant(ctx, binding.TenantID)
+			if err != nil {
+				refuse(Tenant{}, nil, err)
+				return
+			}
+			for _, n := range bare {
+				cmd.Targets = append(cmd.Targets, strings.ToLower(n+"@"+t.DefaultDomain))
+			}
+			bare = nil
+		}
+		if len(cmd.Targets) == 0 && a.TargetFrom != nil {
+			if params["primdomain"] == "" && params["mailnickname"] != "" && bound {
+				if t, err := b.lookupTenant(ctx, binding.TenantID); err == nil {
+					params["primdomain"] = t.DefaultDomain
+				}
+			}
+			if upn := a.TargetFrom(params); upn != "" {
+				cmd.Targets = append(cmd.Targets, upn)
+			}
+		}
+		if len(a.Form) > 0 && rows == "" && formNeeded(a, params, len(cmd.Targets) > 0) {
+			b.private(ctx, r, b.newUserForm(ctx, a, params, cmd, binding.TenantID))
+			return
+		}
+		if rows != "" {
+			params[actions.RowsParam] = rows
+		}
+	}
 	if len(cmd.Targets)+len(bare) == 0 {
 		refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID, "%s needs a user as user@domain: /cipp %s", a.Name, a.Usage()))
 		return
@@ -61,10 +112,17 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 	for _, t := range append(slices.Clone(cmd.Targets), bare...) {
 		raw = append(raw, Target{UPN: t})
 	}
-	params, err := a.Bind(positional, cmd.Named, cmd.Flags)
-	if err != nil {
-		refuse(Tenant{}, raw, err)
-		return
+	// A refusal that offers choices (a group name several groups share)
+	// shows them as buttons that ask again with the choice made.
+	refuse = func(tenant Tenant, targets []Target, err error) {
+		m := errorMessage(b.userError(ctx, err))
+		for _, c := range actions.ChoicesOf(err) {
+			m.Buttons = append(m.Buttons, Button{Label: c.Label,
+				Value: rebuild(a, append(slices.Clone(cmd.Targets), bare...), params, cmd.Reason, c.Param, c.Value)})
+		}
+		b.private(ctx, r, m)
+		b.record(ctx, ev, AuditRecord{Kind: KindRefused, Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
+			Targets: targets, Reason: cmd.Reason, Outcome: "refused", Error: errorDetail(err)})
 	}
 	var tenant Tenant
 	if len(cmd.Targets) > 0 {
@@ -97,11 +155,11 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 			users = append(users, u)
 		}
 	}
-	found, errs := b.Runner.LookupUsers(ctx, tenant.ID, cmd.Targets)
+	found, errs := b.Runner.LookupTargets(ctx, tenant.ID, a, cmd.Targets)
 	var missing []string
 	for i, t := range cmd.Targets {
 		switch err := errs[i]; {
-		case actions.ErrorCode(err) == actions.ENOTFOUND:
+		case actions.ErrorCode(err) == actions.ENOTFOUND && a.Target == actions.TargetUser:
 			missing = append(missing, t)
 		case err != nil:
 			refuse(tenant, raw, err)
@@ -250,10 +308,15 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 	show := func(m Message) bool {
 		return chat != nil && ref != "" && chat.Update(ctx, ev.Channel, ref, m) == nil
 	}
-	if len(ap.Targets) >= progressMin && a.Risk != actions.RiskRead {
+	switch {
+	case a.Slow && a.Risk != actions.RiskRead:
+		ref, _ = b.public(ctx, r, Message{Title: fmt.Sprintf("Running %s for %s: waiting for the answer…", a.Name, targetList(ap.Targets)),
+			Lines: []string{fmt.Sprintf("%s · by %s", ap.TenantDomain, ap.Requester)}, Tone: ToneInfo})
+	case len(ap.Targets) >= progressMin && a.Risk != actions.RiskRead:
 		ref, _ = b.public(ctx, r, progressMessage(a, 0, len(ap.Targets)))
 	}
-	res := b.execute(ctx, ev, a, ap, b.progress(a, show))
+	sctx := actions.WithSteps(ctx, func(lines []string) { show(stepsMessage(a, ap, lines)) })
+	res := b.execute(sctx, ev, a, ap, b.progress(a, show))
 	m := resultMessage(a, ap, res, nil)
 	switch {
 	case a.Risk == actions.RiskRead:
@@ -265,6 +328,18 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 	if s := res.secretMessage(a, ap); s != nil {
 		b.private(ctx, r, *s)
 	}
+}
+
+// stepsMessage shows an action of several steps being worked through.
+func stepsMessage(a *actions.Action, ap Approval, lines []string) Message {
+	done := 0
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "… ") {
+			done++
+		}
+	}
+	return Message{Title: fmt.Sprintf("Running %s for %s: %d of %d steps…", a.Name, targetList(ap.Targets), done, len(lines)),
+		Lines: lines, Tone: ToneInfo}
 }
 
 // runResult is the result of running an approved or immediate request.
@@ -317,18 +392,22 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 	tctx, trace := actions.WithTrace(ctx)
 	results := b.Runner.Run(tctx, ap.TenantID, a, ids, actions.Params(ap.Params), progress)
 	res := runResult{results: results, outcome: "ok", throttled: trace.Throttled()}
-	var failed int
+	var failed, partial int
 	var errs []string
 	for _, x := range results {
 		if x.Err != nil {
 			failed++
 			errs = append(errs, x.Target.UPN+": "+errorDetail(x.Err))
 		}
+		if x.Err == nil && x.Outcome.Partial {
+			partial++
+			errs = append(errs, x.Target.UPN+": "+x.Outcome.Summary)
+		}
 	}
 	switch {
 	case failed == len(results):
 		res.outcome = "failed"
-	case failed > 0:
+	case failed > 0 || partial > 0:
 		res.outcome = "partial"
 	}
 	rec := AuditRecord{Kind: KindOutcome, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
@@ -340,8 +419,11 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 			one := rec
 			one.Targets, one.RequestIDs, one.DurationMS = ap.Targets[i:i+1], nil, 0
 			one.Outcome, one.Error = "ok", ""
-			if x.Err != nil {
+			switch {
+			case x.Err != nil:
 				one.Outcome, one.Error = "failed", errorDetail(x.Err)
+			case x.Outcome.Partial:
+				one.Outcome, one.Error = "partial", x.Outcome.Summary
 			}
 			b.record(ctx, ev, one)
 		}
@@ -395,8 +477,11 @@ func resultMessage(a *actions.Action, ap Approval, res runResult, decided *Actor
 	default:
 		m.Title = "Done: " + a.Name
 	}
-	if len(res.results) == 1 && res.outcome == "ok" {
+	if len(res.results) == 1 && res.results[0].Err == nil {
 		m.Title = res.results[0].Outcome.Summary
+		for _, n := range res.results[0].Outcome.Next {
+			m.Buttons = append(m.Buttons, Button{Label: n.Label, Value: n.Command, Danger: n.Danger})
+		}
 	}
 	single := len(res.results) == 1
 	ordered := slices.Clone(res.results)
@@ -785,7 +870,8 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 		return
 	}
 	b.updateCard(ctx, ap, decidedCard(a, ap, fmt.Sprintf("Approved by %s: running %s…", decider, ap.Action), ToneInfo))
-	res := b.execute(ctx, ev, a, ap, b.progress(a, func(m Message) bool { return b.updateCard(ctx, ap, m) }))
+	sctx := actions.WithSteps(ctx, func(lines []string) { b.updateCard(ctx, ap, stepsMessage(a, ap, lines)) })
+	res := b.execute(sctx, ev, a, ap, b.progress(a, func(m Message) bool { return b.updateCard(ctx, ap, m) }))
 	m := resultMessage(a, ap, res, &decider)
 	state := StateDone
 	if res.outcome == "failed" {
