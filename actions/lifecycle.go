@@ -126,12 +126,12 @@ type MFAPush interface {
 }
 
 // side returns d's implementation of the side interface T, or an
-// EINTERNAL error naming what is missing.
+// EUNAVAILABLE error naming what is missing.
 func side[T any](d Directory, what string) (T, error) {
 	x, ok := d.(T)
 	if !ok {
 		var zero T
-		return zero, Errorf(EINTERNAL, "this tenant connection cannot reach %s", what)
+		return zero, Errorf(EUNAVAILABLE, "this tenant connection cannot reach %s", what)
 	}
 	return x, nil
 }

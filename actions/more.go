@@ -101,8 +101,8 @@ func prepareGroup(ctx context.Context, d Directory, p Params) (Params, error) {
 	q["group"] = g.DisplayName
 	q["group-id"] = g.ID
 	if !g.Unified && g.MailEnabled {
-		if _, err := side[Exchange](d, "Exchange Online"); err != nil {
-			return nil, err
+		if _, ok := d.(Exchange); !ok {
+			return nil, Errorf(ECONFLICT, "%q is a %s: its members change in Exchange Online, which this tenant connection cannot reach", g.DisplayName, g.Kind())
 		}
 		q["group-kind"] = g.Kind()
 	}
