@@ -98,6 +98,9 @@ type Action struct {
 	Aliases []string // "resetpw"
 	Area    string   // where help lists it: "Users", "Sign-in", "MFA", "Groups"
 	Summary string   // one line, for help
+	// Example, if set, is help's example after "/cipp "; otherwise one is
+	// made from the parameters.
+	Example string
 	Params  []Param
 	Risk    Risk
 	Bulk    bool // accepts many targets in one request

@@ -144,6 +144,7 @@ func offboardStepNames() []string {
 }
 
 var offboard = &Action{
+	Example: "offboard AdeleV@contoso.com forward=MiriamG@contoso.com ooo=\"Adele has left; write to Miriam\" reason=\"leaver, ticket 4711\"",
 	Name:    "offboard",
 	Area:    "Users",
 	Summary: "Offboard a leaver: sessions, password, sign-in, mailbox, groups, MFA, licences",

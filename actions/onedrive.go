@@ -40,6 +40,7 @@ var provisionOneDrive = &Action{
 }
 
 var oneDriveShortcut = &Action{
+	Example: "onedrive-shortcut AdeleV@contoso.com https://contoso.sharepoint.com/sites/Sales",
 	Name:    "onedrive-shortcut",
 	Area:    "OneDrive",
 	Summary: "Add a shortcut to a SharePoint site or folder to the user's OneDrive",

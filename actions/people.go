@@ -45,6 +45,7 @@ func addUserParams() []Param {
 }
 
 var addUser = &Action{
+	Example: "add-user displayName=\"Jane Doe\" mailNickname=jane primDomain=contoso.com usageLocation=US licenses=ENTERPRISEPACK copyfrom=AdeleV@contoso.com reason=\"new hire, ticket 4711\"",
 	Name:    "add-user",
 	Aliases: []string{"new-user", "adduser"},
 	Area:    "Users",
@@ -69,6 +70,7 @@ var addUser = &Action{
 }
 
 var bulkAdd = &Action{
+	Example: "bulk-add file=new-hires.csv reason=\"September intake\"",
 	Name:    "bulk-add",
 	Area:    "Users",
 	Summary: "Create the users of an attached CSV (add-user's column names); passwords to you privately",
@@ -387,6 +389,7 @@ func copyGroups(ctx context.Context, d Directory, lc Lifecycle, from, user strin
 }
 
 var restoreUser = &Action{
+	Example:     "restore-user AdeleV@contoso.com",
 	Name:        "restore-user",
 	Aliases:     []string{"undelete-user"},
 	Area:        "Users",
@@ -451,6 +454,7 @@ func prepareLicenses(adding bool) func(context.Context, Directory, Params) (Para
 }
 
 var addLicense = &Action{
+	Example:     "add-license AdeleV@contoso.com ENTERPRISEPACK",
 	Name:        "add-license",
 	Area:        "Users",
 	Summary:     "Assign licences by SKU part number",
@@ -472,6 +476,7 @@ var addLicense = &Action{
 }
 
 var removeLicense = &Action{
+	Example:     "remove-license AdeleV@contoso.com ENTERPRISEPACK reason=\"left the company\"",
 	Name:        "remove-license",
 	Area:        "Users",
 	Summary:     "Remove licences by SKU part number",

@@ -342,6 +342,9 @@ func Builtins() []Builtin {
 
 // example builds a typical command for an action from its declaration.
 func example(a *actions.Action) string {
+	if a.Example != "" {
+		return "/cipp " + a.Example
+	}
 	parts := []string{"/cipp", a.Name, "AdeleV@contoso.com"}
 	for _, p := range a.Params {
 		switch {

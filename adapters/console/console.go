@@ -93,7 +93,7 @@ func (a *Adapter) Run(ctx context.Context, in io.Reader) error {
 					a.prompt()
 					continue
 				case !strings.HasPrefix(line, "/"):
-					a.Do(ctx, ask.Complete(line))
+					a.Do(ctx, answer(ask, line))
 					a.prompt()
 					continue
 				}
@@ -113,6 +113,24 @@ func (a *Adapter) Run(ctx context.Context, in io.Reader) error {
 		a.prompt()
 	}
 	return sc.Err()
+}
+
+// answer completes ask with a typed line: the answer itself, or for a
+// form key=value pairs over the prefilled values.
+func answer(ask bot.Ask, line string) string {
+	if len(ask.Fields) == 0 {
+		return ask.Complete(line)
+	}
+	answers := map[string]string{}
+	for _, f := range ask.Fields {
+		answers[f.Key] = f.Value
+	}
+	if cmd, err := bot.ParseCommand("form " + line); err == nil {
+		for k, v := range cmd.Named {
+			answers[strings.ToLower(k)] = v
+		}
+	}
+	return ask.CompleteForm(answers)
 }
 
 // takeAsk removes and returns the question awaiting the current
@@ -218,7 +236,22 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 			a.asks = map[string]bot.Ask{}
 		}
 		a.asks[user.ID] = *m.Ask
-		fmt.Fprintf(a.Out, "    %s? Type it on the next line, or /cancel.\n", m.Ask.Label)
+		if len(m.Ask.Fields) > 0 {
+			var names []string
+			for _, f := range m.Ask.Fields {
+				n := f.Key
+				if f.Required {
+					n += "*"
+				}
+				if f.Value != "" {
+					n += "=" + f.Value
+				}
+				names = append(names, n)
+			}
+			fmt.Fprintf(a.Out, "    Form: %s\n    Type key=value pairs on the next line (* needed), or /cancel.\n", strings.Join(names, " "))
+		} else {
+			fmt.Fprintf(a.Out, "    %s? Type it on the next line, or /cancel.\n", m.Ask.Label)
+		}
 	}
 	return nil
 }
