@@ -45,10 +45,10 @@ type Research struct {
 }
 
 var researchCompromise = &Action{
-	Name:    "research-compromise",
-	Aliases: []string{"bec", "compromise"},
-	Area:    "Security",
-	Summary: "Look for signs of a compromised account in the last 7 days",
+	Name:        "research-compromise",
+	Aliases:     []string{"bec", "compromise"},
+	Area:        "Security",
+	Summary:     "Look for signs of a compromised account in the last 7 days",
 	Permissions: []string{"AuditLog.Read.All"},
 	Risk:        RiskRead,
 	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
