@@ -24,6 +24,16 @@ func signInObj(si signIn) obj {
 	if si.errorCode != 0 {
 		ca = "notApplied"
 	}
+	risk, state, detail := "none", "none", "none"
+	if si.risk != "" {
+		risk = si.risk
+	}
+	if si.riskState != "" {
+		state = si.riskState
+	}
+	if si.riskDetail != "" {
+		detail = si.riskDetail
+	}
 	return obj{
 		{"id", si.id},
 		{"createdDateTime", formatTime(si.created)},
@@ -37,11 +47,12 @@ func signInObj(si signIn) obj {
 		{"correlationId", stableGUID(si.id, "correlation")},
 		{"conditionalAccessStatus", ca},
 		{"isInteractive", si.interactive},
-		{"riskDetail", "none"},
-		{"riskLevelAggregated", "none"},
-		{"riskLevelDuringSignIn", "none"},
-		{"riskState", "none"},
-		{"riskEventTypes_v2", []string{}},
+		{"riskDetail", detail},
+		{"riskLevelAggregated", risk},
+		{"riskLevelDuringSignIn", risk},
+		{"riskState", state},
+		{"riskEventTypes", nonNil(slices.Clone(si.riskEvents))},
+		{"riskEventTypes_v2", nonNil(slices.Clone(si.riskEvents))},
 		{"resourceDisplayName", si.resource},
 		{"status", obj{
 			{"errorCode", si.errorCode},
@@ -88,17 +99,23 @@ func (s *Server) routeAuditLogs(c *call) *reply {
 		}
 		return notFound(c.segs[2])
 	}
+	bounds, rep := c.takeTimeBounds([]string{"createdDateTime"})
+	if rep != nil {
+		return rep
+	}
 	items := make([]obj, 0, len(c.t.signIns))
 	for _, si := range c.t.signIns {
 		items = append(items, signInObj(si))
 	}
+	items = keepWithin(items, bounds)
 	page, next, total, rep := c.queryCollection(items, collection{
-		entity:     "signIn",
-		context:    "auditLogs/signIns",
-		filterable: []string{"id", "userId", "userPrincipalName", "userDisplayName", "appDisplayName", "appId", "ipAddress", "clientAppUsed"},
-		sortable:   []string{"createdDateTime", "userPrincipalName", "userDisplayName"},
-		pageSize:   1000,
-		maxTop:     1000,
+		entity:  "signIn",
+		context: "auditLogs/signIns",
+		filterable: []string{"id", "userId", "userPrincipalName", "userDisplayName", "appDisplayName", "appId", "ipAddress", "clientAppUsed",
+			"isInteractive", "location/countryOrRegion", "riskLevelDuringSignIn"},
+		sortable: []string{"createdDateTime", "userPrincipalName", "userDisplayName"},
+		pageSize: 1000,
+		maxTop:   1000,
 	})
 	if rep != nil {
 		return rep

@@ -19,7 +19,8 @@ func usersCollection() collection {
 		entity:  "user",
 		context: "users",
 		filterable: []string{"id", "userPrincipalName", "mail", "mailNickname", "displayName", "givenName", "surname",
-			"jobTitle", "department", "accountEnabled", "userType", "onPremisesSyncEnabled", "usageLocation", "onPremisesImmutableId"},
+			"jobTitle", "department", "accountEnabled", "userType", "onPremisesSyncEnabled", "usageLocation", "onPremisesImmutableId",
+			"companyName", "city", "country"},
 		sortable: []string{"displayName", "userPrincipalName"},
 		pageSize: 100,
 		maxTop:   999,
@@ -30,7 +31,8 @@ func usersCollection() collection {
 // only accepts from on-premises.
 func syncMasteredProps() []string {
 	return []string{"accountEnabled", "passwordProfile", "onPremisesImmutableId", "displayName", "givenName", "surname",
-		"jobTitle", "department", "mobilePhone", "officeLocation", "businessPhones", "userPrincipalName", "city", "country"}
+		"jobTitle", "department", "mobilePhone", "officeLocation", "businessPhones", "userPrincipalName", "city", "country",
+		"companyName", "streetAddress", "postalCode", "state", "mail"}
 }
 
 // syncMasteredError is the directory's answer for writing a synced
@@ -64,6 +66,7 @@ func (t *tenant) userObj(u *User) obj {
 		{"accountEnabled", u.AccountEnabled},
 		{"assignedLicenses", licenses},
 		{"city", nullString(u.City)},
+		{"companyName", nullString(u.CompanyName)},
 		{"country", nullString(u.Country)},
 		{"createdDateTime", formatTime(u.CreatedDateTime)},
 		{"deletedDateTime", formatTime(u.DeletedDateTime)},
@@ -75,8 +78,11 @@ func (t *tenant) userObj(u *User) obj {
 		{"onPremisesSyncEnabled", synced},
 		{"passwordPolicies", nullString(u.PasswordPolicies)},
 		{"passwordProfile", nil},
+		{"postalCode", nullString(u.PostalCode)},
 		{"proxyAddresses", nonNil(u.ProxyAddresses)},
 		{"signInSessionsValidFromDateTime", formatTime(u.SignInSessionsValidFrom)},
+		{"state", nullString(u.State)},
+		{"streetAddress", nullString(u.StreetAddress)},
 		{"usageLocation", nullString(u.UsageLocation)},
 		{"userType", u.UserType},
 	}
@@ -307,7 +313,8 @@ func (s *Server) patchUser(c *call) *reply {
 	}
 	slices.Sort(keys)
 	strProps := []string{"displayName", "givenName", "surname", "jobTitle", "department", "mobilePhone", "officeLocation",
-		"usageLocation", "userPrincipalName", "onPremisesImmutableId", "passwordPolicies", "city", "country", "preferredLanguage"}
+		"usageLocation", "userPrincipalName", "onPremisesImmutableId", "passwordPolicies", "city", "country", "preferredLanguage",
+		"companyName", "streetAddress", "postalCode", "state", "mail"}
 	next := cloneUser(*u)
 	var newPassword *string
 	for _, k := range keys {
@@ -441,6 +448,16 @@ func applyUserString(t *tenant, u *User, prop, v string, null bool) *reply {
 		u.City = v
 	case "country":
 		u.Country = v
+	case "companyName":
+		u.CompanyName = v
+	case "streetAddress":
+		u.StreetAddress = v
+	case "postalCode":
+		u.PostalCode = v
+	case "state":
+		u.State = v
+	case "mail":
+		return applyMail(t, u, v, null)
 	case "preferredLanguage":
 		u.PreferredLanguage = v
 	case "usageLocation":
@@ -707,8 +724,10 @@ func (s *Server) assignLicense(c *call) *reply {
 	}
 	u.Licenses = next
 	if u.MailboxType == "" && c.t.exchangeQuotaGB(u) > 0 {
-		// Exchange Online provisions a mailbox for a newly licensed user.
+		// Exchange Online provisions a mailbox for a newly licensed user,
+		// with the user principal name as its address.
 		c.t.provisionMailbox(u)
+		mailEnable(u)
 	}
 	return okReply(c.shapeUser(c.t.userObj(u), nil).prepend("@odata.context", c.context("users/$entity")))
 }

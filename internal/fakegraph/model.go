@@ -62,6 +62,12 @@ type User struct {
 	Country           string
 	UsageLocation     string
 	PreferredLanguage string
+	// CompanyName, StreetAddress, PostalCode and State mirror the Graph
+	// properties of the same names.
+	CompanyName   string
+	StreetAddress string
+	PostalCode    string
+	State         string
 	// AccountEnabled is false for a blocked account.
 	AccountEnabled bool
 	// UserType defaults to "Member".
@@ -87,6 +93,10 @@ type User struct {
 	ForceChangePasswordNextSignInWithMFA bool
 	// LastPasswordChangeDateTime is set by every password change.
 	LastPasswordChangeDateTime time.Time
+	// PasswordChangedAgo, in seed data whose LastPasswordChangeDateTime
+	// is zero, places the last password change this long before the
+	// server's clock when the tenant is added.
+	PasswordChangedAgo time.Duration
 	// CreatedDateTime is when the user was created.
 	CreatedDateTime time.Time
 	// SignInSessionsValidFrom is moved to now by revokeSignInSessions.
@@ -157,6 +167,12 @@ type User struct {
 	// HiddenFromAddressLists hides the mailbox from the global address
 	// list (HiddenFromAddressListsEnabled).
 	HiddenFromAddressLists bool
+	// InboxRules are the mailbox's inbox rules, in the order Graph lists
+	// them; MailFolders are the folders the user created (the
+	// well-known ones always exist). Both need a mailbox; see InboxRule
+	// and MailFolder for the defaults seed data gets.
+	InboxRules  []InboxRule
+	MailFolders []MailFolder
 
 	// Deleted marks a soft-deleted user, which Graph reports as missing
 	// except under /directory/deletedItems.
@@ -182,6 +198,10 @@ type AuthMethod struct {
 	PhoneType string
 	// CreatedDateTime is when the method was registered.
 	CreatedDateTime time.Time
+	// CreatedAgo, in seed data whose CreatedDateTime is zero, places the
+	// registration this long before the server's clock when the tenant
+	// is added.
+	CreatedAgo time.Duration
 }
 
 // Group is the state of one directory group.
@@ -252,11 +272,47 @@ type TenantSeed struct {
 	// documentation) and are carried in the roles claim of issued
 	// tokens, each resource's in its own tokens.
 	Permissions []string
+	// SignIns are sign-in log entries added to the generated history,
+	// placed relative to the server's clock.
+	SignIns []SignInSeed
+	// ServicePrincipals are the tenant's enterprise applications; nil
+	// means DefaultServicePrincipals(), an empty, non-nil slice none.
+	ServicePrincipals []ServicePrincipal
 	// TokenError makes the token endpoint refuse this tenant with a
 	// Microsoft Entra error, given as its AADSTS code ("7000229" or
 	// "AADSTS7000229"); "" means tokens are issued. See SetTokenError
 	// for the supported codes.
 	TokenError string
+}
+
+// SignInSeed is a sign-in log entry to add to a tenant's generated
+// history (TenantSeed.SignIns). Empty fields get the defaults noted.
+type SignInSeed struct {
+	// User is the id or user principal name of the user who signed in.
+	User string
+	// Ago places the sign-in this long before the server's clock when
+	// the tenant is added.
+	Ago time.Duration
+	// App and AppID name the client application; they default to
+	// "OfficeHome" (4765445b-32c6-49b0-83e6-1d93765276ca). Resource
+	// defaults to "Office 365 Exchange Online".
+	App, AppID, Resource string
+	// IP, City, State and Country (a two-letter code) place the sign-in.
+	IP, City, State, Country string
+	// ClientApp defaults to "Browser"; OS and Browser describe the
+	// device. Interactive marks an interactive sign-in.
+	ClientApp, OS, Browser string
+	Interactive            bool
+	// ErrorCode is 0 for a success, e.g. 50126 for a wrong password;
+	// FailureReason and Details explain it.
+	ErrorCode              int
+	FailureReason, Details string
+	// Risk is riskLevelDuringSignIn and riskLevelAggregated ("low",
+	// "medium", "high"; "" for "none"); RiskState (e.g. "atRisk"),
+	// RiskDetail and RiskEventTypes (e.g. "unfamiliarFeatures") go
+	// with it.
+	Risk, RiskState, RiskDetail string
+	RiskEventTypes              []string
 }
 
 // roleTemplate is a built-in directory role.
@@ -318,6 +374,12 @@ type signIn struct {
 	os            string
 	browser       string
 	interactive   bool
+	// risk is riskLevelDuringSignIn and riskLevelAggregated, "" for
+	// "none"; riskState, riskDetail and riskEvents go with it.
+	risk       string
+	riskState  string
+	riskDetail string
+	riskEvents []string
 }
 
 // tenant is one simulated directory.
@@ -340,6 +402,10 @@ type tenant struct {
 	tokenError int
 	// issued counts the access tokens handed out for this tenant.
 	issued int
+	// servicePrincipals are the enterprise applications.
+	servicePrincipals []*ServicePrincipal
+	// push is the state of the legacy MFA notification service.
+	push pushState
 }
 
 // buildTenant validates seed and turns it into a tenant. now places the
@@ -398,6 +464,9 @@ func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
 		if u.CreatedDateTime.IsZero() {
 			u.CreatedDateTime = t.created.Add(time.Duration(i+1) * 24 * time.Hour)
 		}
+		if u.LastPasswordChangeDateTime.IsZero() && u.PasswordChangedAgo > 0 {
+			u.LastPasswordChangeDateTime = now.Add(-u.PasswordChangedAgo).Truncate(time.Second)
+		}
 		if u.LastPasswordChangeDateTime.IsZero() {
 			u.LastPasswordChangeDateTime = u.CreatedDateTime
 		}
@@ -426,6 +495,9 @@ func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
 			}
 			if u.AuthMethods[j].Type == AuthMethodPhone && u.AuthMethods[j].PhoneType == "" {
 				u.AuthMethods[j].PhoneType = "mobile"
+			}
+			if u.AuthMethods[j].CreatedDateTime.IsZero() && u.AuthMethods[j].CreatedAgo > 0 {
+				u.AuthMethods[j].CreatedDateTime = now.Add(-u.AuthMethods[j].CreatedAgo).Truncate(time.Second)
 			}
 			if u.AuthMethods[j].CreatedDateTime.IsZero() {
 				u.AuthMethods[j].CreatedDateTime = u.CreatedDateTime.Add(2 * time.Hour)
@@ -518,7 +590,15 @@ func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
 		if err := t.normalizeMailbox(u); err != nil {
 			return nil, fmt.Errorf("tenant: user %q: %w", u.UserPrincipalName, err)
 		}
+		if err := t.normalizeRules(u); err != nil {
+			return nil, fmt.Errorf("tenant: user %q: %w", u.UserPrincipalName, err)
+		}
 	}
+	sps, err := buildServicePrincipals(t.id, seed.ServicePrincipals, t.created, now)
+	if err != nil {
+		return nil, err
+	}
+	t.servicePrincipals = sps
 	if seed.Permissions == nil {
 		t.permissions = DefaultPermissions()
 	} else {
@@ -544,6 +624,12 @@ func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
 		t.relationships = append(t.relationships, r)
 	}
 	t.signIns = seedSignIns(t, now)
+	extra, err := t.buildSignIns(seed.SignIns, now)
+	if err != nil {
+		return nil, err
+	}
+	t.signIns = append(t.signIns, extra...)
+	slices.SortStableFunc(t.signIns, func(a, b signIn) int { return b.created.Compare(a.created) })
 	return t, nil
 }
 
@@ -570,14 +656,23 @@ func (t *tenant) hasDomain(name string) bool {
 }
 
 // findUser looks a user up by id or user principal name, ignoring case.
-// Soft-deleted users are found only when withDeleted is set.
+// Soft-deleted users are found only when withDeleted is set, and only
+// when no user that is not deleted matches (a new user may take the
+// name of a deleted one).
 func (t *tenant) findUser(idOrUPN string, withDeleted bool) *User {
+	var deleted *User
 	for _, u := range t.users {
-		if (strings.EqualFold(u.ID, idOrUPN) || strings.EqualFold(u.UserPrincipalName, idOrUPN)) && (withDeleted || !u.Deleted) {
+		if !strings.EqualFold(u.ID, idOrUPN) && !strings.EqualFold(u.UserPrincipalName, idOrUPN) {
+			continue
+		}
+		if !u.Deleted {
 			return u
 		}
+		if withDeleted && deleted == nil {
+			deleted = u
+		}
 	}
-	return nil
+	return deleted
 }
 
 // findGroup looks a group up by id.
@@ -646,6 +741,14 @@ func cloneUser(u User) User {
 	u.Groups = slices.Clone(u.Groups)
 	u.Roles = slices.Clone(u.Roles)
 	u.AuthMethods = slices.Clone(u.AuthMethods)
+	u.MailFolders = slices.Clone(u.MailFolders)
+	if u.InboxRules != nil {
+		rules := make([]InboxRule, len(u.InboxRules))
+		for i, r := range u.InboxRules {
+			rules[i] = r.clone()
+		}
+		u.InboxRules = rules
+	}
 	return u
 }
 

@@ -30,7 +30,21 @@ const (
 	PermPolicyReadWriteAuthMethod       = "Policy.ReadWrite.AuthenticationMethod"
 	PermDelegatedAdminRelReadAll        = "DelegatedAdminRelationship.Read.All"
 	PermDelegatedAdminRelReadWriteAll   = "DelegatedAdminRelationship.ReadWrite.All"
+	PermMailboxSettingsRead             = "MailboxSettings.Read"
+	PermMailboxSettingsReadWrite        = "MailboxSettings.ReadWrite"
+	PermMailReadBasicAll                = "Mail.ReadBasic.All"
+	PermMailRead                        = "Mail.Read"
+	PermMailReadWrite                   = "Mail.ReadWrite"
+	PermApplicationReadAll              = "Application.Read.All"
+	PermApplicationReadWriteAll         = "Application.ReadWrite.All"
 )
+
+// PermSitesFullControlAll is the SharePoint Online application permission
+// (an app role of "Office 365 SharePoint Online",
+// 00000003-0000-0ff1-ce00-000000000000) that the SharePoint admin
+// endpoint needs. It travels only in tokens for the tenant's SharePoint
+// admin site, never in Graph or Exchange tokens.
+const PermSitesFullControlAll = "Sites.FullControl.All"
 
 // Exchange Online application permissions (app roles of the "Office 365
 // Exchange Online" resource, 00000002-0000-0ff1-ce00-000000000000). They
@@ -60,22 +74,48 @@ func DefaultPermissions() []string {
 		PermDomainReadAll,
 		PermPolicyReadWriteAuthMethod,
 		PermDelegatedAdminRelReadAll,
+		PermMailboxSettingsReadWrite,
+		PermMailReadBasicAll,
+		PermApplicationReadWriteAll,
 		PermExchangeManageAsApp,
+		PermSitesFullControlAll,
 	}
 }
 
-// isExchangePermission reports whether p is an app role of Exchange
-// Online rather than of Microsoft Graph.
-func isExchangePermission(p string) bool {
-	return strings.EqualFold(p, PermExchangeManageAsApp) || strings.EqualFold(p, PermExchangeFullAccessAsApp)
+// resourceKind is the resource an access token is for.
+type resourceKind int
+
+// The resources the token endpoint issues tokens for.
+const (
+	// resGraph is Microsoft Graph.
+	resGraph resourceKind = iota
+	// resExchange is Exchange Online.
+	resExchange
+	// resSharePoint is the tenant's SharePoint admin site.
+	resSharePoint
+	// resMFA is the legacy MFA notification service, which has no
+	// application permissions of its own.
+	resMFA
+)
+
+// permissionResource returns the resource whose app role p is: Exchange
+// Online's, SharePoint Online's, or (every other one) Microsoft Graph's.
+func permissionResource(p string) resourceKind {
+	switch {
+	case strings.EqualFold(p, PermExchangeManageAsApp), strings.EqualFold(p, PermExchangeFullAccessAsApp):
+		return resExchange
+	case strings.EqualFold(p, PermSitesFullControlAll):
+		return resSharePoint
+	}
+	return resGraph
 }
 
 // rolesFor returns the permissions of perms that belong to a token's
-// resource: the Exchange ones for Exchange, the others for Graph.
-func rolesFor(perms []string, exchange bool) []string {
+// resource.
+func rolesFor(perms []string, kind resourceKind) []string {
 	var out []string
 	for _, p := range perms {
-		if isExchangePermission(p) == exchange {
+		if permissionResource(p) == kind {
 			out = append(out, p)
 		}
 	}
@@ -88,9 +128,12 @@ func impliedPermissions() map[string][]string {
 	return map[string][]string{
 		"directory.readwrite.all": {PermUserReadWriteAll, PermGroupReadWriteAll, PermGroupMemberReadWriteAll},
 		"directory.read.all": {PermUserReadAll, PermGroupReadAll, PermGroupMemberReadAll, PermOrganizationReadAll,
-			PermDomainReadAll, PermRoleManagementReadDirectory},
-		"group.readwrite.all": {PermGroupMemberReadWriteAll},
-		"group.read.all":      {PermGroupMemberReadAll},
+			PermDomainReadAll, PermRoleManagementReadDirectory, PermApplicationReadAll},
+		"group.readwrite.all":       {PermGroupMemberReadWriteAll},
+		"group.read.all":            {PermGroupMemberReadAll},
+		"mailboxsettings.readwrite": {PermMailboxSettingsRead},
+		"mail.readwrite":            {PermMailRead},
+		"mail.read":                 {PermMailReadBasicAll},
 	}
 }
 
@@ -169,7 +212,8 @@ func accessDenied() *reply {
 }
 
 // permit checks the call against its tenant's permissions; c.query and
-// c.body must be parsed. s.mu must be held.
+// c.body must be parsed. s.mu must be held. Mailbox calls are refused
+// the way Exchange refuses them.
 func (s *Server) permit(c *call) *reply {
 	anyOf := requiredPermissions(c)
 	if len(anyOf) == 0 {
@@ -180,7 +224,16 @@ func (s *Server) permit(c *call) *reply {
 			return nil
 		}
 	}
+	if isMailboxCall(c) {
+		return mailboxAccessDenied()
+	}
 	return accessDenied()
+}
+
+// isMailboxCall reports whether c is served by Exchange behind Graph
+// (/users/{id}/mailFolders/...).
+func isMailboxCall(c *call) bool {
+	return c.seg(0) == "users" && len(c.segs) >= 3 && c.seg(2) == "mailfolders"
 }
 
 // requiredPermissions returns the permissions of which the app needs at
@@ -192,6 +245,16 @@ func requiredPermissions(c *call) []string {
 	switch c.seg(0) {
 	case "users":
 		switch {
+		case isMailboxCall(c) && n >= 5 && c.seg(4) == "messagerules":
+			if get {
+				return []string{PermMailboxSettingsRead}
+			}
+			return []string{PermMailboxSettingsReadWrite}
+		case isMailboxCall(c):
+			if get {
+				return []string{PermMailReadBasicAll}
+			}
+			return []string{PermMailReadWrite}
 		case n >= 3 && c.seg(2) == "authentication":
 			switch {
 			case n >= 4 && c.seg(3) == "requirements":
@@ -236,6 +299,11 @@ func requiredPermissions(c *call) []string {
 			return []string{PermDelegatedAdminRelReadAll}
 		}
 		return []string{PermDelegatedAdminRelReadWriteAll}
+	case "serviceprincipals":
+		if get {
+			return []string{PermApplicationReadAll}
+		}
+		return []string{PermApplicationReadWriteAll}
 	}
 	return nil
 }

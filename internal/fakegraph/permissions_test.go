@@ -73,7 +73,9 @@ func TestTokenClaims(t *testing.T) {
 	}
 	// A Graph token carries the Graph permissions only; Exchange's travel
 	// in Exchange tokens.
-	graphRoles := slices.DeleteFunc(fakegraph.DefaultPermissions(), func(p string) bool { return p == fakegraph.PermExchangeManageAsApp })
+	graphRoles := slices.DeleteFunc(fakegraph.DefaultPermissions(), func(p string) bool {
+		return p == fakegraph.PermExchangeManageAsApp || p == fakegraph.PermSitesFullControlAll
+	})
 	if got := roles(claims); !slices.Equal(got, graphRoles) {
 		t.Errorf("roles = %v", got)
 	}

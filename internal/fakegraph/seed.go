@@ -39,7 +39,8 @@ const (
 	ContosoAdeleID = "6f8476ea-fbf0-41b7-92a0-7b8e9fb06683"
 	// ContosoGradyID is Grady Archie, the one directory-synchronized user.
 	ContosoGradyID = "0982b9f6-0d71-40c1-b96a-a47c519c3a4f"
-	// ContosoIsaiahID is Isaiah Langer, the one disabled user.
+	// ContosoIsaiahID is Isaiah Langer, the one disabled user, whose
+	// account shows the signs of a compromise (see ContosoIsaiahForward).
 	ContosoIsaiahID = "ecbef562-2f83-4519-9e76-f620cb9f40cf"
 	// ContosoLeeID is Lee Gu, a cloud user carrying a leftover
 	// onPremisesImmutableId.
@@ -82,6 +83,42 @@ const (
 	// ContosoLynneMailboxGB is the size of Lynne Robbins' mailbox,
 	// close to her 50 GB limit.
 	ContosoLynneMailboxGB = 48.7
+)
+
+// The compromise of Isaiah Langer, seeded relative to the server's clock
+// when the tenant is added: two inbox rules an attacker left, a
+// successful interactive sign-in about 20 hours earlier from Lagos (NG)
+// with a high risk after six failed ones (50126) from the same address,
+// a Microsoft Authenticator registered about 19 hours earlier and a
+// password change about 50 hours earlier. His history before that week
+// is from the US only, and he was blocked since (the latest sign-in
+// fails with 50057). Adele Vance, by contrast, has one harmless rule
+// (ContosoAdeleRuleID), US sign-ins and old methods.
+const (
+	// ContosoIsaiahForward is where Isaiah's rule "." forwards all mail.
+	ContosoIsaiahForward = "isaiah.langer.sales@proton.me"
+	// ContosoIsaiahForwardRuleID is the rule "." that forwards every
+	// message to ContosoIsaiahForward.
+	ContosoIsaiahForwardRuleID = "AQAAAAdkRzE="
+	// ContosoIsaiahHideRuleID is the rule ".." that moves mail whose
+	// subject or body contains "invoice" or "payment" to RSS Feeds and
+	// marks it read.
+	ContosoIsaiahHideRuleID = "AQAAAAdkRzI="
+	// ContosoIsaiahAttackIP is the address of the foreign sign-ins.
+	ContosoIsaiahAttackIP = "102.89.47.213"
+	// ContosoAdeleRuleID is Adele's rule "Newsletters", which moves mail
+	// from the company newsletter to her folder "Newsletters".
+	ContosoAdeleRuleID = "AQAAAAdkQWE="
+)
+
+// Contoso's enterprise application consented by an outside organization
+// two days before the server's clock (when the tenant is added).
+const (
+	// ContosoSuspiciousAppID is the application id of "Mail Backup
+	// Pro", which has no verified publisher.
+	ContosoSuspiciousAppID = "c6a1f3e4-5b2d-4e8f-9a7c-3d1b2e4f6a80"
+	// ContosoSuspiciousAppOwner is the foreign tenant that owns it.
+	ContosoSuspiciousAppOwner = "d4e8a2c1-7f3b-4a9e-b6d5-1c2e3f4a5b6c"
 )
 
 // persona is a compact description of a seeded user.
@@ -231,6 +268,23 @@ func ContosoSeed() TenantSeed {
 
 	isaiah := find(ContosoIsaiahID)
 	isaiah.AccountEnabled = false
+	isaiah.MobilePhone = "+1 918 555 0112"
+	isaiah.PasswordChangedAgo = 50 * time.Hour
+	isaiah.AuthMethods = []AuthMethod{
+		{Type: AuthMethodPhone, PhoneNumber: "+1 9185550112", PhoneType: "mobile"},
+		{Type: AuthMethodAuthenticator, DisplayName: "SM-A146B", DeviceTag: "SoftwareTokenActivated", PhoneAppVersion: "6.2403.1673", CreatedAgo: 19 * time.Hour},
+	}
+	isaiah.InboxRules = []InboxRule{
+		{ID: ContosoIsaiahForwardRuleID, DisplayName: ".", ForwardTo: []string{ContosoIsaiahForward}},
+		{ID: ContosoIsaiahHideRuleID, DisplayName: "..", BodyOrSubjectContains: []string{"invoice", "payment"},
+			MoveToFolder: "rssfeeds", MarkAsRead: true, StopProcessingRules: true},
+	}
+
+	adele.MailFolders = []MailFolder{{DisplayName: "Newsletters"}}
+	adele.InboxRules = []InboxRule{
+		{ID: ContosoAdeleRuleID, DisplayName: "Newsletters", FromAddresses: []string{"newsletter@" + ContosoDomain},
+			MoveToFolder: "Newsletters", StopProcessingRules: true},
+	}
 
 	var everyone []string
 	for _, u := range users {
@@ -275,8 +329,46 @@ func ContosoSeed() TenantSeed {
 			{SkuID: SkuEMS, SkuPartNumber: "EMS", Enabled: 25},
 			{SkuID: SkuFlowFree, SkuPartNumber: "FLOW_FREE", Enabled: 10000},
 		},
-		Created: created,
+		Created:           created,
+		SignIns:           isaiahCompromise(),
+		ServicePrincipals: append(DefaultServicePrincipals(), contosoApps()...),
 	}
+}
+
+// isaiahCompromise returns the sign-ins of Isaiah Langer's compromise:
+// six failed attempts from ContosoIsaiahAttackIP, then a high-risk
+// success from there.
+func isaiahCompromise() []SignInSeed {
+	var out []SignInSeed
+	foreign := SignInSeed{
+		User: ContosoIsaiahID, App: "OfficeHome", AppID: "4765445b-32c6-49b0-83e6-1d93765276ca", Resource: "Office 365 Exchange Online",
+		IP: ContosoIsaiahAttackIP, City: "Lagos", State: "Lagos", Country: "NG", ClientApp: "Browser", OS: "Windows10",
+		Browser: "Chrome 124.0.0", Interactive: true,
+	}
+	for i := range 6 {
+		f := foreign
+		f.Ago = 21*time.Hour - time.Duration(i)*4*time.Minute
+		f.ErrorCode = 50126
+		f.FailureReason = "Error validating credentials due to invalid username or password."
+		out = append(out, f)
+	}
+	ok := foreign
+	ok.Ago = 20 * time.Hour
+	ok.Risk, ok.RiskState, ok.RiskDetail = "high", "atRisk", "none"
+	ok.RiskEventTypes = []string{"unfamiliarFeatures", "anonymizedIPAddress"}
+	return append(out, ok)
+}
+
+// contosoApps returns contoso's own enterprise applications: a backup
+// app of an outside, unverified publisher consented two days ago.
+func contosoApps() []ServicePrincipal {
+	return []ServicePrincipal{{
+		AppID:                  ContosoSuspiciousAppID,
+		DisplayName:            "Mail Backup Pro",
+		AppOwnerOrganizationID: ContosoSuspiciousAppOwner,
+		CreatedAgo:             2*24*time.Hour + 3*time.Hour,
+		SignInAudience:         "AzureADMultipleOrgs",
+	}}
 }
 
 // signInTemplate is one pattern of a generated sign-in.
@@ -294,6 +386,10 @@ func seedSignIns(t *tenant, now time.Time) []signIn {
 		{26 * time.Hour, "Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", "Office 365 Exchange Online", "Browser", "Windows10", "Edge 120.0.0"},
 		{3 * 24 * time.Hour, "OfficeHome", "4765445b-32c6-49b0-83e6-1d93765276ca", "Microsoft Graph", "Browser", "MacOs", "Chrome 121.0.0"},
 		{6 * 24 * time.Hour, "Microsoft Authenticator App", "4813382a-8fa7-425e-ab75-3b753aab3abb", "Microsoft Graph", "Mobile Apps and Desktop clients", "Ios 17.2", "Mobile Safari"},
+		// The weeks before: what is usual for the user.
+		{9 * 24 * time.Hour, "Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", "Office 365 Exchange Online", "Browser", "Windows10", "Edge 119.0.0"},
+		{16 * 24 * time.Hour, "Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", "Microsoft Teams Services", "Mobile Apps and Desktop clients", "Windows10", "Rich Client 5.0"},
+		{24 * 24 * time.Hour, "OfficeHome", "4765445b-32c6-49b0-83e6-1d93765276ca", "Microsoft Graph", "Browser", "MacOs", "Chrome 119.0.0"},
 	}
 	var out []signIn
 	for i, u := range t.users {
@@ -345,4 +441,41 @@ func seedSignIns(t *tenant, now time.Time) []signIn {
 	}
 	slices.SortStableFunc(out, func(a, b signIn) int { return b.created.Compare(a.created) })
 	return out
+}
+
+// buildSignIns turns seeded sign-ins into log entries placed relative to
+// now.
+func (t *tenant) buildSignIns(seeds []SignInSeed, now time.Time) ([]signIn, error) {
+	var out []signIn
+	for i, sd := range seeds {
+		u := t.findUser(sd.User, true)
+		if u == nil {
+			return nil, fmt.Errorf("tenant: sign-in %d: unknown user %q", i, sd.User)
+		}
+		if sd.Ago < 0 {
+			return nil, fmt.Errorf("tenant: sign-in %d of %q: in the future", i, sd.User)
+		}
+		si := signIn{
+			id: stableGUID(t.id, "signin-seed", fmt.Sprint(i)), created: now.Add(-sd.Ago).Truncate(time.Second),
+			userID: u.ID, userName: u.DisplayName, upn: u.UserPrincipalName,
+			app: sd.App, appID: sd.AppID, resource: sd.Resource, ip: sd.IP, clientApp: sd.ClientApp,
+			errorCode: sd.ErrorCode, failureReason: sd.FailureReason, details: sd.Details,
+			city: sd.City, state: sd.State, country: sd.Country, os: sd.OS, browser: sd.Browser, interactive: sd.Interactive,
+			risk: sd.Risk, riskState: sd.RiskState, riskDetail: sd.RiskDetail, riskEvents: slices.Clone(sd.RiskEventTypes),
+		}
+		if si.app == "" {
+			si.app, si.appID = "OfficeHome", "4765445b-32c6-49b0-83e6-1d93765276ca"
+		}
+		if si.resource == "" {
+			si.resource = "Office 365 Exchange Online"
+		}
+		if si.clientApp == "" {
+			si.clientApp = "Browser"
+		}
+		if si.failureReason == "" {
+			si.failureReason = "Other."
+		}
+		out = append(out, si)
+	}
+	return out, nil
 }

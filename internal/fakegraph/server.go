@@ -167,6 +167,7 @@ type Server struct {
 	requests []Request
 	faults   []*Fault
 	ts       *httptest.Server
+	sp       sharePointState
 }
 
 // New returns a server seeded with the contoso tenant. It is not listening

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,6 +39,11 @@ const (
 	exchangeAudience = "https://outlook.office365.com"
 )
 
+// MFAResource is the v1 resource of the legacy MFA notification service
+// (BeginTwoWayAuthentication): the token endpoint issues tokens for it
+// only to the Azure Multi-Factor Auth Client (MFAAppID).
+const MFAResource = "https://adnotifications.windowsazure.com/StrongAuthenticationService.svc/Connector"
+
 // serveIdentity answers the Microsoft Entra endpoints: tenant discovery,
 // the token endpoint and the signing keys.
 func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []string, raw []byte, rec *Request) {
@@ -56,7 +62,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []st
 	rest := strings.ToLower(strings.Join(segs[1:], "/"))
 	var known bool
 	switch rest {
-	case "v2.0/.well-known/openid-configuration", "oauth2/v2.0/token", "discovery/v2.0/keys":
+	case "v2.0/.well-known/openid-configuration", "oauth2/v2.0/token", "oauth2/token", "discovery/v2.0/keys":
 		known = true
 	}
 	if !known {
@@ -112,6 +118,8 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []st
 		s.writeIdentityJSON(w, r, http.StatusOK, obj{{"keys", []any{}}})
 	case "oauth2/v2.0/token":
 		s.issueToken(w, r, tenantID, tenantName, raw, rec)
+	case "oauth2/token":
+		s.issueTokenV1(w, r, tenantID, tenantName, raw, rec)
 	}
 }
 
@@ -124,18 +132,28 @@ func isIdentityArea(seg string) bool {
 	return false
 }
 
-// issueToken implements the client credentials grant.
-func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID, tenantName string, raw []byte, rec *Request) {
+// tokenRequest is a client credentials request that passed the checks
+// common to both token endpoints.
+type tokenRequest struct {
+	form     url.Values
+	clientID string
+	secret   string
+}
+
+// parseTokenRequest checks the method, the grant type and the presence
+// of the client's credentials, redacts the secret in the request log,
+// and writes the error and returns false when a check fails.
+func (s *Server) parseTokenRequest(w http.ResponseWriter, r *http.Request, raw []byte, rec *Request) (tokenRequest, bool) {
 	if r.Method != http.MethodPost {
 		s.writeIdentityError(w, r, http.StatusMethodNotAllowed, "invalid_request", 900561,
 			fmt.Sprintf("AADSTS900561: The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
-		return
+		return tokenRequest{}, false
 	}
 	form, err := url.ParseQuery(string(raw))
 	if err != nil {
 		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_request", 900144,
 			"AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
-		return
+		return tokenRequest{}, false
 	}
 	if form.Has("client_secret") {
 		red := url.Values{}
@@ -145,42 +163,112 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID, te
 		red.Set("client_secret", "REDACTED")
 		rec.Body = []byte(red.Encode())
 	}
-	grantType := form.Get("grant_type")
-	clientID := form.Get("client_id")
-	secret := form.Get("client_secret")
-	if user, pass, ok := r.BasicAuth(); ok && clientID == "" {
-		clientID, secret = user, pass
+	req := tokenRequest{form: form, clientID: form.Get("client_id"), secret: form.Get("client_secret")}
+	if user, pass, ok := r.BasicAuth(); ok && req.clientID == "" {
+		req.clientID, req.secret = user, pass
 	}
+	grantType := form.Get("grant_type")
 	switch {
 	case grantType == "":
 		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_request", 900144,
 			"AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
-		return
+		return req, false
 	case grantType != "client_credentials":
 		s.writeIdentityError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003,
 			fmt.Sprintf("AADSTS70003: The app requested an unsupported grant type '%s'.", grantType))
-		return
-	case clientID == "":
+		return req, false
+	case req.clientID == "":
 		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_request", 900144,
 			"AADSTS900144: The request body must contain the following parameter: 'client_id'.")
-		return
-	case clientID != s.clientID:
-		s.writeAADSTS(w, r, 700016, tokenErrorArgs{clientID: clientID, tenantID: tenantID, tenantName: tenantName})
-		return
-	case form.Has("client_assertion"):
+		return req, false
+	}
+	return req, true
+}
+
+// checkAppSecret checks the client's credentials against the app the
+// server plays, and writes the error and returns false when they fail.
+func (s *Server) checkAppSecret(w http.ResponseWriter, r *http.Request, req tokenRequest, args tokenErrorArgs) bool {
+	switch {
+	case req.clientID != s.clientID:
+		s.writeAADSTS(w, r, 700016, args)
+	case req.form.Has("client_assertion"):
 		s.writeIdentityError(w, r, http.StatusUnauthorized, "invalid_client", 700027,
 			"AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.")
+	case req.secret == "":
+		s.writeMissingSecret(w, r)
+	case req.secret != s.clientSecret:
+		s.writeAADSTS(w, r, 7000215, args)
+	default:
+		return true
+	}
+	return false
+}
+
+// writeMissingSecret is Entra's answer for a request without
+// credentials.
+func (s *Server) writeMissingSecret(w http.ResponseWriter, r *http.Request) {
+	s.writeIdentityError(w, r, http.StatusUnauthorized, "invalid_client", 7000218,
+		"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+}
+
+// writeUnknownResource is Entra's answer for a resource the tenant does
+// not hold.
+func (s *Server) writeUnknownResource(w http.ResponseWriter, r *http.Request, res, tenantID string) {
+	s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_resource", 500011,
+		fmt.Sprintf("AADSTS500011: The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", res, tenantID))
+}
+
+// tokenTarget is the resource a token is issued for.
+type tokenTarget struct {
+	kind resourceKind
+	// audience is the token's aud claim.
+	audience string
+	// scope is what the grant records, "<resource>/.default"; each
+	// service checks it.
+	scope string
+}
+
+// sharePointAdminHost returns the host of the tenant's SharePoint admin
+// site: the initial domain's first label plus "-admin.sharepoint.com".
+func (t *tenant) sharePointAdminHost() string {
+	name, _, _ := strings.Cut(t.initialDomain(), ".")
+	return strings.ToLower(name) + "-admin.sharepoint.com"
+}
+
+// resolveResource names the resource of a "/.default" scope (without
+// the suffix) or a v1 resource parameter; v1 also knows the MFA
+// notification service. s.mu must be held.
+func resolveResource(t *tenant, res string, v1 bool) (tokenTarget, bool) {
+	switch {
+	case containsFold(exchangeResources(), res):
+		return tokenTarget{resExchange, exchangeAudience, exchangeAudience + "/.default"}, true
+	case containsFold(graphResources(), res) || containsFold(graphResources(), res+"/"):
+		return tokenTarget{resGraph, graphAudience, graphAudience + "/.default"}, true
+	case v1 && strings.EqualFold(strings.TrimSuffix(res, "/"), MFAResource):
+		return tokenTarget{resMFA, MFAResource, MFAResource + "/.default"}, true
+	}
+	u, err := url.Parse(res)
+	if err == nil && strings.EqualFold(u.Scheme, "https") && (u.Path == "" || u.Path == "/") && u.RawQuery == "" &&
+		strings.EqualFold(u.Host, t.sharePointAdminHost()) {
+		aud := "https://" + t.sharePointAdminHost()
+		return tokenTarget{resSharePoint, aud, aud + "/.default"}, true
+	}
+	return tokenTarget{}, false
+}
+
+// issueToken implements the v2 client credentials grant
+// (/{tenant}/oauth2/v2.0/token, scope "<resource>/.default").
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID, tenantName string, raw []byte, rec *Request) {
+	req, ok := s.parseTokenRequest(w, r, raw, rec)
+	if !ok {
 		return
-	case secret == "":
-		s.writeIdentityError(w, r, http.StatusUnauthorized, "invalid_client", 7000218,
-			"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return
-	case secret != s.clientSecret:
-		s.writeAADSTS(w, r, 7000215, tokenErrorArgs{clientID: clientID, tenantID: tenantID, tenantName: tenantName})
+	}
+	args := tokenErrorArgs{clientID: req.clientID, tenantID: tenantID, tenantName: tenantName}
+	if !s.checkAppSecret(w, r, req, args) {
 		return
 	}
 	var resource []string
-	for _, sc := range strings.Fields(form.Get("scope")) {
+	for _, sc := range strings.Fields(req.form.Get("scope")) {
 		switch sc {
 		case "openid", "profile", "offline_access", "email":
 			continue
@@ -198,46 +286,155 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, tenantID, te
 		return
 	}
 	res := strings.TrimSuffix(resource[0], "/.default")
-	exchange := containsFold(exchangeResources(), res)
-	if !exchange && !containsFold(graphResources(), res) && !containsFold(graphResources(), res+"/") {
-		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_resource", 500011,
-			fmt.Sprintf("AADSTS500011: The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", res, tenantID))
-		return
-	}
 	s.mu.Lock()
-	t := s.tenants[tenantID]
-	if t == nil || t.tokenError != 0 {
-		code := 90002
-		if t != nil {
-			code = t.tokenError
-		}
-		s.mu.Unlock()
-		s.writeAADSTS(w, r, code, tokenErrorArgs{clientID: clientID, tenantID: tenantID, tenantName: tenantName})
+	target, known := tokenTarget{}, false
+	if t := s.tenants[tenantID]; t != nil {
+		target, known = resolveResource(t, res, false)
+	}
+	s.mu.Unlock()
+	if !known {
+		s.writeUnknownResource(w, r, res, tenantID)
 		return
 	}
-	now := s.now()
-	aud := graphAudience
-	if exchange {
-		aud = exchangeAudience
+	if target.kind != resSharePoint {
+		// Graph and Exchange check the scope as it was asked for.
+		target.scope = resource[0]
 	}
-	tok := newAccessToken(tokenClaims{
-		audience: aud,
-		tenantID: tenantID,
-		clientID: clientID,
-		roles:    rolesFor(t.permissions, exchange),
-		issued:   now,
-		expires:  now.Add(tokenLifetime * time.Second),
-	})
-	s.tokens[tok] = grant{tenantID: tenantID, clientID: clientID, scope: resource[0], expires: now.Add(tokenLifetime * time.Second)}
-	s.issued++
-	t.issued++
-	s.mu.Unlock()
+	tok, _, ok := s.grantToken(w, r, req.clientID, target, args)
+	if !ok {
+		return
+	}
 	s.writeIdentityJSON(w, r, http.StatusOK, obj{
 		{"token_type", "Bearer"},
 		{"expires_in", tokenLifetime},
 		{"ext_expires_in", tokenLifetime},
 		{"access_token", tok},
 	})
+}
+
+// issueTokenV1 implements the v1 client credentials grant
+// (/{tenant}/oauth2/token, resource=...). Besides the app the server
+// plays, it accepts the Azure Multi-Factor Auth Client (MFAAppID) with
+// a live secret added to the tenant's service principal of it, for the
+// MFA notification service (MFAResource).
+func (s *Server) issueTokenV1(w http.ResponseWriter, r *http.Request, tenantID, tenantName string, raw []byte, rec *Request) {
+	req, ok := s.parseTokenRequest(w, r, raw, rec)
+	if !ok {
+		return
+	}
+	args := tokenErrorArgs{clientID: req.clientID, tenantID: tenantID, tenantName: tenantName}
+	if strings.EqualFold(req.clientID, MFAAppID) {
+		if !s.checkMFASecret(w, r, req, tenantID, args) {
+			return
+		}
+	} else if !s.checkAppSecret(w, r, req, args) {
+		return
+	}
+	res := req.form.Get("resource")
+	if res == "" {
+		s.writeIdentityError(w, r, http.StatusBadRequest, "invalid_request", 900144,
+			"AADSTS900144: The request body must contain the following parameter: 'resource'.")
+		return
+	}
+	s.mu.Lock()
+	target, known := tokenTarget{}, false
+	if t := s.tenants[tenantID]; t != nil {
+		target, known = resolveResource(t, res, true)
+	}
+	s.mu.Unlock()
+	// The MFA client holds no permission on other resources, and the
+	// app the server plays none on the MFA service.
+	if !known || (target.kind == resMFA) != strings.EqualFold(req.clientID, MFAAppID) {
+		s.writeUnknownResource(w, r, res, tenantID)
+		return
+	}
+	tok, now, ok := s.grantToken(w, r, req.clientID, target, args)
+	if !ok {
+		return
+	}
+	expires := now.Add(tokenLifetime * time.Second)
+	s.writeIdentityJSON(w, r, http.StatusOK, obj{
+		{"token_type", "Bearer"},
+		{"expires_in", strconv.Itoa(tokenLifetime)},
+		{"ext_expires_in", strconv.Itoa(tokenLifetime)},
+		{"expires_on", strconv.FormatInt(expires.Unix(), 10)},
+		{"not_before", strconv.FormatInt(now.Unix(), 10)},
+		{"resource", res},
+		{"access_token", tok},
+	})
+}
+
+// checkMFASecret checks a secret of the Azure Multi-Factor Auth Client
+// against the live secrets of the tenant's service principal of it, and
+// writes the error and returns false when it fails.
+func (s *Server) checkMFASecret(w http.ResponseWriter, r *http.Request, req tokenRequest, tenantID string, args tokenErrorArgs) bool {
+	if req.secret == "" {
+		s.writeMissingSecret(w, r)
+		return false
+	}
+	s.mu.Lock()
+	var sp *ServicePrincipal
+	if t := s.tenants[tenantID]; t != nil {
+		sp = t.servicePrincipalByApp(MFAAppID)
+	}
+	code := 7000215
+	now := s.now()
+	if sp != nil {
+		for _, p := range sp.passwords {
+			if p.secret != req.secret {
+				continue
+			}
+			switch {
+			case p.live(now):
+				code = 0
+			case !now.Before(p.end):
+				code = 7000222
+			}
+		}
+	}
+	s.mu.Unlock()
+	switch {
+	case sp == nil:
+		s.writeAADSTS(w, r, 700016, args)
+	case code != 0:
+		s.writeAADSTS(w, r, code, args)
+	default:
+		return true
+	}
+	return false
+}
+
+// grantToken issues and records an access token for target, unless the
+// tenant is set to refuse tokens, in which case it writes that error and
+// returns false. It returns the token and the time it was issued.
+func (s *Server) grantToken(w http.ResponseWriter, r *http.Request, clientID string, target tokenTarget, args tokenErrorArgs) (string, time.Time, bool) {
+	s.mu.Lock()
+	t := s.tenants[args.tenantID]
+	if t == nil || t.tokenError != 0 {
+		code := 90002
+		if t != nil {
+			code = t.tokenError
+		}
+		s.mu.Unlock()
+		s.writeAADSTS(w, r, code, args)
+		return "", time.Time{}, false
+	}
+	now := s.now()
+	// The tenant's consented permissions are the app's; the MFA service
+	// has none (rolesFor gives it nothing).
+	tok := newAccessToken(tokenClaims{
+		audience: target.audience,
+		tenantID: t.id,
+		clientID: clientID,
+		roles:    rolesFor(t.permissions, target.kind),
+		issued:   now,
+		expires:  now.Add(tokenLifetime * time.Second),
+	})
+	s.tokens[tok] = grant{tenantID: t.id, clientID: clientID, scope: target.scope, expires: now.Add(tokenLifetime * time.Second)}
+	s.issued++
+	t.issued++
+	s.mu.Unlock()
+	return tok, now, true
 }
 
 // identityHeaders sets the headers the identity endpoints always send.
