@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
@@ -35,6 +36,15 @@ type Directory struct {
 	adapter   *msgraphsdk.GraphRequestAdapter
 	client    *msgraphsdk.GraphServiceClient
 	log       *slog.Logger
+
+	authority  string       // Entra ID login host, ending in "/"
+	baseClient *http.Client // the connector's own transport, no middleware
+	spAdminURL string       // SharePoint admin root for every tenant; "" for each its own
+	spSuffix   string       // the cloud's SharePoint host suffix, "sharepoint.com"
+	spClient   *http.Client // SharePoint CSOM, with Exchange's middleware
+	mfaURL     string       // legacy MFA notification service root
+	mfaRetry   time.Duration
+	now        func() time.Time
 }
 
 var _ actions.Directory = (*Directory)(nil)
@@ -225,6 +235,16 @@ func toSignIn(s models.SignInable) *actions.SignIn {
 		out.OK = false
 		out.Failure = deref(st.GetFailureReason())
 	}
+	if l := s.GetLocation(); l != nil {
+		out.Country = deref(l.GetCountryOrRegion())
+	}
+	if r := s.GetRiskLevelDuringSignIn(); r != nil {
+		switch *r {
+		case models.LOW_RISKLEVEL, models.MEDIUM_RISKLEVEL, models.HIGH_RISKLEVEL:
+			out.Risk = r.String()
+		}
+	}
+	out.Interactive = s.GetIsInteractive() != nil && *s.GetIsInteractive()
 	return out
 }
 

@@ -32,6 +32,8 @@ import (
 const (
 	DefaultGraphURL      = "https://graph.microsoft.com"
 	DefaultAuthorityHost = "https://login.microsoftonline.com/"
+	// DefaultMFAConnectorURL is the legacy MFA notification service.
+	DefaultMFAConnectorURL = "https://adnotifications.windowsazure.com"
 )
 
 // Config configures the connection to Microsoft 365.
@@ -71,6 +73,18 @@ type Config struct {
 	// (each retry too) with the tenant, the status (0 for a transport
 	// error) and the time it took; for metrics.
 	Observe func(tenantID string, status int, d time.Duration)
+	// SharePointAdminURL, if non-empty, is the root every tenant's
+	// SharePoint admin calls go to (a proxy or the simulated tenant); ""
+	// means each tenant's own https://{name}-admin.{cloud's SharePoint
+	// suffix}. The token is always for the tenant's real admin site.
+	SharePointAdminURL string
+	// MFAConnectorURL is the root of the legacy MFA notification service
+	// that sends pushes; "" means https://adnotifications.windowsazure.com.
+	MFAConnectorURL string
+	// MFASecretRetry is the wait before trying again to get a token with
+	// the MFA service app's new secret, which Entra ID takes a few seconds
+	// to accept; 0 means 2 s (it doubles, up to 5 attempts).
+	MFASecretRetry time.Duration
 }
 
 // RetryPolicy bounds retries of throttled (429) or unavailable (503, 504)
@@ -87,6 +101,7 @@ type RetryPolicy struct {
 // credential and token cache. It is safe for concurrent use.
 type Connector struct {
 	cfg      Config
+	cloud    Cloud
 	graphURL *url.URL
 	scope    string
 	log      *slog.Logger
@@ -146,7 +161,7 @@ func New(cfg Config) (*Connector, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Connector{cfg: cfg, graphURL: u, scope: scope, log: log, dirs: map[string]*Directory{}}, nil
+	return &Connector{cfg: cfg, cloud: cl, graphURL: u, scope: scope, log: log, dirs: map[string]*Directory{}}, nil
 }
 
 // isMicrosoftHost reports whether host belongs to one of Microsoft's clouds,
@@ -247,7 +262,20 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 		requestIDRecorder{},
 		observer{tenantID, c.cfg.Observe},
 	}
-	return &Directory{
+	spMW := []khttp.Middleware{
+		retryMiddleware{maxRetries: 4, maxWait: 2 * time.Minute, base: 2 * time.Second},
+		requestIDRecorder{},
+		observer{tenantID, c.cfg.Observe},
+	}
+	mfaURL := strings.TrimSuffix(c.cfg.MFAConnectorURL, "/")
+	if mfaURL == "" {
+		mfaURL = DefaultMFAConnectorURL
+	}
+	mfaRetry := c.cfg.MFASecretRetry
+	if mfaRetry <= 0 {
+		mfaRetry = 2 * time.Second
+	}
+	d := &Directory{
 		exoURL:    c.cfg.ExchangeURL,
 		exoScope:  exoScope,
 		exoClient: &http.Client{Timeout: 2 * time.Minute, Transport: khttp.NewCustomTransportWithParentTransport(parent, exoMW...)},
@@ -258,7 +286,14 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 		adapter:   adapter,
 		client:    msgraphsdk.NewGraphServiceClient(adapter),
 		log:       c.log.With("tenant", tenantID),
-	}, nil
+	}
+	d.authority = c.cfg.AuthorityHost
+	d.baseClient = &http.Client{Transport: parent}
+	d.spAdminURL = strings.TrimSuffix(c.cfg.SharePointAdminURL, "/")
+	d.spSuffix = c.cloud.SharePointSuffix
+	d.spClient = &http.Client{Timeout: 2 * time.Minute, Transport: khttp.NewCustomTransportWithParentTransport(parent, spMW...)}
+	d.mfaURL, d.mfaRetry, d.now = mfaURL, mfaRetry, time.Now
+	return d, nil
 }
 
 func hostOf(raw string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
@@ -32,7 +33,12 @@ func (d *Directory) AuthMethods(ctx context.Context, userID string) ([]actions.A
 		if name == "" {
 			name = kind
 		}
-		out = append(out, actions.AuthMethod{ID: deref(m.GetId()), Kind: kind, Name: name})
+		am := actions.AuthMethod{ID: deref(m.GetId()), Kind: kind, Name: name}
+		// Only some method types say when they were registered.
+		if c, ok := m.(interface{ GetCreatedDateTime() *time.Time }); ok && c.GetCreatedDateTime() != nil {
+			am.Created = *c.GetCreatedDateTime()
+		}
+		out = append(out, am)
 	}
 	return out, nil
 }

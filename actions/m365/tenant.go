@@ -72,8 +72,18 @@ func (d *Directory) Permissions(ctx context.Context) ([]string, error) {
 	// A token holds only its own resource's roles: Exchange's
 	// (Exchange.ManageAsApp) come with an Exchange token. Without one,
 	// the mailbox actions are reported as missing it.
-	if exo, err := d.tokenRoles(ctx, d.exoScope); err == nil {
-		for _, r := range exo {
+	// Likewise SharePoint's (Sites.FullControl.All, for OneDrive
+	// provisioning) come with a token for the tenant's admin site.
+	extra := []string{d.exoScope}
+	if name, err := d.sharePointName(ctx); err == nil {
+		extra = append(extra, "https://"+name+"-admin."+d.spSuffix+"/.default")
+	}
+	for _, scope := range extra {
+		more, err := d.tokenRoles(ctx, scope)
+		if err != nil {
+			continue
+		}
+		for _, r := range more {
 			if !slices.Contains(roles, r) {
 				roles = append(roles, r)
 			}
