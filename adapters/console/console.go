@@ -125,12 +125,18 @@ func answer(ask bot.Ask, line string) string {
 	for _, f := range ask.Fields {
 		answers[f.Key] = f.Value
 	}
-	if cmd, err := bot.ParseCommand("form " + line); err == nil {
-		for k, v := range cmd.Named {
-			answers[strings.ToLower(k)] = v
-		}
+	cmd, err := bot.ParseCommand("form " + line)
+	if err != nil {
+		return ask.CompleteForm(answers)
 	}
-	return ask.CompleteForm(answers)
+	for k, v := range cmd.Named {
+		answers[strings.ToLower(k)] = v
+	}
+	out := ask.CompleteForm(answers)
+	for _, f := range cmd.Flags {
+		out += " --" + f
+	}
+	return out
 }
 
 // takeAsk removes and returns the question awaiting the current

@@ -11,12 +11,21 @@ import (
 	"github.com/cippbot/cippbot/bot"
 )
 
-// A question (bot.Ask) is shown as a button; the button opens a modal; the
-// modal's submission completes the command and comes back as a request.
+// A question (bot.Ask) is shown as a button; the button opens a modal of
+// the question's inputs; the modal's submission completes the command and
+// comes back as a request.
 const (
 	askPrefix    = "ask:"    // button custom_id
-	answerPrefix = "answer:" // modal custom_id
-	answerInput  = "answer"  // the text input's custom_id
+	answerPrefix = "answer:" // modal custom_id; each text input's is its key
+)
+
+// Discord's limits on a modal.
+const (
+	maxModalInputs = 5
+	maxModalTitle  = 45
+	maxInputLabel  = 45
+	maxInputValue  = 4000
+	maxAnswer      = 500 // a one-question answer (a reason)
 )
 
 // pendingAsk is a question waiting for its one reader's answer, in memory.
@@ -44,7 +53,7 @@ func (a *Adapter) withAsk(m bot.Message, user string) bot.Message {
 	}
 	a.asks[nonce] = pendingAsk{ask: *m.Ask, user: user, expires: now.Add(tokenLife)}
 	a.mu.Unlock()
-	m.Buttons = append(append([]bot.Button(nil), m.Buttons...), bot.Button{Label: "Give a " + strings.ToLower(m.Ask.Label), Value: askPrefix + nonce})
+	m.Buttons = append(append([]bot.Button(nil), m.Buttons...), bot.Button{Label: m.Ask.Button(), Value: askPrefix + nonce})
 	m.Ask = nil
 	return m
 }
@@ -59,8 +68,42 @@ func (a *Adapter) lookupAsk(nonce string) (pendingAsk, bool) {
 	return p, true
 }
 
+// modalInput is a text input of a question's modal: its custom_id and
+// the input it shows.
+type modalInput struct {
+	id    string
+	field bot.AskField
+}
+
+// modalInputs returns what a question's modal shows: the first five of
+// its inputs (Discord's limit; they come required first), each under its
+// key as custom_id.
+func modalInputs(ask bot.Ask) []modalInput {
+	var out []modalInput
+	seen := map[string]bool{}
+	for _, f := range ask.Inputs() {
+		if len(out) == maxModalInputs {
+			break
+		}
+		if f.Key == "" || len(f.Key) > maxCustomID || seen[f.Key] {
+			continue
+		}
+		seen[f.Key] = true
+		out = append(out, modalInput{id: f.Key, field: f})
+	}
+	return out
+}
+
+// clip shortens s to n characters, ending it with … if it was longer.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
 // openAsk answers the button with the question's modal, for its reader
-// only.
+// only: one text input per input, prefilled, several lines for long ones.
 func (a *Adapter) openAsk(in *discordgo.Interaction, who bot.Actor, nonce string) {
 	p, ok := a.lookupAsk(nonce)
 	if !ok || Platform+":"+p.user != who.ID {
@@ -70,20 +113,50 @@ func (a *Adapter) openAsk(in *discordgo.Interaction, who bot.Actor, nonce string
 		return
 	}
 	title := p.ask.Title
-	if len([]rune(title)) > 45 {
+	if len([]rune(title)) > maxModalTitle && p.ask.Label != "" {
 		title = p.ask.Label
 	}
+	if title = clip(strings.TrimSpace(title), maxModalTitle); title == "" {
+		title = "cippbot"
+	}
+	limit := maxInputValue
+	if len(p.ask.Fields) == 0 {
+		limit = maxAnswer
+	}
+	var rows []discordgo.MessageComponent
+	for _, mi := range modalInputs(p.ask) {
+		label := strings.TrimSpace(mi.field.Label)
+		if label == "" {
+			label = mi.field.Key
+		}
+		value := mi.field.Value
+		if r := []rune(value); len(r) > limit {
+			value = string(r[:limit])
+		}
+		style := discordgo.TextInputShort
+		if mi.field.Long {
+			style = discordgo.TextInputParagraph
+		}
+		rows = append(rows, discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.TextInput{CustomID: mi.id, Label: clip(label, maxInputLabel), Style: style,
+				Value: value, Required: mi.field.Required, MaxLength: limit},
+		}})
+	}
+	if len(rows) == 0 {
+		content, _ := render(bot.Message{Title: "This question has nothing to fill in; ask again.", Tone: bot.ToneError}, false)
+		a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral}})
+		return
+	}
 	a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal, Data: &discordgo.InteractionResponseData{
-		CustomID: answerPrefix + nonce,
-		Title:    title,
-		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.TextInput{CustomID: answerInput, Label: p.ask.Label, Style: discordgo.TextInputParagraph,
-				Required: true, MinLength: 1, MaxLength: 500},
-		}}},
+		CustomID:   answerPrefix + nonce,
+		Title:      title,
+		Components: rows,
 	}})
 }
 
-// answer turns a submitted modal into the completed command.
+// answer turns a submitted modal into the completed command. An input the
+// modal could not show (past the fifth) keeps its prefilled value.
 func (a *Adapter) answer(in *discordgo.Interaction, who bot.Actor) {
 	data := in.ModalSubmitData()
 	nonce, ok := strings.CutPrefix(data.CustomID, answerPrefix)
@@ -100,21 +173,33 @@ func (a *Adapter) answer(in *discordgo.Interaction, who bot.Actor) {
 		refuse("This question has expired or is someone else's; ask again.")
 		return
 	}
-	var value string
+	submitted := map[string]string{}
 	for _, row := range data.Components {
 		r, ok := row.(*discordgo.ActionsRow)
-		if !ok {
+		if !ok || r == nil {
 			continue
 		}
 		for _, c := range r.Components {
-			if ti, ok := c.(*discordgo.TextInput); ok && ti.CustomID == answerInput {
-				value = ti.Value
+			if ti, ok := c.(*discordgo.TextInput); ok && ti != nil {
+				submitted[ti.CustomID] = ti.Value
 			}
 		}
 	}
-	if strings.TrimSpace(value) == "" {
-		refuse("An empty " + strings.ToLower(p.ask.Label) + " does not count; press the button again.")
-		return
+	answers := map[string]string{}
+	for _, f := range p.ask.Inputs() {
+		answers[f.Key] = f.Value
+	}
+	for _, mi := range modalInputs(p.ask) {
+		v := submitted[mi.id]
+		if mi.field.Required && strings.TrimSpace(v) == "" {
+			label := mi.field.Label
+			if label == "" {
+				label = mi.field.Key
+			}
+			refuse("An empty " + strings.ToLower(label) + " does not count; press the button again.")
+			return
+		}
+		answers[mi.field.Key] = v
 	}
 	a.mu.Lock()
 	delete(a.asks, nonce)
@@ -124,5 +209,5 @@ func (a *Adapter) answer(in *discordgo.Interaction, who bot.Actor) {
 		return
 	}
 	a.remember(who, in)
-	a.dispatch(in, who, p.ask.Complete(value), true, nil)
+	a.dispatch(in, who, p.ask.CompleteForm(answers), true, nil)
 }

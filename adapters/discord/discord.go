@@ -1,9 +1,10 @@
 // Package discord connects cippbot to Discord with discordgo: the /cipp
-// application command and button clicks arrive over the gateway or over a
-// signed HTTP interactions endpoint; every interaction is acknowledged with
-// a deferred response first; approval cards are channel messages updated
-// in place; private answers are ephemeral, and a secret whose requester's
-// interaction has expired waits behind a Reveal button only they may use.
+// and /cipp-<area> application commands and button clicks arrive over the
+// gateway or over a signed HTTP interactions endpoint; every interaction
+// is acknowledged with a deferred response first; approval cards are
+// channel messages updated in place; private answers are ephemeral, a
+// question opens a modal form, and a secret whose requester's interaction
+// has expired waits behind a Reveal button only they may use.
 package discord
 
 import (
@@ -81,6 +82,7 @@ type Adapter struct {
 	recent  map[string]recentToken   // user+channel → their latest interaction
 	reveals map[string]pendingReveal // nonce → secret waiting for its owner
 	asks    map[string]pendingAsk    // nonce → question waiting for its answer
+	names   map[string]bool          // the registered commands; nil before Register
 }
 
 // recentToken is a user's latest interaction, whose token can still carry
@@ -174,18 +176,38 @@ func (a *Adapter) now() time.Time {
 	return time.Now()
 }
 
-// Register bulk-overwrites /cipp, to the guild if one is configured, else
-// globally. Doing it at every start is idempotent.
+// Register bulk-overwrites cippbot's commands (see Commands), to the
+// guild if one is configured, else globally: commands no longer built,
+// such as a former area's, disappear. Doing it at every start is
+// idempotent. From then on only these commands' interactions are taken.
 func (a *Adapter) Register(ctx context.Context, actions []*bot.Action, builtins []bot.Builtin) error {
-	cmd, err := Command(actions, builtins)
+	cmds, err := Commands(actions, builtins)
 	if err != nil {
 		return err
 	}
-	_, err = a.s.ApplicationCommandBulkOverwrite(a.cfg.AppID, a.cfg.GuildID, []*discordgo.ApplicationCommand{cmd}, discordgo.WithContext(ctx))
+	_, err = a.s.ApplicationCommandBulkOverwrite(a.cfg.AppID, a.cfg.GuildID, cmds, discordgo.WithContext(ctx))
 	if err != nil {
-		return fmt.Errorf("discord: register /cipp: %w", explain(err))
+		return fmt.Errorf("discord: register %d commands: %w", len(cmds), explain(err))
 	}
+	names := make(map[string]bool, len(cmds))
+	for _, c := range cmds {
+		names[c.Name] = true
+	}
+	a.mu.Lock()
+	a.names = names
+	a.mu.Unlock()
 	return nil
+}
+
+// known reports whether name is one of cippbot's commands: one Register
+// registered or, before Register has run, /cipp or any /cipp-….
+func (a *Adapter) known(name string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.names != nil {
+		return a.names[name]
+	}
+	return name == CommandName || strings.HasPrefix(name, areaPrefix)
 }
 
 // RunGateway connects to the gateway and handles interactions until ctx
@@ -266,7 +288,15 @@ func (a *Adapter) HandleInteraction(in *discordgo.Interaction) {
 	switch in.Type {
 	case discordgo.InteractionApplicationCommand:
 		data := in.ApplicationCommandData()
-		if data.Name != CommandName {
+		if !a.known(data.Name) {
+			name := []rune(data.Name)
+			if len(name) > maxName {
+				name = append(name[:maxName], '…')
+			}
+			content, _ := render(bot.Message{Title: "Unknown command /" + string(name) + ": try /cipp help", Tone: bot.ToneError}, false)
+			a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+				Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral,
+					AllowedMentions: &discordgo.MessageAllowedMentions{}}})
 			return
 		}
 		if !a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
@@ -575,7 +605,7 @@ func (r *responder) finish() {
 
 // Ready reports whether the adapter can take interactions: over the
 // gateway, whether the session is connected; with the HTTP endpoint,
-// always (/cipp was registered at start).
+// always (the commands were registered at start).
 func (a *Adapter) Ready() error {
 	if a.pub != nil {
 		return nil

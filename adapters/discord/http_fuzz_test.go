@@ -120,38 +120,47 @@ func postSigned(t *testing.T, rest *httptest.Server, body []byte) (int, []bot.Ev
 	return w.Code, h.events
 }
 
-// cipp is the /cipp command as registered: the schema Discord checks every
-// application command interaction against.
-func cipp(tb testing.TB) map[string]map[string]*discordgo.ApplicationCommandOption {
-	cmd, err := discord.Command(actions.Default().All(), bot.Builtins())
+// schema is cippbot's commands as registered, by command, subcommand and
+// option: what Discord checks every application command interaction
+// against.
+type schema map[string]map[string]map[string]*discordgo.ApplicationCommandOption
+
+func commandSchema(tb testing.TB) schema {
+	cmds, err := discord.Commands(actions.Default().All(), bot.Builtins())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	subs := map[string]map[string]*discordgo.ApplicationCommandOption{}
-	for _, s := range cmd.Options {
-		opts := map[string]*discordgo.ApplicationCommandOption{}
-		for _, o := range s.Options {
-			opts[o.Name] = o
+	out := schema{}
+	for _, c := range cmds {
+		subs := map[string]map[string]*discordgo.ApplicationCommandOption{}
+		for _, s := range c.Options {
+			opts := map[string]*discordgo.ApplicationCommandOption{}
+			for _, o := range s.Options {
+				opts[o.Name] = o
+			}
+			subs[s.Name] = opts
 		}
-		subs[s.Name] = opts
+		out[c.Name] = subs
 	}
-	return subs
+	return out
 }
 
 // rawOptions are read by the grammar exactly as typed (help's action,
-// access's args): what they hold may rightly fail to parse.
-var rawOptions = []string{"action", "args"}
+// access's args, run's command): what they hold may rightly fail to parse.
+var rawOptions = []string{"action", "args", "command"}
 
-// asDiscordSends reports whether data is a /cipp interaction Discord could
-// send: a registered subcommand, its options each once, of the registered
-// type, integers whole and in range, enum values among the choices. Only
-// for these must the text the adapter derives mean exactly what was sent.
-func asDiscordSends(data discordgo.ApplicationCommandInteractionData, schema map[string]map[string]*discordgo.ApplicationCommandOption) bool {
-	if data.Name != discord.CommandName {
+// asDiscordSends reports whether data is an interaction Discord could
+// send: a registered command's subcommand, its options each once, of the
+// registered type, the required ones all there, integers whole and in
+// range, enum values among the choices. Only for these must the text the
+// adapter derives mean exactly what was sent.
+func asDiscordSends(data discordgo.ApplicationCommandInteractionData, cmds schema) bool {
+	schema, ok := cmds[data.Name]
+	if !ok {
 		return false
 	}
 	if len(data.Options) == 0 {
-		return true
+		return data.Name == discord.CommandName
 	}
 	if len(data.Options) != 1 || data.Options[0] == nil {
 		return false
@@ -200,6 +209,11 @@ func asDiscordSends(data discordgo.ApplicationCommandInteractionData, schema map
 			return false
 		}
 	}
+	for name, d := range decl {
+		if d.Required && !seen[name] {
+			return false // Discord always sends required options
+		}
+	}
 	return true
 }
 
@@ -242,9 +256,19 @@ func meant(data discordgo.ApplicationCommandInteractionData) bot.Command {
 	return c
 }
 
-// commandData returns /cipp data for sub with the given options.
+// commandData returns the data of the command holding sub, with the given
+// options.
 func commandData(sub string, opts ...map[string]any) json.RawMessage {
-	b, _ := json.Marshal(map[string]any{"name": "cipp", "type": 1,
+	cmds, _ := discord.Commands(actions.Default().All(), bot.Builtins())
+	name := discord.CommandName
+	for _, c := range cmds {
+		for _, o := range c.Options {
+			if o.Name == sub {
+				name = c.Name
+			}
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"name": name, "type": 1,
 		"options": []any{map[string]any{"name": sub, "type": 1, "options": opts}}})
 	return b
 }
@@ -254,7 +278,7 @@ func option(name string, typ int, v any) map[string]any {
 }
 
 // realInteractions returns interactions as fake Discord builds them: a
-// PING, a button click, and /cipp commands whose option values hold what
+// PING, a button click, and commands whose option values hold what
 // people type: quotes, backslashes, newlines, apostrophes, emoji.
 func realInteractions(tb testing.TB) [][]byte {
 	const channel, user = "2000000000000000001", "3000000000000000001"
@@ -277,6 +301,7 @@ func realInteractions(tb testing.TB) [][]byte {
 		commandData("tenants", option("search", 3, `contoso "ltd`)),
 		commandData("audit", option("user", 3, "AdeleV@contoso.com")),
 		commandData("help", option("action", 3, "reset-password")),
+		commandData("run", option("command", 3, `reset-password AdeleV@contoso.com reason="it's \"urgent\""`)),
 		commandData("whoami"),
 		json.RawMessage(`{"name":"cipp","type":1}`),
 	} {
@@ -326,7 +351,7 @@ func trim(tb testing.TB, body []byte) []byte {
 // interactions endpoint. Whatever the body, the adapter answers 200
 // (PING), 202 or 400 (413 only past the size limit), never panics or
 // fails with 5xx, and hands the bot only "discord:" actors. And for every
-// /cipp command Discord could send, the text the adapter derives reads
+// command Discord could send, the text the adapter derives reads
 // back, through the bot's grammar, as exactly the command sent: no option
 // value (a quote in a reason, a backslash, a newline) breaks parsing,
 // changes a value or smuggles in a flag or parameter.
@@ -342,7 +367,7 @@ func FuzzInteraction(f *testing.F) {
 	f.Add([]byte(``))
 
 	rest := restStub(f)
-	schema := cipp(f)
+	schema := commandSchema(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		code, events := postSigned(t, rest, body)
 		switch {
@@ -385,7 +410,7 @@ func FuzzInteraction(f *testing.F) {
 // past the signature check; a bad signature is refused.
 func TestFuzzInteractionSeeds(t *testing.T) {
 	rest := restStub(t)
-	schema := cipp(t)
+	schema := commandSchema(t)
 	seeds := realInteractions(t)
 	if code, events := postSigned(t, rest, seeds[0]); code != http.StatusOK || len(events) != 0 {
 		t.Fatalf("PING: %d %+v", code, events)

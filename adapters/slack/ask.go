@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,13 +14,23 @@ import (
 	"github.com/cippbot/cippbot/bot"
 )
 
-// A question (bot.Ask) is shown as a button; the button opens a modal; the
-// modal's submission completes the command and comes back as a request.
+// A question (bot.Ask) is shown as a button; the button opens a modal of
+// the question's inputs; the modal's submission completes the command and
+// comes back as a request.
 const (
 	askVerb        = "ask"         // button value "ask <nonce>", action ID cipp_ask
 	reasonCallback = "cipp_answer" // the modal's callback ID
-	answerBlock    = "answer"      // the input's block and action ID
 	askLife        = 15 * time.Minute
+)
+
+// Slack's limits on a modal.
+const (
+	maxModalTitle  = 24
+	maxModalInputs = 99 // of 100 blocks
+	maxInputLabel  = 2000
+	maxInputValue  = 3000
+	maxAnswer      = 500 // a one-question answer (a reason)
+	maxBlockID     = 255
 )
 
 // pendingAsk is a question waiting for its one reader's answer, in memory.
@@ -47,7 +59,7 @@ func (a *Adapter) withAsk(m bot.Message, user, channel string) bot.Message {
 	}
 	a.asks[nonce] = pendingAsk{ask: *m.Ask, user: user, channel: channel, expires: now.Add(askLife)}
 	a.askMu.Unlock()
-	m.Buttons = append(append([]bot.Button(nil), m.Buttons...), bot.Button{Label: "Give a " + strings.ToLower(m.Ask.Label), Value: askVerb + " " + nonce})
+	m.Buttons = append(append([]bot.Button(nil), m.Buttons...), bot.Button{Label: m.Ask.Button(), Value: askVerb + " " + nonce})
 	return m
 }
 
@@ -61,6 +73,75 @@ func (a *Adapter) lookupAsk(nonce string) (pendingAsk, bool) {
 	return p, true
 }
 
+// viewInputs returns the inputs a question's modal shows, each under its
+// key as block and action ID.
+func viewInputs(ask bot.Ask) []bot.AskField {
+	var out []bot.AskField
+	seen := map[string]bool{}
+	for _, f := range ask.Inputs() {
+		if len(out) == maxModalInputs {
+			break
+		}
+		if f.Key == "" || len(f.Key) > maxBlockID || seen[f.Key] {
+			continue
+		}
+		seen[f.Key] = true
+		out = append(out, f)
+	}
+	return out
+}
+
+// clip shortens s to n characters, ending it with … if it was longer.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// askView is the modal of a question: one plain_text_input per input,
+// prefilled, multiline for long ones, optional unless required. A
+// one-question Ask is titled with its label and asks its title.
+func askView(ask bot.Ask, nonce string) slackapi.ModalViewRequest {
+	title, limit := ask.Title, maxInputValue
+	if len(ask.Fields) == 0 {
+		title, limit = ask.Label, maxAnswer
+	}
+	if title = clip(strings.TrimSpace(title), maxModalTitle); title == "" {
+		title = "cippbot"
+	}
+	var blocks []slackapi.Block
+	for _, f := range viewInputs(ask) {
+		label := f.Label
+		if len(ask.Fields) == 0 {
+			label = ask.Title
+		}
+		if label = clip(strings.TrimSpace(label), maxInputLabel); label == "" {
+			label = f.Key
+		}
+		input := slackapi.NewPlainTextInputBlockElement(nil, f.Key)
+		input.Multiline = f.Long
+		input.MaxLength = limit
+		if r := []rune(f.Value); len(r) > limit {
+			input.InitialValue = string(r[:limit])
+		} else {
+			input.InitialValue = f.Value
+		}
+		block := slackapi.NewInputBlock(f.Key, slackapi.NewTextBlockObject(slackapi.PlainTextType, label, false, false), nil, input)
+		block.Optional = !f.Required
+		blocks = append(blocks, block)
+	}
+	return slackapi.ModalViewRequest{
+		Type:            slackapi.VTModal,
+		Title:           slackapi.NewTextBlockObject(slackapi.PlainTextType, title, false, false),
+		Submit:          slackapi.NewTextBlockObject(slackapi.PlainTextType, "Send", false, false),
+		Close:           slackapi.NewTextBlockObject(slackapi.PlainTextType, "Cancel", false, false),
+		CallbackID:      reasonCallback,
+		PrivateMetadata: nonce,
+		Blocks:          slackapi.Blocks{BlockSet: blocks},
+	}
+}
+
 // openAsk opens the modal for a question, on the click's trigger ID
 // (valid for 3 seconds, which is why it runs right after the ack).
 func (a *Adapter) openAsk(ctx context.Context, ic slackapi.InteractionCallback, nonce string) {
@@ -68,46 +149,61 @@ func (a *Adapter) openAsk(ctx context.Context, ic slackapi.InteractionCallback, 
 	if !ok || p.user != ic.User.ID {
 		return
 	}
-	input := slackapi.NewPlainTextInputBlockElement(nil, answerBlock)
-	input.Multiline = true
-	input.MaxLength = 500
-	view := slackapi.ModalViewRequest{
-		Type:            slackapi.VTModal,
-		Title:           slackapi.NewTextBlockObject(slackapi.PlainTextType, p.ask.Label, false, false),
-		Submit:          slackapi.NewTextBlockObject(slackapi.PlainTextType, "Send", false, false),
-		Close:           slackapi.NewTextBlockObject(slackapi.PlainTextType, "Cancel", false, false),
-		CallbackID:      reasonCallback,
-		PrivateMetadata: nonce,
-		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{
-			slackapi.NewInputBlock(answerBlock, slackapi.NewTextBlockObject(slackapi.PlainTextType, p.ask.Title, false, false), nil, input),
-		}},
+	view := askView(p.ask, nonce)
+	if len(view.Blocks.BlockSet) == 0 {
+		a.log.Warn("a question with nothing to fill in", "title", p.ask.Title)
+		return
 	}
 	if _, err := a.api.OpenViewContext(ctx, ic.TriggerID, view); err != nil {
 		a.log.Warn("could not open the question's form", "err", err)
 	}
 }
 
-// answer turns a submitted question form into the completed command.
-func (a *Adapter) answer(ic slackapi.InteractionCallback) {
+// answer turns a submitted question form into the completed command,
+// dispatched in the background, and returns nil: the modal closes. A
+// required input left blank (Slack's client lets blanks through) is
+// answered instead with response_action "errors", keeping the modal open,
+// and so is a form that expired or is someone else's.
+func (a *Adapter) answer(ic slackapi.InteractionCallback) *slackapi.ViewSubmissionResponse {
 	if ic.View.CallbackID != reasonCallback {
-		return
+		return nil
+	}
+	var state map[string]map[string]slackapi.BlockAction
+	if ic.View.State != nil {
+		state = ic.View.State.Values
 	}
 	p, ok := a.lookupAsk(ic.View.PrivateMetadata)
 	if !ok || p.user != ic.User.ID {
-		return
+		blocks := slices.Sorted(maps.Keys(state))
+		if len(blocks) == 0 {
+			return nil
+		}
+		return slackapi.NewErrorsViewSubmissionResponse(map[string]string{blocks[0]: "This form has expired or is someone else's: close it and ask again."})
+	}
+	answers := map[string]string{}
+	for _, f := range p.ask.Inputs() {
+		answers[f.Key] = f.Value // what the modal could not show keeps its prefill
+	}
+	errs := map[string]string{}
+	for _, f := range viewInputs(p.ask) {
+		v := state[f.Key][f.Key].Value
+		if f.Required && strings.TrimSpace(v) == "" {
+			errs[f.Key] = "This is required."
+		}
+		answers[f.Key] = v
+	}
+	if len(errs) > 0 {
+		return slackapi.NewErrorsViewSubmissionResponse(errs)
 	}
 	a.askMu.Lock()
 	delete(a.asks, ic.View.PrivateMetadata)
 	a.askMu.Unlock()
-	value := strings.TrimSpace(ic.View.State.Values[answerBlock][answerBlock].Value)
-	if value == "" {
-		return
-	}
 	name := ic.User.Name
 	if name == "" {
 		name = ic.User.Username
 	}
 	ev := bot.Event{Platform: Platform, Workspace: ic.Team.ID, Channel: p.channel,
-		Actor: bot.Actor{ID: Platform + ":" + ic.User.ID, Name: name}, Text: p.ask.Complete(value)}
+		Actor: bot.Actor{ID: Platform + ":" + ic.User.ID, Name: name}, Text: p.ask.CompleteForm(answers)}
 	a.dispatch(Platform+":view:"+ic.View.ID+":"+ic.View.Hash, "answer", ev, &responder{a: a, channel: p.channel, user: ic.User.ID})
+	return nil
 }

@@ -75,7 +75,8 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	a.slash(cmd)
 }
 
-// serveInteraction acknowledges a button click at once.
+// serveInteraction acknowledges a button click or a form's submission at
+// once.
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	body := a.verified(w, r)
 	if body == nil {
@@ -89,6 +90,17 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	var ic slackapi.InteractionCallback
 	if err := json.Unmarshal([]byte(r2.PostForm.Get("payload")), &ic); err != nil || ic.User.ID == "" {
 		http.Error(w, "bad interaction payload", http.StatusBadRequest)
+		return
+	}
+	if ic.Type == slackapi.InteractionTypeViewSubmission {
+		// The answer to a form's submission is the HTTP response: empty
+		// closes the modal, response_action "errors" keeps it open.
+		if resp := a.answer(ic); resp != nil {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(resp)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -150,6 +162,18 @@ func (a *Adapter) socketEvent(sm *socketmode.Client, evt socketmode.Event) error
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slackapi.InteractionCallback)
 		if !ok || evt.Request == nil {
+			return nil
+		}
+		if ic.Type == slackapi.InteractionTypeViewSubmission {
+			// The ack's payload answers the submission, as the HTTP
+			// response would.
+			if resp := a.answer(ic); resp != nil {
+				if err := sm.Ack(*evt.Request, resp); err != nil {
+					a.log.Warn("socket mode ack failed", "err", err)
+				}
+				return nil
+			}
+			a.ack(sm, evt)
 			return nil
 		}
 		a.ack(sm, evt)

@@ -208,12 +208,8 @@ func (a *Adapter) slash(cmd slackapi.SlashCommand) {
 }
 
 // interaction turns a button click into an event: the button's value is
-// the command it stands for.
+// the command it stands for. A form's submission is answer's.
 func (a *Adapter) interaction(ic slackapi.InteractionCallback) {
-	if ic.Type == slackapi.InteractionTypeViewSubmission {
-		a.answer(ic)
-		return
-	}
 	if ic.Type != slackapi.InteractionTypeBlockActions {
 		return
 	}

@@ -10,10 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cippbot/cippbot/actions"
+	"github.com/cippbot/cippbot/adapters/discord"
 	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/internal/fakediscord"
 	"github.com/cippbot/cippbot/internal/fakegraph"
@@ -89,9 +92,19 @@ func startDiscord(t *testing.T, reasonRequired ...bool) *discordRun {
 	return r
 }
 
-// command builds /cipp <sub> with options, as Discord sends it.
+// command builds the command holding sub (/cipp-users for add-user,
+// /cipp for run) with options, as Discord sends it.
 func command(sub string, opts ...map[string]any) json.RawMessage {
-	b, _ := json.Marshal(map[string]any{"id": "4000000000000000001", "name": "cipp", "type": 1,
+	name := discord.CommandName
+	cmds, _ := discord.Commands(actions.Default().All(), bot.Builtins())
+	for _, c := range cmds {
+		for _, o := range c.Options {
+			if o.Name == sub {
+				name = c.Name
+			}
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"id": "4000000000000000001", "name": name, "type": 1,
 		"options": []any{map[string]any{"name": sub, "type": 1, "options": opts}}})
 	return b
 }
@@ -261,37 +274,59 @@ func TestDiscordRefusalIsEphemeral(t *testing.T) {
 	}
 }
 
+// TestDiscordRegistration: serve registers /cipp with the built-ins and
+// run, and one command per area holding that area's actions, each action
+// once.
 func TestDiscordRegistration(t *testing.T) {
 	r := startDiscord(t)
+	type option struct {
+		Name     string   `json:"name"`
+		Type     int      `json:"type"`
+		Required bool     `json:"required"`
+		Options  []option `json:"options"`
+	}
 	var cmds []struct {
-		Name    string `json:"name"`
-		Options []struct {
-			Name    string `json:"name"`
-			Options []struct {
-				Name     string `json:"name"`
-				Type     int    `json:"type"`
-				Required bool   `json:"required"`
-			} `json:"options"`
-		} `json:"options"`
+		Name    string   `json:"name"`
+		Options []option `json:"options"`
 	}
 	must(t, json.Unmarshal(r.fd.Commands(guild), &cmds))
-	if len(cmds) != 1 || cmds[0].Name != "cipp" {
-		t.Fatalf("registered %+v", cmds)
-	}
-	subs := map[string]int{}
-	for _, s := range cmds[0].Options {
-		subs[s.Name] = len(s.Options)
-		for _, g := range s.Options {
-			if g.Type == 1 { // a subcommand inside a group
-				subs[g.Name] = 0
+	where := map[string][]string{}
+	var names []string
+	for _, c := range cmds {
+		names = append(names, c.Name)
+		for _, s := range c.Options {
+			where[s.Name] = append(where[s.Name], c.Name)
+			for _, g := range s.Options {
+				if g.Type == 1 { // a subcommand inside a group
+					where[g.Name] = append(where[g.Name], c.Name+" "+s.Name)
+				}
 			}
 		}
 	}
-	for _, want := range []string{"reset-password", "create-tap", "add-to-group", "help", "audit"} {
-		if _, ok := subs[want]; !ok {
-			t.Errorf("no subcommand %s in %v", want, subs)
+	for _, want := range []string{"cipp", "cipp-users", "cipp-sign-in", "cipp-mfa", "cipp-groups", "cipp-mailbox", "cipp-security", "cipp-onedrive"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no /%s in %v", want, names)
 		}
 	}
+	for sub, want := range map[string]string{"help": "cipp", "whoami": "cipp", "run": "cipp", "audit": "cipp admin",
+		"reset-password": "cipp-sign-in", "create-tap": "cipp-mfa", "add-to-group": "cipp-groups", "add-user": "cipp-users",
+		"set-ooo": "cipp-mailbox", "research-compromise": "cipp-security", "provision-onedrive": "cipp-onedrive"} {
+		if got := where[sub]; len(got) != 1 || got[0] != want {
+			t.Errorf("%s is under %v, want /%s", sub, got, want)
+		}
+	}
+	for _, a := range actions.Default().All() {
+		if len(where[a.Name]) != 1 {
+			t.Errorf("%s is under %v", a.Name, where[a.Name])
+		}
+	}
+}
+
+// TestDiscordRun: /cipp run takes a command as typed in Slack.
+func TestDiscordRun(t *testing.T) {
+	r := startDiscord(t)
+	r.deliver(t, r.fd.Command(dChan, riley, command("run", opt("command", 3, `revoke-sessions AdeleV@contoso.com reason="lost phone"`))))
+	r.wait(t, "result", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "sessions revoked") })
 }
 
 func TestDiscordRateLimitedThenPosted(t *testing.T) {
@@ -350,13 +385,49 @@ func TestDiscordReasonModal(t *testing.T) {
 	if modal.CustomID == "" {
 		t.Fatalf("no modal opened: %+v", r.fd.Modals())
 	}
-	submit, err := r.fd.SubmitModal(dChan, riley, modal.CustomID, map[string]string{"answer": "contract ended"})
+	submit, err := r.fd.SubmitModal(dChan, riley, modal.CustomID, map[string]string{"reason": "contract ended"})
 	must(t, err)
 	r.deliver(t, submit)
 	card := r.wait(t, "card with the reason", func(m fakediscord.Message) bool {
 		return m.Via == fakediscord.ViaChannel && strings.Contains(m.Content, "Approval needed")
 	})
 	if !strings.Contains(card.Content, "Reason: contract ended") {
+		t.Errorf("card: %s", card.Content)
+	}
+}
+
+// TestDiscordAddUserForm: add-user without its fields asks a form; the
+// modal shows its first five inputs, required first, and the submission
+// becomes the request.
+func TestDiscordAddUserForm(t *testing.T) {
+	r := startDiscord(t)
+	r.deliver(t, r.fd.Command(dChan, riley, command("add-user")))
+	ask := r.wait(t, "form", func(m fakediscord.Message) bool {
+		return m.Ephemeral && m.For == riley && strings.Contains(string(m.Components), `"custom_id":"ask:`)
+	})
+	id := regexp.MustCompile(`"custom_id":"(ask:[0-9a-f]+)"`).FindStringSubmatch(string(ask.Components))
+	click, err := r.fd.Click(dChan, riley, ask, id[1])
+	must(t, err)
+	r.deliver(t, click)
+	modals := r.fd.Modals()
+	if len(modals) != 1 {
+		t.Fatalf("modals: %+v", modals)
+	}
+	var inputs []string
+	for _, m := range regexp.MustCompile(`"custom_id":"([a-z]+)"`).FindAllStringSubmatch(string(modals[0].JSON), -1) {
+		inputs = append(inputs, m[1])
+	}
+	if want := []string{"displayname", "mailnickname", "primdomain", "givenname", "surname"}; !slices.Equal(inputs, want) {
+		t.Errorf("modal inputs %v, want %v: %s", inputs, want, modals[0].JSON)
+	}
+	submit, err := r.fd.SubmitModal(dChan, riley, modals[0].CustomID, map[string]string{
+		"displayname": "Jane Doe", "mailnickname": "jane.doe", "primdomain": "contoso.com", "givenname": "Jane"})
+	must(t, err)
+	r.deliver(t, submit)
+	card := r.wait(t, "card for the new user", func(m fakediscord.Message) bool {
+		return m.Via == fakediscord.ViaChannel && strings.Contains(m.Content, "Approval needed")
+	})
+	if !strings.Contains(card.Content, "jane.doe@contoso.com") {
 		t.Errorf("card: %s", card.Content)
 	}
 }

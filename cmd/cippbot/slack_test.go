@@ -593,7 +593,7 @@ func TestSlackReasonModal(t *testing.T) {
 	view, err := r.fs.WaitForView(ctx, func(v fakeslack.View) bool { return v.User == "URILEY" })
 	must(t, err)
 	resp, err := r.fs.SubmitView(r.base+"/slack/interactions", view.ID,
-		map[string]map[string]string{"answer": {"answer": `left on "bad terms"`}}, "URILEY")
+		map[string]map[string]string{"reason": {"reason": `left on "bad terms"`}}, "URILEY")
 	must(t, err)
 	resp.Body.Close()
 	card := r.wait(t, "card with the reason", isCard)
@@ -602,5 +602,89 @@ func TestSlackReasonModal(t *testing.T) {
 	}
 	if v, _ := r.fs.WaitForView(ctx, func(v fakeslack.View) bool { return v.ID == view.ID && v.Closed }); !v.Closed {
 		t.Error("the modal stayed open")
+	}
+}
+
+// TestSlackReasonModalSocketMode: over Socket Mode a blank reason is
+// answered, in the ack, with an error on its input, and the modal stays
+// open; a real one becomes the card's reason.
+func TestSlackReasonModalSocketMode(t *testing.T) {
+	r := startSlack(t, true, slackOpts{reasonRequired: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	must(t, r.fs.WaitForSocketConnections(ctx, 1))
+	_, err := r.fs.SocketModeSlashCommand("/cipp", "block-signin AdeleV@contoso.com", "COPS", "URILEY")
+	must(t, err)
+	ask := r.wait(t, "question", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && strings.Contains(m.Text, "A reason is needed")
+	})
+	val := regexp.MustCompile(`"value":"(ask [0-9a-f]+)"`).FindStringSubmatch(string(ask.Blocks))
+	if val == nil {
+		t.Fatalf("no question button: %s", ask.Blocks)
+	}
+	_, err = r.fs.SocketModeClickButton(ask, "cipp_ask", val[1], "URILEY")
+	must(t, err)
+	view, err := r.fs.WaitForView(ctx, func(v fakeslack.View) bool { return v.User == "URILEY" })
+	must(t, err)
+	_, err = r.fs.SocketModeSubmitView(view.ID, map[string]map[string]string{"reason": {"reason": " \n "}}, "URILEY")
+	must(t, err)
+	v, err := r.fs.WaitForView(ctx, func(v fakeslack.View) bool { return v.ID == view.ID && v.Errors != nil })
+	must(t, err)
+	if v.Closed || v.Errors["reason"] == "" {
+		t.Fatalf("blank reason answered with %+v", v)
+	}
+	_, err = r.fs.SocketModeSubmitView(view.ID, map[string]map[string]string{"reason": {"reason": "contract ended"}}, "URILEY")
+	must(t, err)
+	card := r.wait(t, "card with the reason", isCard)
+	if !strings.Contains(string(card.Blocks), "Reason: contract ended") {
+		t.Errorf("card: %s", card.Blocks)
+	}
+	if v, _ := r.fs.WaitForView(ctx, func(v fakeslack.View) bool { return v.ID == view.ID && v.Closed }); !v.Closed {
+		t.Error("the modal stayed open")
+	}
+}
+
+// TestSlackAddUserForm: add-user without its fields asks a form of every
+// field, prefilled with what was typed; the submission becomes the
+// request.
+func TestSlackAddUserForm(t *testing.T) {
+	r := startSlack(t, false)
+	r.slash(t, "COPS", "URILEY", "add-user jobTitle=Buyer")
+	ask := r.wait(t, "form", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && strings.Contains(string(m.Blocks), `"ask `)
+	})
+	val := regexp.MustCompile(`"value":"(ask [0-9a-f]+)"`).FindStringSubmatch(string(ask.Blocks))
+	r.click(t, ask, val[1], "URILEY")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	view, err := r.fs.WaitForView(ctx, func(v fakeslack.View) bool { return v.User == "URILEY" })
+	must(t, err)
+	var obj struct {
+		Blocks []struct {
+			BlockID  string `json:"block_id"`
+			Optional bool   `json:"optional"`
+			Element  struct {
+				InitialValue string `json:"initial_value"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	must(t, json.Unmarshal(view.JSON, &obj))
+	inputs := map[string]string{}
+	for _, b := range obj.Blocks {
+		inputs[b.BlockID] = b.Element.InitialValue
+	}
+	if len(obj.Blocks) < 7 || obj.Blocks[0].BlockID != "displayname" || obj.Blocks[0].Optional || inputs["jobtitle"] != "Buyer" {
+		t.Fatalf("form: %s", view.JSON)
+	}
+	resp, err := r.fs.SubmitView(r.base+"/slack/interactions", view.ID, map[string]map[string]string{
+		"displayname": {"displayname": "Jane Doe"}, "mailnickname": {"mailnickname": "jane.doe"},
+		"primdomain": {"primdomain": "contoso.com"}, "givenname": {"givenname": "Jane"}}, "URILEY")
+	must(t, err)
+	resp.Body.Close()
+	card := r.wait(t, "card for the new user", isCard)
+	for _, want := range []string{"jane.doe@contoso.com", "Buyer"} {
+		if !strings.Contains(string(card.Blocks), want) {
+			t.Errorf("card lacks %q: %s", want, card.Blocks)
+		}
 	}
 }

@@ -192,3 +192,98 @@ func TestBulkOverwriteInvalid(t *testing.T) {
 	_, err = dg.ApplicationCommandBulkOverwrite("999", "", []*discordgo.ApplicationCommand{cippCommand()})
 	wantRESTError(t, err, 403, 50001)
 }
+
+// areaCommands returns n chat input commands, /cipp and /cipp-area-<i>,
+// each with a few subcommands.
+func areaCommands(n int) []*discordgo.ApplicationCommand {
+	out := []*discordgo.ApplicationCommand{cippCommand()}
+	for i := 1; i < n; i++ {
+		c := &discordgo.ApplicationCommand{Name: fmt.Sprintf("cipp-area-%d", i), Description: fmt.Sprintf("Area %d actions", i)}
+		for j := range 3 {
+			c.Options = append(c.Options, &discordgo.ApplicationCommandOption{
+				Type: discordgo.ApplicationCommandOptionSubCommand, Name: fmt.Sprintf("action-%d", j), Description: "an action",
+				Options: []*discordgo.ApplicationCommandOption{
+					{Type: discordgo.ApplicationCommandOptionString, Name: "user", Description: "user@domain", Required: true},
+					{Type: discordgo.ApplicationCommandOptionString, Name: "reason", Description: "why"},
+				},
+			})
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// TestBulkOverwriteSeveralCommands: one PUT stores several chat input
+// commands, each checked on its own; one command over a limit fails the
+// whole PUT with Discord's Invalid Form Body at its index and changes
+// nothing; a later PUT with fewer commands removes the others.
+func TestBulkOverwriteSeveralCommands(t *testing.T) {
+	srv, dg := setup(t, fakediscord.Options{})
+	got, err := dg.ApplicationCommandBulkOverwrite(fakediscord.DefaultAppID, "G1", areaCommands(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, c := range got {
+		if c.ID == "" || c.GuildID != "G1" || ids[c.Name] != "" {
+			t.Fatalf("command %+v", c)
+		}
+		ids[c.Name] = c.ID
+	}
+	if len(ids) != 8 {
+		t.Fatalf("stored %d commands", len(ids))
+	}
+	srv.AddChannel("C1", "G1")
+	ix := parse(t, srv.Command("C1", "U1", json.RawMessage(`{"name":"cipp-area-5","type":1,"options":[{"name":"action-0","type":1}]}`)))
+	if ix.ApplicationCommandData().ID != ids["cipp-area-5"] {
+		t.Errorf("interaction carries command ID %s, want %s", ix.ApplicationCommandData().ID, ids["cipp-area-5"])
+	}
+
+	tooMany := areaCommands(8)
+	for j := 3; j < 26; j++ {
+		tooMany[5].Options = append(tooMany[5].Options, &discordgo.ApplicationCommandOption{
+			Type: discordgo.ApplicationCommandOptionSubCommand, Name: fmt.Sprintf("action-%d", j), Description: "an action"})
+	}
+	tooLarge := areaCommands(8) // each part within its limit, 6,000+ characters in all
+	for _, sub := range tooLarge[2].Options[:2] {
+		sub.Options = nil
+		for j := range 24 {
+			sub.Options = append(sub.Options, &discordgo.ApplicationCommandOption{
+				Type: discordgo.ApplicationCommandOptionString, Name: fmt.Sprintf("option-%02d-%s", j, strings.Repeat("n", 20)), Description: strings.Repeat("d", 100)})
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		cmds []*discordgo.ApplicationCommand
+		want string
+	}{
+		{"26 subcommands", tooMany, `"5":{"options":{"_errors":[{"code":"BASE_TYPE_MAX_LENGTH"`},
+		{"4000 characters", tooLarge, `"2":{"_errors":[{"code":"APPLICATION_COMMAND_TOO_LARGE"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := dg.ApplicationCommandBulkOverwrite(fakediscord.DefaultAppID, "G1", tc.cmds)
+			wantRESTError(t, err, 400, 50035)
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Invalid Form Body") {
+				t.Errorf("error %v does not contain %s", err, tc.want)
+			}
+			var stored []discordgo.ApplicationCommand
+			if err := json.Unmarshal(srv.Commands("G1"), &stored); err != nil || len(stored) != 8 {
+				t.Errorf("a rejected PUT changed the commands: %d, %v", len(stored), err)
+			}
+		})
+	}
+
+	got, err = dg.ApplicationCommandBulkOverwrite(fakediscord.DefaultAppID, "G1", areaCommands(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, err := dg.ApplicationCommands(fakediscord.DefaultAppID, "G1")
+	if err != nil || len(got) != 3 || len(listed) != 3 {
+		t.Fatalf("after removing five: %d stored, %d listed, %v", len(got), len(listed), err)
+	}
+	for _, c := range listed {
+		if c.ID != ids[c.Name] {
+			t.Errorf("/%s changed ID %s → %s", c.Name, ids[c.Name], c.ID)
+		}
+	}
+}

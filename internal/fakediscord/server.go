@@ -15,8 +15,11 @@
 //     /channels/{id}/messages), DM channels (POST /users/@me/channels) and
 //     the bot's own user (GET /users/@me);
 //   - application commands (GET and PUT of /applications/{app}/commands and
-//     /applications/{app}/guilds/{guild}/commands), checked against
-//     Discord's limits.
+//     /applications/{app}/guilds/{guild}/commands): a PUT replaces every
+//     command of its scope at once, each checked against Discord's limits
+//     (names, descriptions, 25 options a level, required options first,
+//     4,000 characters a command, 100 commands), and any problem fails the
+//     whole PUT with 400 Invalid Form Body (code 50035), changing nothing.
 //
 // Bodies are checked as Discord checks them (content length, action rows,
 // buttons, custom IDs, empty messages) and errors have Discord's JSON shape
