@@ -48,7 +48,7 @@ var oneDriveShortcut = &Action{
 		{Name: "url", Kind: ParamString, Positional: true, Required: true,
 			Summary: "site or folder address, e.g. https://contoso.sharepoint.com/sites/Sales"},
 	},
-	Permissions: []string{"Files.ReadWrite.All", "Sites.ReadWrite.All"},
+	Permissions: []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "Sites.FullControl.All"},
 	Risk:        RiskChange,
 	Check: func(_ User, p Params) error {
 		u, err := url.Parse(p["url"])

@@ -158,7 +158,8 @@ func ResearchUser(ctx context.Context, d Directory, u User, now time.Time) (Rese
 				if pub == "" {
 					pub = "unverified publisher"
 				}
-				ev = append(ev, evidence{fmt.Sprintf("New app in the tenant %s: %s (%s)", ago(now, a.Created), a.Name, pub), false})
+				// Tenant-wide: context for every user, not evidence against one.
+				r.Info = append(r.Info, fmt.Sprintf("New app in the tenant %s: %s (%s)", ago(now, a.Created), a.Name, pub))
 			}
 		}
 	}

@@ -212,14 +212,16 @@ func startDemo(ctx context.Context, cfg Config, sim *fakegraph.Server, out io.Wr
 
 func (d *demo) wire(ctx context.Context, cfg Config, sim *fakegraph.Server, out io.Writer, fancy bool, log *slog.Logger) error {
 	conn, err := m365.New(m365.Config{
-		GraphURL:      sim.URL(),
-		ExchangeURL:   sim.URL(),
-		AuthorityHost: sim.URL() + "/",
-		ClientID:      fakegraph.DefaultClientID,
-		ClientSecret:  fakegraph.DefaultClientSecret,
-		HTTPClient:    sim.Client(),
-		Retry:         m365.RetryPolicy{Base: time.Second},
-		Logger:        log,
+		GraphURL:           sim.URL(),
+		ExchangeURL:        sim.URL(),
+		SharePointAdminURL: sim.URL(),
+		MFAConnectorURL:    sim.URL(),
+		AuthorityHost:      sim.URL() + "/",
+		ClientID:           fakegraph.DefaultClientID,
+		ClientSecret:       fakegraph.DefaultClientSecret,
+		HTTPClient:         sim.Client(),
+		Retry:              m365.RetryPolicy{Base: time.Second},
+		Logger:             log,
 	})
 	if err != nil {
 		return err

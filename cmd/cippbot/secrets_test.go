@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,10 @@ import (
 // on-premises, so every action may change it.
 const sweepTarget = "AlexW@contoso.com"
 
+// sweepNew is a user the simulated tenant does not have, for actions that
+// create users.
+const sweepNew = "sweep.user@contoso.com"
+
 // secretCommand builds, from an action's declaration alone, a command
 // that runs it on target: every required parameter gets a valid value
 // (the first choice of an enum, the minimum of a number, a bool as its
@@ -22,6 +28,11 @@ const sweepTarget = "AlexW@contoso.com"
 // declaration does not say, such as free text.
 func secretCommand(a *actions.Action, target string) (string, error) {
 	words := []string{"/cipp", a.Name, target}
+	for _, k := range a.FormRequired {
+		if k != "mailnickname" && k != "primdomain" {
+			words = append(words, k+`="Sweep User"`)
+		}
+	}
 	for _, p := range a.Params {
 		if !p.Required {
 			continue
@@ -66,9 +77,21 @@ func TestSecretActionsNeverLeak(t *testing.T) {
 		}
 		swept++
 		t.Run(a.Name, func(t *testing.T) {
-			line, err := secretCommand(a, sweepTarget)
+			target := sweepTarget
+			if a.Target == actions.TargetNew {
+				target = sweepNew // a user to create
+			}
+			line, err := secretCommand(a, target)
 			if err != nil {
 				t.Fatalf("%s yields a secret but cannot be driven by the sweep: %v", a.Name, err)
+			}
+			if a.Target == actions.TargetNew && a.Bulk {
+				// Users to create in bulk come from a CSV of their fields.
+				csv := filepath.Join(t.TempDir(), "new.csv")
+				if err := os.WriteFile(csv, []byte("displayName,userPrincipalName\nSweep User,"+sweepNew+"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				line = strings.Replace(line, " "+sweepNew, " file="+csv, 1)
 			}
 			r := newRun(t)
 			if u, ok := r.sim.User(fakegraph.ContosoTenantID, sweepTarget); !ok || u.OnPremisesSyncEnabled {
@@ -76,7 +99,7 @@ func TestSecretActionsNeverLeak(t *testing.T) {
 			}
 			out := r.session(t, line, "/as sam", "approve 1")
 			for _, want := range []string{
-				"Approval needed: " + a.Name + " " + sweepTarget,
+				"Approval needed: " + a.Name + " " + target,
 				"approved by sam",
 			} {
 				if !strings.Contains(out, want) {

@@ -58,7 +58,7 @@ func TestTenantsSync(t *testing.T) {
 	var check bytes.Buffer
 	err = runCheck(context.Background(), cfg, &check, sim.Client(), slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(check.String(), "fabrikam.com: cippbot cannot sign in") ||
-		!strings.Contains(check.String(), "contoso.com: signed in; 19 of 19 actions will work") {
+		!strings.Contains(check.String(), "contoso.com: signed in; 30 of 30 actions will work") {
 		t.Fatalf("check: %v\n%s", err, check.String())
 	}
 }

@@ -146,7 +146,7 @@ func TestLicenses(t *testing.T) {
 	if !slices.Contains(u.Licenses, fakegraph.SkuSPEE5) {
 		t.Errorf("licences = %v", u.Licenses)
 	}
-	out = r.session(t, "/cipp remove-license AdeleV@contoso.com SPE_E5", "/as sam", "approve 1")
+	out = r.session(t, "/cipp remove-license AdeleV@contoso.com SPE_E5", "/as sam", "approve 2")
 	if !strings.Contains(out, "AdeleV@contoso.com: removed SPE_E5") {
 		t.Fatalf("remove-license:\n%s", out)
 	}
