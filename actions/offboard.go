@@ -47,7 +47,7 @@ func offboardSteps() []offboardStep {
 				return "", err
 			}
 			o.secret = pw
-			return "sent to you privately", nil
+			return "new one sent privately to the requester", nil
 		}},
 		{name: "block", label: "Block sign-in", run: func(ctx context.Context, o *offboarding) (string, error) {
 			if o.u.Synced {

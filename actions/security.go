@@ -226,7 +226,7 @@ func signInEvidence(all []SignIn, since time.Time) []evidence {
 		}
 	}
 	if risky > 0 {
-		out = append(out, evidence{fmt.Sprintf("%d high-risk sign-ins", risky), true})
+		out = append(out, evidence{fmt.Sprintf("%d high-risk sign-in%s", risky, plural(risky)), true})
 	}
 	if failures >= 5 {
 		out = append(out, evidence{fmt.Sprintf("%d failed sign-ins from %d addresses", failures, len(failIPs)), false})
@@ -385,4 +385,11 @@ var sendMFAPush = &Action{
 		}
 		return o, nil
 	},
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

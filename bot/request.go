@@ -117,6 +117,9 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 	refuse = func(tenant Tenant, targets []Target, err error) {
 		m := errorMessage(b.userError(ctx, err))
 		for _, c := range actions.ChoicesOf(err) {
+			// The line stands in where a button cannot (too long a
+			// command for Discord's 100-character button IDs).
+			m.Lines = append(m.Lines, c.Label+": "+c.Param+"="+c.Value)
 			m.Buttons = append(m.Buttons, Button{Label: c.Label,
 				Value: rebuild(a, append(slices.Clone(cmd.Targets), bare...), params, cmd.Reason, c.Param, c.Value)})
 		}
