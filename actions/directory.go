@@ -175,6 +175,7 @@ type TenantInfo struct {
 	Name          string
 	DefaultDomain string
 	Domains       []string // verified, default first
+	Country       string   // countryLetterCode: the default usage location
 }
 
 // Customer is a customer tenant reached through GDAP.

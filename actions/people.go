@@ -211,6 +211,7 @@ func prepareNewUsers(ctx context.Context, d Directory, p Params) (Params, error)
 	}
 	q := p.Clone()
 	var skus []SKU
+	var country string // the tenant's, once read
 	want := map[string]int{} // SKU ID → licences needed
 	for _, r := range rows {
 		who := r["mailnickname"]
@@ -221,8 +222,15 @@ func prepareNewUsers(ctx context.Context, d Directory, p Params) (Params, error)
 			return nil, Errorf(EINVALID, "usageLocation is a two-letter country code like US or GB, not %q", ul)
 		}
 		if names := splitList(r["licenses"]); len(names) > 0 {
-			if r["usagelocation"] == "" {
-				return nil, Errorf(EINVALID, "licences need a usage location: add usageLocation=US (two letters) for %s", orWord(who, "the new user"))
+			if r["usagelocation"] == "" && country == "" {
+				// Blank means the tenant's default, as in the seed.
+				if org, err := d.Organization(ctx); err == nil {
+					country = org.Country
+				}
+				if country == "" {
+					return nil, Errorf(EINVALID, "licences need a usage location: add usageLocation=US (two letters) for %s", orWord(who, "the new user"))
+				}
+				q["usagelocation-default"] = strings.ToUpper(country)
 			}
 			if skus == nil {
 				if skus, err = lc.SKUs(ctx); err != nil {
@@ -309,6 +317,9 @@ func runAddUser(ctx context.Context, d Directory, u User, p Params, env Env) (Ou
 	nick, _, _ := strings.Cut(u.UPN, "@")
 	n := NewUser{UPN: u.UPN, DisplayName: r["displayname"], GivenName: r["givenname"], Surname: r["surname"],
 		MailNickname: nick, Password: pw, ForceChange: r["mustchangepass"] == "true", Fields: map[string]string{}}
+	if r["usagelocation"] == "" {
+		r["usagelocation"] = p["usagelocation-default"]
+	}
 	for _, f := range newUserFields {
 		if v := r[f.name]; v != "" && f.graph != "" && f.graph != "displayName" && f.graph != "mailNickname" &&
 			f.graph != "givenName" && f.graph != "surname" {

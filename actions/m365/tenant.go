@@ -46,7 +46,7 @@ func (d *Directory) Organization(ctx context.Context) (actions.TenantInfo, error
 		return actions.TenantInfo{}, actions.Errorf(actions.ENOTFOUND, "the tenant has no organization record")
 	}
 	o := orgs[0]
-	info := actions.TenantInfo{ID: deref(o.GetId()), Name: deref(o.GetDisplayName())}
+	info := actions.TenantInfo{ID: deref(o.GetId()), Name: deref(o.GetDisplayName()), Country: deref(o.GetCountryLetterCode())}
 	for _, vd := range o.GetVerifiedDomains() {
 		name := deref(vd.GetName())
 		if vd.GetIsDefault() != nil && *vd.GetIsDefault() {

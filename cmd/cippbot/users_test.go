@@ -58,13 +58,20 @@ func TestAddUser(t *testing.T) {
 		t.Errorf("audit: %s", a)
 	}
 
+	// Licences without a usage location take the tenant's (US).
+	out = r.session(t, `/cipp add-user bob@contoso.com displayName=Bob licenses=ENTERPRISEPACK`, "/as sam", "approve 2")
+	if bob, ok := r.sim.User(fakegraph.ContosoTenantID, "bob@contoso.com"); !ok || bob.UsageLocation != "US" ||
+		!slices.Contains(bob.Licenses, fakegraph.SkuEnterprisePack) {
+		t.Errorf("bob = %+v:\n%s", bob, out)
+	}
+
 	// Failures are caught before anyone is asked to approve.
 	for _, tc := range []struct{ cmd, want string }{
 		{`/cipp add-user AdeleV@contoso.com displayName="Adele Again"`, "already exists"},
-		{`/cipp add-user bob@contoso.com displayName=Bob usageLocation=US licenses=NOSUCHSKU`, "has no NOSUCHSKU licences"},
-		{`/cipp add-user bob@contoso.com displayName=Bob licenses=ENTERPRISEPACK`, "usage location"},
-		{`/cipp add-user bob@contoso.com displayName=Bob copyfrom=nobody@contoso.com`, "nobody@contoso.com does not exist"},
-		{`/cipp add-user bob@fabrikam.example displayName=Bob`, "fabrikam.example"},
+		{`/cipp add-user cy@contoso.com displayName=Cy usageLocation=US licenses=NOSUCHSKU`, "has no NOSUCHSKU licences"},
+		{`/cipp add-user cy@contoso.com displayName=Cy usageLocation=USA`, "two-letter country code"},
+		{`/cipp add-user cy@contoso.com displayName=Cy copyfrom=nobody@contoso.com`, "nobody@contoso.com does not exist"},
+		{`/cipp add-user cy@fabrikam.example displayName=Cy`, "fabrikam.example"},
 	} {
 		out := r.session(t, tc.cmd)
 		if !strings.Contains(out, tc.want) || strings.Contains(out, "Approval needed") {
@@ -106,6 +113,7 @@ func TestBulkAdd(t *testing.T) {
 	for _, p := range pw {
 		r.assertNowhere(t, p)
 	}
+
 	// A file that names a user twice, or a column add-user does not
 	// know, is refused before approval.
 	os.WriteFile(csv, []byte("displayName,mailNickname,primDomain,shoeSize\nX Y,xy,contoso.com,9\n"), 0o600)
