@@ -211,7 +211,7 @@ func prepareNewUsers(ctx context.Context, d Directory, p Params) (Params, error)
 	}
 	q := p.Clone()
 	var skus []SKU
-	var country string // the tenant's, once read
+	var country string       // the tenant's, once read
 	want := map[string]int{} // SKU ID → licences needed
 	for _, r := range rows {
 		who := r["mailnickname"]
