@@ -145,23 +145,17 @@ var removeFromGroup = &Action{
 	},
 }
 
-// editFields are edit-user's fields: the seed's names, lower-cased as typed
-// in chat, mapped to Graph's property names.
-var editFields = []struct{ name, graph, summary string }{
-	{"displayname", "displayName", "display name"},
-	{"givenname", "givenName", "first name"},
-	{"surname", "surname", "last name"},
-	{"jobtitle", "jobTitle", "job title"},
-	{"department", "department", "department"},
-	{"companyname", "companyName", "company"},
-	{"businessphones", "businessPhones", "office phone"},
-	{"mobilephone", "mobilePhone", "mobile phone"},
-	{"streetaddress", "streetAddress", "street"},
-	{"city", "city", "city"},
-	{"postalcode", "postalCode", "postal code"},
-	{"country", "country", "country"},
-	{"usagelocation", "usageLocation", "two-letter country for licences"},
-}
+// editFields are edit-user's fields: add-user's, less those that name
+// the account (mailNickname, primDomain) or are not properties (aliases).
+var editFields = func() []userField {
+	var out []userField
+	for _, f := range newUserFields {
+		if f.graph != "" && f.graph != "mailNickname" {
+			out = append(out, f)
+		}
+	}
+	return out
+}()
 
 var editUser = &Action{
 	Name:    "edit-user",

@@ -8,10 +8,14 @@ import (
 	"strings"
 )
 
+// userField is one of the seed's user fields: its name as typed in chat
+// (lower case), its Graph property ("" if it is none) and a few words.
+type userField struct{ name, graph, summary string }
+
 // newUserFields are add-user's fields: the seed's query-string names,
 // lower-cased as typed in chat, with Graph's property names. A PSA
 // template that fills the seed's names works unchanged as key=value.
-var newUserFields = []struct{ name, graph, summary string }{
+var newUserFields = []userField{
 	{"displayname", "displayName", "display name"},
 	{"mailnickname", "mailNickname", "username, the part before @"},
 	{"primdomain", "", "domain, the part after @"},

@@ -415,32 +415,21 @@ func (d *Directory) send(ctx context.Context, method abs.HttpMethod, rawURL stri
 	if out == nil {
 		return d.raw(ctx, method, rawURL, body)
 	}
-	u, err := url.Parse(rawURL)
+	ri, err := rawRequest(method, rawURL, body)
 	if err != nil {
 		return err
-	}
-	ri := abs.NewRequestInformation()
-	ri.Method = method
-	ri.SetUri(*u)
-	ri.Headers.TryAdd("Accept", "application/json")
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		ri.Content = b
-		ri.Headers.TryAdd("Content-Type", "application/json")
 	}
 	res, err := d.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping)
 	if err != nil {
 		return err
 	}
+	path, _, _ := strings.Cut(rawURL, "?")
 	b, _ := res.([]byte)
 	if len(b) == 0 {
-		return fmt.Errorf("%s %s: empty answer", method, u.Path)
+		return fmt.Errorf("%s %s: empty answer", method, path)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s %s: %w", method, u.Path, err)
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	return nil
 }
