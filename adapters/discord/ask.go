@@ -38,6 +38,7 @@ type pendingAsk struct {
 // withAsk stores m's question for user and adds the button that opens its
 // form.
 func (a *Adapter) withAsk(m bot.Message, user string) bot.Message {
+	m = a.shortButtons(m)
 	if m.Ask == nil {
 		return m
 	}

@@ -79,10 +79,11 @@ type Adapter struct {
 	dedup bot.Deduper // interaction IDs handled
 
 	mu      sync.Mutex
-	recent  map[string]recentToken   // user+channel → their latest interaction
-	reveals map[string]pendingReveal // nonce → secret waiting for its owner
-	asks    map[string]pendingAsk    // nonce → question waiting for its answer
-	names   map[string]bool          // the registered commands; nil before Register
+	recent  map[string]recentToken    // user+channel → their latest interaction
+	reveals map[string]pendingReveal  // nonce → secret waiting for its owner
+	asks    map[string]pendingAsk     // nonce → question waiting for its answer
+	long    map[string]pendingCommand // nonce → a button's command too long for its ID
+	names   map[string]bool           // the registered commands; nil before Register
 }
 
 // recentToken is a user's latest interaction, whose token can still carry
@@ -142,7 +143,8 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Adapter{cfg: cfg, s: s, pub: pub, handler: h, log: log.With("component", Platform), ctx: ctx, cancel: cancel,
-		dedup: cfg.Dedup, recent: map[string]recentToken{}, reveals: map[string]pendingReveal{}, asks: map[string]pendingAsk{}}
+		dedup: cfg.Dedup, recent: map[string]recentToken{}, reveals: map[string]pendingReveal{}, asks: map[string]pendingAsk{},
+		long: map[string]pendingCommand{}}
 	if a.dedup == nil {
 		a.dedup = bot.NewMemDeduper(a.now)
 	}
@@ -318,8 +320,17 @@ func (a *Adapter) HandleInteraction(in *discordgo.Interaction) {
 		if !a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}) {
 			return
 		}
+		text := id
+		if nonce, ok := strings.CutPrefix(id, longPrefix); ok {
+			if text, ok = a.longCommand(nonce); !ok {
+				content, _ := render(bot.Message{Title: "This button has expired: type the command instead.", Tone: bot.ToneError}, false)
+				a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+					Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral}})
+				return
+			}
+		}
 		a.remember(who, in)
-		a.dispatch(in, who, id, false, nil)
+		a.dispatch(in, who, text, false, nil)
 	case discordgo.InteractionModalSubmit:
 		a.answer(in, who)
 	}
@@ -419,7 +430,7 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 	if len(m.Secrets) > 0 {
 		return errors.New("discord: refusing to put a secret on a card")
 	}
-	content, comps := render(m, false)
+	content, comps := render(a.shortButtons(m), false)
 	_, err := a.s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: ref, Channel: channel, Content: &content, Components: &comps,
 		AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
 	return explain(err)
@@ -577,7 +588,7 @@ func (r *responder) Public(ctx context.Context, m bot.Message) (string, error) {
 	if len(m.Secrets) > 0 {
 		return "", errors.New("discord: refusing to post a secret to a channel")
 	}
-	content, comps := render(m, false)
+	content, comps := render(r.a.shortButtons(m), false)
 	msg, err := r.a.s.ChannelMessageSendComplex(r.channel, &discordgo.MessageSend{Content: content, Components: comps,
 		AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
 	if err != nil {
