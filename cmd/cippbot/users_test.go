@@ -162,6 +162,9 @@ func TestLicenses(t *testing.T) {
 	if slices.Contains(u.Licenses, fakegraph.SkuSPEE5) {
 		t.Errorf("licence not removed: %v", u.Licenses)
 	}
+	if a := r.lastAudit(t); !strings.Contains(a, `"action":"remove-license"`) || !strings.Contains(a, `"approver"`) || !strings.Contains(a, `"outcome":"ok"`) {
+		t.Errorf("audit: %s", a)
+	}
 	if out := r.session(t, "/cipp add-license AdeleV@contoso.com GOLD"); !strings.Contains(out, "has no GOLD licences") {
 		t.Errorf("unknown SKU:\n%s", out)
 	}
@@ -327,6 +330,9 @@ func TestOneDrive(t *testing.T) {
 	}
 	if got := r.sim.DriveShortcuts(fakegraph.ContosoTenantID, "AdeleV@contoso.com"); len(got) != 1 {
 		t.Errorf("shortcuts = %v", got)
+	}
+	if a := r.lastAudit(t); !strings.Contains(a, `"action":"onedrive-shortcut"`) || !strings.Contains(a, `"outcome":"ok"`) {
+		t.Errorf("audit: %s", a)
 	}
 	if out := r.session(t, "/cipp onedrive-shortcut AdeleV@contoso.com https://example.com/x"); !strings.Contains(out, "is not a SharePoint site") {
 		t.Errorf("bad address:\n%s", out)
