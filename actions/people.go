@@ -244,16 +244,12 @@ func prepareNewUsers(ctx context.Context, d Directory, p Params) (Params, error)
 			key := "license-ids:" + strings.ToUpper(r["licenses"])
 			var ids []string
 			for _, n := range names {
-				i := slices.IndexFunc(skus, func(s SKU) bool { return strings.EqualFold(s.PartNumber, n) })
-				if i < 0 {
-					have := make([]string, len(skus))
-					for j, s := range skus {
-						have[j] = s.PartNumber
-					}
-					return nil, Errorf(ENOTFOUND, "the tenant has no %s licences; it has %s", n, strings.Join(have, ", "))
+				sku, err := findSKU(skus, n)
+				if err != nil {
+					return nil, err
 				}
-				ids = append(ids, skus[i].ID)
-				want[skus[i].ID]++
+				ids = append(ids, sku.ID)
+				want[sku.ID]++
 			}
 			q[key] = strings.Join(ids, ",")
 		}
@@ -427,6 +423,20 @@ var restoreUser = &Action{
 	},
 }
 
+// findSKU returns the tenant's subscription with the SKU part number
+// name, or an ENOTFOUND error that lists the ones it has.
+func findSKU(skus []SKU, name string) (SKU, error) {
+	i := slices.IndexFunc(skus, func(s SKU) bool { return strings.EqualFold(s.PartNumber, name) })
+	if i < 0 {
+		have := make([]string, len(skus))
+		for j, s := range skus {
+			have[j] = s.PartNumber
+		}
+		return SKU{}, Errorf(ENOTFOUND, "the tenant has no %s licences; it has %s", name, strings.Join(have, ", "))
+	}
+	return skus[i], nil
+}
+
 // licenseParams are the parameters of add-license and remove-license.
 var licenseParams = []Param{
 	{Name: "licenses", Kind: ParamString, Positional: true, Required: true, Summary: "SKU part numbers, e.g. ENTERPRISEPACK"},
@@ -446,18 +456,14 @@ func prepareLicenses(adding bool) func(context.Context, Directory, Params) (Para
 		}
 		var ids, names []string
 		for _, n := range splitList(p["licenses"]) {
-			i := slices.IndexFunc(skus, func(s SKU) bool { return strings.EqualFold(s.PartNumber, n) })
-			if i < 0 {
-				have := make([]string, len(skus))
-				for j, s := range skus {
-					have[j] = s.PartNumber
-				}
-				return nil, Errorf(ENOTFOUND, "the tenant has no %s licences; it has %s", n, strings.Join(have, ", "))
+			sku, err := findSKU(skus, n)
+			if err != nil {
+				return nil, err
 			}
-			if adding && skus[i].Free() <= 0 {
-				return nil, Errorf(ECONFLICT, "no %s licences are free: buy more or free one first", skus[i].PartNumber)
+			if adding && sku.Free() <= 0 {
+				return nil, Errorf(ECONFLICT, "no %s licences are free: buy more or free one first", sku.PartNumber)
 			}
-			ids, names = append(ids, skus[i].ID), append(names, skus[i].PartNumber)
+			ids, names = append(ids, sku.ID), append(names, sku.PartNumber)
 		}
 		if len(ids) == 0 {
 			return nil, Errorf(EINVALID, "name the licences by SKU part number, e.g. ENTERPRISEPACK")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync/atomic"
 )
 
 // Service runs actions against customer tenants. It is what the bot's
@@ -258,19 +257,11 @@ func apply(ctx context.Context, d Directory, ops []Op, progress func(done int)) 
 		}
 	}
 	errs := make([]error, len(ops))
-	var done atomic.Int64
-	var graphDone int64
 	if len(graph) > 0 {
-		for k, err := range d.Apply(ctx, graph, func(n int) {
-			if progress != nil {
-				progress(int(done.Load()) + n)
-			}
-		}) {
+		for k, err := range d.Apply(ctx, graph, progress) {
 			errs[graphIdx[k]] = err
 		}
-		graphDone = int64(len(graph))
 	}
-	done.Store(graphDone)
 	if len(exo) == 0 {
 		return errs
 	}
@@ -287,7 +278,7 @@ func apply(ctx context.Context, d Directory, ops []Op, progress func(done int)) 
 			errs[exoIdx[k]] = x.RemoveDistributionMember(ctx, op.GroupID, op.UserID)
 		}
 		if progress != nil {
-			progress(int(done.Add(1)))
+			progress(len(graph) + k + 1)
 		}
 	}
 	return errs
