@@ -127,6 +127,14 @@ type Action struct {
 	// user synced from on-premises). It must not change anything.
 	Check func(u User, p Params) error
 
+	// Groups, if non-nil, returns the IDs of the groups whose membership a
+	// run on targets with p would change, so that a change which grants
+	// privilege (a role-assignable group, one holding a directory role, a
+	// Conditional Access exclusion) is treated as a privileged one. It
+	// runs after Prepare, on the parameters Prepare returned, and must not
+	// change anything.
+	Groups func(ctx context.Context, d Directory, targets []User, p Params) ([]string, error)
+
 	// TargetFrom, for TargetNew actions, names the user to create from
 	// the parameters when no address is typed ("" if it cannot).
 	TargetFrom func(p Params) string

@@ -2,7 +2,6 @@ package actions
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 )
@@ -155,9 +154,17 @@ type Directory interface {
 	// it is called on the partner tenant.
 	Customers(ctx context.Context) ([]Customer, error)
 
-	// DirectoryRoles returns the directory roles each user holds, at once;
-	// errs[i] is set where they could not be read.
-	DirectoryRoles(ctx context.Context, userIDs []string) (roles [][]string, errs []error)
+	// DirectoryRoles returns the directory roles each user holds, read
+	// completely (every page): active assignments held directly or
+	// through role-assignable groups, PIM-activated ones included, and
+	// PIM-eligible ones where the app may read them. errs[i] is set where
+	// the roles of userIDs[i] could not be read.
+	DirectoryRoles(ctx context.Context, userIDs []string) (roles [][]RoleHeld, errs []error)
+	// GroupPrivileges says, for each group, what a change of its
+	// membership would grant or take away: whether it is role-assignable,
+	// the directory roles it holds, and the Conditional Access policies
+	// that exclude it (where the app may read them).
+	GroupPrivileges(ctx context.Context, groupIDs []string) ([]GroupPrivilege, error)
 
 	// Users reads many users by object ID or UPN at once; errs[i] is set
 	// where users[i] could not be read. Implementations may batch.
@@ -312,29 +319,4 @@ func (t *Trace) IDs() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]string(nil), t.ids...)
-}
-
-// privilegedRoles are the directory roles whose holders can take over a
-// tenant or its users: changing such an account needs more than a
-// helpdesk request.
-var privilegedRoles = []string{
-	"Global Administrator", "Privileged Role Administrator", "Privileged Authentication Administrator",
-	"Authentication Administrator", "Security Administrator", "Conditional Access Administrator",
-	"Exchange Administrator", "SharePoint Administrator", "User Administrator", "Helpdesk Administrator",
-	"Password Administrator", "Application Administrator", "Cloud Application Administrator",
-	"Hybrid Identity Administrator", "Intune Administrator", "Teams Administrator", "Billing Administrator",
-	"Authentication Policy Administrator", "Groups Administrator", "Azure AD Joined Device Local Administrator",
-}
-
-// Privileged returns the roles among roles that make an account privileged.
-func Privileged(roles []string) []string {
-	var out []string
-	for _, r := range roles {
-		for _, p := range privilegedRoles {
-			if strings.EqualFold(r, p) {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
 }

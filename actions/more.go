@@ -138,6 +138,7 @@ var removeFromGroup = &Action{
 	Risk:    RiskChange,
 	Bulk:    true,
 	Prepare: prepareGroup,
+	Groups:  groupParam,
 	Plan: func(u User, p Params, _ Env) (Plan, error) {
 		return Plan{Op: memberOp(u, p, false),
 			Outcome:    Outcome{Summary: fmt.Sprintf("%s: removed from %s", u.UPN, p["group"])},

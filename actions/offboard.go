@@ -195,7 +195,8 @@ var offboard = &Action{
 		q["steps"] = strings.Join(ordered, ",")
 		return q, nil
 	},
-	Run: runOffboard,
+	Groups: offboardGroups,
+	Run:    runOffboard,
 }
 
 // runOffboard runs the approved steps in order, reporting each as it

@@ -70,6 +70,7 @@ var addUser = &Action{
 		return strings.ToLower(p["mailnickname"] + "@" + p["primdomain"])
 	},
 	Prepare: prepareNewUsers,
+	Groups:  copiedGroups,
 	Run:     runAddUser,
 }
 
@@ -89,6 +90,7 @@ var bulkAdd = &Action{
 	Secret:      true,
 	Target:      TargetNew,
 	Prepare:     prepareNewUsers,
+	Groups:      copiedGroups,
 	Run:         runAddUser,
 }
 

@@ -78,14 +78,14 @@ func lookupTargets(ctx context.Context, d Directory, a *Action, ids []string) ([
 }
 
 // DirectoryRoles returns the directory roles each user holds.
-func (s *Service) DirectoryRoles(ctx context.Context, tenantID string, userIDs []string) ([][]string, []error) {
+func (s *Service) DirectoryRoles(ctx context.Context, tenantID string, userIDs []string) ([][]RoleHeld, []error) {
 	d, err := s.Connector.Directory(ctx, tenantID)
 	if err != nil {
 		errs := make([]error, len(userIDs))
 		for i := range errs {
 			errs[i] = err
 		}
-		return make([][]string, len(userIDs)), errs
+		return make([][]RoleHeld, len(userIDs)), errs
 	}
 	return d.DirectoryRoles(ctx, userIDs)
 }
@@ -105,6 +105,43 @@ type CheckReport struct {
 	Permissions []string            // granted application permissions
 	Working     []string            // action names that will work
 	Missing     map[string][]string // action name → permissions it needs (any one)
+	// Rules are the safety rules the permissions do not let cippbot apply
+	// in full, each with the permission that would.
+	Rules []string
+}
+
+// Permissions behind the safety rules, each list any one of which will do
+// (the documented application permissions of the reads they make).
+var (
+	// PermsRoleRead read active role assignments
+	// (rbacapplication-list-roleassignments).
+	PermsRoleRead = []string{"RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All",
+		"RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All"}
+	// PermsEligibilityRead read PIM-eligible ones
+	// (rbacapplication-list-roleeligibilityscheduleinstances).
+	PermsEligibilityRead = []string{"RoleEligibilitySchedule.Read.Directory", "RoleEligibilitySchedule.ReadWrite.Directory",
+		"RoleManagement.Read.All", "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"}
+	// PermsPolicyRead read Conditional Access policies
+	// (conditionalaccessroot-list-policies).
+	PermsPolicyRead = []string{"Policy.Read.All", "Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"}
+)
+
+// safetyRules says which safety rules perms do not let cippbot apply.
+func safetyRules(perms []string) []string {
+	has := func(any []string) bool {
+		return slices.ContainsFunc(any, func(p string) bool { return slices.Contains(perms, p) })
+	}
+	var out []string
+	if !has(PermsRoleRead) {
+		out = append(out, "Admin roles cannot be read, so every change is refused: grant RoleManagement.Read.Directory")
+	}
+	if !has(PermsEligibilityRead) {
+		out = append(out, "PIM-eligible admin roles are not read, so an eligible admin counts as ordinary: grant RoleEligibilitySchedule.Read.Directory")
+	}
+	if !has(PermsPolicyRead) {
+		out = append(out, "Conditional Access exclusions cannot be checked for group changes: grant Policy.Read.All")
+	}
+	return out
 }
 
 // Check gets a token for the tenant and compares the permissions it
@@ -118,7 +155,7 @@ func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (Che
 	if err != nil {
 		return CheckReport{}, err
 	}
-	rep := CheckReport{Permissions: perms, Missing: map[string][]string{}}
+	rep := CheckReport{Permissions: perms, Missing: map[string][]string{}, Rules: safetyRules(perms)}
 	for _, a := range c.All() {
 		if len(a.Permissions) == 0 || slices.ContainsFunc(a.Permissions, func(p string) bool { return slices.Contains(perms, p) }) {
 			rep.Working = append(rep.Working, a.Name)

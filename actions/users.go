@@ -348,6 +348,7 @@ var addToGroup = &Action{
 	Risk:    RiskChange,
 	Bulk:    true,
 	Prepare: prepareGroup,
+	Groups:  groupParam,
 	Plan: func(u User, p Params, _ Env) (Plan, error) {
 		return Plan{Op: memberOp(u, p, true),
 			Outcome:    Outcome{Summary: fmt.Sprintf("%s: added to %s", u.UPN, p["group"])},

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,7 +37,8 @@ type Runner interface {
 	Run(ctx context.Context, tenantID string, a *actions.Action, targetIDs []string, p actions.Params, progress actions.Progress) []actions.Result
 	FindUsers(ctx context.Context, tenantID, name string, max int) ([]actions.User, error)
 	Check(ctx context.Context, tenantID string, c *actions.Catalogue) (actions.CheckReport, error)
-	DirectoryRoles(ctx context.Context, tenantID string, userIDs []string) ([][]string, []error)
+	DirectoryRoles(ctx context.Context, tenantID string, userIDs []string) ([][]actions.RoleHeld, []error)
+	GroupPrivileges(ctx context.Context, tenantID string, a *actions.Action, targets []actions.User, p actions.Params) ([]actions.GroupPrivilege, error)
 }
 
 var _ Runner = (*actions.Service)(nil)
@@ -98,7 +98,8 @@ type Bot struct {
 	// Logger, if non-nil, receives logs; nil discards them.
 	Logger *slog.Logger
 
-	wg sync.WaitGroup
+	wg       sync.WaitGroup
+	refusals refusalLimiter
 }
 
 func (b *Bot) now() time.Time {
@@ -269,28 +270,6 @@ func (b *Bot) record(ctx context.Context, ev Event, rec AuditRecord) error {
 		b.metrics().Request(rec.Platform, rec.Action, rec.Outcome) // refused, denied, expired
 	}
 	return nil
-}
-
-// role returns the actor's role in the tenant ("" means any tenant: the
-// highest role held anywhere).
-func (b *Bot) role(ctx context.Context, actor, tenantID string) (Role, error) {
-	if slices.Contains(b.Admins, actor) {
-		return RoleAdmin, nil
-	}
-	grants, err := b.Store.Grants(ctx)
-	if err != nil {
-		return RoleNone, err
-	}
-	best := RoleNone
-	for _, g := range grants {
-		if g.Actor != actor {
-			continue
-		}
-		if tenantID == "" || g.Tenant == "" || g.Tenant == tenantID {
-			best = max(best, g.Role)
-		}
-	}
-	return best, nil
 }
 
 // requiredRole is the role needed to run (or, for destructive actions,

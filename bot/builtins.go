@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -83,14 +84,16 @@ func actionHelp(a *actions.Action) Message {
 const auditLines = 10
 
 // audit shows the newest audit entries, optionally for one user, limited to
-// the tenants the actor holds a role in.
+// the tenants the actor holds a role in. Records that belong to no tenant
+// (global grants, refusals before a tenant was known) are shown to global
+// role holders, and to the actor they are about.
 func (b *Bot) audit(ctx context.Context, ev Event, r Responder, cmd Command) {
-	role, err := b.role(ctx, ev.Actor.ID, "")
+	rs, err := b.roles(ctx, ev.Actor.ID)
 	if err != nil {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
 		return
 	}
-	if role < RoleViewer {
+	if rs.Highest() < RoleViewer {
 		b.private(ctx, r, errorMessage("Reading the audit trail needs a role; ask an admin."))
 		return
 	}
@@ -109,22 +112,13 @@ func (b *Bot) audit(ctx context.Context, ev Event, r Responder, cmd Command) {
 			page = n
 		}
 	}
-	// Newest first, pages of auditLines, only tenants the actor may read.
+	// Newest first, pages of auditLines, only what the actor may read.
 	var shown []string
 	skip, more := (page-1)*auditLines, false
-	allowed := map[string]bool{} // tenant ID → may the actor read it
 	for i := len(recs) - 1; i >= 0; i-- {
 		rec := recs[i]
-		if rec.TenantID != "" {
-			ok, seen := allowed[rec.TenantID]
-			if !seen {
-				tr, _ := b.role(ctx, ev.Actor.ID, rec.TenantID)
-				ok = tr >= RoleViewer
-				allowed[rec.TenantID] = ok
-			}
-			if !ok {
-				continue
-			}
+		if !mayReadRecord(rs, ev.Actor.ID, rec) {
+			continue
 		}
 		if skip > 0 {
 			skip--
@@ -154,6 +148,14 @@ func (b *Bot) audit(ctx context.Context, ev Event, r Responder, cmd Command) {
 	b.private(ctx, r, m)
 }
 
+// mayReadRecord reports whether an actor with roles rs may read rec.
+func mayReadRecord(rs Roles, actor string, rec AuditRecord) bool {
+	if rec.TenantID != "" {
+		return rs.In(rec.TenantID) >= RoleViewer
+	}
+	return rs.Global >= RoleViewer || rec.Actor.ID == actor
+}
+
 func auditLine(rec AuditRecord) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s", rec.Seq, timeOr(rec.Time), rec.Actor)
@@ -180,9 +182,11 @@ func auditLine(rec AuditRecord) string {
 	return b.String()
 }
 
-// access handles "access list|grant|revoke".
+// access handles "access list|grant|revoke". An admin acts only where
+// they are admin: a tenant admin lists, grants and revokes in their
+// tenants; only a global admin touches grants for all tenants.
 func (b *Bot) access(ctx context.Context, ev Event, r Responder, cmd Command) {
-	role, err := b.role(ctx, ev.Actor.ID, "")
+	rs, err := b.roles(ctx, ev.Actor.ID)
 	if err != nil {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
 		return
@@ -192,37 +196,52 @@ func (b *Bot) access(ctx context.Context, ev Event, r Responder, cmd Command) {
 	if len(args) > 0 {
 		sub, args = strings.ToLower(args[0]), args[1:]
 	}
-	isAdmin := role >= RoleAdmin
 	switch sub {
 	case "list":
-		if !isAdmin {
-			b.private(ctx, r, Message{Title: "Your role: " + roleOrNone(role), Lines: []string{"Only admins see every grant."}})
+		if rs.Highest() < RoleAdmin {
+			b.private(ctx, r, Message{Title: "Your roles", Lines: roleLines(ctx, b, rs), Tone: ToneInfo})
 			return
 		}
-		b.listAccess(ctx, r)
+		b.listAccess(ctx, r, rs)
 	case "grant", "revoke":
-		if !isAdmin {
-			b.private(ctx, r, errorMessage("Only an admin may "+sub+" roles."))
-			b.record(ctx, ev, AuditRecord{Kind: KindRefused, Outcome: "refused", Error: "access " + sub + ": not an admin"})
+		if rs.Highest() < RoleAdmin {
+			msg := "Only an admin may " + sub + " roles."
+			b.private(ctx, r, errorMessage(msg))
+			b.refused(ctx, ev, AuditRecord{Error: "access " + sub + ": " + msg})
 			return
 		}
-		b.changeAccess(ctx, ev, r, sub, args)
+		b.changeAccess(ctx, ev, r, rs, sub, args)
 	default:
 		b.private(ctx, r, errorMessage("Usage: access list | grant <platform:user> <role> [tenant] | revoke <platform:user> [tenant]"))
 	}
 }
 
-func (b *Bot) listAccess(ctx context.Context, r Responder) {
+// listAccess shows the grants the asker administers: every grant to a
+// global admin, those of their tenants to a tenant admin.
+func (b *Bot) listAccess(ctx context.Context, r Responder, rs Roles) {
 	grants, err := b.Store.Grants(ctx)
 	if err != nil {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
 		return
 	}
+	global := rs.Global >= RoleAdmin
+	mine := rs.TenantsAtLeast(RoleAdmin)
 	m := Message{Title: "Access"}
-	for _, a := range b.Admins {
-		m.Lines = append(m.Lines, a+": admin (config)")
+	if global {
+		for _, a := range b.Admins {
+			m.Lines = append(m.Lines, a+": admin in all tenants (config)")
+		}
+	} else {
+		names := make([]string, len(mine))
+		for i, id := range mine {
+			names[i] = b.tenantName(ctx, id)
+		}
+		m.Title = "Access in " + strings.Join(names, ", ")
 	}
 	for _, g := range grants {
+		if !global && (g.Tenant == "" || !slices.Contains(mine, g.Tenant)) {
+			continue
+		}
 		scope := "all tenants"
 		if g.Tenant != "" {
 			scope = b.tenantName(ctx, g.Tenant)
@@ -248,8 +267,9 @@ func (b *Bot) tenantName(ctx context.Context, id string) string {
 }
 
 // changeAccess grants or revokes a role; args are <platform:user> [role]
-// [tenant].
-func (b *Bot) changeAccess(ctx context.Context, ev Event, r Responder, sub string, args []string) {
+// [tenant]. The asker must be admin in the scope they change: the tenant
+// named, or, with no tenant, every tenant (a global admin).
+func (b *Bot) changeAccess(ctx context.Context, ev Event, r Responder, rs Roles, sub string, args []string) {
 	usage := "Usage: access grant <platform:user> <viewer|helpdesk|approver|admin> [tenant domain]"
 	if sub == "revoke" {
 		usage = "Usage: access revoke <platform:user> [tenant domain]"
@@ -286,6 +306,19 @@ func (b *Bot) changeAccess(ctx context.Context, ev Event, r Responder, sub strin
 		tenantID, scope = t.ID, t.DefaultDomain
 	}
 	params := map[string]string{"actor": who, "scope": scope}
+	if rs.In(tenantID) < RoleAdmin {
+		verb := sub + " roles"
+		if sub == "grant" {
+			params["role"] = role.String()
+		}
+		msg := "Only a global admin may " + verb + " in all tenants; name a tenant you administer: /cipp access " + sub + " " + who + " … contoso.com"
+		if tenantID != "" {
+			msg = "Only an admin of " + scope + " may " + verb + " there."
+		}
+		b.private(ctx, r, errorMessage(msg))
+		b.refused(ctx, ev, AuditRecord{TenantID: tenantID, Params: params, Error: "access " + sub + ": " + msg})
+		return
+	}
 	if sub == "grant" {
 		params["role"] = role.String()
 		err := b.Store.PutGrant(ctx, Grant{Actor: who, Role: role, Tenant: tenantID, GrantedBy: ev.Actor.ID, GrantedAt: b.now()})
@@ -299,7 +332,7 @@ func (b *Bot) changeAccess(ctx context.Context, ev Event, r Responder, sub strin
 	}
 	err := b.Store.DeleteGrant(ctx, who, tenantID)
 	if errors.Is(err, ErrNotFound) {
-		b.private(ctx, r, errorMessage(fmt.Sprintf("%s has no role in %s.", who, scope)))
+		b.private(ctx, r, errorMessage(fmt.Sprintf("%s has no role of its own in %s.", who, scope)))
 		return
 	} else if err != nil {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
@@ -309,10 +342,36 @@ func (b *Bot) changeAccess(ctx context.Context, ev Event, r Responder, sub strin
 	b.private(ctx, r, Message{Title: fmt.Sprintf("%s no longer has a role in %s.", who, scope), Tone: ToneOK})
 }
 
-// whoami tells the actor their ID and role, which admins need to grant one.
+// whoami tells the actor their ID and roles, tenant by tenant, which
+// admins need to grant one.
 func (b *Bot) whoami(ctx context.Context, ev Event, r Responder) {
-	role, _ := b.role(ctx, ev.Actor.ID, "")
-	b.private(ctx, r, Message{Title: "You are " + ev.Actor.ID, Lines: []string{"Role: " + roleOrNone(role)}})
+	rs, err := b.roles(ctx, ev.Actor.ID)
+	if err != nil {
+		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	b.private(ctx, r, Message{Title: "You are " + ev.Actor.ID, Lines: roleLines(ctx, b, rs)})
+}
+
+// roleLines shows roles tenant by tenant: "All tenants: approver",
+// "fabrikam.com: admin".
+func roleLines(ctx context.Context, b *Bot, rs Roles) []string {
+	var lines []string
+	if rs.Global > RoleNone {
+		lines = append(lines, "All tenants: "+rs.Global.String())
+	}
+	var per []string
+	for id, role := range rs.Tenants {
+		if role > rs.Global {
+			per = append(per, b.tenantName(ctx, id)+": "+role.String())
+		}
+	}
+	slices.Sort(per)
+	lines = append(lines, per...)
+	if len(lines) == 0 {
+		lines = []string{"Role: no role"}
+	}
+	return lines
 }
 
 // Actions returns the action declarations, for command registration.

@@ -30,18 +30,45 @@ func (q Quota) limits() (perTech, perTenant int) {
 }
 
 // applyPolicy raises what a request needs beyond its action's risk: a
-// privileged target (an admin role) needs two approvers and, under the
-// strict policy, an admin to ask; a technician or tenant over its hourly
-// quota needs an admin to approve. It pins each target's privileged roles
-// to the approval, and refuses what the policy does not allow at all.
-func (b *Bot) applyPolicy(ctx context.Context, a *actions.Action, t Tenant, role Role, ap *Approval) error {
+// privileged target (an admin role, held directly, through a group or as
+// PIM-eligible) or a privilege-granting group change (a role-assignable
+// group, one holding a role, a Conditional Access exclusion) needs two
+// approvers and, under the strict policy, an admin to ask; a technician or
+// tenant over its hourly quota needs an admin to approve. It pins what it
+// read to the approval, and refuses what the policy does not allow at all.
+func (b *Bot) applyPolicy(ctx context.Context, a *actions.Action, t Tenant, role Role, users []actions.User, ap *Approval) error {
 	if a.Risk == actions.RiskRead {
 		return nil
 	}
+	var why []string
 	if a.Target == actions.TargetUser {
-		if err := b.pinRoles(ctx, t, role, ap); err != nil {
+		w, err := b.pinRoles(ctx, t, ap)
+		if err != nil {
 			return err
 		}
+		why = append(why, w...)
+	}
+	what := "a privileged account. Only an admin of %s may ask to change it, and two approvers must agree"
+	if len(why) == 0 {
+		what = "a change that grants privilege. Only an admin of %s may ask for it, and two approvers must agree"
+	}
+	groups, err := b.Runner.GroupPrivileges(ctx, t.ID, a, users, actions.Params(ap.Params))
+	if err != nil {
+		return actions.Errorf(actions.EUNAVAILABLE, "cannot read what the groups of this change grant, so cannot judge the risk: %s",
+			actions.ErrorMessage(err))
+	}
+	for _, g := range groups {
+		ap.Groups = append(ap.Groups, g.Why())
+	}
+	slices.Sort(ap.Groups)
+	why = append(why, ap.Groups...)
+	if len(why) > 0 {
+		if t.PrivilegedPolicy != PolicyTwoApprovers && role < RoleAdmin {
+			return actions.Errorf(actions.EFORBIDDEN, "%s: "+what, strings.Join(why, "; "), t.DefaultDomain)
+		}
+		ap.Needed = 2
+		why[len(why)-1] += ": two approvers must agree"
+		ap.Why = append(ap.Why, why...)
 	}
 	if needsApproval(a) || ap.Needed > 1 {
 		if over := b.overQuota(ctx, ap); over != "" {
@@ -52,35 +79,28 @@ func (b *Bot) applyPolicy(ctx context.Context, a *actions.Action, t Tenant, role
 	return nil
 }
 
-// pinRoles pins each target's privileged roles to the approval: a
-// privileged target needs two approvers and, under the strict policy, an
-// admin to ask. Users to create or restore have no roles to read.
-func (b *Bot) pinRoles(ctx context.Context, t Tenant, role Role, ap *Approval) error {
+// pinRoles pins each target's privileged roles to the approval and says
+// which targets are privileged. Users to create or restore have no roles
+// to read.
+func (b *Bot) pinRoles(ctx context.Context, t Tenant, ap *Approval) ([]string, error) {
 	ids := make([]string, len(ap.Targets))
 	for i, tg := range ap.Targets {
 		ids[i] = tg.ID
 	}
 	roles, errs := b.Runner.DirectoryRoles(ctx, t.ID, ids)
+	var why []string
 	for i := range ap.Targets {
 		if errs[i] != nil {
-			return actions.Errorf(actions.EUNAVAILABLE, "cannot read the admin roles of %s, so cannot judge the risk: %s",
+			return nil, actions.Errorf(actions.EUNAVAILABLE, "cannot read the admin roles of %s, so cannot judge the risk: %s",
 				ap.Targets[i].UPN, actions.ErrorMessage(errs[i]))
 		}
 		priv := actions.Privileged(roles[i])
 		ap.Targets[i].Roles = priv
 		if len(priv) > 0 {
-			ap.Why = append(ap.Why, fmt.Sprintf("%s is %s", ap.Targets[i].UPN, strings.Join(priv, ", ")))
+			why = append(why, fmt.Sprintf("%s is %s", ap.Targets[i].UPN, strings.Join(priv, ", ")))
 		}
 	}
-	if len(ap.Why) > 0 {
-		if t.PrivilegedPolicy != PolicyTwoApprovers && role < RoleAdmin {
-			return actions.Errorf(actions.EFORBIDDEN, "%s: a privileged account. Only an admin may ask to change it, and two approvers must agree",
-				strings.Join(ap.Why, "; "))
-		}
-		ap.Needed = 2
-		ap.Why[len(ap.Why)-1] += ": two approvers must agree"
-	}
-	return nil
+	return why, nil
 }
 
 // overQuota says why the requester or tenant is over its hourly quota of
@@ -117,31 +137,50 @@ func (b *Bot) overQuota(ctx context.Context, ap *Approval) string {
 	return ""
 }
 
-// stillPinned re-reads the targets' admin roles right before a run and
-// reports what changed since the approval, or "" if nothing did.
-func (b *Bot) stillPinned(ctx context.Context, ap Approval) string {
+// stillPinned re-reads, right before a run, what the risk decision was
+// made on (the targets' admin roles, what the groups of the change grant)
+// and reports what changed since the approval, or "" if nothing did.
+func (b *Bot) stillPinned(ctx context.Context, a *actions.Action, ap Approval) string {
 	ids := make([]string, len(ap.Targets))
+	users := make([]actions.User, len(ap.Targets))
 	for i, tg := range ap.Targets {
 		ids[i] = tg.ID
+		users[i] = actions.User{ID: tg.ID, UPN: tg.UPN}
 	}
-	roles, errs := b.Runner.DirectoryRoles(ctx, ap.TenantID, ids)
-	for i, tg := range ap.Targets {
-		if actions.ErrorCode(errs[i]) == actions.ENOTFOUND {
-			continue // the run will say so for this target
-		}
-		if errs[i] != nil {
-			return fmt.Sprintf("the admin roles of %s could not be read again", tg.UPN)
-		}
-		now := actions.Privileged(roles[i])
-		slices.Sort(now)
-		was := slices.Clone(tg.Roles)
-		slices.Sort(was)
-		if !slices.Equal(now, was) {
-			if len(now) == 0 {
-				now = []string{"no admin role"}
+	if a.Target == actions.TargetUser {
+		roles, errs := b.Runner.DirectoryRoles(ctx, ap.TenantID, ids)
+		for i, tg := range ap.Targets {
+			if actions.ErrorCode(errs[i]) == actions.ENOTFOUND {
+				continue // the run will say so for this target
 			}
-			return fmt.Sprintf("%s now has %s", tg.UPN, strings.Join(now, ", "))
+			if errs[i] != nil {
+				return fmt.Sprintf("the admin roles of %s could not be read again", tg.UPN)
+			}
+			now := actions.Privileged(roles[i])
+			was := slices.Clone(tg.Roles)
+			slices.Sort(was)
+			if !slices.Equal(now, was) {
+				if len(now) == 0 {
+					now = []string{"no admin role"}
+				}
+				return fmt.Sprintf("%s now has %s", tg.UPN, strings.Join(now, ", "))
+			}
 		}
+	}
+	groups, err := b.Runner.GroupPrivileges(ctx, ap.TenantID, a, users, actions.Params(ap.Params))
+	if err != nil {
+		return "what the groups of this change grant could not be read again"
+	}
+	now := make([]string, len(groups))
+	for i, g := range groups {
+		now[i] = g.Why()
+	}
+	slices.Sort(now)
+	if !slices.Equal(now, ap.Groups) {
+		if len(now) == 0 {
+			return "the groups of this change no longer grant privilege"
+		}
+		return "now " + strings.Join(now, "; ")
 	}
 	return ""
 }

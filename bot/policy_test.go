@@ -15,7 +15,7 @@ func TestPrivilegedTargetStrict(t *testing.T) {
 	h.dir.SetRoles("u-admin", "Global Administrator")
 
 	got := only(t, h.do(riley, "block-signin admin@contoso.com"))
-	if !strings.Contains(got.Message.Title, "admin@contoso.com is Global Administrator") || !strings.Contains(got.Message.Title, "Only an admin may ask") {
+	if !strings.Contains(got.Message.Title, "admin@contoso.com is Global Administrator") || !strings.Contains(got.Message.Title, "Only an admin of contoso.com may ask") {
 		t.Fatalf("helpdesk on a Global Admin: %q", got.Message.Title)
 	}
 	// Even a change action that normally runs at once is held.

@@ -23,8 +23,8 @@ const maxTargets = 1000
 func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Action, cmd Command) {
 	refuse := func(tenant Tenant, targets []Target, err error) {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
-		b.record(ctx, ev, AuditRecord{Kind: KindRefused, Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
-			Targets: targets, Reason: cmd.Reason, Outcome: "refused", Error: errorDetail(err)})
+		b.refused(ctx, ev, AuditRecord{Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
+			Targets: targets, Reason: cmd.Reason, Error: errorDetail(err)})
 	}
 	// bulk-add reads whole rows from its file; other bulk actions a list
 	// of users.
@@ -124,8 +124,8 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 				Value: rebuild(a, append(slices.Clone(cmd.Targets), bare...), params, cmd.Reason, c.Param, c.Value)})
 		}
 		b.private(ctx, r, m)
-		b.record(ctx, ev, AuditRecord{Kind: KindRefused, Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
-			Targets: targets, Reason: cmd.Reason, Outcome: "refused", Error: errorDetail(err)})
+		b.refused(ctx, ev, AuditRecord{Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
+			Targets: targets, Reason: cmd.Reason, Error: errorDetail(err)})
 	}
 	var tenant Tenant
 	if len(cmd.Targets) > 0 {
@@ -202,7 +202,7 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		Platform: ev.Platform, Workspace: ev.Workspace, Channel: ev.Channel,
 		CreatedAt: b.now(),
 	}
-	if err := b.applyPolicy(ctx, a, tenant, role, &ap); err != nil {
+	if err := b.applyPolicy(ctx, a, tenant, role, users, &ap); err != nil {
 		refuse(tenant, ap.Targets, err)
 		return
 	}
@@ -210,10 +210,18 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		b.runNow(ctx, ev, r, a, ap)
 		return
 	}
-	// The request is sound; before anyone is asked, it needs a reason.
-	if needsApproval(a) && strings.TrimSpace(cmd.Reason) == "" && b.reasonRequired(a) {
+	// The request is sound; before anyone is asked, it needs a reason that
+	// says something: a zero-width space or a dot is no reason.
+	if !visibleReason(ap.Reason) {
+		ap.Reason = ""
+	}
+	if (needsApproval(a) || ap.needed() > 1) && ap.Reason == "" && b.reasonRequired(a) {
+		title := fmt.Sprintf("Why %s %s? A reason is needed.", a.Name, targetList(ap.Targets))
+		if strings.TrimSpace(cmd.Reason) != "" {
+			title = fmt.Sprintf("Why %s %s? A reason needs letters or digits.", a.Name, targetList(ap.Targets))
+		}
 		b.private(ctx, r, Message{
-			Title: fmt.Sprintf("Why %s %s? A reason is needed.", a.Name, targetList(ap.Targets)),
+			Title: title,
 			Lines: []string{"It goes on the approval card and into the audit."},
 			Tone:  ToneWarn,
 			Ask:   &Ask{Title: "Why " + a.Name + "?", Label: "Reason", Field: "reason", Command: ev.Text},
@@ -703,8 +711,8 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 	a := b.Catalogue.Lookup(ap.Action)
 	refuse := func(msg string) {
 		b.private(ctx, r, errorMessage(msg))
-		b.record(ctx, ev, AuditRecord{Kind: KindRefused, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-			Targets: ap.Targets, ApprovalID: ap.ID, Outcome: "refused", Error: verb + ": " + msg})
+		b.refused(ctx, ev, AuditRecord{Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+			Targets: ap.Targets, ApprovalID: ap.ID, Error: verb + ": " + msg})
 	}
 	if a == nil {
 		refuse("This request's action no longer exists.")
@@ -854,7 +862,7 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 	}
 	// The approval covers the targets as they were shown; if what made the
 	// risk decision has changed since, it no longer does.
-	if changed := b.stillPinned(ctx, ap); changed != "" {
+	if changed := b.stillPinned(ctx, a, ap); changed != "" {
 		msg := "approval void: " + changed + " since it was asked; ask again"
 		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, msg; return nil })
 		b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Actor: ap.Requester, Action: ap.Action, TenantID: ap.TenantID,
@@ -941,6 +949,7 @@ func (b *Bot) notify(ctx context.Context, ap Approval, m Message) {
 // Sweep expires pending approvals whose time is up and updates their
 // cards. Call it now and then; clicks on an expired card expire it too.
 func (b *Bot) Sweep(ctx context.Context) error {
+	b.flushRefusals(ctx)
 	pending, err := b.Store.Approvals(ctx, StatePending)
 	if err != nil {
 		return err

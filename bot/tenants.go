@@ -13,7 +13,8 @@ import (
 
 // tenants lists the onboarded tenants, optionally those matching a search.
 func (b *Bot) tenants(ctx context.Context, ev Event, r Responder, cmd Command) {
-	if role, err := b.role(ctx, ev.Actor.ID, ""); err != nil || role < RoleViewer {
+	rs, err := b.roles(ctx, ev.Actor.ID)
+	if err != nil || rs.Highest() < RoleViewer {
 		b.private(ctx, r, errorMessage("Listing tenants needs a role; ask an admin."))
 		return
 	}
@@ -25,6 +26,9 @@ func (b *Bot) tenants(ctx context.Context, ev Event, r Responder, cmd Command) {
 	search := strings.ToLower(strings.Join(append(cmd.Positional, cmd.Targets...), " "))
 	var lines []string
 	for _, t := range ts {
+		if rs.In(t.ID) < RoleViewer {
+			continue // only the tenants the asker has a role in
+		}
 		line := t.DefaultDomain + ": " + t.Name
 		if search == "" || strings.Contains(strings.ToLower(line+" "+strings.Join(t.Domains, " ")), search) {
 			lines = append(lines, line)
@@ -34,7 +38,7 @@ func (b *Bot) tenants(ctx context.Context, ev Event, r Responder, cmd Command) {
 	if search != "" {
 		title += " matching " + search
 	}
-	if bd, err := b.Store.Binding(ctx, ev.Platform, ev.Channel); err == nil {
+	if bd, err := b.Store.Binding(ctx, ev.Platform, ev.Channel); err == nil && rs.In(bd.TenantID) >= RoleViewer {
 		lines = append(lines, "This channel is bound to "+b.tenantName(ctx, bd.TenantID)+".")
 	}
 	const most = 25
@@ -106,7 +110,7 @@ func (b *Bot) bind(ctx context.Context, ev Event, r Responder, cmd Command) {
 	}
 	if role, _ := b.role(ctx, ev.Actor.ID, t.ID); role < RoleApprover {
 		b.private(ctx, r, errorMessage("Binding a channel to "+t.DefaultDomain+" needs the approver role there."))
-		b.record(ctx, ev, AuditRecord{Kind: KindRefused, TenantID: t.ID, Tenant: t.DefaultDomain, Outcome: "refused", Error: "bind: not an approver"})
+		b.refused(ctx, ev, AuditRecord{TenantID: t.ID, Tenant: t.DefaultDomain, Error: "bind: not an approver of " + t.DefaultDomain})
 		return
 	}
 	if err := b.Store.PutBinding(ctx, Binding{Platform: ev.Platform, Channel: ev.Channel, TenantID: t.ID, BoundBy: ev.Actor.ID, BoundAt: b.now()}); err != nil {
@@ -122,12 +126,12 @@ func (b *Bot) bind(ctx context.Context, ev Event, r Responder, cmd Command) {
 // actions its permissions allow.
 func (b *Bot) check(ctx context.Context, ev Event, r Responder, cmd Command) {
 	arg := strings.Join(append(cmd.Positional, cmd.Targets...), " ")
-	if role, _ := b.role(ctx, ev.Actor.ID, ""); role < RoleAdmin {
+	rs, err := b.roles(ctx, ev.Actor.ID)
+	if err != nil || rs.Highest() < RoleAdmin {
 		b.private(ctx, r, errorMessage("Only an admin may check a tenant."))
 		return
 	}
 	var t Tenant
-	var err error
 	if arg == "" {
 		bd, berr := b.Store.Binding(ctx, ev.Platform, ev.Channel)
 		if berr != nil {
@@ -138,6 +142,10 @@ func (b *Bot) check(ctx context.Context, ev Event, r Responder, cmd Command) {
 	}
 	if t, err = b.lookupTenant(ctx, arg); err != nil {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
+		return
+	}
+	if rs.In(t.ID) < RoleAdmin {
+		b.private(ctx, r, errorMessage("Only an admin of "+t.DefaultDomain+" may check it."))
 		return
 	}
 	b.private(ctx, r, CheckMessage(t, b.checkTenant(ctx, t)))
@@ -187,6 +195,10 @@ func CheckMessage(t Tenant, c CheckResult) Message {
 	slices.Sort(names)
 	for _, n := range names {
 		m.Lines = append(m.Lines, fmt.Sprintf("✗ %s needs %s", n, strings.Join(rep.Missing[n], " or ")))
+	}
+	for _, rule := range rep.Rules {
+		m.Tone = ToneWarn
+		m.Lines = append(m.Lines, "⚠ "+rule)
 	}
 	if len(rep.Permissions) > 0 {
 		m.Lines = append(m.Lines, "Granted: "+strings.Join(rep.Permissions, ", "))

@@ -180,6 +180,9 @@ type Approval struct {
 	AdminApproved bool `json:"admin_approved,omitempty"` // an admin is among Approvers
 	// Why says why more than one ordinary approval is needed.
 	Why []string `json:"why,omitempty"`
+	// Groups pins what the groups of the change grant ("Tier 0 Admins
+	// holds Global Administrator"), sorted, as read when it was asked.
+	Groups []string `json:"groups,omitempty"`
 }
 
 // needed returns how many approvals the request needs.

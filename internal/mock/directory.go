@@ -19,6 +19,7 @@ type Directory struct {
 	users  map[string]*MemUser // by ID
 	groups map[string]*actions.Group
 	member map[string]map[string]bool // group ID → user IDs
+	privs  map[string]actions.GroupPrivilege
 
 	// Calls counts UpdateUser, DeleteUser, RevokeSessions, CreateTAP and
 	// AddGroupMember calls.
@@ -266,19 +267,66 @@ func (d *Directory) SetRoles(id string, roles ...string) {
 	}
 }
 
-// DirectoryRoles implements actions.Directory.
-func (d *Directory) DirectoryRoles(_ context.Context, ids []string) ([][]string, []error) {
+// DirectoryRoles implements actions.Directory: each role set with
+// SetRoles, held directly, and those of the privileged groups (see
+// SetGroupPrivilege) the user is a member of, held through them.
+func (d *Directory) DirectoryRoles(_ context.Context, ids []string) ([][]actions.RoleHeld, []error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	roles, errs := make([][]string, len(ids)), make([]error, len(ids))
+	roles, errs := make([][]actions.RoleHeld, len(ids)), make([]error, len(ids))
 	for i, id := range ids {
-		if u := d.find(id); u != nil {
-			roles[i] = append([]string(nil), u.Roles...)
-		} else {
+		u := d.find(id)
+		if u == nil {
 			errs[i] = notFound("user " + id)
+			continue
+		}
+		for _, r := range u.Roles {
+			roles[i] = append(roles[i], actions.RoleHeld{Name: r})
+		}
+		for gid, gp := range d.privs {
+			if !d.member[gid][u.ID] {
+				continue
+			}
+			for _, r := range gp.Roles {
+				r.Via = gp.Group.DisplayName
+				roles[i] = append(roles[i], r)
+			}
 		}
 	}
 	return roles, errs
+}
+
+// SetGroupPrivilege marks a group (added with PutGroup) as privileged:
+// role-assignable, holding roles, or excluded from Conditional Access.
+func (d *Directory) SetGroupPrivilege(gp actions.GroupPrivilege) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.privs == nil {
+		d.privs = map[string]actions.GroupPrivilege{}
+	}
+	if g, ok := d.groups[gp.Group.ID]; ok {
+		gp.Group = *g
+	}
+	d.privs[gp.Group.ID] = gp
+}
+
+// GroupPrivileges implements actions.Directory.
+func (d *Directory) GroupPrivileges(_ context.Context, ids []string) ([]actions.GroupPrivilege, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]actions.GroupPrivilege, 0, len(ids))
+	for _, id := range ids {
+		gp, ok := d.privs[id]
+		if !ok {
+			g, found := d.groups[id]
+			if !found {
+				return nil, notFound("group " + id)
+			}
+			gp = actions.GroupPrivilege{Group: *g}
+		}
+		out = append(out, gp)
+	}
+	return out, nil
 }
 
 // RemoveGroupMember implements actions.Directory.
