@@ -61,13 +61,13 @@ func (r roleDoc) held(via string, eligible bool) actions.RoleHeld {
 
 // memberDoc is one directoryObject of a membership list.
 type memberDoc struct {
-	Type               string `json:"@odata.type"`
-	ID                 string `json:"id"`
-	DisplayName        string `json:"displayName"`
-	IsAssignableToRole *bool  `json:"isAssignableToRole"`
+	Type               string   `json:"@odata.type"`
+	ID                 string   `json:"id"`
+	DisplayName        string   `json:"displayName"`
+	IsAssignableToRole *bool    `json:"isAssignableToRole"`
 	GroupTypes         []string `json:"groupTypes"`
-	MailEnabled        bool `json:"mailEnabled"`
-	SecurityEnabled    bool `json:"securityEnabled"`
+	MailEnabled        bool     `json:"mailEnabled"`
+	SecurityEnabled    bool     `json:"securityEnabled"`
 }
 
 func (m memberDoc) assignable() bool { return m.IsAssignableToRole != nil && *m.IsAssignableToRole }
