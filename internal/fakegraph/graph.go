@@ -245,6 +245,9 @@ func (s *Server) exec(c *call) *reply {
 		}
 		c.query[name] = v
 	}
+	if _, ok := c.query["$skip"]; ok && !skipAllowed(c) {
+		return graphErr(http.StatusBadRequest, "BadRequest", "Query option '$skip' is not supported.")
+	}
 	if rep := s.permit(c); rep != nil {
 		return rep
 	}
@@ -255,7 +258,7 @@ func (s *Server) exec(c *call) *reply {
 // the server understands.
 func isQueryOption(name string) bool {
 	switch name {
-	case "$select", "$expand", "$filter", "$top", "$count", "$orderby", "$skiptoken":
+	case "$select", "$expand", "$filter", "$top", "$count", "$orderby", "$skiptoken", "$skip":
 		return true
 	}
 	return false
@@ -298,6 +301,10 @@ func (s *Server) route(c *call) *reply {
 		return s.routeSites(c)
 	case "serviceprincipals":
 		return s.routeServicePrincipals(c)
+	case "rolemanagement":
+		return s.routeRoleManagement(c)
+	case "identity":
+		return s.routeIdentity(c)
 	case "$batch":
 		if len(c.segs) > 1 {
 			return segmentNotFound(c.segs[1])

@@ -296,10 +296,14 @@ func (s *Server) routeDirectoryRoles(c *call) *reply {
 	if n == 2 {
 		return okReply(roleObj(role).prepend("@odata.context", c.context("directoryRoles/$entity")))
 	}
+	// Users and role-assignable groups can be members of a directory role:
+	// https://learn.microsoft.com/en-us/graph/api/directoryobject-getmemberobjects
 	var items []obj
 	for _, id := range role.members {
 		if u := c.t.findUser(id, false); u != nil {
 			items = append(items, c.directoryUser(u, nil))
+		} else if g := c.t.findGroup(id); g != nil {
+			items = append(items, groupObj(g).prepend("@odata.type", "#microsoft.graph.group"))
 		}
 	}
 	return c.listReply("directoryObjects", items, "", len(items))
@@ -376,6 +380,7 @@ func (t *tenant) purge(u *User) {
 	for _, r := range t.roles {
 		r.members = slices.DeleteFunc(r.members, func(id string) bool { return id == u.ID })
 	}
+	t.forgetPrincipal(u.ID)
 	for _, other := range t.users {
 		if other.ManagerID == u.ID {
 			other.ManagerID = ""

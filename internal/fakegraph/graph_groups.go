@@ -7,10 +7,18 @@ import (
 )
 
 // groupObj renders every property of g in Graph's order.
+// isAssignableToRole is returned by default, null for a group that is not
+// role-assignable (https://learn.microsoft.com/en-us/graph/api/resources/group
+// and the example response of
+// https://learn.microsoft.com/en-us/graph/api/group-list).
 func groupObj(g *Group) obj {
 	var proxies []string
 	if g.Mail != "" {
 		proxies = []string{"SMTP:" + g.Mail}
+	}
+	var assignable any
+	if g.IsAssignableToRole {
+		assignable = true
 	}
 	return obj{
 		{"id", g.ID},
@@ -20,6 +28,7 @@ func groupObj(g *Group) obj {
 		{"description", nullString(g.Description)},
 		{"displayName", g.DisplayName},
 		{"groupTypes", nonNil(g.GroupTypes)},
+		{"isAssignableToRole", assignable},
 		{"mail", nullString(g.Mail)},
 		{"mailEnabled", g.MailEnabled},
 		{"mailNickname", g.MailNickname},
@@ -38,9 +47,11 @@ func groupProps() []string {
 // groupsCollection describes how /groups may be queried.
 func groupsCollection() collection {
 	return collection{
-		entity:     "group",
-		context:    "groups",
-		filterable: []string{"id", "displayName", "mail", "mailNickname", "mailEnabled", "securityEnabled"},
+		entity:  "group",
+		context: "groups",
+		// isAssignableToRole supports $filter (eq; ne and NOT only in
+		// advanced queries): https://learn.microsoft.com/en-us/graph/api/resources/group
+		filterable: []string{"id", "displayName", "mail", "mailNickname", "mailEnabled", "securityEnabled", "isAssignableToRole"},
 		sortable:   []string{"displayName"},
 		pageSize:   100,
 		maxTop:     999,
@@ -151,11 +162,23 @@ func (s *Server) listMembers(c *call) *reply {
 			items = append(items, c.t.userObj(u))
 		}
 	}
+	// Nested groups are members too, after the users.
+	for _, id := range g.MemberGroups {
+		if m := c.t.findGroup(id); m != nil {
+			items = append(items, groupObj(m).prepend("@odata.type", "#microsoft.graph.group"))
+		}
+	}
 	page, next, total, rep := c.queryCollection(items, usersCollection())
 	if rep != nil {
 		return rep
 	}
 	for i := range page {
+		if t, _ := page[i].get("@odata.type"); t == "#microsoft.graph.group" {
+			if sel != nil {
+				page[i] = page[i].pick(sel)
+			}
+			continue
+		}
 		page[i] = c.shapeUser(page[i], sel).prepend("@odata.type", "#microsoft.graph.user")
 	}
 	return c.listReply("directoryObjects", page, next, total)
@@ -166,6 +189,17 @@ func (s *Server) getMember(c *call) *reply {
 	g, rep := c.lookupGroup()
 	if rep != nil {
 		return rep
+	}
+	if m := c.t.findGroup(c.segs[3]); m != nil && slices.Contains(g.MemberGroups, m.ID) {
+		sel, rep := parseSelect(c, "group", groupProps())
+		if rep != nil {
+			return rep
+		}
+		o := groupObj(m)
+		if sel != nil {
+			o = o.pick(sel)
+		}
+		return okReply(o.prepend("@odata.type", "#microsoft.graph.group").prepend("@odata.context", c.context("directoryObjects/$entity")))
 	}
 	u := c.t.findUser(c.segs[3], false)
 	if u == nil || !slices.Contains(g.Members, u.ID) {
@@ -200,6 +234,9 @@ func (s *Server) addMember(c *call) *reply {
 	if rep := membershipLocked(g); rep != nil {
 		return rep
 	}
+	if child := c.t.findGroup(id); child != nil {
+		return addMemberGroup(g, child)
+	}
 	u := c.t.findUser(id, false)
 	if u == nil || !strings.EqualFold(u.ID, id) {
 		return notFound(id)
@@ -221,10 +258,33 @@ func (s *Server) removeMember(c *call) *reply {
 		return rep
 	}
 	id := strings.ToLower(c.segs[3])
+	if i := slices.Index(g.MemberGroups, id); i >= 0 {
+		g.MemberGroups = slices.Delete(g.MemberGroups, i, i+1)
+		return noContent()
+	}
 	i := slices.Index(g.Members, id)
 	if i < 0 {
 		return notFound(c.segs[3])
 	}
 	g.Members = slices.Delete(g.Members, i, i+1)
+	return noContent()
+}
+
+// addMemberGroup nests child in g, with the rules of the allowed member
+// types table of https://learn.microsoft.com/en-us/graph/api/group-post-members
+// (security groups may contain security groups; Microsoft 365 groups
+// contain no groups and belong to none) and of
+// https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/groups-concept
+// ("A group can't be added as a member of a role-assignable group").
+func addMemberGroup(g, child *Group) *reply {
+	switch {
+	case slices.Contains(g.MemberGroups, child.ID):
+		return badRequest("One or more added object references already exist for the following modified properties: 'members'.")
+	case g.IsAssignableToRole:
+		return badRequest("Group nesting isn't supported for role-assignable groups: a group can't be added as a member of a role-assignable group.")
+	case g.unified() || child.unified():
+		return badRequest("A Microsoft 365 group can neither contain groups nor be a member of a group.")
+	}
+	g.MemberGroups = append(g.MemberGroups, child.ID)
 	return noContent()
 }

@@ -215,6 +215,14 @@ func (s *Server) routeUsers(c *call) *reply {
 		return only(http.MethodPost, s.revokeSessions)
 	case "memberof":
 		return only(http.MethodGet, s.memberOf)
+	case "transitivememberof":
+		if n > 4 {
+			return segmentNotFound(c.segs[4])
+		}
+		if c.method != http.MethodGet {
+			return methodNotAllowed()
+		}
+		return s.transitiveMemberOf(c)
 	case "directreports":
 		return only(http.MethodGet, s.directReports)
 	case "assignlicense", "microsoft.graph.assignlicense":

@@ -111,8 +111,20 @@ type User struct {
 	// Groups holds the ids of the groups the user is a direct member of.
 	// In a snapshot it is computed; in seed data it adds memberships.
 	Groups []string
-	// Roles holds the display names of the user's directory roles.
+	// Roles holds the display names of the user's directory roles. In
+	// seed data (display names or template ids) each becomes a role
+	// assignment at the tenant scope and an activated directory role the
+	// user is a member of. A snapshot lists every role that makes the
+	// user privileged, each once: those assigned to the user, then those
+	// held through role-assignable groups, then those the user is
+	// eligible for (which EligibleRoles lists apart).
 	Roles []string
+	// EligibleRoles holds the display names of the roles the user is
+	// eligible for through Privileged Identity Management (see
+	// roleEligibilityScheduleInstances); seed data may give template ids.
+	// A snapshot includes the eligibilities of the user's groups, whose
+	// members may activate them.
+	EligibleRoles []string
 
 	// AuthMethods holds the registered strong methods; the password
 	// method is implicit and the temporary access pass is kept in the
@@ -227,6 +239,21 @@ type Group struct {
 	CreatedDateTime time.Time
 	// Members holds the ids of the direct member users.
 	Members []string
+	// MemberGroups holds the ids of the groups that are direct members
+	// of this one; seed data may name them by id or display name.
+	MemberGroups []string
+	// IsAssignableToRole marks a role-assignable group, which may hold
+	// directory roles (Roles, EligibleRoles). It needs SecurityEnabled
+	// and static membership, and such a group cannot contain groups.
+	IsAssignableToRole bool
+	// Roles holds the display names of the directory roles assigned to
+	// the group (seed data may give template ids); only a role-assignable
+	// group may hold any. In a snapshot it is computed.
+	Roles []string
+	// EligibleRoles holds the display names of the roles the group is
+	// eligible for through Privileged Identity Management; likewise only
+	// for a role-assignable group.
+	EligibleRoles []string
 }
 
 // unified reports whether g is a Microsoft 365 group.
@@ -278,6 +305,9 @@ type TenantSeed struct {
 	// ServicePrincipals are the tenant's enterprise applications; nil
 	// means DefaultServicePrincipals(), an empty, non-nil slice none.
 	ServicePrincipals []ServicePrincipal
+	// ConditionalAccessPolicies are the tenant's Conditional Access
+	// policies (see ConditionalAccessPolicy for the defaults).
+	ConditionalAccessPolicies []ConditionalAccessPolicy
 	// TokenError makes the token endpoint refuse this tenant with a
 	// Microsoft Entra error, given as its AADSTS code ("7000229" or
 	// "AADSTS7000229"); "" means tokens are issued. See SetTokenError
@@ -322,7 +352,8 @@ type roleTemplate struct {
 }
 
 // roleTemplates returns the built-in roles that seed data may assign, by
-// display name.
+// display name. Template ids and descriptions are those of
+// https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/permissions-reference
 func roleTemplates() map[string]roleTemplate {
 	return map[string]roleTemplate{
 		"Global Administrator":                    {"62e90394-69f5-4237-9190-012177145e10", "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities."},
@@ -334,6 +365,20 @@ func roleTemplates() map[string]roleTemplate {
 		"Security Administrator":                  {"194ae4cb-b126-40b2-bd5b-6091b380977d", "Can read security information and reports, and manage configuration in Microsoft Entra ID and Office 365."},
 		"Global Reader":                           {"f2ef992c-3afb-46b9-b7cf-a126ee74c451", "Can read everything that a Global Administrator can, but not update anything."},
 		"License Administrator":                   {"4d6ac14f-3453-41d0-bef9-a3e0c569773a", "Can manage product licenses on users and groups."},
+		"Privileged Role Administrator":           {"e8611ab8-c189-46e8-94e1-60213ab1f814", "Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged Identity Management."},
+		"Conditional Access Administrator":        {"b1be1c3e-b65d-4f19-8427-f6fa0d97feb9", "Can manage Conditional Access capabilities."},
+		"Application Administrator":               {"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3", "Can create and manage all aspects of app registrations and enterprise apps."},
+		"Cloud Application Administrator":         {"158c047a-c907-4556-b7ef-446551a6b5f7", "Can create and manage all aspects of app registrations and enterprise apps except App Proxy."},
+		"Password Administrator":                  {"966707d0-3269-4727-9be2-8c3a10f19b9d", "Can reset passwords for non-administrators and Password Administrators."},
+		"SharePoint Administrator":                {"f28a1f50-f6e7-4571-818b-6a12f2af6b6c", "Can manage all aspects of the SharePoint service."},
+		"Groups Administrator":                    {"fdd7a751-b60b-444a-984c-02652fe8fa1c", "Members of this role can create/manage groups, create/manage groups settings like naming and expiration policies, and view groups activity and audit reports."},
+		"Intune Administrator":                    {"3a2c62db-5318-420d-8d74-23affee5d9d5", "Can manage all aspects of the Intune product."},
+		"Hybrid Identity Administrator":           {"8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2", "Manage Active Directory to Microsoft Entra cloud provisioning, Microsoft Entra Connect, pass-through authentication (PTA), password hash synchronization (PHS), seamless single sign-on (seamless SSO), and federation settings. Does not have access to manage Microsoft Entra Connect Health."},
+		"Teams Administrator":                     {"69091246-20e8-4a56-aa4d-066075b2a7a8", "Can manage the Microsoft Teams service."},
+		"Billing Administrator":                   {"b0f54661-2d74-4c50-afa3-1ec803f12efe", "Can perform common billing related tasks like updating payment information."},
+		"Authentication Policy Administrator":     {"0526716b-113d-4c15-b2c8-68e3c22b9f80", "Can create and manage the authentication methods policy, tenant-wide MFA settings, password protection policy, and verifiable credentials."},
+		"Directory Readers":                       {"88d8e3e3-8f55-4a1e-953a-9b9898b8876b", "Can read basic directory information. Commonly used to grant directory read access to applications and guests."},
+		"Security Reader":                         {"5d6b6bb7-de71-4623-b4af-96380a352509", "Can read security information and reports in Microsoft Entra ID and Office 365."},
 	}
 }
 
@@ -406,6 +451,12 @@ type tenant struct {
 	servicePrincipals []*ServicePrincipal
 	// push is the state of the legacy MFA notification service.
 	push pushState
+	// assignments are the directory role assignments (unifiedRoleAssignment).
+	assignments []*roleAssignment
+	// eligibilities are the PIM role eligibilities.
+	eligibilities []*roleEligibility
+	// caPolicies are the Conditional Access policies.
+	caPolicies []*ConditionalAccessPolicy
 }
 
 // buildTenant validates seed and turns it into a tenant. now places the
@@ -433,7 +484,6 @@ func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
 			isInitial: strings.HasSuffix(strings.ToLower(d), ".onmicrosoft.com"),
 		})
 	}
-	templates := roleTemplates()
 	type membership struct{ group, user, upn string }
 	var pending []membership
 	for i := range seed.Users {
@@ -518,46 +568,38 @@ func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
 			}
 		}
 		for _, name := range u.Roles {
-			tpl, ok := templates[name]
+			roleName, tpl, ok := lookupRoleTemplate(name)
 			if !ok {
 				return nil, fmt.Errorf("tenant: user %q: unknown role %q", u.UserPrincipalName, name)
 			}
-			r := t.roleByTemplate(tpl.id)
-			if r == nil {
-				r = &dirRole{id: stableGUID(t.id, "role", tpl.id), templateID: tpl.id, displayName: name, description: tpl.description}
-				t.roles = append(t.roles, r)
+			t.assignRole(u.ID, roleName, tpl)
+		}
+		for _, name := range u.EligibleRoles {
+			_, tpl, ok := lookupRoleTemplate(name)
+			if !ok {
+				return nil, fmt.Errorf("tenant: user %q: unknown eligible role %q", u.UserPrincipalName, name)
 			}
-			r.members = append(r.members, u.ID)
+			t.makeEligible(u.ID, tpl, u.CreatedDateTime)
 		}
 		for _, gid := range u.Groups {
 			pending = append(pending, membership{gid, u.ID, u.UserPrincipalName})
 		}
-		u.Groups, u.Roles = nil, nil
+		u.Groups, u.Roles, u.EligibleRoles = nil, nil, nil
 		t.users = append(t.users, &u)
 	}
+	links := make([]groupLinks, len(seed.Groups))
 	for i := range seed.Groups {
-		g := cloneGroup(seed.Groups[i])
-		if !isGUID(g.ID) {
-			return nil, fmt.Errorf("tenant: group %q: id %q is not a GUID", g.DisplayName, g.ID)
+		g, l, err := t.newGroup(seed.Groups[i], t.created.Add(time.Duration(i+1)*time.Hour))
+		if err != nil {
+			return nil, err
 		}
-		if t.findGroup(g.ID) != nil {
-			return nil, fmt.Errorf("tenant: group %q: duplicate id", g.DisplayName)
+		t.groups = append(t.groups, g)
+		links[i] = l
+	}
+	for i, g := range t.groups {
+		if err := t.linkGroup(g, links[i]); err != nil {
+			return nil, err
 		}
-		g.ID = strings.ToLower(g.ID)
-		if g.GroupTypes == nil {
-			g.GroupTypes = []string{}
-		}
-		if g.CreatedDateTime.IsZero() {
-			g.CreatedDateTime = t.created.Add(time.Duration(i+1) * time.Hour)
-		}
-		members := g.Members
-		g.Members = nil
-		for _, m := range members {
-			if err := t.seedMembership(&g, m); err != nil {
-				return nil, err
-			}
-		}
-		t.groups = append(t.groups, &g)
 	}
 	for _, m := range pending {
 		g := t.findGroup(m.group)
@@ -593,6 +635,13 @@ func buildTenant(seed TenantSeed, now time.Time) (*tenant, error) {
 		if err := t.normalizeRules(u); err != nil {
 			return nil, fmt.Errorf("tenant: user %q: %w", u.UserPrincipalName, err)
 		}
+	}
+	for i := range seed.ConditionalAccessPolicies {
+		p, err := t.buildCAPolicy(seed.ConditionalAccessPolicies[i], now)
+		if err != nil {
+			return nil, err
+		}
+		t.caPolicies = append(t.caPolicies, p)
 	}
 	sps, err := buildServicePrincipals(t.id, seed.ServicePrincipals, t.created, now)
 	if err != nil {
@@ -725,11 +774,7 @@ func (t *tenant) snapshot(u *User) User {
 			c.Groups = append(c.Groups, g.ID)
 		}
 	}
-	for _, r := range t.roles {
-		if slices.Contains(r.members, u.ID) {
-			c.Roles = append(c.Roles, r.displayName)
-		}
-	}
+	c.Roles, c.EligibleRoles = t.userRoles(u.ID)
 	return c
 }
 
@@ -740,6 +785,7 @@ func cloneUser(u User) User {
 	u.ProxyAddresses = slices.Clone(u.ProxyAddresses)
 	u.Groups = slices.Clone(u.Groups)
 	u.Roles = slices.Clone(u.Roles)
+	u.EligibleRoles = slices.Clone(u.EligibleRoles)
 	u.AuthMethods = slices.Clone(u.AuthMethods)
 	u.MailFolders = slices.Clone(u.MailFolders)
 	if u.InboxRules != nil {
@@ -756,5 +802,8 @@ func cloneUser(u User) User {
 func cloneGroup(g Group) Group {
 	g.GroupTypes = slices.Clone(g.GroupTypes)
 	g.Members = slices.Clone(g.Members)
+	g.MemberGroups = slices.Clone(g.MemberGroups)
+	g.Roles = slices.Clone(g.Roles)
+	g.EligibleRoles = slices.Clone(g.EligibleRoles)
 	return g
 }

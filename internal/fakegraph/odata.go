@@ -25,6 +25,17 @@ type collection struct {
 	pageSize int
 	// maxTop is the largest $top accepted.
 	maxTop int
+	// operators, when set, lists for each property in filterable the
+	// comparison operators ("eq", "ne", "in", "startsWith") its $filter
+	// may use, as the resource's documentation states them; nil allows
+	// eq, in and startsWith on every filterable property (and no ne,
+	// which directory objects support only in advanced queries).
+	operators map[string][]string
+	// plainCount lets $count=true work without the ConsistencyLevel
+	// header, for collections that are not directory objects.
+	plainCount bool
+	// skip accepts $skip, applied after $filter and $orderby.
+	skip bool
 }
 
 // option returns the value of a normalized query option.
@@ -78,7 +89,7 @@ func selectContext(set string, sel []string) string {
 // and returns the page, the next link (or "") and the total count.
 func (c *call) queryCollection(items []obj, col collection) ([]obj, string, int, *reply) {
 	if f, ok := c.option("$filter"); ok {
-		expr, err := parseFilter(f, col.filterable)
+		expr, err := parseFilterOps(f, col.filterable, col.operators)
 		if err != nil {
 			return nil, "", 0, graphErr(http.StatusBadRequest, "BadRequest", "Invalid filter clause: "+err.Error())
 		}
@@ -101,11 +112,21 @@ func (c *call) queryCollection(items []obj, col collection) ([]obj, string, int,
 		default:
 			return nil, "", 0, graphErr(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Invalid value '%s' for $count query option found. The $count query option requires a Boolean value.", cnt))
 		}
-		if strings.EqualFold(cnt, "true") && !strings.EqualFold(c.header.Get("ConsistencyLevel"), "eventual") {
+		if strings.EqualFold(cnt, "true") && !col.plainCount && !strings.EqualFold(c.header.Get("ConsistencyLevel"), "eventual") {
 			return nil, "", 0, badRequest("$count is not currently supported.")
 		}
 	}
 	total := len(items)
+	if v, ok := c.option("$skip"); ok {
+		n, err := strconv.Atoi(v)
+		if !col.skip {
+			return nil, "", 0, graphErr(http.StatusBadRequest, "BadRequest", "Query option '$skip' is not supported.")
+		}
+		if err != nil || n < 0 {
+			return nil, "", 0, graphErr(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Invalid value '%s' for $skip query option found.", v))
+		}
+		items = items[min(n, len(items)):]
+	}
 	size := col.pageSize
 	if v, ok := c.option("$top"); ok {
 		n, err := strconv.Atoi(v)
@@ -283,6 +304,18 @@ func (f eqFilter) eval(o obj) bool {
 	return false
 }
 
+// neFilter matches when the property differs from value (ignoring
+// case).
+type neFilter struct {
+	prop  string
+	value string
+}
+
+func (f neFilter) eval(o obj) bool {
+	v, _ := o.lookup(f.prop)
+	return !strings.EqualFold(valueString(v), f.value)
+}
+
 // startsWithFilter matches a case-insensitive prefix.
 type startsWithFilter struct {
 	prop   string
@@ -346,20 +379,29 @@ func lexFilter(s string) ([]filterToken, error) {
 }
 
 // filterParser is a recursive-descent parser for the supported subset of
-// OData $filter: eq, in, startswith(), and, or and parentheses.
+// OData $filter: eq, ne, in, startswith(), and, or and parentheses.
 type filterParser struct {
 	toks  []filterToken
 	i     int
 	props []string
+	// ops, when set, lists the operators each property allows (see
+	// collection.operators).
+	ops map[string][]string
 }
 
 // parseFilter parses expr, allowing only the listed properties.
 func parseFilter(expr string, props []string) (filterExpr, error) {
+	return parseFilterOps(expr, props, nil)
+}
+
+// parseFilterOps parses expr, allowing only the listed properties and,
+// when ops is set, only the operators it lists for each.
+func parseFilterOps(expr string, props []string, ops map[string][]string) (filterExpr, error) {
 	toks, err := lexFilter(expr)
 	if err != nil {
 		return nil, err
 	}
-	p := &filterParser{toks: toks, props: props}
+	p := &filterParser{toks: toks, props: props, ops: ops}
 	e, err := p.or()
 	if err != nil {
 		return nil, err
@@ -452,6 +494,20 @@ func (p *filterParser) property(t filterToken) (string, error) {
 	return p.props[i], nil
 }
 
+// allow checks that prop may be compared with op.
+func (p *filterParser) allow(prop, op string) error {
+	if p.ops == nil {
+		if op == "ne" {
+			return fmt.Errorf("operator '%s' is not supported", op)
+		}
+		return nil
+	}
+	if !containsFold(p.ops[prop], op) {
+		return fmt.Errorf("operator '%s' is not supported on property '%s'", op, prop)
+	}
+	return nil
+}
+
 func (p *filterParser) literal() (string, error) {
 	t := p.next()
 	switch {
@@ -503,6 +559,9 @@ func (p *filterParser) term() (filterExpr, error) {
 		if _, err := p.expect(')'); err != nil {
 			return nil, err
 		}
+		if err := p.allow(prop, "startsWith"); err != nil {
+			return nil, err
+		}
 		return startsWithFilter{prop, lit.text}, nil
 	}
 	if p.peek().kind == '(' {
@@ -517,13 +576,23 @@ func (p *filterParser) term() (filterExpr, error) {
 		return nil, err
 	}
 	switch strings.ToLower(op.text) {
-	case "eq":
+	case "eq", "ne":
+		name := strings.ToLower(op.text)
+		if err := p.allow(prop, name); err != nil {
+			return nil, err
+		}
 		v, err := p.literal()
 		if err != nil {
 			return nil, err
 		}
+		if name == "ne" {
+			return neFilter{prop, v}, nil
+		}
 		return eqFilter{prop, []string{v}}, nil
 	case "in":
+		if err := p.allow(prop, "in"); err != nil {
+			return nil, err
+		}
 		if _, err := p.expect('('); err != nil {
 			return nil, err
 		}

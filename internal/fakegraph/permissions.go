@@ -77,6 +77,8 @@ func DefaultPermissions() []string {
 		PermMailboxSettingsReadWrite,
 		PermMailReadBasicAll,
 		PermApplicationReadWriteAll,
+		PermRoleManagementReadWriteDirectory,
+		PermPolicyReadAll,
 		PermExchangeManageAsApp,
 		PermSitesFullControlAll,
 	}
@@ -215,13 +217,19 @@ func accessDenied() *reply {
 // c.body must be parsed. s.mu must be held. Mailbox calls are refused
 // the way Exchange refuses them.
 func (s *Server) permit(c *call) *reply {
+	if need, ok := exactPermissions(c); ok {
+		if !grantsExactly(c.t.permissions, need) {
+			return accessDenied()
+		}
+		return nil
+	}
 	anyOf := requiredPermissions(c)
 	if len(anyOf) == 0 {
 		return nil
 	}
 	for _, p := range anyOf {
 		if hasPermission(c.t.permissions, p) {
-			return nil
+			return roleAssignableMembershipDenied(c)
 		}
 	}
 	if isMailboxCall(c) {

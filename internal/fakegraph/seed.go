@@ -68,12 +68,53 @@ const (
 	ContosoMark8ID = "f60c1a74-c370-46ba-afc5-e1eba52a84d9"
 	// ContosoFinanceSecurityID is the "Finance Security" security group.
 	ContosoFinanceSecurityID = "f3074d06-454e-4fd3-ab60-4e4d37525628"
-	// ContosoHelpdeskID is the "Helpdesk Operators" security group.
+	// ContosoHelpdeskID is the "Helpdesk Operators" security group, a
+	// role-assignable group holding Helpdesk Administrator; Debra Berger
+	// (ContosoGroupHelpdeskUPN) holds the role only through it.
 	ContosoHelpdeskID = "5ac27042-c5fc-4790-881f-be4b7234d243"
+	// ContosoTier0AdminsID is "Tier 0 Admins", a role-assignable security
+	// group holding Global Administrator whose only member is MOD
+	// Administrator.
+	ContosoTier0AdminsID = "13e13cb6-cded-4ae9-a6f0-773f4bf431dd"
+	// ContosoBreakGlassID is "Break Glass Exclusions", an empty security
+	// group (not role-assignable) that the Conditional Access policy
+	// ContosoRequireMFAPolicyID excludes.
+	ContosoBreakGlassID = "d7bd5f1b-bd51-47fb-94ff-c2be506387ee"
 	// ContosoNewsletterID is the "Contoso Newsletter" distribution list.
 	ContosoNewsletterID = "fd261823-9de0-493e-8fa2-41fdfc70711a"
 	// ContosoITMailSecurityID is the "IT Mail-Enabled Security" group.
 	ContosoITMailSecurityID = "bd1ef7f8-e943-4274-b5bd-da5fecd112ed"
+)
+
+// Directory roles of contoso beyond those of MOD Administrator (Global
+// Administrator, directly and through ContosoTier0AdminsID) and Allan
+// Deyoung (Helpdesk Administrator), who are both members of the
+// role-assignable Helpdesk Operators (ContosoHelpdeskID) as well.
+const (
+	// ContosoGroupHelpdeskUserID is Debra Berger, who has no role of her
+	// own but holds Helpdesk Administrator as a member of the
+	// role-assignable group ContosoHelpdeskID.
+	ContosoGroupHelpdeskUserID = "c40a51f7-1982-4017-a478-21a1aec44b56"
+	// ContosoGroupHelpdeskUPN is Debra Berger's user principal name.
+	ContosoGroupHelpdeskUPN = "DebraB@" + ContosoDomain
+	// ContosoEligiblePRAUserID is Henrietta Mueller, who holds no role but
+	// is eligible (PIM) for Privileged Role Administrator.
+	ContosoEligiblePRAUserID = "de3a0412-8a38-4c44-a16c-67583bbcadde"
+	// ContosoEligiblePRAUPN is Henrietta Mueller's user principal name.
+	ContosoEligiblePRAUPN = "HenriettaM@" + ContosoDomain
+)
+
+// Conditional Access policies of contoso.
+const (
+	// ContosoRequireMFAPolicyID is "Require MFA for all users": enabled,
+	// all users and applications, grant control mfa, excluding the group
+	// ContosoBreakGlassID.
+	ContosoRequireMFAPolicyID = "63629f08-32e1-4ac1-8eb8-f0e70b6882ae"
+	// ContosoBlockLegacyAuthPolicyID is "Block legacy authentication":
+	// report-only (enabledForReportingButNotEnforced), all users but
+	// Global Administrators, Exchange ActiveSync and other clients,
+	// grant control block.
+	ContosoBlockLegacyAuthPolicyID = "21d32e56-367d-4d44-8269-54578fb1be3b"
 )
 
 // Seeded mailbox state of contoso.
@@ -173,8 +214,9 @@ func contosoPersonas() []persona {
 }
 
 // ContosoSeed returns the contoso sample tenant that New installs: 23 of
-// Microsoft's sample personas, eight groups of every kind, five
-// subscriptions and a sign-in history. Every licensed persona has an
+// Microsoft's sample personas, ten groups of every kind (two of them
+// role-assignable), five subscriptions, two Conditional Access policies
+// and a sign-in history. Every licensed persona has an
 // Exchange Online mailbox; Joni Sherman, unlicensed, has none; Alex
 // Wilber forwards his mail outside and Lynne Robbins' mailbox is nearly
 // full. Passwords are left empty so each server picks random ones.
@@ -224,6 +266,9 @@ func ContosoSeed() TenantSeed {
 		{Type: AuthMethodAuthenticator, DisplayName: "iPhone 15 Pro", DeviceTag: "SoftwareTokenActivated", PhoneAppVersion: "6.8.7"},
 		{Type: AuthMethodPhone, PhoneNumber: "+1 4255550100", PhoneType: "mobile"},
 	}
+
+	henrietta := find(ContosoEligiblePRAUserID)
+	henrietta.EligibleRoles = []string{"Privileged Role Administrator"}
 
 	allan := find("e19e18b0-8ea6-4cc8-bff5-e19fd804c726")
 	allan.Roles = []string{"Helpdesk Administrator"}
@@ -307,14 +352,29 @@ func ContosoSeed() TenantSeed {
 			MailNickname: "FinanceSecurity", SecurityEnabled: true,
 			Members: []string{"8b1d7c7a-4605-4a8f-a82a-84475981d820", "37c64f59-84f0-47a1-81f7-bf5ae642e27e"}},
 		{ID: ContosoHelpdeskID, DisplayName: "Helpdesk Operators", Description: "People who run the service desk",
-			MailNickname: "HelpdeskOperators", SecurityEnabled: true,
-			Members: []string{"e19e18b0-8ea6-4cc8-bff5-e19fd804c726", ContosoAdminID}},
+			MailNickname: "HelpdeskOperators", SecurityEnabled: true, IsAssignableToRole: true,
+			Roles:   []string{"Helpdesk Administrator"},
+			Members: []string{"e19e18b0-8ea6-4cc8-bff5-e19fd804c726", ContosoAdminID, ContosoGroupHelpdeskUserID}},
 		{ID: ContosoNewsletterID, DisplayName: "Contoso Newsletter", Description: "Monthly company newsletter",
 			Mail: "newsletter@" + ContosoDomain, MailNickname: "newsletter", MailEnabled: true,
 			Members: []string{ContosoMeganID, "438377a5-2902-4e82-b6d1-f415e86fbe91", "76f530d6-3f61-4d69-a846-70057052096a"}},
 		{ID: ContosoITMailSecurityID, DisplayName: "IT Mail-Enabled Security", Description: "IT staff; mail-enabled security group",
 			Mail: "itsecurity@" + ContosoDomain, MailNickname: "itsecurity", MailEnabled: true, SecurityEnabled: true,
 			Members: []string{"e19e18b0-8ea6-4cc8-bff5-e19fd804c726", ContosoAdminID}},
+		{ID: ContosoTier0AdminsID, DisplayName: "Tier 0 Admins", Description: "Holders of the Global Administrator role",
+			MailNickname: "Tier0Admins", SecurityEnabled: true, IsAssignableToRole: true,
+			Roles: []string{"Global Administrator"}, Members: []string{ContosoAdminID}},
+		{ID: ContosoBreakGlassID, DisplayName: "Break Glass Exclusions", Description: "Emergency access accounts excluded from Conditional Access",
+			MailNickname: "BreakGlassExclusions", SecurityEnabled: true},
+	}
+	policies := []ConditionalAccessPolicy{
+		{ID: ContosoRequireMFAPolicyID, DisplayName: "Require MFA for all users", State: "enabled",
+			IncludeUsers: []string{"All"}, ExcludeGroups: []string{ContosoBreakGlassID}, BuiltInControls: []string{"mfa"},
+			CreatedDateTime: time.Date(2024, 5, 6, 10, 12, 44, 0, time.UTC)},
+		{ID: ContosoBlockLegacyAuthPolicyID, DisplayName: "Block legacy authentication", State: "enabledForReportingButNotEnforced",
+			IncludeUsers: []string{"All"}, ExcludeRoles: []string{"Global Administrator"},
+			ClientAppTypes: []string{"exchangeActiveSync", "other"}, BuiltInControls: []string{"block"},
+			CreatedDateTime: time.Date(2024, 5, 6, 10, 20, 3, 0, time.UTC)},
 	}
 	return TenantSeed{
 		ID:          ContosoTenantID,
@@ -329,9 +389,10 @@ func ContosoSeed() TenantSeed {
 			{SkuID: SkuEMS, SkuPartNumber: "EMS", Enabled: 25},
 			{SkuID: SkuFlowFree, SkuPartNumber: "FLOW_FREE", Enabled: 10000},
 		},
-		Created:           created,
-		SignIns:           isaiahCompromise(),
-		ServicePrincipals: append(DefaultServicePrincipals(), contosoApps()...),
+		Created:                   created,
+		SignIns:                   isaiahCompromise(),
+		ServicePrincipals:         append(DefaultServicePrincipals(), contosoApps()...),
+		ConditionalAccessPolicies: policies,
 	}
 }
 

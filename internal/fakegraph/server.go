@@ -44,6 +44,29 @@
 //	domains                                      Domain.Read.All
 //	tenantRelationships/delegatedAdminRelationships
 //	                                             DelegatedAdminRelationship.Read.All
+//	groups/{id}/members/$ref of a role-assignable group
+//	                     also RoleManagement.ReadWrite.Directory
+//
+// These routes accept exactly the application permissions their pages
+// list, none implied by another:
+//
+//	GET users/{id}/transitiveMemberOf[/microsoft.graph.group
+//	    or /microsoft.graph.directoryRole]
+//	                     User.Read.All, GroupMember.Read.All, Group.Read.All,
+//	                     Directory.Read.All, Directory.ReadWrite.All
+//	GET roleManagement/directory/roleAssignments[/{id}]
+//	                     RoleManagement.Read.Directory, RoleManagement.Read.All,
+//	                     Directory.Read.All, RoleManagement.ReadWrite.Directory,
+//	                     Directory.ReadWrite.All
+//	GET roleManagement/directory/roleDefinitions[/{id}]
+//	                     RoleManagement.Read.Directory, Directory.Read.All,
+//	                     RoleManagement.ReadWrite.Directory, Directory.ReadWrite.All
+//	GET roleManagement/directory/roleEligibilityScheduleInstances[/{id}]
+//	                     RoleEligibilitySchedule.Read.Directory,
+//	                     RoleEligibilitySchedule.ReadWrite.Directory,
+//	                     RoleManagement.Read.All, RoleManagement.Read.Directory,
+//	                     RoleManagement.ReadWrite.Directory
+//	GET identity/conditionalAccess/policies[/{id}]  Policy.Read.All
 //
 // A permission includes others: "X.ReadWrite.Y" includes "X.Read.Y";
 // Directory.Read.All includes User.Read.All, Group.Read.All,
@@ -74,6 +97,17 @@
 // or Exchange's error shape: a failed cmdlet is 404 (object not found)
 // or 400 with error.message "Error executing cmdlet" and the exception
 // as "ExID|Exception.Type|text" in error.details[0].message.
+//
+// Directory roles follow Graph's unified role management: a tenant holds
+// role assignments (built-in roles at the tenant scope "/", given to
+// users and to role-assignable groups, see User.Roles, Group.Roles and
+// AssignRole), PIM eligibilities (User.EligibleRoles,
+// Group.EligibleRoles) and the built-in role definitions; every
+// assignment also activates the legacy directoryRole and makes the
+// principal its member, so /directoryRoles and memberOf agree.
+// transitiveMemberOf follows nested groups (Group.MemberGroups) and lists
+// the directory roles held through role-assignable groups. Conditional
+// Access policies come from TenantSeed.ConditionalAccessPolicies.
 //
 // Like real Graph, GET /v1.0/users returns only the default property set
 // (id, businessPhones, displayName, givenName, jobTitle, mail, mobilePhone,
@@ -360,7 +394,8 @@ func (s *Server) Users(tenantID string) []User {
 }
 
 // Group returns a snapshot of the group with the given id or display name
-// (case-insensitive) in the given tenant (id or domain).
+// (case-insensitive) in the given tenant (id or domain), with the roles
+// assigned to it and those it is eligible for.
 func (s *Server) Group(tenantID, idOrName string) (Group, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -370,7 +405,7 @@ func (s *Server) Group(tenantID, idOrName string) (Group, bool) {
 	}
 	for _, g := range t.groups {
 		if strings.EqualFold(g.ID, idOrName) || strings.EqualFold(g.DisplayName, idOrName) {
-			return cloneGroup(*g), true
+			return t.groupSnapshot(g), true
 		}
 	}
 	return Group{}, false
