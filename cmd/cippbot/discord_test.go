@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,13 +42,34 @@ type discordRun struct {
 	logs *syncBuffer
 	// reasonOptional is CIPPBOT_REASON_OPTIONAL for this serve.
 	reasonOptional []string
+	// stopServe stops serve and waits for it; it runs once.
+	stopServe func()
+}
+
+// stop stops serve before the test ends, so that its store can be read.
+func (r *discordRun) stop(t *testing.T) {
+	t.Helper()
+	r.stopServe()
 }
 
 func startDiscord(t *testing.T, reasonRequired ...bool) *discordRun {
 	t.Helper()
+	return startDiscordOpts(t, discordOpts{reasonRequired: len(reasonRequired) > 0 && reasonRequired[0]})
+}
+
+// discordOpts varies startDiscordOpts.
+type discordOpts struct {
+	reasonRequired bool
+	// setup, if non-nil, runs on the store and the simulated tenant
+	// before serve starts, after the default tenant and grants.
+	setup func(ctx context.Context, db *store.DB, sim *fakegraph.Server)
+}
+
+func startDiscordOpts(t *testing.T, o discordOpts) *discordRun {
+	t.Helper()
 	r := &discordRun{sim: fakegraph.New(fakegraph.Options{}), fd: fakediscord.New(fakediscord.Options{}),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, reasonOptional: []string{"all"}}
-	if len(reasonRequired) > 0 && reasonRequired[0] {
+	if o.reasonRequired {
 		r.reasonOptional = nil
 	}
 	r.sim.Start()
@@ -61,6 +83,9 @@ func startDiscord(t *testing.T, reasonRequired ...bool) *discordRun {
 	must(t, db.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
 	must(t, db.PutGrant(ctx, bot.Grant{Actor: "discord:" + riley, Role: bot.RoleHelpdesk, GrantedBy: "test"}))
 	must(t, db.PutGrant(ctx, bot.Grant{Actor: "discord:" + samID, Role: bot.RoleApprover, GrantedBy: "test"}))
+	if o.setup != nil {
+		o.setup(ctx, db, r.sim)
+	}
 	must(t, db.Close())
 
 	cfg := DefaultConfig()
@@ -77,7 +102,7 @@ func startDiscord(t *testing.T, reasonRequired ...bool) *discordRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runServe(ctx, cfg, r.sim.Client(), ln, log) }()
-	t.Cleanup(func() {
+	r.stopServe = sync.OnceFunc(func() {
 		cancel()
 		select {
 		case err := <-done:
@@ -88,6 +113,7 @@ func startDiscord(t *testing.T, reasonRequired ...bool) *discordRun {
 			t.Error("serve did not stop")
 		}
 	})
+	t.Cleanup(r.stopServe)
 	waitReady(t, "http://"+ln.Addr().String())
 	return r
 }

@@ -92,11 +92,11 @@ func (r *binaryRun) slash(t *testing.T, text string) {
 	resp.Body.Close()
 }
 
-// sawRoles reports whether the simulated tenant has answered a memberOf
-// read (inside a $batch or not).
+// sawRoles reports whether the simulated tenant has answered a role
+// assignments read (inside a $batch or not).
 func (r *binaryRun) sawRoles() bool {
 	for _, q := range r.sim.Requests() {
-		if strings.HasSuffix(q.Path, "/memberOf") && q.Status == 200 {
+		if strings.HasSuffix(q.Path, "/roleManagement/directory/roleAssignments") && q.Status == 200 {
 			return true
 		}
 	}

@@ -45,6 +45,8 @@ type slackRun struct {
 	path string
 	logs *syncBuffer
 	done chan error
+	// stopServe stops serve and waits for it; it runs once.
+	stopServe func()
 	// reasonOptional is CIPPBOT_REASON_OPTIONAL for this serve.
 	reasonOptional []string
 }
@@ -53,6 +55,9 @@ type slackRun struct {
 type slackOpts struct {
 	noTenant       bool
 	reasonRequired bool
+	// setup, if non-nil, runs on the store and the simulated tenant
+	// before serve starts, after the default tenant and grants.
+	setup func(ctx context.Context, db *store.DB, sim *fakegraph.Server)
 }
 
 func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
@@ -82,6 +87,9 @@ func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:URILEY", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
 	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:USAM", Role: bot.RoleApprover, GrantedBy: "test"}))
 	must(t, db.PutGrant(ctx, bot.Grant{Actor: "slack:UHD", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
+	if o.setup != nil {
+		o.setup(ctx, db, r.sim)
+	}
 	must(t, db.Close())
 
 	cfg := DefaultConfig()
@@ -101,7 +109,7 @@ func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 	log := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { r.done <- runServe(ctx, cfg, r.sim.Client(), ln, log) }()
-	t.Cleanup(func() {
+	r.stopServe = sync.OnceFunc(func() {
 		cancel()
 		select {
 		case err := <-r.done:
@@ -112,8 +120,15 @@ func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 			t.Error("serve did not stop")
 		}
 	})
+	t.Cleanup(r.stopServe)
 	waitReady(t, r.base)
 	return r
+}
+
+// stop stops serve before the test ends, so that its store can be read.
+func (r *slackRun) stop(t *testing.T) {
+	t.Helper()
+	r.stopServe()
 }
 
 // waitReady waits until serve answers /healthz: start-up (token checks,
