@@ -68,6 +68,15 @@ var viewUser = &Action{
 		if err != nil {
 			return Outcome{}, err
 		}
+		// The roles shown are the ones the approval rules judge by: held
+		// directly, through groups, or eligible. Where they cannot be
+		// read, the details' own list stands.
+		if roles, errs := d.DirectoryRoles(ctx, []string{u.ID}); errs[0] == nil {
+			det.Roles = nil
+			for _, r := range roles[0] {
+				det.Roles = append(det.Roles, r.String())
+			}
+		}
 		return Outcome{Summary: userHeadline(det.User), Lines: userLines(det)}, nil
 	},
 }
