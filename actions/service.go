@@ -123,7 +123,7 @@ var (
 		"RoleManagement.Read.All", "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"}
 	// PermsPolicyRead read Conditional Access policies
 	// (conditionalaccessroot-list-policies).
-	PermsPolicyRead = []string{"Policy.Read.All", "Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"}
+	PermsPolicyRead = []string{"Policy.Read.All"}
 )
 
 // safetyRules says which safety rules perms do not let cippbot apply.

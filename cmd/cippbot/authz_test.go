@@ -120,13 +120,13 @@ func testInsider(t *testing.T, c insiderChat) {
 			DisplayName: "Night Shift Admins", SecurityEnabled: true, IsAssignableToRole: true, Members: []string{allanID},
 			Roles: []string{"Password Administrator"}}))
 		c.send(t, pHelpdesk, "block-signin "+allan+` reason="leaver"`)
-		c.private(t, pHelpdesk, "Password Administrator (through Night Shift Admins)")
+		c.private(t, pHelpdesk, "AllanD@contoso.com is Helpdesk Administrator, Helpdesk Administrator (through Helpdesk Operators), Password Administrator (through Night Shift Admins)")
 
 	})
 	// 3. A role held through a role-assignable group.
 	t.Run("role through group", func(t *testing.T) {
 		c.send(t, pHelpdesk, "reset-password "+fakegraph.ContosoGroupHelpdeskUPN+` reason="locked out"`)
-		c.private(t, pHelpdesk, "Helpdesk Administrator (through Helpdesk Operators)")
+		c.private(t, pHelpdesk, fakegraph.ContosoGroupHelpdeskUPN+" is Helpdesk Administrator (through Helpdesk Operators):")
 
 	})
 	// 4. Helpdesk cannot make anyone Global Administrator by group.
@@ -167,6 +167,19 @@ func testInsider(t *testing.T, c insiderChat) {
 		c.send(t, pHelpdesk, "delete-user MeganB@contoso.com reason=\"\u200b\"")
 		c.private(t, pHelpdesk, "A reason needs letters or digits")
 
+	})
+	// A PIM-eligible admin is an admin: she can activate the role at will.
+	t.Run("eligible role", func(t *testing.T) {
+		c.send(t, pHelpdesk, "reset-password "+fakegraph.ContosoEligiblePRAUPN+` reason="locked out"`)
+		c.private(t, pHelpdesk, fakegraph.ContosoEligiblePRAUPN+" is Privileged Role Administrator (eligible):")
+	})
+	// A group that Conditional Access leaves out is privilege too.
+	t.Run("conditional access exclusion", func(t *testing.T) {
+		c.send(t, pHelpdesk, `add-to-group MeganB@contoso.com "Break Glass Exclusions"`)
+		c.private(t, pHelpdesk, "Break Glass Exclusions is excluded from Conditional Access policy Require MFA for all users")
+		if g, _ := sim.Group(fakegraph.ContosoTenantID, "Break Glass Exclusions"); contains(g.Members, fakegraph.ContosoMeganID) {
+			t.Fatal("Megan was added")
+		}
 	})
 	// 6. Someone with no role cannot grow the store: 30 refused commands
 	t.Run("refusal flood", func(t *testing.T) {

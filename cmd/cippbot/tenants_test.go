@@ -90,6 +90,33 @@ func TestCheckNamesMissingPermissions(t *testing.T) {
 	}
 }
 
+// TestCheckNamesSafetyRules: check names each safety rule the app's
+// permissions do not let cippbot apply, with the permission that would.
+func TestCheckNamesSafetyRules(t *testing.T) {
+	sim, cfg := msp(t)
+	tenantsCmd(t, sim, cfg, "add", "contoso.com")
+	check := func() string {
+		var out bytes.Buffer
+		must(t, runCheck(context.Background(), cfg, &out, sim.Client(), slog.New(slog.DiscardHandler)))
+		return out.String()
+	}
+	sim.SetPermissions(fakegraph.ContosoTenantID, []string{"User.ReadWrite.All", "GroupMember.ReadWrite.All"})
+	if out := check(); !strings.Contains(out, "Admin roles cannot be read, so every change is refused: grant RoleManagement.Read.Directory") {
+		t.Fatalf("no role read:\n%s", out)
+	}
+	sim.SetPermissions(fakegraph.ContosoTenantID, []string{"User.ReadWrite.All", "GroupMember.ReadWrite.All", "Directory.Read.All"})
+	out := check()
+	if strings.Contains(out, "Admin roles cannot be read") ||
+		!strings.Contains(out, "PIM-eligible admin roles are not read, so an eligible admin counts as ordinary: grant RoleEligibilitySchedule.Read.Directory") ||
+		!strings.Contains(out, "Conditional Access exclusions cannot be checked for group changes: grant Policy.Read.All") {
+		t.Fatalf("Directory.Read.All alone:\n%s", out)
+	}
+	sim.SetPermissions(fakegraph.ContosoTenantID, fakegraph.DefaultPermissions())
+	if out := check(); strings.Contains(out, "cannot be") || strings.Contains(out, "not read") {
+		t.Fatalf("every permission granted:\n%s", out)
+	}
+}
+
 func TestTenantsPolicy(t *testing.T) {
 	sim, cfg := msp(t)
 	tenantsCmd(t, sim, cfg, "add", "contoso.com")
