@@ -340,8 +340,13 @@ func (d *Directory) CreateTAP(ctx context.Context, id string, o actions.TAPOptio
 		l := int32(o.LifetimeMinutes)
 		body.SetLifetimeInMinutes(&l)
 	}
-	once := o.UsableOnce
-	body.SetIsUsableOnce(&once)
+	// Without --once, isUsableOnce is left out, so that the tenant's
+	// Temporary Access Pass policy decides; a policy of one-time passes
+	// only refuses an explicit false.
+	if o.UsableOnce {
+		once := true
+		body.SetIsUsableOnce(&once)
+	}
 	r, err := d.client.Users().ByUserId(id).Authentication().TemporaryAccessPassMethods().Post(ctx, body, nil)
 	if err != nil {
 		return actions.TAP{}, mapError(err, "user "+id)

@@ -189,6 +189,16 @@ func TestDirectory_Changes(t *testing.T) {
 			t.Fatalf("tap = %+v (tenant %q)", tap, u.TAP)
 		}
 	})
+	t.Run("TAPPolicy", func(t *testing.T) {
+		// Without --once the tenant's policy decides: a tenant that
+		// allows one-time passes only must not be sent isUsableOnce=false.
+		sim.SetTAPUsableOnce(tenant, true)
+		defer sim.SetTAPUsableOnce(tenant, false)
+		tap, err := d.CreateTAP(ctx(), "AlexW@contoso.com", actions.TAPOptions{LifetimeMinutes: 60})
+		if err != nil || !tap.UsableOnce {
+			t.Fatalf("tap under a one-time policy: %+v, %v", tap, err)
+		}
+	})
 	t.Run("Revoke", func(t *testing.T) {
 		if err := d.RevokeSessions(ctx(), "AdeleV@contoso.com"); err != nil {
 			t.Fatal(err)

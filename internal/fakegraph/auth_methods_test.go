@@ -95,3 +95,18 @@ func TestAuthenticationMethods(t *testing.T) {
 		t.Errorf("methods after delete = %+v", u.AuthMethods)
 	}
 }
+
+// TestTemporaryAccessPassPolicy: a tenant whose policy allows one-time
+// passes only makes a pass that does not say one-time, and refuses a
+// reusable one.
+func TestTemporaryAccessPassPolicy(t *testing.T) {
+	g := newGraph(t, fakegraph.Options{})
+	g.s.SetTAPUsableOnce(fakegraph.ContosoTenantID, true)
+	path := "/v1.0/users/" + fakegraph.ContosoIsaiahID + "/authentication/temporaryAccessPassMethods"
+	res := g.do(http.MethodPost, path, map[string]any{"lifetimeInMinutes": 60})
+	if res.status != http.StatusCreated || res.json["isUsableOnce"] != true {
+		t.Fatalf("create under a one-time policy: %d %s", res.status, res.raw)
+	}
+	res = g.do(http.MethodPost, path, map[string]any{"isUsableOnce": false})
+	wantError(t, res, http.StatusBadRequest, "BadRequest", "one-time use passes only")
+}

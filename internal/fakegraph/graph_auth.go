@@ -211,7 +211,12 @@ func (s *Server) createTAP(c *call) *reply {
 			return rep
 		}
 	}
-	lifetime, once, start := tapDefaultLifetime, false, c.now
+	// A pass that does not say is as the tenant's Temporary Access Pass
+	// policy says: "isUsableOnce: If true, all the passes in the tenant
+	// will be restricted to one-time use. If false, passes in the tenant
+	// can be created to be either one-time use or reusable."
+	// (https://learn.microsoft.com/en-us/graph/api/resources/temporaryaccesspassauthenticationmethodconfiguration)
+	lifetime, once, start := tapDefaultLifetime, c.t.tapUsableOnce, c.now
 	for k, v := range body {
 		switch k {
 		case "@odata.type":
@@ -240,6 +245,13 @@ func (s *Server) createTAP(c *call) *reply {
 		default:
 			return badRequest("Invalid property '%s'.", k)
 		}
+	}
+	if c.t.tapUsableOnce && !once {
+		// The policy restricts every pass to one use; a request for a
+		// reusable one is refused. (The docs give no error text; this is
+		// ours.)
+		return graphErr(http.StatusBadRequest, "BadRequest",
+			"The Temporary Access Pass policy of this tenant allows one-time use passes only; isUsableOnce cannot be false.")
 	}
 	if lifetime < tapMinLifetime || lifetime > tapMaxLifetime {
 		return graphErr(http.StatusBadRequest, "BadRequest",
@@ -308,4 +320,16 @@ func (s *Server) patchRequirements(c *call) *reply {
 	}
 	u.PerUserMFAState = state
 	return noContent()
+}
+
+// SetTAPUsableOnce sets the Temporary Access Pass policy's isUsableOnce in
+// a tenant (ID or domain): true restricts every pass to one-time use.
+func (s *Server) SetTAPUsableOnce(tenantIDOrDomain string, once bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenantIDOrDomain)
+	if t == nil {
+		panic(fmt.Sprintf("fakegraph: SetTAPUsableOnce: no tenant %q", tenantIDOrDomain))
+	}
+	t.tapUsableOnce = once
 }

@@ -451,6 +451,9 @@ type tenant struct {
 	servicePrincipals []*ServicePrincipal
 	// push is the state of the legacy MFA notification service.
 	push pushState
+	// tapUsableOnce is the Temporary Access Pass methods policy's
+	// isUsableOnce: every pass is one-time use.
+	tapUsableOnce bool
 	// assignments are the directory role assignments (unifiedRoleAssignment).
 	assignments []*roleAssignment
 	// eligibilities are the PIM role eligibilities.
