@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -174,6 +175,17 @@ func (d *Directory) UserDetails(ctx context.Context, id string) (actions.UserDet
 			n = l.GetSkuId().String()
 		}
 		det.Licenses = append(det.Licenses, n)
+	}
+	// Per-user MFA is in beta only (GET /users/{id}/authentication/requirements,
+	// https://learn.microsoft.com/en-us/graph/api/authentication-get?view=graph-rest-beta);
+	// without it the line is left out.
+	var req struct {
+		PerUserMfaState string `json:"perUserMfaState"`
+	}
+	if err := d.send(ctx, abs.GET, d.graphURL+"/beta/users/"+url.PathEscape(det.ID)+"/authentication/requirements", nil, &req); err == nil {
+		det.MFAState = req.PerUserMfaState
+	} else {
+		d.log.DebugContext(ctx, "per-user MFA state unavailable", "err", err)
 	}
 	return det, nil
 }

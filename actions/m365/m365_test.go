@@ -250,6 +250,9 @@ func TestDirectory_UserDetails(t *testing.T) {
 	if len(det.Roles) == 0 || det.Roles[0] != "Global Administrator" {
 		t.Errorf("roles = %v", det.Roles)
 	}
+	if det.MFAState != "enforced" {
+		t.Errorf("per-user MFA = %q, want the seed's enforced", det.MFAState)
+	}
 	a, _ := d.User(ctx(), "AdeleV@contoso.com")
 	det, err = d.UserDetails(ctx(), a.ID)
 	if err != nil {
