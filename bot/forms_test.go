@@ -47,3 +47,4 @@ func TestAddUserWithoutFieldsAsksForm(t *testing.T) {
 		t.Errorf("completed: %s", done)
 	}
 }
+

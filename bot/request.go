@@ -50,6 +50,17 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 	positional, bare := cmd.Positional, []string(nil)
 	binding, berr := b.Store.Binding(ctx, ev.Platform, ev.Channel)
 	bound := berr == nil
+	// customerId= (CIPP's name for the tenant, its ID or a domain) names
+	// the tenant for this request, as a channel binding would.
+	if v, ok := cmd.Named["customerid"]; ok {
+		delete(cmd.Named, "customerid")
+		t, err := b.lookupTenant(ctx, v)
+		if err != nil {
+			refuse(Tenant{}, nil, err)
+			return
+		}
+		binding, bound = Binding{Platform: ev.Platform, Channel: ev.Channel, TenantID: t.ID}, true
+	}
 	if extra := len(positional) - positionalParams(a); extra > 0 {
 		if !bound {
 			refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID,

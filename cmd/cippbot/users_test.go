@@ -341,3 +341,18 @@ func TestOneDrive(t *testing.T) {
 		t.Errorf("missing site:\n%s", out)
 	}
 }
+
+// TestAddUserCustomerID: CIPP's customerId= (the tenant's ID or a domain)
+// names the tenant, so that mailNickname alone makes the address.
+func TestAddUserCustomerID(t *testing.T) {
+	r := newRun(t)
+	out := r.session(t, `/cipp add-user customerId=`+fakegraph.ContosoTenantID+` displayName="Jane Doe" mailNickname=jane reason="new hire"`,
+		"/as sam", "approve 1")
+	if !strings.Contains(out, "Approval needed: add-user jane@contoso.com") || !strings.Contains(out, "jane@contoso.com: created") {
+		t.Fatalf("customerId=<tenant ID>:\n%s", out)
+	}
+	out = r.session(t, `/cipp add-user customerId=nosuch.example displayName="Jo Doe" mailNickname=jo`)
+	if !strings.Contains(out, "no onboarded tenant is called nosuch.example") {
+		t.Fatalf("unknown customerId:\n%s", out)
+	}
+}
