@@ -47,4 +47,3 @@ func TestAddUserWithoutFieldsAsksForm(t *testing.T) {
 		t.Errorf("completed: %s", done)
 	}
 }
-
