@@ -2,15 +2,17 @@ package m365
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/cippbot/cippbot/actions"
 )
@@ -64,131 +66,52 @@ func signInError(err error) error {
 	return err
 }
 
-// mailboxError explains Graph's refusal to reach a user's mailbox when
-// there is none (MailboxNotEnabledForRESTAPI: unlicensed, inactive or on
-// premises).
-func mailboxError(err error, userID string) error {
-	var ae *actions.Error
-	if errors.As(err, &ae) && (strings.Contains(ae.Detail, "MailboxNotEnabledForRESTAPI") || strings.Contains(ae.Detail, "MailboxNotSupportedForRESTAPI")) {
-		ae.Code = actions.ENOTFOUND
-		ae.Message = fmt.Sprintf("user %s has no Exchange mailbox (not licensed for Exchange?)", userID)
-	}
-	return err
+// Audit activities that bring an application into a tenant
+// (https://learn.microsoft.com/en-us/entra/identity/monitoring-health/reference-audit-activities,
+// category ApplicationManagement).
+const (
+	activityAddServicePrincipal = "Add service principal"
+	activityConsentToApp        = "Consent to application"
+)
+
+// directoryAudit is the part of a directory audit event NewApps reads.
+type directoryAudit struct {
+	Time     time.Time `json:"activityDateTime"`
+	Activity string    `json:"activityDisplayName"`
+	Result   string    `json:"result"`
+	Targets  []struct {
+		ID          string `json:"id"`
+		DisplayName string `json:"displayName"`
+		Type        string `json:"type"`
+	} `json:"targetResources"`
 }
 
-// InboxRules implements actions.Security:
-// GET /users/{id}/mailFolders/inbox/messageRules, with the folders rules
-// move mail to named from GET /users/{id}/mailFolders (hidden ones too).
-func (d *Directory) InboxRules(ctx context.Context, userID string) ([]actions.InboxRule, error) {
-	what := "inbox rules of " + userID
-	user := d.client.Users().ByUserId(userID)
-	r, err := user.MailFolders().ByMailFolderId("inbox").MessageRules().Get(ctx, nil)
-	if err != nil {
-		return nil, mailboxError(mapError(err, what), userID)
-	}
-	var out []actions.InboxRule
-	folders := map[string]string{} // folder ID → display name, "" until known
-	err = iterate(ctx, d, r, models.CreateMessageRuleCollectionResponseFromDiscriminatorValue, func(m models.MessageRuleable) bool {
-		rule := actions.InboxRule{ID: deref(m.GetId()), Name: deref(m.GetDisplayName()), Enabled: m.GetIsEnabled() != nil && *m.GetIsEnabled()}
-		if a := m.GetActions(); a != nil {
-			for _, list := range [][]models.Recipientable{a.GetForwardTo(), a.GetRedirectTo(), a.GetForwardAsAttachmentTo()} {
-				for _, rc := range list {
-					if e := rc.GetEmailAddress(); e != nil {
-						addr := deref(e.GetAddress())
-						if addr == "" {
-							addr = deref(e.GetName())
-						}
-						if addr != "" && !slices.Contains(rule.ForwardTo, addr) {
-							rule.ForwardTo = append(rule.ForwardTo, addr)
-						}
-					}
-				}
-			}
-			rule.Delete = isTrue(a.GetDelete()) || isTrue(a.GetPermanentDelete())
-			rule.MarkRead = isTrue(a.GetMarkAsRead())
-			if f := deref(a.GetMoveToFolder()); f != "" {
-				rule.MoveTo = f // an ID until named below
-				folders[f] = ""
-			}
-		}
-		out = append(out, rule)
-		return true
-	})
-	if err != nil {
-		return nil, mailboxError(mapError(err, what), userID)
-	}
-	if len(folders) > 0 {
-		d.folderNames(ctx, userID, folders)
-		for i := range out {
-			if out[i].MoveTo != "" {
-				out[i].MoveTo = folders[out[i].MoveTo]
-			}
-		}
-	}
-	return out, nil
-}
-
-// folderNames fills in the display names of the mailbox folders whose IDs
-// are the keys of names: the top-level folders in one call, any other
-// folder on its own. A folder that cannot be read is "(unknown folder)".
-func (d *Directory) folderNames(ctx context.Context, userID string, names map[string]string) {
-	user := d.client.Users().ByUserId(userID)
-	top, hidden := int32(250), "true"
-	r, err := user.MailFolders().Get(ctx, &users.ItemMailFoldersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.ItemMailFoldersRequestBuilderGetQueryParameters{Top: &top, IncludeHiddenFolders: &hidden},
-	})
-	if err == nil {
-		for _, f := range r.GetValue() {
-			if _, ok := names[deref(f.GetId())]; ok {
-				names[deref(f.GetId())] = deref(f.GetDisplayName())
-			}
-		}
-	} else {
-		d.log.DebugContext(ctx, "mail folders unreadable", "user", userID, "err", mapError(err, "mail folders"))
-	}
-	for id, name := range names {
-		if name != "" {
-			continue
-		}
-		f, err := user.MailFolders().ByMailFolderId(id).Get(ctx, &users.ItemMailFoldersMailFolderItemRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
-		})
-		if err != nil || deref(f.GetDisplayName()) == "" {
-			names[id] = "(unknown folder)"
-			continue
-		}
-		names[id] = deref(f.GetDisplayName())
-	}
-}
-
-func isTrue(b *bool) bool { return b != nil && *b }
-
-// DeleteInboxRule implements actions.Security:
-// DELETE /users/{id}/mailFolders/inbox/messageRules/{ruleId}.
-func (d *Directory) DeleteInboxRule(ctx context.Context, userID, ruleID string) error {
-	err := d.client.Users().ByUserId(userID).MailFolders().ByMailFolderId("inbox").MessageRules().ByMessageRuleId(ruleID).Delete(ctx, nil)
-	return mailboxError(mapError(err, "inbox rule "+ruleID+" of "+userID), userID)
-}
-
-// servicePrincipal is an enterprise application as Graph lists it;
-// createdDateTime is not in the SDK's model.
+// servicePrincipal is the part of an enterprise application NewApps
+// reads.
 type servicePrincipal struct {
-	ID                string    `json:"id"`
-	AppID             string    `json:"appId"`
-	DisplayName       string    `json:"displayName"`
-	PublisherName     string    `json:"publisherName"`
-	Owner             string    `json:"appOwnerOrganizationId"`
-	Created           time.Time `json:"createdDateTime"`
+	ID                string `json:"id"`
+	AppID             string `json:"appId"`
+	DisplayName       string `json:"displayName"`
+	Owner             string `json:"appOwnerOrganizationId"`
 	VerifiedPublisher *struct {
 		DisplayName string `json:"displayName"`
 	} `json:"verifiedPublisher"`
 }
 
-// NewApps implements actions.Security: every page of
-// GET /servicePrincipals?$filter=createdDateTime ge {since}. An app is
-// foreign when another organization than the tenant or Microsoft owns it.
+// NewApps implements actions.Security: the enterprise applications added
+// to the tenant, or consented to, since the time. v1.0's servicePrincipal
+// has no creation time, so they come from the directory audit log
+// (https://learn.microsoft.com/en-us/graph/api/directoryaudit-list, which
+// needs AuditLog.Read.All and Directory.Read.All): every page of
+// GET /auditLogs/directoryAudits?$filter=activityDateTime ge {since} and
+// (activityDisplayName eq 'Add service principal' or activityDisplayName
+// eq 'Consent to application'), each app at its earliest such event. Each
+// is then read, in $batch requests, for its owner and publisher
+// (GET /servicePrincipals/{id}); one deleted since is left out. An app is
+// foreign when another organization than the tenant or Microsoft owns
+// it. The log reaches back 30 days at most (7 without Entra ID P1).
 func (d *Directory) NewApps(ctx context.Context, since time.Time) ([]actions.App, error) {
-	const what = "the tenant's applications"
+	const what = "the tenant's new applications"
 	own := d.tenantID
 	if !guidRE.MatchString(own) {
 		org, err := d.Organization(ctx)
@@ -197,38 +120,63 @@ func (d *Directory) NewApps(ctx context.Context, since time.Time) ([]actions.App
 		}
 		own = org.ID
 	}
-	sel := "id,appId,displayName,publisherName,verifiedPublisher,appOwnerOrganizationId,createdDateTime"
+	filter := fmt.Sprintf("activityDateTime ge %s and (activityDisplayName eq '%s' or activityDisplayName eq '%s')",
+		since.UTC().Format(time.RFC3339), activityAddServicePrincipal, activityConsentToApp)
+	first := map[string]actions.App{} // by service principal object id
+	var ids []string
+	err := pages(ctx, d, d.v1("/auditLogs/directoryAudits", "$filter", filter), func(e directoryAudit) bool {
+		if e.Time.Before(since) || e.Result != "" && !strings.EqualFold(e.Result, "success") {
+			return true
+		}
+		for _, t := range e.Targets {
+			if !strings.EqualFold(t.Type, "ServicePrincipal") || t.ID == "" {
+				continue
+			}
+			a, seen := first[t.ID]
+			if !seen {
+				ids = append(ids, t.ID)
+			}
+			if !seen || e.Time.Before(a.Created) {
+				first[t.ID] = actions.App{ID: t.ID, Name: t.DisplayName, Created: e.Time}
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, mapError(err, what)
+	}
+	reqs := make([]*abs.RequestInformation, len(ids))
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		ri, err := rawRequest(abs.GET, d.v1("/servicePrincipals/"+url.PathEscape(id), "$select", "id,appId,displayName,appOwnerOrganizationId,verifiedPublisher"), nil)
+		if err != nil {
+			return nil, mapError(err, what)
+		}
+		reqs[i], names[i] = ri, "application "+first[id].Name
+	}
 	var out []actions.App
-	undated := 0
-	collect := func(sp servicePrincipal) bool {
-		if sp.Created.IsZero() {
-			undated++
-			return true
+	for i, r := range d.runBatch(ctx, reqs, names, nil) {
+		a := first[ids[i]]
+		if r.err != nil {
+			if actions.ErrorCode(r.err) == actions.ENOTFOUND {
+				d.log.DebugContext(ctx, "new application deleted since", "id", a.ID, "name", a.Name)
+				continue
+			}
+			return nil, r.err
 		}
-		if sp.Created.Before(since) {
-			return true
+		var sp servicePrincipal
+		if err := json.Unmarshal(r.body, &sp); err != nil {
+			return nil, mapError(err, names[i])
 		}
-		a := actions.App{ID: sp.ID, AppID: sp.AppID, Name: sp.DisplayName, Created: sp.Created,
-			Foreign: sp.Owner != "" && !strings.EqualFold(sp.Owner, own) && !slices.Contains(microsoftTenants, strings.ToLower(sp.Owner))}
+		a.AppID = sp.AppID
+		if sp.DisplayName != "" {
+			a.Name = sp.DisplayName
+		}
+		a.Foreign = sp.Owner != "" && !strings.EqualFold(sp.Owner, own) && !slices.Contains(microsoftTenants, strings.ToLower(sp.Owner))
 		if sp.VerifiedPublisher != nil {
 			a.Publisher = sp.VerifiedPublisher.DisplayName
 		}
 		out = append(out, a)
-		return true
-	}
-	filter := "createdDateTime ge " + since.UTC().Format(time.RFC3339)
-	err := pages(ctx, d, d.v1("/servicePrincipals", "$filter", filter, "$select", sel), collect)
-	if actions.ErrorCode(mapError(err, what)) == actions.EINVALID {
-		// Should the filter be refused, read them all and filter here.
-		d.log.DebugContext(ctx, "servicePrincipals filter refused; filtering locally", "err", mapError(err, what))
-		out, undated = nil, 0
-		err = pages(ctx, d, d.v1("/servicePrincipals", "$select", sel, "$top", "999"), collect)
-	}
-	if err != nil {
-		return nil, mapError(err, what)
-	}
-	if undated > 0 {
-		d.log.DebugContext(ctx, "service principals without createdDateTime left out", "count", undated)
 	}
 	slices.SortStableFunc(out, func(a, b actions.App) int { return b.Created.Compare(a.Created) })
 	return out, nil

@@ -10,8 +10,7 @@ import (
 
 // Service principal routes:
 //
-//	GET  /servicePrincipals                      $filter (appId eq, displayName eq,
-//	                                             createdDateTime ge/gt/le/lt, ...),
+//	GET  /servicePrincipals                      $filter (appId eq, displayName eq, ...),
 //	                                             $select, $top, $orderby=displayName
 //	GET  /servicePrincipals/{id}
 //	POST /servicePrincipals/{id}/addPassword     200 passwordCredential with secretText
@@ -39,7 +38,7 @@ func servicePrincipalsCollection() collection {
 		entity:  "servicePrincipal",
 		context: "servicePrincipals",
 		filterable: []string{"id", "appId", "displayName", "servicePrincipalType", "accountEnabled", "appOwnerOrganizationId",
-			"publisherName", "signInAudience"},
+			"signInAudience"},
 		sortable: []string{"displayName"},
 		pageSize: 100,
 		maxTop:   999,
@@ -65,7 +64,9 @@ func passwordCredentialObj(p passwordCredential, reveal bool) obj {
 }
 
 // servicePrincipalObj renders every property of a service principal in
-// Graph's order.
+// Graph's order: v1.0's, which has neither createdDateTime nor
+// publisherName (https://learn.microsoft.com/en-us/graph/api/resources/serviceprincipal);
+// when an app was added is in the directory audit log (directoryAudits).
 func servicePrincipalObj(sp *ServicePrincipal) obj {
 	var verified obj
 	if sp.VerifiedPublisher != "" {
@@ -92,7 +93,6 @@ func servicePrincipalObj(sp *ServicePrincipal) obj {
 		{"applicationTemplateId", nil},
 		{"appOwnerOrganizationId", nullString(sp.AppOwnerOrganizationID)},
 		{"appRoleAssignmentRequired", false},
-		{"createdDateTime", formatTime(sp.CreatedDateTime)},
 		{"description", nil},
 		{"disabledByMicrosoftStatus", nil},
 		{"displayName", sp.DisplayName},
@@ -103,7 +103,6 @@ func servicePrincipalObj(sp *ServicePrincipal) obj {
 		{"notificationEmailAddresses", []string{}},
 		{"preferredSingleSignOnMode", nil},
 		{"preferredTokenSigningKeyThumbprint", nil},
-		{"publisherName", nullString(sp.PublisherName)},
 		{"replyUrls", []string{}},
 		{"servicePrincipalNames", []string{sp.AppID}},
 		{"servicePrincipalType", sp.ServicePrincipalType},
@@ -130,6 +129,8 @@ func (s *Server) routeServicePrincipals(c *call) *reply {
 		return segmentNotFound(c.segs[3])
 	case n == 1 && c.method == http.MethodGet:
 		return s.listServicePrincipals(c)
+	case n == 1 && c.method == http.MethodPost:
+		return s.createServicePrincipal(c)
 	case n == 2 && c.method == http.MethodGet:
 		return s.getServicePrincipal(c)
 	case n <= 2:
@@ -156,15 +157,10 @@ func (s *Server) listServicePrincipals(c *call) *reply {
 	if rep != nil {
 		return rep
 	}
-	bounds, rep := c.takeTimeBounds([]string{"createdDateTime"})
-	if rep != nil {
-		return rep
-	}
 	items := make([]obj, 0, len(c.t.servicePrincipals))
 	for _, sp := range c.t.servicePrincipals {
 		items = append(items, servicePrincipalObj(sp))
 	}
-	items = keepWithin(items, bounds)
 	page, next, total, rep := c.queryCollection(items, servicePrincipalsCollection())
 	if rep != nil {
 		return rep
@@ -224,6 +220,9 @@ func (s *Server) addPassword(c *call) *reply {
 	}
 	body, rep := decodeObject(c.body)
 	if rep != nil {
+		return rep
+	}
+	if rep := passwordAdditionRefused(c, sp); rep != nil {
 		return rep
 	}
 	p := passwordCredential{keyID: newGUID(), secret: newClientSecret(), start: c.now.Truncate(time.Second)}

@@ -38,12 +38,20 @@ type ServicePrincipal struct {
 	// CreatedDateTime is when the app was added to the tenant;
 	// CreatedAgo, when CreatedDateTime is zero, places it this long
 	// before the server's clock. With neither, it is the tenant's
-	// creation time.
+	// creation time. v1.0's servicePrincipal has no createdDateTime: the
+	// time is served as the "Add service principal" event of the
+	// directory audit log (audits.go).
 	CreatedDateTime time.Time
 	CreatedAgo      time.Duration
+	// AddedBy is the user (id or user principal name) who added the app
+	// by consenting to it, "" when the organization added it; the audit
+	// log then shows their "Consent to application" event as well.
+	AddedBy string
 	// AppOwnerOrganizationID is the tenant that registered the app.
 	AppOwnerOrganizationID string
-	// PublisherName is the publisher's tenant name, "" (null) if unknown.
+	// PublisherName is the publisher's tenant name, "" if unknown. It is
+	// seed data only: v1.0's servicePrincipal has no publisherName, so it
+	// is not served.
 	PublisherName string
 	// VerifiedPublisher is the display name of the app's verified
 	// publisher, "" for none.

@@ -81,7 +81,7 @@ func TestConditionalAccessPolicies(t *testing.T) {
 	wantError(t, g.do(http.MethodGet, caPolicies+"/00000000-0000-0000-0000-000000000000", nil), http.StatusNotFound, "Request_ResourceNotFound", "does not exist")
 	wantError(t, g.do(http.MethodGet, caPolicies+"?$filter="+urlEncode("startswith(displayName,'Req')"), nil), http.StatusBadRequest, "BadRequest", "not supported")
 	wantError(t, g.do(http.MethodGet, caPolicies+"?$filter="+urlEncode("conditions/users/includeUsers eq 'All'"), nil), http.StatusBadRequest, "BadRequest", "not supported")
-	wantError(t, g.do(http.MethodGet, caPolicies+"?$expand=grantControls", nil), http.StatusBadRequest, "BadRequest", "$expand")
+	wantError(t, g.do(http.MethodGet, caPolicies+"?$expand=grantControls", nil), http.StatusBadRequest, "BadRequest", "is not a navigation property")
 	wantError(t, g.do(http.MethodGet, caPolicies+"/"+fakegraph.ContosoRequireMFAPolicyID+"?$skip=1", nil), http.StatusBadRequest, "BadRequest", "$skip")
 	wantError(t, g.do(http.MethodGet, "/v1.0/users?$skip=1", nil), http.StatusBadRequest, "BadRequest", "$skip")
 	if res := g.do(http.MethodPatch, caPolicies+"/"+fakegraph.ContosoRequireMFAPolicyID, map[string]any{"state": "disabled"}); res.status != http.StatusMethodNotAllowed {

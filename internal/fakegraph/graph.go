@@ -248,10 +248,17 @@ func (s *Server) exec(c *call) *reply {
 	if _, ok := c.query["$skip"]; ok && !skipAllowed(c) {
 		return graphErr(http.StatusBadRequest, "BadRequest", "Query option '$skip' is not supported.")
 	}
+	tgt, rep := checkV1Request(c)
+	if rep != nil {
+		return rep
+	}
 	if rep := s.permit(c); rep != nil {
 		return rep
 	}
-	return s.route(c)
+	if rep := s.permitAppRoles(c); rep != nil { // app-only Entra role rules (approles.go)
+		return rep
+	}
+	return checkV1Response(c, tgt, s.route(c))
 }
 
 // isQueryOption reports whether name is an OData system query option
@@ -305,6 +312,8 @@ func (s *Server) route(c *call) *reply {
 		return s.routeRoleManagement(c)
 	case "identity":
 		return s.routeIdentity(c)
+	case "policies":
+		return s.routePolicies(c)
 	case "$batch":
 		if len(c.segs) > 1 {
 			return segmentNotFound(c.segs[1])

@@ -1,6 +1,7 @@
 package fakegraph_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -137,12 +138,30 @@ func TestCompromisedIsaiah(t *testing.T) {
 		t.Errorf("password changed %v ago", ago)
 	}
 
-	// A new app from an outside publisher.
-	apps := values(t, g.do(http.MethodGet, "/v1.0/servicePrincipals?$filter="+url.QueryEscape("createdDateTime ge "+week.Format(time.RFC3339))+
-		"&$select=id,appId,displayName,publisherName,verifiedPublisher,appOwnerOrganizationId,createdDateTime", nil))
-	if len(apps) != 1 || apps[0]["displayName"] != "Mail Backup Pro" || apps[0]["appOwnerOrganizationId"] != fakegraph.ContosoSuspiciousAppOwner ||
-		apps[0]["publisherName"] != nil || at(apps[0], "verifiedPublisher/displayName") != nil {
-		t.Errorf("new apps = %v", apps)
+	// A new app from an outside publisher, which Isaiah consented to: the
+	// directory audit log has it (v1.0's servicePrincipal has no creation
+	// time), the service principal its owner and publisher.
+	filter := "activityDateTime ge " + week.Format(time.RFC3339) +
+		" and (activityDisplayName eq 'Add service principal' or activityDisplayName eq 'Consent to application')"
+	events := values(t, g.do(http.MethodGet, "/v1.0/auditLogs/directoryAudits?$filter="+url.QueryEscape(filter), nil))
+	var got []string
+	for _, e := range events {
+		target := e["targetResources"].([]any)[0].(map[string]any)
+		got = append(got, fmt.Sprint(e["activityDisplayName"], " ", target["type"], " ", target["displayName"], " ", at(e, "initiatedBy/user/id")))
+		if ago := now.Sub(parseTime(t, e["activityDateTime"])); ago < 50*time.Hour || ago > 52*time.Hour {
+			t.Errorf("%v %v ago", e["activityDisplayName"], ago)
+		}
+	}
+	want := []string{"Consent to application ServicePrincipal Mail Backup Pro " + fakegraph.ContosoIsaiahID,
+		"Add service principal ServicePrincipal Mail Backup Pro " + fakegraph.ContosoIsaiahID}
+	if !slices.Equal(got, want) {
+		t.Fatalf("new apps = %v, want %v", got, want)
+	}
+	spID := events[0]["targetResources"].([]any)[0].(map[string]any)["id"].(string)
+	sp := g.do(http.MethodGet, "/v1.0/servicePrincipals/"+spID+"?$select=id,appId,displayName,verifiedPublisher,appOwnerOrganizationId", nil)
+	if sp.json["appId"] != fakegraph.ContosoSuspiciousAppID || sp.json["appOwnerOrganizationId"] != fakegraph.ContosoSuspiciousAppOwner ||
+		at(sp.json, "verifiedPublisher/displayName") != nil {
+		t.Errorf("new app = %s", sp.raw)
 	}
 }
 
@@ -207,7 +226,7 @@ func TestSignInTimeFilter(t *testing.T) {
 			t.Errorf("lt: %v", si["createdDateTime"])
 		}
 	}
-	wantError(t, g.do(http.MethodGet, "/v1.0/auditLogs/signIns?$filter="+url.QueryEscape("createdDateTime ge yesterday"), nil),
+	wantError(t, g.do(http.MethodGet, "/v1.0/auditLogs/signIns?$filter="+url.QueryEscape("createdDateTime ge 2026-13-45"), nil),
 		http.StatusBadRequest, "BadRequest", "DateTimeOffset")
 	wantError(t, g.do(http.MethodGet, "/v1.0/auditLogs/signIns?$filter="+url.QueryEscape("createdDateTime ge "+day+" or userId eq 'x'"), nil),
 		http.StatusBadRequest, "BadRequest", "Invalid filter clause")

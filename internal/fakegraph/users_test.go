@@ -195,7 +195,7 @@ func TestPatchBodyErrors(t *testing.T) {
 	}{
 		{"plain body labelled gzip", auth("Content-Encoding", "gzip"), `{"accountEnabled":false}`, "BadRequest", "gzip"},
 		{"not json", auth(), `{"accountEnabled":`, "BadRequest", "Unable to read JSON request payload"},
-		{"unknown property", auth(), `{"favouriteColour":"blue"}`, "Request_BadRequest", "Invalid property 'favouriteColour'."},
+		{"unknown property", auth(), `{"favouriteColour":"blue"}`, "BadRequest", "The property 'favouriteColour' does not exist on type 'microsoft.graph.user'."},
 		{"wrong type", auth(), `{"accountEnabled":"no"}`, "Request_BadRequest", "Invalid value specified for property 'accountEnabled'"},
 		{"bad usage location", auth(), `{"usageLocation":"USA"}`, "Request_BadRequest", "usageLocation"},
 		{"foreign domain upn", auth(), `{"userPrincipalName":"adele@fabrikam.com"}`, "Request_BadRequest", "verified domain"},
@@ -373,10 +373,13 @@ func TestFilterUsers(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"endswith(mail,'contoso.com')", "favouriteColour eq 'blue'", "displayName ne 'x'", "displayName eq"} {
+	for _, bad := range []string{"endswith(mail,'contoso.com')", "displayName ne 'x'", "displayName eq"} {
 		res := g.do(http.MethodGet, "/v1.0/users?$filter="+urlEncode(bad), nil)
 		wantError(t, res, http.StatusBadRequest, "BadRequest", "Invalid filter clause")
 	}
+	// A property v1.0's user does not have is refused by the schema.
+	wantError(t, g.do(http.MethodGet, "/v1.0/users?$filter="+urlEncode("favouriteColour eq 'blue'"), nil), http.StatusBadRequest, "BadRequest",
+		"Could not find a property named 'favouriteColour' on type 'microsoft.graph.user'.")
 }
 
 func TestTopAndPaging(t *testing.T) {
