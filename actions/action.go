@@ -115,6 +115,20 @@ type Action struct {
 	// Permissions lists the Graph application permissions of which any
 	// one lets the action work; "check" reports actions a tenant lacks.
 	Permissions []string
+	// Roles lists the Microsoft Entra roles cippbot's app must also hold
+	// for the action to work app-only, each the least privileged one
+	// that will do (RoleAlternatives lists those that do as well); "check"
+	// names the ones the app lacks. See approles.go for the sources.
+	Roles []string
+	// AdminRoles lists roles the app needs, besides Roles, to perform
+	// the action on a user who holds an admin role (Microsoft's "Who can
+	// perform sensitive actions").
+	AdminRoles []string
+	// DelegatedOnly, if non-empty, marks an action Microsoft allows only
+	// with a signed-in admin (delegated access), which cippbot's
+	// app-only access cannot do: requests are refused before anyone is
+	// asked to approve, with this text saying what to do instead.
+	DelegatedOnly string
 
 	// Prepare, if non-nil, runs once per request before any approval is
 	// asked: it checks parameters against the tenant and may resolve names to
@@ -196,6 +210,16 @@ type Outcome struct {
 	// Next are follow-up commands offered as buttons ("reset-password
 	// a@contoso.com"); each runs under the usual approval rules.
 	Next []Next
+	// Later are writes the service cannot take yet (Exchange Online does
+	// not know a new user for minutes): the bot keeps them and tries them
+	// again on a schedule, telling the requester how they end.
+	Later []Later
+}
+
+// Later is one write left for later.
+type Later struct {
+	Op   Op
+	What string // "add to Sales DL", for the report
 }
 
 // Next is a follow-up command offered after an outcome.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/cippbot/cippbot/internal/wintz"
 )
 
 // Mailbox is an Exchange Online mailbox as the actions see it.
@@ -14,7 +16,8 @@ type Mailbox struct {
 	Forwarding string // forwarding address, "" for none
 }
 
-// AutoReply is an out-of-office setting. Zero Start and End mean always.
+// AutoReply is an out-of-office setting. Zero Start and End mean always;
+// otherwise they are instants (the client sends them in UTC).
 type AutoReply struct {
 	Enabled    bool
 	Message    string // the same for internal and external senders
@@ -22,9 +25,14 @@ type AutoReply struct {
 }
 
 // Exchange is the mailbox side of a tenant, over Exchange Online's REST
-// cmdlets. Methods return ENOTFOUND for a user without a mailbox.
+// cmdlets. Methods return ENOTFOUND for a user without a mailbox. A user
+// is best given by user principal name (mailboxOf), which Exchange
+// routes a mailbox's cmdlets by.
 type Exchange interface {
 	Mailbox(ctx context.Context, userID string) (Mailbox, error)
+	// MailboxTimeZone returns the Windows name of the mailbox's time
+	// zone ("W. Europe Standard Time"), "" when its owner never chose one.
+	MailboxTimeZone(ctx context.Context, userID string) (string, error)
 	SetMailboxShared(ctx context.Context, userID string, shared bool) error
 	EnableArchive(ctx context.Context, userID string, autoExpanding bool) error
 	SetAutoReply(ctx context.Context, userID string, r AutoReply) error
@@ -40,6 +48,15 @@ type Exchange interface {
 	// a member.
 	AddDistributionMember(ctx context.Context, groupID, userID string) error
 	RemoveDistributionMember(ctx context.Context, groupID, userID string) error
+}
+
+// mailboxOf names u's mailbox for Exchange: by user principal name,
+// which its cmdlets are routed by, else by object ID.
+func mailboxOf(u User) string {
+	if u.UPN != "" {
+		return u.UPN
+	}
+	return u.ID
 }
 
 // sharedCapGB is where an unlicensed shared mailbox stops growing.
@@ -64,10 +81,11 @@ var convertMailbox = &Action{
 		{Name: "to", Kind: ParamEnum, Choices: []string{"shared", "user"}, Positional: true, Required: true, Summary: "shared or user"},
 	},
 	Permissions: []string{"Exchange.ManageAsApp"},
+	Roles:       rolesExchange,
 	Risk:        RiskDestructive,
 	Bulk:        true,
 	Run: onMailbox(func(ctx context.Context, x Exchange, u User, p Params) (Outcome, error) {
-		mb, err := x.Mailbox(ctx, u.ID)
+		mb, err := x.Mailbox(ctx, mailboxOf(u))
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -75,7 +93,7 @@ var convertMailbox = &Action{
 		if mb.Shared == shared {
 			return Outcome{Summary: fmt.Sprintf("%s: already a %s mailbox", u.UPN, p["to"])}, nil
 		}
-		if err := x.SetMailboxShared(ctx, u.ID, shared); err != nil {
+		if err := x.SetMailboxShared(ctx, mailboxOf(u), shared); err != nil {
 			return Outcome{}, err
 		}
 		o := Outcome{Summary: fmt.Sprintf("%s: converted to a %s mailbox", u.UPN, p["to"])}
@@ -97,10 +115,11 @@ var enableArchive = &Action{
 		{Name: "auto-expanding", Kind: ParamBool, Summary: "let the archive grow past 100 GB"},
 	},
 	Permissions: []string{"Exchange.ManageAsApp"},
+	Roles:       rolesExchange,
 	Risk:        RiskChange,
 	Bulk:        true,
 	Run: onMailbox(func(ctx context.Context, x Exchange, u User, p Params) (Outcome, error) {
-		if err := x.EnableArchive(ctx, u.ID, p.Bool("auto-expanding")); err != nil {
+		if err := x.EnableArchive(ctx, mailboxOf(u), p.Bool("auto-expanding")); err != nil {
 			return Outcome{}, err
 		}
 		o := Outcome{Summary: u.UPN + ": archive on"}
@@ -118,10 +137,11 @@ var setOOO = &Action{
 	Summary: "Turn on an out-of-office reply, now or between two times",
 	Params: []Param{
 		{Name: "message", Kind: ParamString, Required: true, Summary: "the reply, for everyone"},
-		{Name: "start", Kind: ParamString, Summary: "from, like 2026-12-24 or 2026-12-24T09:00Z"},
+		{Name: "start", Kind: ParamString, Summary: "from, like 2026-12-24 or 2026-12-24T09:00 (the mailbox's time zone) or 2026-12-24T09:00Z"},
 		{Name: "end", Kind: ParamString, Summary: "until, likewise"},
 	},
 	Permissions: []string{"Exchange.ManageAsApp"},
+	Roles:       rolesExchange,
 	Risk:        RiskChange,
 	Bulk:        true,
 	Prepare: func(_ context.Context, _ Directory, p Params) (Params, error) {
@@ -133,30 +153,84 @@ var setOOO = &Action{
 		if err != nil {
 			return Outcome{}, err
 		}
-		if err := x.SetAutoReply(ctx, u.ID, AutoReply{Enabled: true, Message: p["message"], Start: start, End: end}); err != nil {
+		mailbox := mailboxOf(u)
+		o := Outcome{}
+		// Times without an offset are the mailbox owner's wall clock; the
+		// reply shows the window in it. Times with one need no zone.
+		zone, loc := "", time.UTC
+		if !start.t.IsZero() {
+			local := start.local || end.local
+			zone, err = x.MailboxTimeZone(ctx, mailbox)
+			switch {
+			case err != nil && local:
+				return Outcome{}, err
+			case err != nil:
+				zone = ""
+			case zone == "" && local:
+				o.Lines = append(o.Lines, "Times read as UTC: the mailbox has no time zone set.")
+			case zone != "":
+				if loc, err = wintz.Location(zone); err != nil && local {
+					return Outcome{}, Errorf(EINVALID, "the mailbox's time zone %q is unknown to cippbot: give times with an offset, like 2026-12-24T09:00+01:00", zone)
+				} else if err != nil {
+					zone, loc = "", time.UTC
+				}
+			}
+		}
+		from, until := start.in(loc), end.in(loc)
+		if !from.IsZero() && !until.After(from) {
+			return Outcome{}, Errorf(EINVALID, "end must be after start")
+		}
+		if err := x.SetAutoReply(ctx, mailbox, AutoReply{Enabled: true, Message: p["message"], Start: from, End: until}); err != nil {
 			return Outcome{}, err
 		}
 		when := "from now on"
-		if !start.IsZero() {
-			when = start.UTC().Format("Jan 2 15:04Z") + " to " + end.UTC().Format("Jan 2 15:04Z")
+		switch {
+		case from.IsZero():
+		case zone != "":
+			when = from.In(loc).Format("Jan 2 15:04") + " to " + until.In(loc).Format("Jan 2 15:04") + " (" + zone + ")"
+		default:
+			when = from.UTC().Format("Jan 2 15:04Z") + " to " + until.UTC().Format("Jan 2 15:04Z")
 		}
-		return Outcome{Summary: u.UPN + ": out of office on, " + when}, nil
+		o.Summary = u.UPN + ": out of office on, " + when
+		return o, nil
 	}),
 }
 
-// oooWindow reads start and end: both or neither, end after start.
-func oooWindow(p Params) (start, end time.Time, err error) {
-	parse := func(name string) (time.Time, error) {
+// oooTime is a start or end of set-ooo: an instant when written with an
+// offset or Z, else a wall-clock time of the mailbox's time zone.
+type oooTime struct {
+	t     time.Time
+	local bool
+}
+
+// in returns the instant, reading a wall-clock time in loc.
+func (o oooTime) in(loc *time.Location) time.Time {
+	if !o.local || o.t.IsZero() {
+		return o.t
+	}
+	return time.Date(o.t.Year(), o.t.Month(), o.t.Day(), o.t.Hour(), o.t.Minute(), o.t.Second(), 0, loc)
+}
+
+// oooWindow reads start and end: both or neither; end after start when
+// both are instants or both wall-clock times (a mix is checked once the
+// mailbox's time zone is known).
+func oooWindow(p Params) (start, end oooTime, err error) {
+	parse := func(name string) (oooTime, error) {
 		v, ok := p[name]
 		if !ok {
-			return time.Time{}, nil
+			return oooTime{}, nil
 		}
-		for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00", "2006-01-02T15:04", "2006-01-02"} {
+		for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00"} {
 			if t, err := time.Parse(layout, v); err == nil {
-				return t, nil
+				return oooTime{t: t}, nil
 			}
 		}
-		return time.Time{}, Errorf(EINVALID, "%s %q is not a date like 2026-12-24 or 2026-12-24T09:00Z", name, v)
+		for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+			if t, err := time.Parse(layout, v); err == nil {
+				return oooTime{t: t, local: true}, nil
+			}
+		}
+		return oooTime{}, Errorf(EINVALID, "%s %q is not a date like 2026-12-24 or 2026-12-24T09:00", name, v)
 	}
 	if start, err = parse("start"); err != nil {
 		return
@@ -165,9 +239,9 @@ func oooWindow(p Params) (start, end time.Time, err error) {
 		return
 	}
 	switch {
-	case start.IsZero() != end.IsZero():
+	case start.t.IsZero() != end.t.IsZero():
 		err = Errorf(EINVALID, "give both start= and end=, or neither")
-	case !start.IsZero() && !end.After(start):
+	case !start.t.IsZero() && start.local == end.local && !end.t.After(start.t):
 		err = Errorf(EINVALID, "end must be after start")
 	}
 	return
@@ -178,10 +252,11 @@ var disableOOO = &Action{
 	Area:        "Mailbox",
 	Summary:     "Turn the out-of-office reply off",
 	Permissions: []string{"Exchange.ManageAsApp"},
+	Roles:       rolesExchange,
 	Risk:        RiskChange,
 	Bulk:        true,
 	Run: onMailbox(func(ctx context.Context, x Exchange, u User, _ Params) (Outcome, error) {
-		if err := x.SetAutoReply(ctx, u.ID, AutoReply{}); err != nil {
+		if err := x.SetAutoReply(ctx, mailboxOf(u), AutoReply{}); err != nil {
 			return Outcome{}, err
 		}
 		return Outcome{Summary: u.UPN + ": out of office off"}, nil
@@ -193,17 +268,18 @@ var disableForwarding = &Action{
 	Area:        "Mailbox",
 	Summary:     "Stop mailbox forwarding (inbox rules are separate)",
 	Permissions: []string{"Exchange.ManageAsApp"},
+	Roles:       rolesExchange,
 	Risk:        RiskChange,
 	Bulk:        true,
 	Run: onMailbox(func(ctx context.Context, x Exchange, u User, _ Params) (Outcome, error) {
-		mb, err := x.Mailbox(ctx, u.ID)
+		mb, err := x.Mailbox(ctx, mailboxOf(u))
 		if err != nil {
 			return Outcome{}, err
 		}
 		if mb.Forwarding == "" {
 			return Outcome{Summary: u.UPN + ": no mailbox forwarding was set"}, nil
 		}
-		if err := x.ClearForwarding(ctx, u.ID); err != nil {
+		if err := x.ClearForwarding(ctx, mailboxOf(u)); err != nil {
 			return Outcome{}, err
 		}
 		return Outcome{Summary: u.UPN + ": forwarding to " + mb.Forwarding + " stopped",

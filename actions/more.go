@@ -170,6 +170,7 @@ var editUser = &Action{
 		return ps
 	}(),
 	Permissions: permUserWrite,
+	AdminRoles:  rolesToChangeAdmins, // phones are sensitive properties
 	Risk:        RiskChange,
 	Prepare: func(_ context.Context, _ Directory, p Params) (Params, error) {
 		if len(p) == 0 {

@@ -13,8 +13,14 @@ var provisionOneDrive = &Action{
 	Area:        "OneDrive",
 	Summary:     "Create users' OneDrives now instead of at first sign-in",
 	Permissions: []string{"Sites.FullControl.All"},
-	Risk:        RiskChange,
-	Bulk:        true,
+	// RequestPersonalSites needs an actor with the SharePoint
+	// Administrator role and a SharePoint licence
+	// (https://learn.microsoft.com/en-us/powershell/module/sharepoint-online/request-spopersonalsite),
+	// which an app is not; app-only calls fail with "Attempted to perform
+	// an unauthorized operation" (CyberDrain/CIPP#592).
+	DelegatedOnly: "a SharePoint admin can run Request-SPOPersonalSite, or the OneDrive is created when the user first opens it",
+	Risk:          RiskChange,
+	Bulk:          true,
 	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
 		od, err := side[OneDrive](d, "SharePoint")
 		if err != nil {

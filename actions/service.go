@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -105,6 +106,16 @@ type CheckReport struct {
 	Permissions []string            // granted application permissions
 	Working     []string            // action names that will work
 	Missing     map[string][]string // action name → permissions it needs (any one)
+	// AppRoles are the Microsoft Entra roles assigned to cippbot's app;
+	// RolesRead says whether they could be read.
+	AppRoles  []string
+	RolesRead bool
+	// MissingRoles maps an action name to the Entra roles it needs that
+	// the app lacks (all of them needed).
+	MissingRoles map[string][]string
+	// Delegated are the actions that need a signed-in admin, which
+	// app-only access cannot do.
+	Delegated []string
 	// Rules are the safety rules the permissions do not let cippbot apply
 	// in full, each with the permission that would.
 	Rules []string
@@ -155,13 +166,39 @@ func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (Che
 	if err != nil {
 		return CheckReport{}, err
 	}
-	rep := CheckReport{Permissions: perms, Missing: map[string][]string{}, Rules: safetyRules(perms)}
-	for _, a := range c.All() {
-		if len(a.Permissions) == 0 || slices.ContainsFunc(a.Permissions, func(p string) bool { return slices.Contains(perms, p) }) {
-			rep.Working = append(rep.Working, a.Name)
-		} else {
-			rep.Missing[a.Name] = a.Permissions
+	rep := CheckReport{Permissions: perms, Missing: map[string][]string{}, MissingRoles: map[string][]string{}, Rules: safetyRules(perms)}
+	if r, ok := d.(AppRoleReader); ok {
+		if roles, err := r.AppRoles(ctx); err == nil {
+			rep.AppRoles, rep.RolesRead = roles, true
 		}
+	}
+	var onAdmins []string // actions that cannot act on admins
+	for _, a := range c.All() {
+		works := true
+		if len(a.Permissions) > 0 && !slices.ContainsFunc(a.Permissions, func(p string) bool { return slices.Contains(perms, p) }) {
+			rep.Missing[a.Name] = a.Permissions
+			works = false
+		}
+		if m := missingRoles(rep.AppRoles, a.Roles); rep.RolesRead && len(m) > 0 {
+			rep.MissingRoles[a.Name] = m
+			works = false
+		}
+		if a.DelegatedOnly != "" {
+			rep.Delegated = append(rep.Delegated, a.Name)
+			works = false
+		}
+		if works {
+			rep.Working = append(rep.Working, a.Name)
+			if rep.RolesRead && len(missingRoles(rep.AppRoles, a.AdminRoles)) > 0 {
+				onAdmins = append(onAdmins, a.Name)
+			}
+		}
+	}
+	if !rep.RolesRead && slices.ContainsFunc(c.All(), func(a *Action) bool { return len(a.Roles)+len(a.AdminRoles) > 0 }) {
+		rep.Rules = append(rep.Rules, "cippbot's own Entra roles could not be read, so actions that need one are not judged: grant RoleManagement.Read.Directory")
+	}
+	if len(onAdmins) > 0 {
+		rep.Rules = append(rep.Rules, fmt.Sprintf("On admins, %s fail without %s", strings.Join(onAdmins, ", "), RoleList(rolesToChangeAdmins)))
 	}
 	return rep, nil
 }
@@ -175,6 +212,9 @@ func (s *Service) Prepare(ctx context.Context, tenantID string, a *Action, targe
 	}
 	if len(targets) > 1 && !a.Bulk {
 		return nil, Errorf(EINVALID, "%s takes one user at a time", a.Name)
+	}
+	if a.DelegatedOnly != "" {
+		return nil, DelegatedRefusal(a)
 	}
 	if a.Check != nil {
 		for _, u := range targets {
@@ -219,6 +259,19 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 		}
 		return results
 	}
+	if a.DelegatedOnly != "" {
+		for i := range results {
+			results[i].Err = DelegatedRefusal(a)
+		}
+		return results
+	}
+	// A 403 of Graph's names the Entra role the app probably lacks.
+	defer func() {
+		roles := appRolesOnce(ctx, d)
+		for i := range results {
+			results[i].Err = explainForbidden(a, results[i].Err, roles)
+		}
+	}()
 	users, errs := lookupTargets(ctx, d, a, targetIDs)
 	var ready []int // indexes of targets read and checked
 	for i := range results {
@@ -279,6 +332,19 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 		}
 	}
 	return results
+}
+
+// ApplyLater performs writes a run left for later (Outcome.Later).
+func (s *Service) ApplyLater(ctx context.Context, tenantID string, ops []Op) []error {
+	d, err := s.Connector.Directory(ctx, tenantID)
+	if err != nil {
+		errs := make([]error, len(ops))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	return apply(ctx, d, ops, nil)
 }
 
 // apply performs ops: Graph writes through d.Apply (which may batch),

@@ -161,6 +161,7 @@ var blockSignIn = &Action{
 	Name:        "block-signin",
 	Area:        "Sign-in",
 	Permissions: permUserWrite,
+	AdminRoles:  rolesToChangeAdmins,
 	Aliases:     []string{"block", "disable-user"},
 	Summary:     "Block a user from signing in",
 	Risk:        RiskDestructive,
@@ -180,6 +181,7 @@ var unblockSignIn = &Action{
 	Name:        "unblock-signin",
 	Area:        "Sign-in",
 	Permissions: permUserWrite,
+	AdminRoles:  rolesToChangeAdmins,
 	Aliases:     []string{"unblock", "enable-user"},
 	Summary:     "Allow a blocked user to sign in again",
 	Risk:        RiskChange,
@@ -212,6 +214,8 @@ var resetPassword = &Action{
 	Name:        "reset-password",
 	Area:        "Sign-in",
 	Permissions: permPassword,
+	Roles:       rolesPassword,
+	AdminRoles:  rolesToChangeAdmins,
 	Aliases:     []string{"resetpw", "reset-pw"},
 	Summary:     "Set a new random password, sent to you privately",
 	Params: []Param{
@@ -220,8 +224,16 @@ var resetPassword = &Action{
 	Risk:   RiskDestructive,
 	Bulk:   true,
 	Secret: true,
-	Check: onPremises("reset the password",
-		"With password writeback, reset it in AD or let the user use self-service reset; cippbot's app-only access cannot write back."),
+	// A synced user's password is written back to AD only through
+	// authenticationMethod: resetPassword, whose only supported
+	// permission is delegated ("Application: Not supported",
+	// https://learn.microsoft.com/en-us/graph/api/authenticationmethod-resetpassword).
+	Check: func(u User, _ Params) error {
+		if u.Synced {
+			return Errorf(ECONFLICT, "%s is synced from on-premises AD: resetting a synced user's password (with writeback) needs a signed-in admin (delegated access), which cippbot's app-only access cannot do. Reset it in AD, or let the user use self-service password reset.", u.UPN)
+		}
+		return nil
+	},
 	Plan: func(u User, p Params, env Env) (Plan, error) {
 		pw, err := env.Passwords.Password()
 		if err != nil {
@@ -334,6 +346,7 @@ var deleteUser = &Action{
 	Name:        "delete-user",
 	Area:        "Users",
 	Permissions: permUserWrite,
+	AdminRoles:  rolesToChangeAdmins,
 	Aliases:     []string{"delete"},
 	Summary:     "Delete a user (restorable for 30 days)",
 	Risk:        RiskDestructive,
@@ -369,6 +382,7 @@ var clearImmutableID = &Action{
 	Name:        "clear-immutable-id",
 	Area:        "Users",
 	Permissions: permUserWrite,
+	AdminRoles:  rolesToChangeAdmins,
 	Summary:     "Clear a cloud user's leftover on-premises immutable ID",
 	Risk:        RiskDestructive,
 	Bulk:        true,

@@ -183,18 +183,33 @@ func CheckMessage(t Tenant, c CheckResult) Message {
 			Lines: []string{actions.ErrorMessage(c.Err)}}
 	}
 	rep := c.Report
-	total := len(rep.Working) + len(rep.Missing)
-	m := Message{Title: fmt.Sprintf("%s: signed in; %d of %d actions will work", t.DefaultDomain, len(rep.Working), total), Tone: ToneOK}
-	if len(rep.Missing) > 0 {
-		m.Tone = ToneWarn
-	}
-	names := make([]string, 0, len(rep.Missing))
+	var names []string // actions that will not work, for any reason
 	for n := range rep.Missing {
 		names = append(names, n)
 	}
+	for n := range rep.MissingRoles {
+		names = append(names, n)
+	}
+	names = append(names, rep.Delegated...)
 	slices.Sort(names)
+	names = slices.Compact(names)
+	total := len(rep.Working) + len(names)
+	m := Message{Title: fmt.Sprintf("%s: signed in; %d of %d actions will work", t.DefaultDomain, len(rep.Working), total), Tone: ToneOK}
+	if len(names) > 0 {
+		m.Tone = ToneWarn
+	}
 	for _, n := range names {
-		m.Lines = append(m.Lines, fmt.Sprintf("✗ %s needs %s", n, strings.Join(rep.Missing[n], " or ")))
+		var needs []string
+		if perms := rep.Missing[n]; len(perms) > 0 {
+			needs = append(needs, strings.Join(perms, " or "))
+		}
+		if roles := rep.MissingRoles[n]; len(roles) > 0 {
+			needs = append(needs, actions.RoleList(roles))
+		}
+		if slices.Contains(rep.Delegated, n) {
+			needs = append(needs, "a signed-in admin (delegated access), which app-only mode cannot do")
+		}
+		m.Lines = append(m.Lines, fmt.Sprintf("✗ %s needs %s", n, strings.Join(needs, ", and ")))
 	}
 	for _, rule := range rep.Rules {
 		m.Tone = ToneWarn
@@ -204,6 +219,12 @@ func CheckMessage(t Tenant, c CheckResult) Message {
 		m.Lines = append(m.Lines, "Granted: "+strings.Join(rep.Permissions, ", "))
 	} else {
 		m.Lines = append(m.Lines, "Granted: no application permissions")
+	}
+	switch {
+	case rep.RolesRead && len(rep.AppRoles) > 0:
+		m.Lines = append(m.Lines, "Entra roles: "+strings.Join(rep.AppRoles, ", "))
+	case rep.RolesRead:
+		m.Lines = append(m.Lines, "Entra roles: none")
 	}
 	return m
 }

@@ -149,6 +149,13 @@ func csomError(status int, raw []byte) error {
 		return nil
 	}
 	e := &actions.Error{Detail: fmt.Sprintf("sharepoint %s: %s (correlation %s)", ei.ErrorTypeName, ei.ErrorMessage, ei.TraceCorrelationID)}
+	if strings.Contains(ei.ErrorMessage, "Attempted to perform an unauthorized operation") {
+		// RequestPersonalSites refuses app-only callers: it needs a
+		// signed-in SharePoint admin with a licence (Request-SPOPersonalSite).
+		e.Code = actions.EFORBIDDEN
+		e.Message = "SharePoint refused: creating OneDrives needs a signed-in SharePoint admin (delegated access), which cippbot's app-only access cannot do"
+		return e
+	}
 	if strings.Contains(ei.ErrorTypeName, "UnauthorizedAccess") || strings.Contains(ei.ErrorTypeName, "AccessDenied") {
 		e.Code = actions.EFORBIDDEN
 		e.Message = "SharePoint refused: " + trimDot(ei.ErrorMessage) + " (the app needs SharePoint's Sites.FullControl.All)"

@@ -76,11 +76,15 @@ func signInObj(si signIn) obj {
 	}
 }
 
-// routeAuditLogs serves /auditLogs/signIns.
+// routeAuditLogs serves /auditLogs/signIns and (audits.go)
+// /auditLogs/directoryAudits.
 func (s *Server) routeAuditLogs(c *call) *reply {
 	n := len(c.segs)
 	if n == 1 {
 		return segmentNotFound(c.segs[0])
+	}
+	if c.seg(1) == "directoryaudits" {
+		return s.serveDirectoryAudits(c)
 	}
 	if c.seg(1) != "signins" {
 		return segmentNotFound(c.segs[1])

@@ -312,6 +312,9 @@ func requiredPermissions(c *call) []string {
 			return []string{PermApplicationReadAll}
 		}
 		return []string{PermApplicationReadWriteAll}
+	case "policies":
+		// https://learn.microsoft.com/en-us/graph/api/tenantappmanagementpolicy-get
+		return []string{PermPolicyReadAll, "Policy.Read.ApplicationConfiguration", "Policy.ReadWrite.ApplicationConfiguration"}
 	}
 	return nil
 }

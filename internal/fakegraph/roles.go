@@ -176,14 +176,18 @@ func roleContext(set string, sel []string, exp roleExpand) string {
 	return set + "(" + strings.Join(parts, ",") + ")"
 }
 
-// principalObj renders the principal of an assignment as a
-// directoryObject; null when it no longer exists.
+// principalObj renders the principal of an assignment (a user, group or
+// service principal) as a directoryObject; null when it no longer
+// exists.
 func (c *call) principalObj(id string) any {
 	if u := c.t.findUser(id, false); u != nil && u.ID == id {
 		return c.directoryUser(u, nil)
 	}
 	if g := c.t.findGroup(id); g != nil {
 		return groupObj(g).prepend("@odata.type", "#microsoft.graph.group")
+	}
+	if sp := c.t.servicePrincipal(id); sp != nil {
+		return servicePrincipalObj(sp).prepend("@odata.type", "#microsoft.graph.servicePrincipal")
 	}
 	return nil
 }

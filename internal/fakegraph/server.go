@@ -40,6 +40,8 @@
 //	groups/{id}/members/$ref (POST, DELETE)      GroupMember.ReadWrite.All
 //	directoryRoles                               RoleManagement.Read.Directory
 //	auditLogs/signIns                            AuditLog.Read.All
+//	auditLogs/directoryAudits                    AuditLog.Read.All and
+//	                                             Directory.Read.All (both)
 //	organization, subscribedSkus                 Organization.Read.All
 //	domains                                      Domain.Read.All
 //	tenantRelationships/delegatedAdminRelationships
@@ -108,6 +110,21 @@
 // transitiveMemberOf follows nested groups (Group.MemberGroups) and lists
 // the directory roles held through role-assignable groups. Conditional
 // Access policies come from TenantSeed.ConditionalAccessPolicies.
+//
+// Every tenant also holds the app's own service principal, and app-only
+// requests are judged, as Microsoft Entra judges them, by the directory
+// roles assigned to it as well as by the permissions: password changes,
+// sensitive changes to admins, Exchange cmdlets and SharePoint's
+// RequestPersonalSites (see approles.go, TenantSeed.AppRoles and
+// SetAppRoles).
+//
+// Every v1.0 request, each $batch item on its own, is held to Microsoft's
+// published v1.0 schema (schema/graph-v1.0.csdl, embedded): its path
+// segments, the properties its $select, $filter, $orderby and $expand
+// name, and the properties of its body must exist on the types they
+// address, and what breaks the schema is answered as Graph answers it,
+// 400 BadRequest. The server's own v1.0 answers are held to the schema
+// too (see schema_check.go). Beta requests are not checked.
 //
 // Like real Graph, GET /v1.0/users returns only the default property set
 // (id, businessPhones, displayName, givenName, jobTitle, mail, mobilePhone,
@@ -185,6 +202,9 @@ type grant struct {
 	clientID string
 	scope    string
 	expires  time.Time
+	// user is the signed-in user's id of a delegated token, "" for an
+	// app-only one (approles.go).
+	user string
 }
 
 // Server is a simulated Microsoft 365 tenant host. Create it with New.
@@ -193,15 +213,19 @@ type Server struct {
 	clientSecret string
 	nowFn        func() time.Time
 
-	mu       sync.Mutex
-	latency  time.Duration
-	tenants  map[string]*tenant
-	tokens   map[string]grant
-	issued   int
-	requests []Request
-	faults   []*Fault
-	ts       *httptest.Server
-	sp       sharePointState
+	mu      sync.Mutex
+	latency time.Duration
+	// exoSyncDelay, when exoSyncSet, replaces DefaultExchangeSyncDelay.
+	exoSyncDelay time.Duration
+	exoSyncSet   bool
+	tenants      map[string]*tenant
+	tokens       map[string]grant
+	issued       int
+	requests     []Request
+	exoCalls     []ExchangeCall
+	faults       []*Fault
+	ts           *httptest.Server
+	sp           sharePointState
 }
 
 // New returns a server seeded with the contoso tenant. It is not listening
@@ -235,6 +259,10 @@ func New(opts Options) *Server {
 func (s *Server) AddTenant(seed TenantSeed) error {
 	t, err := buildTenant(seed, s.now())
 	if err != nil {
+		return err
+	}
+	t.now = s.now
+	if err := s.seedApp(t, seed.AppRoles); err != nil { // the app's own service principal (approles.go)
 		return err
 	}
 	s.mu.Lock()

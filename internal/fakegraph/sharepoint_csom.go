@@ -132,9 +132,11 @@ type csomObject struct {
 
 // csomRun executes one ProcessQuery request; s.mu is held throughout.
 type csomRun struct {
-	s     *Server
-	t     *tenant
-	sp    *spTenant
+	s  *Server
+	t  *tenant
+	sp *spTenant
+	// user is the signed-in admin of a delegated token, nil for app-only.
+	user  *User
 	now   time.Time
 	trace string
 	paths map[string]csomNode
@@ -187,6 +189,10 @@ func (s *Server) processQuery(r *http.Request, segs []string, body []byte, decEr
 	answer := func(status int, hdr http.Header, e *csomError) func(http.ResponseWriter) {
 		return func(w http.ResponseWriter) { s.csomWrite(w, trace, status, hdr, nil, e) }
 	}
+	user, denied := s.csomCaller(r.Header.Get("Authorization"), t) // delegated callers (approles.go)
+	if denied != nil {
+		return answer(http.StatusForbidden, nil, denied)
+	}
 	if f := s.matchFault(r.Method, "/"+strings.Join(segs, "/")); f != nil {
 		var h http.Header
 		if f.RetryAfter != "" {
@@ -194,7 +200,7 @@ func (s *Server) processQuery(r *http.Request, segs []string, body []byte, decEr
 		}
 		return answer(f.Status, h, &csomError{f.Message, f.Code, -1})
 	}
-	if !hasPermission(t.permissions, csomPermission) {
+	if user == nil && !hasPermission(t.permissions, csomPermission) {
 		return answer(http.StatusForbidden, nil, &csomError{
 			"Access denied. You do not have permission to perform this action or access this resource.",
 			"System.UnauthorizedAccessException", -2147024891})
@@ -202,7 +208,7 @@ func (s *Server) processQuery(r *http.Request, segs []string, body []byte, decEr
 	if decErr != nil {
 		return answer(decErr.status, nil, csomInvalidQuery("%s", decErr.err.message))
 	}
-	run := &csomRun{s: s, t: t, sp: s.spState(t), now: now, trace: trace,
+	run := &csomRun{s: s, t: t, sp: s.spState(t), now: now, trace: trace, user: user,
 		paths: map[string]csomNode{}, objs: map[string]*csomObject{}}
 	if e := run.process(body); e != nil {
 		return answer(http.StatusOK, nil, e)
@@ -442,6 +448,9 @@ func (run *csomRun) invoke(o *csomObject, name string, params *csomParams) (*cso
 
 // requestPersonalSites runs Tenant.RequestPersonalSites(string[]).
 func (run *csomRun) requestPersonalSites(params *csomParams) (*csomObject, *csomError) {
+	if e := run.personalSitesDenied(); e != nil {
+		return nil, e
+	}
 	bad := csomArgumentError("Value does not fall within the expected range.")
 	if params == nil || len(params.Items) != 1 || !strings.EqualFold(params.Items[0].Type, "Array") {
 		return nil, bad

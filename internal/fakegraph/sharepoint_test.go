@@ -99,8 +99,62 @@ func spAdmin(t *testing.T) (*fakegraph.Server, string) {
 	return s, s.SPTestGrant(fakegraph.ContosoTenantID, contosoAdminScope, time.Hour)
 }
 
-func TestCSOMRequestPersonalSites(t *testing.T) {
+// adminGrant returns a delegated token of contoso's Global Administrator
+// (licensed for SharePoint) for the SharePoint admin endpoint.
+func adminGrant(s *fakegraph.Server) string {
+	return s.SPTestDelegatedGrant(fakegraph.ContosoTenantID, fakegraph.ContosoAdminID, contosoAdminScope, time.Hour)
+}
+
+// tenantQueryXML queries the Tenant object and calls nothing.
+func tenantQueryXML() string {
+	return `<Request AddExpandoFieldTypeSuffix="true" SchemaVersion="15.0.0.0" LibraryVersion="16.0.0.0" ApplicationName="cippbot" xmlns="http://schemas.microsoft.com/sharepoint/clientquery/2009"><Actions><ObjectPath Id="4" ObjectPathId="3" /><Query Id="5" ObjectPathId="3"><Query SelectAllProperties="true"><Properties /></Query></Query></Actions><ObjectPaths><Constructor Id="3" TypeId="{268004ae-ef6b-4e9b-8425-127220d84719}" /></ObjectPaths></Request>`
+}
+
+// wantUnauthorizedOperation checks SharePoint's refusal of an operation
+// the caller may not perform.
+func wantUnauthorizedOperation(t *testing.T, r csomResponse) {
+	t.Helper()
+	info := r.errorInfo(t)
+	if r.status != http.StatusOK || info == nil || info["ErrorTypeName"] != "System.UnauthorizedAccessException" ||
+		info["ErrorMessage"] != "Attempted to perform an unauthorized operation." || info["ErrorCode"] != float64(-2147024891) || len(r.items) != 1 {
+		t.Errorf("want UnauthorizedAccessException: %d %s", r.status, r.raw)
+	}
+}
+
+// TestCSOMRequestPersonalSitesAppOnly: RequestPersonalSites needs an
+// actor with the SharePoint Administrator role and a SharePoint licence
+// (Request-SPOPersonalSite); an app-only token, even with
+// Sites.FullControl.All, is refused, as CIPP found (CyberDrain/CIPP#592).
+func TestCSOMRequestPersonalSitesAppOnly(t *testing.T) {
 	s, tok := spAdmin(t)
+	wantUnauthorizedOperation(t, processQuery(t, s, tok, personalSitesXML("IsaiahL@contoso.com")))
+	if s.OneDrive(fakegraph.ContosoTenantID, fakegraph.ContosoIsaiahID) || s.PersonalSiteRequests(fakegraph.ContosoTenantID) != nil {
+		t.Error("app-only RequestPersonalSites ran")
+	}
+	// The rest of the admin endpoint still answers the app.
+	if r := processQuery(t, s, tok, tenantQueryXML()); r.status != http.StatusOK || r.errorInfo(t) != nil {
+		t.Errorf("tenant query: %d %s", r.status, r.raw)
+	}
+	// A signed-in admin must be a SharePoint (or Global) Administrator...
+	notAdmin := s.SPTestDelegatedGrant(fakegraph.ContosoTenantID, fakegraph.ContosoAdeleID, contosoAdminScope, time.Hour)
+	if r := processQuery(t, s, notAdmin, personalSitesXML("IsaiahL@contoso.com")); r.status != http.StatusForbidden ||
+		r.errorInfo(t)["ErrorTypeName"] != "System.UnauthorizedAccessException" {
+		t.Errorf("non-admin: %d %s", r.status, r.raw)
+	}
+	// ...and hold a SharePoint licence.
+	if err := s.AssignRole(fakegraph.ContosoTenantID, fakegraph.ContosoJoniID, "SharePoint Administrator"); err != nil {
+		t.Fatal(err)
+	}
+	unlicensed := s.SPTestDelegatedGrant(fakegraph.ContosoTenantID, fakegraph.ContosoJoniID, contosoAdminScope, time.Hour)
+	wantUnauthorizedOperation(t, processQuery(t, s, unlicensed, personalSitesXML("IsaiahL@contoso.com")))
+	if s.OneDrive(fakegraph.ContosoTenantID, fakegraph.ContosoIsaiahID) {
+		t.Error("provisioned for an unlicensed admin")
+	}
+}
+
+func TestCSOMRequestPersonalSites(t *testing.T) {
+	s, _ := spAdmin(t)
+	tok := adminGrant(s)
 	r := processQuery(t, s, tok, personalSitesXML("IsaiahL@contoso.com", "JoniS@contoso.com", "ghost@contoso.com"))
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
 		t.Fatalf("status %d %s: %s", r.status, r.header.Get("Content-Type"), r.raw)
@@ -151,7 +205,8 @@ func TestCSOMRequestPersonalSites(t *testing.T) {
 
 func TestCSOMMethodObjectPath(t *testing.T) {
 	// CIPP's current form: the method as an object path, then queried.
-	s, tok := spAdmin(t)
+	s, _ := spAdmin(t)
+	tok := adminGrant(s)
 	body := `<?xml version="1.0" encoding="utf-8"?>
 <Request xmlns="http://schemas.microsoft.com/sharepoint/clientquery/2009" AddExpandoFieldTypeSuffix="true" SchemaVersion="15.0.0.0" LibraryVersion="16.0.0.0" ApplicationName=".NET Library">
   <Actions>
@@ -186,7 +241,8 @@ func TestCSOMMethodObjectPath(t *testing.T) {
 }
 
 func TestCSOMErrors(t *testing.T) {
-	s, tok := spAdmin(t)
+	s, _ := spAdmin(t)
+	tok := adminGrant(s)
 	many := make([]string, 201)
 	for i := range many {
 		many[i] = fmt.Sprintf("user%d@contoso.com", i)
@@ -298,7 +354,7 @@ func TestCSOMPermission(t *testing.T) {
 	}
 	// Permission names compare case-insensitively.
 	s.SetPermissions(fakegraph.ContosoTenantID, []string{"sites.fullcontrol.all"})
-	if r := processQuery(t, s, tok, personalSitesXML("IsaiahL@contoso.com")); r.status != http.StatusOK || r.errorInfo(t) != nil {
+	if r := processQuery(t, s, tok, tenantQueryXML()); r.status != http.StatusOK || r.errorInfo(t) != nil {
 		t.Errorf("lowercase permission: %d %s", r.status, r.raw)
 	}
 }
@@ -317,7 +373,8 @@ func TestCSOMFault(t *testing.T) {
 
 func TestCSOMTokenEndpoint(t *testing.T) {
 	// Once the token endpoint issues SharePoint admin tokens, they work
-	// here unchanged.
+	// here unchanged, as app-only tokens: RequestPersonalSites refuses
+	// them.
 	s := start(t, fakegraph.Options{})
 	s.SetPermissions(fakegraph.ContosoTenantID, append(noSharePoint(), "Sites.FullControl.All"))
 	form := clientCredentials()
@@ -327,8 +384,8 @@ func TestCSOMTokenEndpoint(t *testing.T) {
 		t.Skipf("token endpoint does not issue SharePoint tokens yet: %d %s", res.status, res.raw)
 	}
 	tok, _ := res.json["access_token"].(string)
-	r := processQuery(t, s, tok, personalSitesXML("IsaiahL@contoso.com"))
-	if r.status != http.StatusOK || r.errorInfo(t) != nil || !s.OneDrive(fakegraph.ContosoTenantID, fakegraph.ContosoIsaiahID) {
+	if r := processQuery(t, s, tok, tenantQueryXML()); r.status != http.StatusOK || r.errorInfo(t) != nil {
 		t.Errorf("with an issued token: %d %s", r.status, r.raw)
 	}
+	wantUnauthorizedOperation(t, processQuery(t, s, tok, personalSitesXML("IsaiahL@contoso.com")))
 }

@@ -348,6 +348,9 @@ func (s *Server) issueTokenV1(w http.ResponseWriter, r *http.Request, tenantID, 
 		s.writeUnknownResource(w, r, res, tenantID)
 		return
 	}
+	if target.kind == resMFA && s.connectorDisabled(w, r, tenantID, res) {
+		return
+	}
 	tok, now, ok := s.grantToken(w, r, req.clientID, target, args)
 	if !ok {
 		return
