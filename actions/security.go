@@ -39,7 +39,8 @@ type Research struct {
 	Verdict  string
 	Evidence []string // most worrying first
 	Info     []string // context that is not evidence
-	// RuleIDs are the inbox rules that forward outside, delete or hide.
+	// RuleIDs are the inbox rules still on that forward outside, delete
+	// or hide mail.
 	RuleIDs    []string
 	Forwarding string // mailbox forwarding outside the tenant, "" if none
 }
@@ -106,21 +107,24 @@ func ResearchUser(ctx context.Context, d Directory, u User, now time.Time) (Rese
 	}
 	ev = append(ev, signInEvidence(signIns, since)...)
 
-	// Inbox rules.
-	if rules, err := sec.InboxRules(ctx, u.ID); err != nil {
+	// Inbox rules, hidden ones included; a rule turned off is still
+	// evidence.
+	if rules, err := sec.InboxRules(ctx, mailboxOf(u)); err != nil {
 		unread("inbox rules", err)
 	} else {
 		for _, rule := range rules {
 			if e, bad := ruleEvidence(rule, org.Domains); bad {
 				ev = append(ev, e)
-				r.RuleIDs = append(r.RuleIDs, rule.ID)
+				if rule.Enabled {
+					r.RuleIDs = append(r.RuleIDs, rule.ID)
+				}
 			}
 		}
 	}
 
 	// Mailbox forwarding.
 	if x, ok := d.(Exchange); ok {
-		if mb, err := x.Mailbox(ctx, u.ID); err == nil && mb.Forwarding != "" {
+		if mb, err := x.Mailbox(ctx, mailboxOf(u)); err == nil && mb.Forwarding != "" {
 			if outside(mb.Forwarding, org.Domains) {
 				r.Forwarding = mb.Forwarding
 				ev = append(ev, evidence{"Mailbox forwards to " + mb.Forwarding + " (outside)", true})
@@ -297,61 +301,104 @@ func ago(now, t time.Time) string {
 }
 
 var removeInboxRules = &Action{
-	Name:        "remove-inbox-rules",
-	Aliases:     []string{"remove-rules"},
-	Area:        "Security",
-	Summary:     "Delete inbox rules that forward outside, delete or hide mail (--all: every rule)",
-	Params:      []Param{{Name: "all", Kind: ParamBool, Summary: "delete every inbox rule"}},
-	Permissions: []string{"MailboxSettings.ReadWrite"},
+	Name:    "remove-inbox-rules",
+	Aliases: []string{"remove-rules"},
+	Area:    "Security",
+	Summary: "Turn off inbox rules (hidden ones too) that forward outside, delete or hide mail",
+	Params: []Param{
+		{Name: "all", Kind: ParamBool, Summary: "every inbox rule, not only suspicious ones"},
+		{Name: "delete", Kind: ParamBool, Summary: "delete the rules instead of turning them off (the evidence goes)"},
+	},
+	Permissions: []string{"Exchange.ManageAsApp"},
+	Roles:       rolesExchange,
 	Risk:        RiskDestructive,
 	Bulk:        true,
 	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		removed, kept, err := removeRules(ctx, d, u, p.Bool("all"))
+		del := p.Bool("delete")
+		res, err := removeRules(ctx, d, u, p.Bool("all"), del)
 		if err != nil {
 			return Outcome{}, err
 		}
-		o := Outcome{Summary: fmt.Sprintf("%s: %d inbox rules deleted", u.UPN, len(removed))}
-		for _, r := range removed {
+		verb := "turned off"
+		if del {
+			verb = "deleted"
+		}
+		o := Outcome{Summary: fmt.Sprintf("%s: %d inbox rules %s", u.UPN, len(res.done), verb)}
+		for _, r := range res.done {
 			o.Lines = append(o.Lines, "✓ "+r)
 		}
-		if kept > 0 {
-			o.Lines = append(o.Lines, fmt.Sprintf("%d harmless rules kept (--all deletes them too)", kept))
+		if res.off > 0 {
+			o.Lines = append(o.Lines, fmt.Sprintf("%d already off", res.off))
+		}
+		if !del && len(res.done)+res.off > 0 {
+			o.Lines = append(o.Lines, "Kept as evidence; --delete deletes them")
+		}
+		if res.kept > 0 {
+			o.Lines = append(o.Lines, fmt.Sprintf("%d harmless rules kept (--all: every rule)", res.kept))
 		}
 		return o, nil
 	},
 }
 
-// removeRules deletes u's suspicious inbox rules, or all of them. It
-// returns the names of those deleted and how many it kept; a failure to
-// delete one is an error naming the rules already deleted.
-func removeRules(ctx context.Context, d Directory, u User, all bool) (removed []string, kept int, err error) {
+// ruleCleanup is what removeRules did.
+type ruleCleanup struct {
+	done []string // the rules turned off or deleted, quoted
+	off  int      // suspicious rules already off, left so
+	kept int      // rules left alone
+}
+
+// systemRule reports whether a rule is one Exchange keeps itself: the
+// junk email rule, "a hidden Inbox rule named Junk E-mail Rule"
+// (https://learn.microsoft.com/powershell/module/exchangepowershell/set-mailboxjunkemailconfiguration),
+// and the automatic replies' rules. --all leaves them unless they look
+// like an attacker's.
+func systemRule(name string) bool {
+	return strings.EqualFold(name, "Junk E-mail Rule") || strings.HasPrefix(strings.ToLower(name), "microsoft.exchange.oof.")
+}
+
+// removeRules turns off (or, with del, deletes) u's suspicious inbox
+// rules, hidden ones included, or all of them. A failure on one rule is
+// an error naming the rules already done.
+func removeRules(ctx context.Context, d Directory, u User, all, del bool) (ruleCleanup, error) {
+	var res ruleCleanup
 	sec, err := side[Security](d, "inbox rules")
 	if err != nil {
-		return nil, 0, err
+		return res, err
 	}
 	org, err := d.Organization(ctx)
 	if err != nil {
-		return nil, 0, err
+		return res, err
 	}
-	rules, err := sec.InboxRules(ctx, u.ID)
+	mailbox := mailboxOf(u)
+	rules, err := sec.InboxRules(ctx, mailbox)
 	if err != nil {
-		return nil, 0, err
+		return res, err
 	}
 	for _, r := range rules {
-		if _, bad := ruleEvidence(r, org.Domains); !bad && !all {
-			kept++
+		_, bad := ruleEvidence(r, org.Domains)
+		switch {
+		case !bad && (!all || systemRule(r.Name)):
+			res.kept++
+			continue
+		case !del && !r.Enabled:
+			res.off++
 			continue
 		}
-		if err := sec.DeleteInboxRule(ctx, u.ID, r.ID); err != nil && ErrorCode(err) != ENOTFOUND {
-			done := ""
-			if len(removed) > 0 {
-				done = " (deleted before it: " + strings.Join(removed, ", ") + ")"
-			}
-			return removed, kept, &Error{Code: ErrorCode(err), Message: fmt.Sprintf("rule %q: %s%s", r.Name, ErrorMessage(err), done)}
+		if del {
+			err = sec.DeleteInboxRule(ctx, mailbox, r.ID)
+		} else {
+			err = sec.DisableInboxRule(ctx, mailbox, r.ID)
 		}
-		removed = append(removed, fmt.Sprintf("%q", r.Name))
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			done := ""
+			if len(res.done) > 0 {
+				done = " (done before it: " + strings.Join(res.done, ", ") + ")"
+			}
+			return res, &Error{Code: ErrorCode(err), Message: fmt.Sprintf("rule %q: %s%s", r.Name, ErrorMessage(err), done)}
+		}
+		res.done = append(res.done, fmt.Sprintf("%q", r.Name))
 	}
-	return removed, kept, nil
+	return res, nil
 }
 
 var sendMFAPush = &Action{

@@ -20,14 +20,39 @@ import (
 
 var _ actions.Exchange = (*Directory)(nil)
 
-// exoAnchor is the mailbox Exchange's app-only REST calls are routed by.
+// exoAnchor is the mailbox Exchange's app-only REST calls about the
+// organization are routed by.
 const exoAnchor = "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@"
 
-// invoke runs one Exchange Online cmdlet over REST:
-// POST {exchange}/adminapi/beta/{tenantId}/InvokeCommand with a token for
-// the Exchange resource. The tenant must be its GUID. It returns the
-// "value" array.
+// invoke runs one organization-level Exchange Online cmdlet, routed by
+// the system mailbox (see invokeAt).
 func (d *Directory) invoke(ctx context.Context, cmdlet string, params map[string]any, what string) ([]json.RawMessage, error) {
+	return d.invokeAt(ctx, exoAnchor+d.tenantID, cmdlet, params, what)
+}
+
+// invokeOn runs a cmdlet about the contents or settings of one mailbox,
+// routed by that mailbox: X-AnchorMailbox "UPN:<user>", the routing hint
+// the admin API documents for a request about one mailbox
+// (https://learn.microsoft.com/exchange/reference/admin-api-get-started,
+// "X-AnchorMailbox routing hint"), as CIPP anchors its mailbox cmdlets.
+// userID is best the user principal name; an object ID is looked up.
+func (d *Directory) invokeOn(ctx context.Context, userID, cmdlet string, params map[string]any, what string) ([]json.RawMessage, error) {
+	upn := userID
+	if !strings.Contains(upn, "@") {
+		u, err := d.User(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		upn = u.UPN
+	}
+	return d.invokeAt(ctx, "UPN:"+upn, cmdlet, params, what)
+}
+
+// invokeAt runs one Exchange Online cmdlet over REST:
+// POST {exchange}/adminapi/beta/{tenantId}/InvokeCommand with a token for
+// the Exchange resource, routed by anchor. The tenant must be its GUID.
+// It returns the "value" array.
+func (d *Directory) invokeAt(ctx context.Context, anchor, cmdlet string, params map[string]any, what string) ([]json.RawMessage, error) {
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.exoScope}})
 	if err != nil {
 		return nil, mapError(err, what)
@@ -44,7 +69,7 @@ func (d *Directory) invoke(ctx context.Context, cmdlet string, params map[string
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("X-AnchorMailbox", exoAnchor+d.tenantID)
+	req.Header.Set("X-AnchorMailbox", anchor)
 	resp, err := d.exoClient.Do(req)
 	if err != nil {
 		return nil, mapError(err, what)
@@ -113,7 +138,7 @@ func exoError(status int, body []byte, cmdlet, what string) error {
 // Mailbox implements actions.Exchange.
 func (d *Directory) Mailbox(ctx context.Context, userID string) (actions.Mailbox, error) {
 	what := "user " + userID
-	v, err := d.invoke(ctx, "Get-Mailbox", map[string]any{"Identity": userID}, what)
+	v, err := d.invokeOn(ctx, userID, "Get-Mailbox", map[string]any{"Identity": userID}, what)
 	if err != nil {
 		return actions.Mailbox{}, err
 	}
@@ -136,7 +161,7 @@ func (d *Directory) Mailbox(ctx context.Context, userID string) (actions.Mailbox
 	case mb.ForwardingAddress != nil && *mb.ForwardingAddress != "":
 		out.Forwarding = *mb.ForwardingAddress
 	}
-	if stats, err := d.invoke(ctx, "Get-MailboxStatistics", map[string]any{"Identity": userID}, what); err == nil && len(stats) > 0 {
+	if stats, err := d.invokeOn(ctx, userID, "Get-MailboxStatistics", map[string]any{"Identity": userID}, what); err == nil && len(stats) > 0 {
 		var st struct{ TotalItemSize string }
 		if json.Unmarshal(stats[0], &st) == nil {
 			out.SizeGB = parseSizeGB(st.TotalItemSize)
@@ -166,7 +191,7 @@ func (d *Directory) SetMailboxShared(ctx context.Context, userID string, shared 
 	if shared {
 		t = "Shared"
 	}
-	_, err := d.invoke(ctx, "Set-Mailbox", map[string]any{"Identity": userID, "Type": t}, "user "+userID)
+	_, err := d.invokeOn(ctx, userID, "Set-Mailbox", map[string]any{"Identity": userID, "Type": t}, "user "+userID)
 	return err
 }
 
@@ -178,18 +203,42 @@ func (d *Directory) EnableArchive(ctx context.Context, userID string, autoExpand
 		return err
 	}
 	if !mb.Archive {
-		if _, err := d.invoke(ctx, "Enable-Mailbox", map[string]any{"Identity": userID, "Archive": true}, what); err != nil {
+		if _, err := d.invokeOn(ctx, userID, "Enable-Mailbox", map[string]any{"Identity": userID, "Archive": true}, what); err != nil {
 			return err
 		}
 	}
 	if autoExpanding {
-		_, err := d.invoke(ctx, "Enable-Mailbox", map[string]any{"Identity": userID, "AutoExpandingArchive": true}, what)
+		_, err := d.invokeOn(ctx, userID, "Enable-Mailbox", map[string]any{"Identity": userID, "AutoExpandingArchive": true}, what)
 		return err
 	}
 	return nil
 }
 
-// SetAutoReply implements actions.Exchange.
+// MailboxTimeZone implements actions.Exchange:
+// Get-MailboxRegionalConfiguration's TimeZone, a Windows time zone name,
+// null until the mailbox's owner chose one
+// (https://learn.microsoft.com/powershell/module/exchangepowershell/get-mailboxregionalconfiguration).
+func (d *Directory) MailboxTimeZone(ctx context.Context, userID string) (string, error) {
+	what := "user " + userID
+	v, err := d.invokeOn(ctx, userID, "Get-MailboxRegionalConfiguration", map[string]any{"Identity": userID}, what)
+	if err != nil {
+		return "", err
+	}
+	if len(v) == 0 {
+		return "", actions.Errorf(actions.ENOTFOUND, "%s has no Exchange mailbox (not licensed for Exchange?)", what)
+	}
+	var rc struct{ TimeZone *string }
+	if err := json.Unmarshal(v[0], &rc); err != nil {
+		return "", &actions.Error{Code: actions.EINTERNAL, Message: "Exchange Online sent regional settings cippbot cannot read", Detail: err.Error()}
+	}
+	if rc.TimeZone == nil {
+		return "", nil
+	}
+	return strings.TrimSpace(*rc.TimeZone), nil
+}
+
+// SetAutoReply implements actions.Exchange. Start and End go as UTC
+// instants, which Exchange stores as given.
 func (d *Directory) SetAutoReply(ctx context.Context, userID string, r actions.AutoReply) error {
 	p := map[string]any{"Identity": userID, "AutoReplyState": "Disabled"}
 	if r.Enabled {
@@ -203,13 +252,13 @@ func (d *Directory) SetAutoReply(ctx context.Context, userID string, r actions.A
 			p["EndTime"] = r.End.UTC().Format(time.RFC3339)
 		}
 	}
-	_, err := d.invoke(ctx, "Set-MailboxAutoReplyConfiguration", p, "user "+userID)
+	_, err := d.invokeOn(ctx, userID, "Set-MailboxAutoReplyConfiguration", p, "user "+userID)
 	return err
 }
 
 // ClearForwarding implements actions.Exchange.
 func (d *Directory) ClearForwarding(ctx context.Context, userID string) error {
-	_, err := d.invoke(ctx, "Set-Mailbox", map[string]any{"Identity": userID,
+	_, err := d.invokeOn(ctx, userID, "Set-Mailbox", map[string]any{"Identity": userID,
 		"ForwardingSMTPAddress": nil, "ForwardingAddress": nil, "DeliverToMailboxAndForward": false}, "user "+userID)
 	return err
 }
@@ -223,13 +272,13 @@ func (d *Directory) SetForwarding(ctx context.Context, userID, address string, k
 	if u, err := d.User(ctx, address); err == nil {
 		p["ForwardingSmtpAddress"], p["ForwardingAddress"] = nil, u.UPN
 	}
-	_, err := d.invoke(ctx, "Set-Mailbox", p, "user "+userID)
+	_, err := d.invokeOn(ctx, userID, "Set-Mailbox", p, "user "+userID)
 	return err
 }
 
 // HideFromAddressList implements actions.Exchange.
 func (d *Directory) HideFromAddressList(ctx context.Context, userID string, hide bool) error {
-	_, err := d.invoke(ctx, "Set-Mailbox", map[string]any{"Identity": userID, "HiddenFromAddressListsEnabled": hide}, "user "+userID)
+	_, err := d.invokeOn(ctx, userID, "Set-Mailbox", map[string]any{"Identity": userID, "HiddenFromAddressListsEnabled": hide}, "user "+userID)
 	return err
 }
 

@@ -193,13 +193,16 @@ func (s *Server) invokeCommand(r *http.Request, urlTenant string, body []byte, d
 	if f != nil {
 		return &exoReply{err: f}
 	}
-	c.t, c.now = t, now
+	c.t, c.now, c.anchor = t, now, strings.TrimSpace(r.Header.Get("X-AnchorMailbox"))
 	if !hasPermission(t.permissions, PermExchangeManageAsApp) {
 		f := exoRequestError(http.StatusUnauthorized, "Unauthorized", "User is not allowed to call "+c.cmdletName+".")
 		f.header = http.Header{"X-Ms-Diagnostics": {`2000008;reason="The application has no Exchange.ManageAsApp role in this tenant.";error_category="insufficient_claims"`}}
 		return &exoReply{err: f}
 	}
-	return c.run()
+	if f := s.exchangeRoleDenied(t, c.cmdletName); f != nil { // app-only Entra roles (approles.go)
+		return &exoReply{err: f}
+	}
+	return s.runCmdlet(c)
 }
 
 // exchangeToken resolves a bearer token that must have been issued for
@@ -229,7 +232,9 @@ func (s *Server) exchangeToken(header string, now time.Time) (*tenant, *exoFailu
 }
 
 // checkAnchor validates X-AnchorMailbox: "APP:" (or "UPN:") and the
-// system mailbox at the tenant's id (or one of its domains).
+// system mailbox at the tenant's id (or one of its domains), or "UPN:"
+// and an address in one of the tenant's domains, the routing hint of a
+// cmdlet about that mailbox (see exchange_anchor.go).
 func checkAnchor(anchor string, t *tenant) *exoFailure {
 	want := "APP:" + exoAnchorMailbox + "@" + t.id
 	if strings.TrimSpace(anchor) == "" {
@@ -238,10 +243,13 @@ func checkAnchor(anchor string, t *tenant) *exoFailure {
 	}
 	kind, addr, _ := strings.Cut(strings.TrimSpace(anchor), ":")
 	at := strings.LastIndex(addr, "@")
-	if (!strings.EqualFold(kind, "APP") && !strings.EqualFold(kind, "UPN")) || at < 0 ||
-		!strings.EqualFold(addr[:at], exoAnchorMailbox) || (!strings.EqualFold(addr[at+1:], t.id) && !t.hasDomain(addr[at+1:])) {
+	system := at >= 0 && strings.EqualFold(addr[:at], exoAnchorMailbox) && (strings.EqualFold(addr[at+1:], t.id) || t.hasDomain(addr[at+1:]))
+	switch {
+	case strings.EqualFold(kind, "APP") && system:
+	case strings.EqualFold(kind, "UPN") && (system || at > 0 && t.hasDomain(addr[at+1:])):
+	default:
 		return exoRequestError(http.StatusBadRequest, "BadRequest",
-			fmt.Sprintf("The X-AnchorMailbox header '%s' does not name this tenant's system mailbox; expected '%s'.", anchor, want))
+			fmt.Sprintf("The X-AnchorMailbox header '%s' names neither this tenant's system mailbox nor a mailbox of its domains; expected '%s' or 'UPN:' and a user of the tenant.", anchor, want))
 	}
 	return nil
 }
@@ -290,6 +298,11 @@ type exoCall struct {
 	// params holds the parameters by lowercase name.
 	params   map[string]exoParam
 	warnings []string
+	// anchor is the request's X-AnchorMailbox; target is the mailbox
+	// the cmdlet addressed, nil for an organization-level cmdlet (see
+	// exchange_anchor.go).
+	anchor string
+	target *User
 }
 
 // exoParam is one cmdlet parameter as sent.
@@ -397,6 +410,7 @@ func (c *exoCall) mailbox() (*User, *exoFailure) {
 	if u == nil {
 		return nil, objectNotFound(id)
 	}
+	c.target = u
 	return u, nil
 }
 

@@ -33,6 +33,13 @@ func exoCmdlets() []exoCmdlet {
 			"ExternalAudience", "StartTime", "EndTime"}, (*exoCall).setAutoReply},
 		{"Add-DistributionGroupMember", []string{"Identity", "Member", "BypassSecurityGroupManagerCheck"}, (*exoCall).addGroupMember},
 		{"Remove-DistributionGroupMember", []string{"Identity", "Member", "BypassSecurityGroupManagerCheck"}, (*exoCall).removeGroupMember},
+		{"Get-InboxRule", []string{"Identity", "Mailbox", "IncludeHidden"}, (*exoCall).getInboxRule},
+		{"Disable-InboxRule", []string{"Identity", "Mailbox", "Force", "AlwaysDeleteOutlookRulesBlob"},
+			func(c *exoCall) ([]obj, *exoFailure) { return c.setRuleEnabled(false) }},
+		{"Enable-InboxRule", []string{"Identity", "Mailbox", "Force", "AlwaysDeleteOutlookRulesBlob"},
+			func(c *exoCall) ([]obj, *exoFailure) { return c.setRuleEnabled(true) }},
+		{"Remove-InboxRule", []string{"Identity", "Mailbox", "Force", "AlwaysDeleteOutlookRulesBlob"}, (*exoCall).removeInboxRule},
+		{"Get-MailboxRegionalConfiguration", []string{"Identity", "VerifyDefaultFolderNameLanguage"}, (*exoCall).getRegionalConfig},
 	}
 }
 
@@ -317,8 +324,16 @@ func (c *exoCall) getAutoReply() ([]obj, *exoFailure) {
 	return []obj{autoReplyObj(u)}, nil
 }
 
-// parseExoTime reads an ISO 8601 date or date and time; one without a
-// zone is taken as UTC.
+// parseExoTime reads an ISO 8601 date or date and time and returns it
+// in UTC. Set-MailboxAutoReplyConfiguration's StartTime and EndTime are
+// DateTime values
+// (https://learn.microsoft.com/powershell/module/exchangepowershell/set-mailboxautoreplyconfiguration),
+// and "In Exchange Online PowerShell, if you specify a date/time value
+// without a time zone, the value is in Coordinated Universal Time
+// (UTC)"; a value with an offset "is converted to UTC"
+// (https://learn.microsoft.com/powershell/module/exchangepowershell/new-migrationbatch).
+// A mailbox's own time zone (Get-MailboxRegionalConfiguration) plays no
+// part: a caller who means the mailbox's local time converts it first.
 func parseExoTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02"} {

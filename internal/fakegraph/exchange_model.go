@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/cippbot/cippbot/internal/wintz"
 )
 
 // exchangeQuotaGB returns the mailbox size limit, in GB, that a product
@@ -30,7 +32,7 @@ func exchangeQuotaGB(skuPartNumber string) float64 {
 // grant, 0 when none includes Exchange Online.
 func (t *tenant) exchangeQuotaGB(u *User) float64 {
 	var q float64
-	for _, id := range u.Licenses {
+	for _, id := range t.effectiveLicenses(u) {
 		if sku := t.sku(id); sku != nil {
 			q = max(q, exchangeQuotaGB(sku.SkuPartNumber))
 		}
@@ -73,7 +75,7 @@ func defaultMailboxSize(tenantID, userID string) float64 {
 func hasMailboxState(u *User) bool {
 	return u.MailboxSizeGB != 0 || u.ArchiveEnabled || u.AutoExpandingArchive || u.ForwardingSMTPAddress != "" ||
 		u.ForwardingAddress != "" || u.DeliverToMailboxAndForward || u.InternalMessage != "" || u.ExternalMessage != "" ||
-		!u.AutoReplyStart.IsZero() || !u.AutoReplyEnd.IsZero() || u.HiddenFromAddressLists ||
+		!u.AutoReplyStart.IsZero() || !u.AutoReplyEnd.IsZero() || u.HiddenFromAddressLists || u.TimeZone != "" ||
 		(u.AutoReplyState != "" && u.AutoReplyState != AutoReplyDisabled) || (u.ExternalAudience != "" && u.ExternalAudience != "All")
 }
 
@@ -131,6 +133,13 @@ func (t *tenant) normalizeMailbox(u *User) error {
 		return fmt.Errorf("unknown external audience %q", u.ExternalAudience)
 	}
 	u.ExternalAudience = audience
+	if u.TimeZone != "" {
+		tz, ok := wintz.Name(u.TimeZone)
+		if !ok {
+			return fmt.Errorf("unknown time zone %q (a Windows time zone name, like \"W. Europe Standard Time\")", u.TimeZone)
+		}
+		u.TimeZone = tz
+	}
 	if u.AutoReplyState == AutoReplyScheduled {
 		if u.AutoReplyStart.IsZero() || u.AutoReplyEnd.IsZero() {
 			return errors.New("scheduled auto-reply without a start and end time")
@@ -180,7 +189,7 @@ func (t *tenant) exoUser(identity string) *User {
 		bare = bare[5:]
 	}
 	for _, u := range t.users {
-		if u.Deleted {
+		if u.Deleted || t.notYetInExchange(u) {
 			continue
 		}
 		if strings.EqualFold(u.ID, id) || strings.EqualFold(u.UserPrincipalName, bare) || strings.EqualFold(u.Mail, bare) ||
@@ -313,7 +322,7 @@ func groupThousands(n int64) string {
 // SetMailbox changes the Exchange Online mailbox of a user (id or user
 // principal name) of a tenant (id or domain), for tests. fn gets a
 // snapshot of the user; only its mailbox fields (MailboxType through
-// HiddenFromAddressLists) are written back, checked and normalized as
+// TimeZone) are written back, checked and normalized as
 // seed data is. Setting MailboxType to "" removes the mailbox and all
 // its settings; setting it on a user without one provisions it. It
 // panics if the tenant or user does not exist or the new state is
@@ -358,4 +367,5 @@ func copyMailbox(dst, src *User) {
 	dst.AutoReplyStart = src.AutoReplyStart
 	dst.AutoReplyEnd = src.AutoReplyEnd
 	dst.HiddenFromAddressLists = src.HiddenFromAddressLists
+	dst.TimeZone = src.TimeZone
 }

@@ -217,10 +217,12 @@ func TestInvokeCommandRequestChecks(t *testing.T) {
 
 	// The anchor mailbox must be there and name this tenant.
 	wantRequestError(t, post(path, with("X-AnchorMailbox", "")), http.StatusBadRequest, "BadRequest", "X-AnchorMailbox header is missing")
-	wantRequestError(t, post(path, with("X-AnchorMailbox", exoAnchor+fakegraph.FabrikamTenantID)), http.StatusBadRequest, "BadRequest", "does not name")
-	wantRequestError(t, post(path, with("X-AnchorMailbox", "APP:AdeleV@"+fakegraph.ContosoTenantID)), http.StatusBadRequest, "BadRequest", "does not name")
+	wantRequestError(t, post(path, with("X-AnchorMailbox", exoAnchor+fakegraph.FabrikamTenantID)), http.StatusBadRequest, "BadRequest", "names neither")
+	wantRequestError(t, post(path, with("X-AnchorMailbox", "APP:AdeleV@"+fakegraph.ContosoTenantID)), http.StatusBadRequest, "BadRequest", "names neither")
+	wantRequestError(t, post(path, with("X-AnchorMailbox", "UPN:AdeleV@fabrikam.com")), http.StatusBadRequest, "BadRequest", "names neither")
+	wantRequestError(t, post(path, with("X-AnchorMailbox", "UPN:AdeleV")), http.StatusBadRequest, "BadRequest", "names neither")
 	for _, ok := range []string{exoAnchor + fakegraph.ContosoTenantID, strings.ToLower(exoAnchor) + fakegraph.ContosoTenantID,
-		"UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com"} {
+		"UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com", "UPN:AdeleV@contoso.com"} {
 		if res := post(path, with("X-AnchorMailbox", ok)); res.status != http.StatusOK {
 			t.Errorf("anchor %q: %d %s", ok, res.status, res.raw)
 		}

@@ -100,14 +100,18 @@ func (s *Server) routeMailFolders(c *call) *reply {
 		return graphErr(http.StatusBadRequest, "ErrorInvalidRequest", "Inbox rules are only supported on the Inbox folder.")
 	}
 	ctx := "users('" + u.ID + "')/mailFolders('" + c.segs[3] + "')/messageRules"
+	// Hidden rules are Exchange's to show (Get-InboxRule -IncludeHidden),
+	// not Graph's: see InboxRule.Hidden.
 	if n == 5 {
 		items := make([]obj, 0, len(u.InboxRules))
 		for _, r := range u.InboxRules {
-			items = append(items, c.t.ruleObj(r))
+			if !r.Hidden {
+				items = append(items, c.t.ruleObj(r))
+			}
 		}
 		return c.listReply(ctx, items, "", len(items))
 	}
-	i := slices.IndexFunc(u.InboxRules, func(r InboxRule) bool { return r.ID == c.segs[5] })
+	i := slices.IndexFunc(u.InboxRules, func(r InboxRule) bool { return r.ID == c.segs[5] && !r.Hidden })
 	if i < 0 {
 		return itemNotFound()
 	}
@@ -120,7 +124,7 @@ func (s *Server) routeMailFolders(c *call) *reply {
 
 // folderProps lists the selectable mailFolder properties.
 func folderProps() []string {
-	return []string{"id", "displayName", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount", "sizeInBytes", "isHidden"}
+	return []string{"id", "displayName", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount", "isHidden"}
 }
 
 // listFolders lists the folders of u whose parent is parentID.
@@ -150,7 +154,9 @@ func (c *call) listFolders(u *User, parentID, ctx string) *reply {
 	return c.listReply(ctx, page, next, total)
 }
 
-// folderObj renders a mail folder.
+// folderObj renders a mail folder. Its properties are v1.0's
+// (https://learn.microsoft.com/en-us/graph/api/resources/mailfolder);
+// sizeInBytes is beta's only.
 func (t *tenant) folderObj(u *User, f folderView) obj {
 	children := 0
 	for _, other := range t.mailFolders(u) {
@@ -158,7 +164,7 @@ func (t *tenant) folderObj(u *User, f folderView) obj {
 			children++
 		}
 	}
-	total, unread, size := folderCounts(f.id)
+	total, unread, _ := folderCounts(f.id)
 	return obj{
 		{"id", f.id},
 		{"displayName", f.displayName},
@@ -166,7 +172,6 @@ func (t *tenant) folderObj(u *User, f folderView) obj {
 		{"childFolderCount", children},
 		{"unreadItemCount", unread},
 		{"totalItemCount", total},
-		{"sizeInBytes", size},
 		{"isHidden", false},
 	}
 }

@@ -32,10 +32,13 @@ func TestMailFolders(t *testing.T) {
 		t.Errorf("context = %v", res.json["@odata.context"])
 	}
 	for _, f := range top {
-		for _, k := range []string{"id", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount", "sizeInBytes", "isHidden"} {
+		for _, k := range []string{"id", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount", "isHidden"} {
 			if _, ok := f[k]; !ok {
 				t.Errorf("folder %v lacks %s", f["displayName"], k)
 			}
+		}
+		if _, ok := f["sizeInBytes"]; ok {
+			t.Errorf("folder %v has beta's sizeInBytes", f["displayName"])
 		}
 	}
 	// Default page size is 10, like Exchange's.
@@ -119,8 +122,12 @@ func TestInboxRules(t *testing.T) {
 		t.Fatalf("delete: %d %s", r.status, r.raw)
 	}
 	wantError(t, g.do(http.MethodDelete, base+"/"+fakegraph.ContosoIsaiahForwardRuleID, nil), http.StatusNotFound, "ErrorItemNotFound", "not found")
+	// The hidden rule is not Graph's to show, read or delete.
+	wantError(t, g.do(http.MethodGet, base+"/"+fakegraph.ContosoIsaiahHiddenRuleID, nil), http.StatusNotFound, "ErrorItemNotFound", "not found")
+	wantError(t, g.do(http.MethodDelete, base+"/"+fakegraph.ContosoIsaiahHiddenRuleID, nil), http.StatusNotFound, "ErrorItemNotFound", "not found")
 	left := g.s.InboxRules(fakegraph.ContosoTenantID, "IsaiahL@contoso.com")
-	if len(left) != 1 || left[0].ID != fakegraph.ContosoIsaiahHideRuleID || left[0].MoveToFolder != act["moveToFolder"] {
+	if len(left) != 2 || left[0].ID != fakegraph.ContosoIsaiahHideRuleID || left[0].MoveToFolder != act["moveToFolder"] ||
+		left[1].ID != fakegraph.ContosoIsaiahHiddenRuleID || !left[1].Hidden {
 		t.Errorf("InboxRules = %+v", left)
 	}
 	last := g.s.Requests()[len(g.s.Requests())-1]

@@ -58,6 +58,15 @@ type InboxRule struct {
 	MarkImportance string
 	// StopProcessingRules skips the rules after this one.
 	StopProcessingRules bool
+
+	// Hidden marks a hidden inbox rule, the kind an attacker leaves in a
+	// compromised mailbox. Exchange lists it only when Get-InboxRule is
+	// asked for hidden rules: "The IncludeHidden switch specifies
+	// whether to include hidden Inbox rules in the results"
+	// (https://learn.microsoft.com/powershell/module/exchangepowershell/get-inboxrule).
+	// Graph's messageRules list the rules the mailbox shows, so a
+	// hidden rule is not among them, nor can it be read or deleted there.
+	Hidden bool
 }
 
 // clone deep-copies r.
@@ -176,7 +185,7 @@ func (t *tenant) findFolder(u *User, ref string, byName, graphOnly bool) (folder
 			return f, true
 		}
 	}
-	if strings.EqualFold(ref, rootFolder) {
+	if strings.EqualFold(ref, rootFolder) || ref == folderID(t.id, u.ID, rootFolder) {
 		return folderView{id: folderID(t.id, u.ID, rootFolder), displayName: "Top of Information Store", wellKnown: rootFolder}, true
 	}
 	for _, w := range wellKnownFolders() {

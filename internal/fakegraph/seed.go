@@ -127,13 +127,13 @@ const (
 )
 
 // The compromise of Isaiah Langer, seeded relative to the server's clock
-// when the tenant is added: two inbox rules an attacker left, a
-// successful interactive sign-in about 20 hours earlier from Lagos (NG)
-// with a high risk after six failed ones (50126) from the same address,
-// a Microsoft Authenticator registered about 19 hours earlier and a
-// password change about 50 hours earlier. His history before that week
-// is from the US only, and he was blocked since (the latest sign-in
-// fails with 50057). Adele Vance, by contrast, has one harmless rule
+// when the tenant is added: three inbox rules an attacker left (one of
+// them hidden), a successful interactive sign-in about 20 hours earlier
+// from Lagos (NG) with a high risk after six failed ones (50126) from
+// the same address, a Microsoft Authenticator registered about 19 hours
+// earlier and a password change about 50 hours earlier. His history
+// before that week is from the US only, and he was blocked since (the
+// latest sign-in fails with 50057). Adele Vance, by contrast, has one harmless rule
 // (ContosoAdeleRuleID), US sign-ins and old methods.
 const (
 	// ContosoIsaiahForward is where Isaiah's rule "." forwards all mail.
@@ -145,6 +145,13 @@ const (
 	// subject or body contains "invoice" or "payment" to RSS Feeds and
 	// marks it read.
 	ContosoIsaiahHideRuleID = "AQAAAAdkRzI="
+	// ContosoIsaiahHiddenRuleID is the hidden rule "..." that redirects
+	// mail whose subject or body contains "wire" or "bank details" to
+	// ContosoIsaiahHiddenForward and deletes it. Graph's messageRules do
+	// not list it; Get-InboxRule shows it only with -IncludeHidden.
+	ContosoIsaiahHiddenRuleID = "AQAAAAdkRzM="
+	// ContosoIsaiahHiddenForward is where the hidden rule redirects to.
+	ContosoIsaiahHiddenForward = "payments.contoso@proton.me"
 	// ContosoIsaiahAttackIP is the address of the foreign sign-ins.
 	ContosoIsaiahAttackIP = "102.89.47.213"
 	// ContosoAdeleRuleID is Adele's rule "Newsletters", which moves mail
@@ -257,6 +264,21 @@ func ContosoSeed() TenantSeed {
 	}
 	created := time.Date(2019, 3, 4, 9, 0, 0, 0, time.UTC)
 
+	// Mailbox time zones, as their owners chose them in Outlook on the
+	// web; the administrator never did, and Joni has no mailbox.
+	zones := map[string]string{
+		"Redmond": "Pacific Standard Time", "Bellevue": "Pacific Standard Time", "Seattle": "Pacific Standard Time",
+		"San Diego": "Pacific Standard Time", "Salt Lake City": "Mountain Standard Time", "Waukesha": "Central Standard Time",
+		"Tulsa": "Central Standard Time", "Overland Park": "Central Standard Time", "Bloomington": "Central Standard Time",
+		"Birmingham": "Central Standard Time", "Louisville": "Eastern Standard Time", "Pittsburgh": "Eastern Standard Time",
+		"Milan": "W. Europe Standard Time", "Munich": "W. Europe Standard Time", "Cairo": "Egypt Standard Time",
+	}
+	for i := range users {
+		if len(users[i].Licenses) > 0 && users[i].ID != ContosoAdminID {
+			users[i].TimeZone = zones[users[i].City]
+		}
+	}
+
 	admin := find(ContosoAdminID)
 	admin.Roles = []string{"Global Administrator"}
 	admin.PasswordPolicies = "DisablePasswordExpiration"
@@ -323,6 +345,8 @@ func ContosoSeed() TenantSeed {
 		{ID: ContosoIsaiahForwardRuleID, DisplayName: ".", ForwardTo: []string{ContosoIsaiahForward}},
 		{ID: ContosoIsaiahHideRuleID, DisplayName: "..", BodyOrSubjectContains: []string{"invoice", "payment"},
 			MoveToFolder: "rssfeeds", MarkAsRead: true, StopProcessingRules: true},
+		{ID: ContosoIsaiahHiddenRuleID, DisplayName: "...", Hidden: true, BodyOrSubjectContains: []string{"wire", "bank details"},
+			RedirectTo: []string{ContosoIsaiahHiddenForward}, Delete: true, StopProcessingRules: true},
 	}
 
 	adele.MailFolders = []MailFolder{{DisplayName: "Newsletters"}}
@@ -428,6 +452,7 @@ func contosoApps() []ServicePrincipal {
 		DisplayName:            "Mail Backup Pro",
 		AppOwnerOrganizationID: ContosoSuspiciousAppOwner,
 		CreatedAgo:             2*24*time.Hour + 3*time.Hour,
+		AddedBy:                ContosoIsaiahID,
 		SignInAudience:         "AzureADMultipleOrgs",
 	}}
 }
