@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,21 @@ type SKU struct {
 	PartNumber string // skuPartNumber, e.g. "ENTERPRISEPACK"
 	Enabled    int    // prepaid units
 	Consumed   int
+	// For a user's licences (UserSKUs): whether it is assigned to the
+	// user directly, and the groups that assign it (group-based
+	// licensing). A licence held only through groups goes when the user
+	// leaves them, never by removing it from the user.
+	Direct   bool
+	ByGroups []Group
+}
+
+// GroupNames names the groups that assign the licence.
+func (s SKU) GroupNames() string {
+	names := make([]string, len(s.ByGroups))
+	for i, g := range s.ByGroups {
+		names[i] = g.DisplayName
+	}
+	return strings.Join(names, ", ")
 }
 
 // Free returns how many licences of the subscription are unassigned.
@@ -48,7 +64,8 @@ type Lifecycle interface {
 	RestoreUser(ctx context.Context, id string) (User, error)
 	// SKUs lists the tenant's subscriptions.
 	SKUs(ctx context.Context) ([]SKU, error)
-	// UserSKUs lists the subscriptions licensed to the user.
+	// UserSKUs lists the subscriptions licensed to the user, each with
+	// whether it is assigned directly and the groups that assign it.
 	UserSKUs(ctx context.Context, userID string) ([]SKU, error)
 	// AssignLicenses adds and removes licences by SKU ID in one call;
 	// EINVALID with the service's words when it refuses (no usage
@@ -61,7 +78,7 @@ type Lifecycle interface {
 // InboxRule is one of a mailbox's inbox rules, as far as it matters to
 // someone looking for a compromise.
 type InboxRule struct {
-	ID        string
+	ID        string // Exchange's Identity of the rule
 	Name      string
 	Enabled   bool
 	ForwardTo []string // forward, redirect and forward-as-attachment addresses
@@ -85,9 +102,12 @@ type Security interface {
 	// SignIns returns the user's sign-ins since the given time, newest
 	// first, at most max.
 	SignIns(ctx context.Context, userID string, since time.Time, max int) ([]SignIn, error)
-	// InboxRules lists the inbox rules of the user's mailbox.
+	// InboxRules lists the inbox rules of the user's mailbox, hidden
+	// ones included.
 	InboxRules(ctx context.Context, userID string) ([]InboxRule, error)
-	// DeleteInboxRule deletes one inbox rule.
+	// DisableInboxRule turns one inbox rule off, keeping it as evidence;
+	// DeleteInboxRule deletes it.
+	DisableInboxRule(ctx context.Context, userID, ruleID string) error
 	DeleteInboxRule(ctx context.Context, userID, ruleID string) error
 	// NewApps lists the applications added to the tenant since the time.
 	NewApps(ctx context.Context, since time.Time) ([]App, error)

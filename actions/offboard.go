@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -63,8 +64,8 @@ func offboardSteps() []offboardStep {
 			return removeAllGroups(ctx, o)
 		}},
 		{name: "rules", label: "Delete inbox rules", mailbox: true, run: func(ctx context.Context, o *offboarding) (string, error) {
-			removed, _, err := removeRules(ctx, o.d, o.u, true)
-			return fmt.Sprintf("%d deleted", len(removed)), err
+			res, err := removeRules(ctx, o.d, o.u, true, true)
+			return fmt.Sprintf("%d deleted", len(res.done)), err
 		}},
 		{name: "forward", label: "Forwarding", mailbox: true, run: func(ctx context.Context, o *offboarding) (string, error) {
 			if to := o.p["forward"]; to != "" {
@@ -100,20 +101,10 @@ func offboardSteps() []offboardStep {
 		}},
 		// Removing licences from a mailbox that did not become shared
 		// would lose it after 30 days.
+		// Licences assigned by a group go with the membership, which the
+		// groups step leaves for this one: only once the mailbox is shared.
 		{name: "licenses", label: "Remove licences", after: []string{"shared"}, run: func(ctx context.Context, o *offboarding) (string, error) {
-			lc, err := side[Lifecycle](o.d, "licences")
-			if err != nil {
-				return "", err
-			}
-			has, err := lc.UserSKUs(ctx, o.u.ID)
-			if err != nil || len(has) == 0 {
-				return "none", err
-			}
-			ids, names := make([]string, len(has)), make([]string, len(has))
-			for i, s := range has {
-				ids[i], names[i] = s.ID, s.PartNumber
-			}
-			return strings.Join(names, ", "), lc.AssignLicenses(ctx, o.u.ID, nil, ids)
+			return removeAllLicenses(ctx, o)
 		}},
 		{name: "immutable", label: "Clear immutable ID", run: func(ctx context.Context, o *offboarding) (string, error) {
 			if o.u.Synced || o.u.ImmutableID == "" {
@@ -155,6 +146,8 @@ var offboard = &Action{
 		{Name: "ooo", Kind: ParamString, Summary: "out-of-office message"},
 	},
 	Permissions: permUserWrite,
+	Roles:       []string{RoleUserAdmin, RoleExchangeAdmin}, // the password and mailbox steps
+	AdminRoles:  rolesToChangeAdmins,
 	Risk:        RiskDestructive,
 	Secret:      true,
 	Prepare: func(_ context.Context, _ Directory, p Params) (Params, error) {
@@ -283,6 +276,18 @@ func removeAllGroups(ctx context.Context, o *offboarding) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Groups that assign licences are left to the licences step, after
+	// the mailbox is converted: leaving them first would unlicense the
+	// mailbox before it is shared.
+	licensing, err := licenceGroups(ctx, lc, o.u.ID)
+	if err != nil {
+		return "", err
+	}
+	groups = slices.DeleteFunc(groups, func(g Group) bool { return licensing[g.ID] })
+	kept := ""
+	if len(licensing) > 0 {
+		kept = fmt.Sprintf("; %d licence group(s) left for the licences step", len(licensing))
+	}
 	n := 0
 	var failed []string
 	for _, g := range groups {
@@ -304,5 +309,68 @@ func removeAllGroups(ctx context.Context, o *offboarding) (string, error) {
 	if len(failed) > 0 {
 		return "", Errorf(ECONFLICT, "%d of %d removed; not from %s", n, len(groups), strings.Join(failed, ", "))
 	}
-	return fmt.Sprintf("%d removed", n), nil
+	return fmt.Sprintf("%d removed%s", n, kept), nil
+}
+
+// licenceGroups returns the IDs of the groups that assign the user a
+// licence.
+func licenceGroups(ctx context.Context, lc Lifecycle, userID string) (map[string]bool, error) {
+	has, err := lc.UserSKUs(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, s := range has {
+		for _, g := range s.ByGroups {
+			out[g.ID] = true
+		}
+	}
+	return out, nil
+}
+
+// removeAllLicenses removes the user's direct licences with assignLicense
+// and the memberships of the groups that assign the others: a licence
+// held through a group cannot be removed from the user directly.
+func removeAllLicenses(ctx context.Context, o *offboarding) (string, error) {
+	lc, err := side[Lifecycle](o.d, "licences")
+	if err != nil {
+		return "", err
+	}
+	has, err := lc.UserSKUs(ctx, o.u.ID)
+	if err != nil || len(has) == 0 {
+		return "none", err
+	}
+	var direct, names []string
+	groups := map[string]Group{}
+	for _, s := range has {
+		names = append(names, s.PartNumber)
+		if s.Direct {
+			direct = append(direct, s.ID)
+		}
+		for _, g := range s.ByGroups {
+			groups[g.ID] = g
+		}
+	}
+	if len(direct) > 0 {
+		if err := lc.AssignLicenses(ctx, o.u.ID, nil, direct); err != nil {
+			return "", err
+		}
+	}
+	done := strings.Join(names, ", ")
+	if len(groups) == 0 {
+		return done, nil
+	}
+	var left, failed []string
+	byName := slices.SortedFunc(maps.Values(groups), func(a, b Group) int { return strings.Compare(a.DisplayName, b.DisplayName) })
+	for _, g := range byName {
+		if err := o.d.RemoveGroupMember(ctx, g.ID, o.u.ID); err != nil && ErrorCode(err) != ENOTFOUND {
+			failed = append(failed, g.DisplayName+" ("+ErrorMessage(err)+")")
+			continue
+		}
+		left = append(left, g.DisplayName)
+	}
+	if len(failed) > 0 {
+		return "", Errorf(ECONFLICT, "direct licences removed; still licensed through %s", strings.Join(failed, ", "))
+	}
+	return done + "; left licence group(s) " + strings.Join(left, ", "), nil
 }

@@ -15,7 +15,6 @@ import (
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/cippbot/cippbot/actions"
 )
@@ -290,6 +289,49 @@ func (d *Directory) UserSKUs(ctx context.Context, userID string) ([]actions.SKU,
 	if err != nil {
 		return nil, mapError(err, what)
 	}
+	// Where each came from: licenseAssignmentStates, returned only on
+	// $select, has one entry per assignment, assignedByGroup null for a
+	// direct one
+	// (https://learn.microsoft.com/en-us/graph/api/resources/licenseassignmentstate).
+	var states struct {
+		States []struct {
+			SkuID           string  `json:"skuId"`
+			AssignedByGroup *string `json:"assignedByGroup"`
+		} `json:"licenseAssignmentStates"`
+	}
+	if err := d.send(ctx, abs.GET, d.v1("/users/"+url.PathEscape(userID), "$select", "id,licenseAssignmentStates"), nil, &states); err != nil {
+		return nil, mapError(err, what)
+	}
+	names := map[string]string{}
+	for i := range out {
+		for _, st := range states.States {
+			if !strings.EqualFold(st.SkuID, out[i].ID) {
+				continue
+			}
+			if st.AssignedByGroup == nil || *st.AssignedByGroup == "" {
+				out[i].Direct = true
+				continue
+			}
+			gid := *st.AssignedByGroup
+			name, ok := names[gid]
+			if !ok {
+				var g struct {
+					DisplayName string `json:"displayName"`
+				}
+				if err := d.send(ctx, abs.GET, d.v1("/groups/"+url.PathEscape(gid), "$select", "id,displayName"), nil, &g); err == nil {
+					name = g.DisplayName
+				}
+				if name == "" {
+					name = gid
+				}
+				names[gid] = name
+			}
+			out[i].ByGroups = append(out[i].ByGroups, actions.Group{ID: gid, DisplayName: name})
+		}
+		if len(out[i].ByGroups) == 0 {
+			out[i].Direct = true // no state says otherwise
+		}
+	}
 	return out, nil
 }
 
@@ -354,13 +396,14 @@ func (d *Directory) AssignLicenses(ctx context.Context, userID string, add, remo
 
 // UserGroups implements actions.Lifecycle: every page of
 // GET /users/{id}/memberOf, groups only. (The cast
-// memberOf/microsoft.graph.group would filter on the server; the
-// simulated tenant does not serve it.)
+// memberOf/microsoft.graph.group would filter on the server; it is an
+// advanced query, and the simulated tenant does not serve it.) No
+// $select: the list is of directoryObjects, which have none of a group's
+// properties until cast; a group's default properties carry what toGroup
+// reads.
 func (d *Directory) UserGroups(ctx context.Context, userID string) ([]actions.Group, error) {
 	what := "groups of " + userID
-	r, err := d.client.Users().ByUserId(userID).MemberOf().Get(ctx, &users.ItemMemberOfRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.ItemMemberOfRequestBuilderGetQueryParameters{Select: groupSelect},
-	})
+	r, err := d.client.Users().ByUserId(userID).MemberOf().Get(ctx, nil)
 	if err != nil {
 		return nil, mapError(err, what)
 	}

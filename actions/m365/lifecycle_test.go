@@ -34,7 +34,8 @@ func (b *logBuffer) String() string {
 }
 
 // tenantSides is a contoso directory with every side interface, whose
-// SharePoint admin and MFA service calls go to the simulated tenant too.
+// SharePoint admin, MFA service and Exchange calls go to the simulated
+// tenant too.
 type tenantSides interface {
 	actions.Directory
 	actions.Lifecycle
@@ -51,7 +52,7 @@ func connectSides(t *testing.T, sim *fakegraph.Server) (tenantSides, *logBuffer)
 	c, err := m365.New(m365.Config{
 		GraphURL: sim.URL(), AuthorityHost: sim.URL() + "/",
 		ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret, HTTPClient: sim.Client(),
-		SharePointAdminURL: sim.URL(), MFAConnectorURL: sim.URL(), MFASecretRetry: 10 * time.Millisecond,
+		SharePointAdminURL: sim.URL(), MFAConnectorURL: sim.URL(), MFASecretRetry: 10 * time.Millisecond, ExchangeURL: sim.URL(),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

@@ -43,8 +43,9 @@ func syncMasteredError() *reply {
 
 // userObj renders every property of u in Graph's order.
 func (t *tenant) userObj(u *User) obj {
-	licenses := make([]any, 0, len(u.Licenses))
-	for _, l := range u.Licenses {
+	effective := t.effectiveLicenses(u)
+	licenses := make([]any, 0, len(effective))
+	for _, l := range effective {
 		licenses = append(licenses, obj{{"disabledPlans", []string{}}, {"skuId", l}})
 	}
 	var synced any
@@ -72,6 +73,7 @@ func (t *tenant) userObj(u *User) obj {
 		{"deletedDateTime", formatTime(u.DeletedDateTime)},
 		{"department", nullString(u.Department)},
 		{"lastPasswordChangeDateTime", formatTime(u.LastPasswordChangeDateTime)},
+		{"licenseAssignmentStates", t.licenseStates(u)},
 		{"mailNickname", u.MailNickname},
 		{"onPremisesImmutableId", nullString(u.OnPremisesImmutableID)},
 		{"onPremisesLastSyncDateTime", formatTime(u.OnPremisesLastSyncDateTime)},
@@ -709,6 +711,9 @@ func (s *Server) assignLicense(c *call) *reply {
 			return badRequest("License %s does not correspond to a valid company License.", id)
 		}
 		i := slices.IndexFunc(next, func(s string) bool { return strings.EqualFold(s, id) })
+		if i < 0 && len(c.t.licenseGroups(u, id)) > 0 {
+			return badRequest(errInheritedLicense)
+		}
 		if i < 0 {
 			return badRequest("User does not have a corresponding license.")
 		}
@@ -723,6 +728,12 @@ func (s *Server) assignLicense(c *call) *reply {
 			return badRequest("License assignment cannot be done for user with invalid usage location.")
 		}
 		if containsFold(next, sku.SkuID) {
+			continue
+		}
+		if len(c.t.licenseGroups(u, sku.SkuID)) > 0 {
+			// Held through a group already: a direct assignment beside it
+			// consumes no further licence.
+			next = append(next, sku.SkuID)
 			continue
 		}
 		if c.t.consumed(sku.SkuID) >= sku.Enabled {
@@ -747,7 +758,7 @@ func (s *Server) licenseDetails(c *call) *reply {
 		return rep
 	}
 	var items []obj
-	for _, id := range u.Licenses {
+	for _, id := range c.t.effectiveLicenses(u) {
 		part := ""
 		if sku := c.t.sku(id); sku != nil {
 			part = sku.SkuPartNumber

@@ -388,7 +388,7 @@ func (sp *spTenant) allSites() []*spSite {
 // spLicensed reports whether one of u's licenses includes SharePoint
 // Online (and so OneDrive).
 func (t *tenant) spLicensed(u *User) bool {
-	for _, id := range u.Licenses {
+	for _, id := range t.effectiveLicenses(u) {
 		sku := t.sku(id)
 		if sku == nil {
 			continue
