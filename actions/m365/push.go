@@ -51,10 +51,24 @@ func (d *Directory) SendMFAPush(ctx context.Context, upn string) (actions.PushRe
 	if err != nil {
 		return "", mapError(err, what)
 	}
-	if len(sps.Value) == 0 || sps.Value[0].ID == "" {
-		return "", actions.Errorf(actions.EINVALID, "the MFA service app is not in this tenant (app %s): per-user MFA was never used there", mfaAppID)
+	var spID string
+	if len(sps.Value) > 0 {
+		spID = sps.Value[0].ID
 	}
-	spID := sps.Value[0].ID
+	if spID == "" {
+		// A tenant that never used per-user MFA lacks the service
+		// principal; adding it is what the reference does
+		// (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-serviceprincipals).
+		var created struct {
+			ID string `json:"id"`
+		}
+		if err := d.send(ctx, abs.POST, d.v1("/servicePrincipals"), map[string]string{"appId": mfaAppID}, &created); err != nil {
+			return "", retell(mapError(err, what), actions.EFORBIDDEN,
+				"the MFA service app is not in this tenant and cippbot may not add it: grant Application.ReadWrite.All")
+		}
+		spID = created.ID
+		d.log.InfoContext(ctx, "added the MFA service app's service principal", "service_principal", spID)
+	}
 
 	now := d.now().UTC()
 	var cred struct {
@@ -67,7 +81,12 @@ func (d *Directory) SendMFAPush(ctx context.Context, upn string) (actions.PushRe
 		"endDateTime":   now.Add(10 * time.Minute).Format(time.RFC3339),
 	}}
 	if err := d.send(ctx, abs.POST, d.v1("/servicePrincipals/"+url.PathEscape(spID)+"/addPassword"), body, &cred); err != nil {
-		return "", mapError(err, "a temporary secret for "+what)
+		err = mapError(err, "a temporary secret for "+what)
+		if c := actions.ErrorCode(err); (c == actions.EINVALID || c == actions.EFORBIDDEN) && d.passwordsRestricted(ctx) {
+			return "", actions.Errorf(actions.ECONFLICT, "the tenant's app management policy forbids adding secrets to apps (passwordAddition), "+
+				"which send-mfa-push needs for a minute: exempt the Azure Multi-Factor Auth Client or lift the restriction in Entra ID")
+		}
+		return "", err
 	}
 	secret := cred.SecretText
 	defer d.removeSecret(ctx, spID, cred.KeyID)
@@ -81,6 +100,32 @@ func (d *Directory) SendMFAPush(ctx context.Context, upn string) (actions.PushRe
 	}
 	res, err := d.beginTwoWay(ctx, token, upn)
 	return res, redact(err, secret)
+}
+
+// passwordsRestricted reports whether the tenant's default app management
+// policy forbids adding password credentials to service principals
+// (https://learn.microsoft.com/en-us/graph/api/tenantappmanagementpolicy-get);
+// false when it cannot be read.
+func (d *Directory) passwordsRestricted(ctx context.Context) bool {
+	var p struct {
+		IsEnabled bool `json:"isEnabled"`
+		SP        struct {
+			Passwords []struct {
+				Type  string `json:"restrictionType"`
+				State string `json:"state"`
+			} `json:"passwordCredentials"`
+		} `json:"servicePrincipalRestrictions"`
+	}
+	if err := d.send(ctx, abs.GET, d.v1("/policies/defaultAppManagementPolicy"), nil, &p); err != nil {
+		d.log.DebugContext(ctx, "app management policy unreadable", "err", err)
+		return false
+	}
+	for _, r := range p.SP.Passwords {
+		if p.IsEnabled && r.Type == "passwordAddition" && r.State == "enabled" {
+			return true
+		}
+	}
+	return false
 }
 
 // removeSecret removes the temporary secret from the MFA service
@@ -173,6 +218,8 @@ func (d *Directory) postToken(ctx context.Context, endpoint, form string) (token
 		e.Message = "the MFA service app is not in this tenant (AADSTS700016)"
 	case "7000112":
 		e.Message = "the MFA service app is disabled in this tenant (AADSTS7000112)"
+	case "500014":
+		e.Message = "the MFA notification service is disabled in this tenant (AADSTS500014): enable the Azure Multi-Factor Auth Connector enterprise app, or renew the lapsed subscription"
 	case "90002", "90023":
 		e.Message = "Microsoft does not know this tenant (AADSTS" + code + "): check the tenant directory"
 	case "":

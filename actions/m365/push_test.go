@@ -227,19 +227,41 @@ func TestMFAPush_Errors(t *testing.T) {
 			t.Errorf("%d secrets", n)
 		}
 	})
-	t.Run("ErrNoMFAApp", func(t *testing.T) {
+	t.Run("ErrPolicyForbidsSecrets", func(t *testing.T) {
 		sim := newSim(t)
-		seed := fakegraph.FabrikamSeed()
-		seed.ServicePrincipals = []fakegraph.ServicePrincipal{{AppID: fakegraph.GraphAppID, DisplayName: "Microsoft Graph",
-			AppOwnerOrganizationID: fakegraph.MicrosoftTenantID}}
-		if err := sim.AddTenant(seed); err != nil {
-			t.Fatal(err)
-		}
-		c := connector(t, sim)
-		d := dir(t, c, fakegraph.FabrikamTenantID).(actions.MFAPush)
-		_, err := d.SendMFAPush(ctx(), "AlexW@fabrikam.com")
-		if actions.ErrorCode(err) != actions.EINVALID || !strings.Contains(actions.ErrorMessage(err), "not in this tenant") {
-			t.Errorf("err = %v, want invalid (the MFA app is not in this tenant)", err)
+		sim.SetPasswordAdditionRestricted(tenant, true, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
+		d, _, _ := connectPush(t, sim)
+		_, err := d.SendMFAPush(ctx(), "IsaiahL@contoso.com")
+		if actions.ErrorCode(err) != actions.ECONFLICT || !strings.Contains(actions.ErrorMessage(err), "app management policy forbids adding secrets") {
+			t.Errorf("err = %v, want the app management policy explained", err)
 		}
 	})
+	t.Run("ErrConnectorDisabled", func(t *testing.T) {
+		sim := newSim(t)
+		sim.SetMFAConnectorDisabled(tenant, true)
+		d, spy, logs := connectPush(t, sim)
+		_, err := d.SendMFAPush(ctx(), "IsaiahL@contoso.com")
+		if !strings.Contains(actions.ErrorMessage(err), "MFA notification service is disabled in this tenant (AADSTS500014)") {
+			t.Errorf("err = %v, want AADSTS500014 explained", err)
+		}
+		checkNoLeak(t, sim, spy, logs, err)
+	})
+}
+
+// TestMFAPush_AddsMissingApp: a tenant without the MFA client's service
+// principal gets one, as the reference does, and the push goes out.
+func TestMFAPush_AddsMissingApp(t *testing.T) {
+	const upn = "IsaiahL@contoso.com"
+	sim := newSim(t)
+	sim.RemoveServicePrincipal(tenant, fakegraph.MFAAppID)
+	sim.SetPushAnswer(tenant, upn, fakegraph.PushApprove)
+	d, spy, logs := connectPush(t, sim)
+	got, err := d.SendMFAPush(ctx(), upn)
+	if err != nil || got != actions.PushApproved {
+		t.Fatalf("SendMFAPush = %q, %v", got, err)
+	}
+	if r := requestsTo(sim, "POST", "/v1.0/servicePrincipals"); len(r) != 1 || !strings.Contains(string(r[0].Body), fakegraph.MFAAppID) {
+		t.Errorf("service principal requests: %+v", r)
+	}
+	checkNoLeak(t, sim, spy, logs, err)
 }
