@@ -352,9 +352,13 @@ func runAddUser(ctx context.Context, d Directory, u User, p Params, env Env) (Ou
 		}
 	}
 	if from := r["copyfrom-id"]; from != "" {
-		added, errs := copyGroups(ctx, d, lc, from, created.ID)
+		added, later, errs := copyGroups(ctx, d, lc, from, created.ID)
 		if added > 0 {
 			o.Lines = append(o.Lines, fmt.Sprintf("Added to %d groups of %s", added, r["copyfrom"]))
+		}
+		if len(later) > 0 {
+			o.Later = later
+			o.Lines = append(o.Lines, fmt.Sprintf("%d distribution list(s) follow in 5 to 15 minutes, once Exchange knows the user; you will be told", len(later)))
 		}
 		failed = append(failed, errs...)
 	}
@@ -370,22 +374,28 @@ func runAddUser(ctx context.Context, d Directory, u User, p Params, env Env) (Ou
 	return o, nil
 }
 
-// copyGroups adds user to the groups from is a direct member of, through
-// Graph or Exchange as each group needs; dynamic and on-premises groups
-// refuse and are reported.
-func copyGroups(ctx context.Context, d Directory, lc Lifecycle, from, user string) (int, []string) {
+// copyGroups adds user to the groups from is a direct member of: Graph
+// groups at once; distribution lists and mail-enabled security groups,
+// whose members change in Exchange Online, are left for later, since
+// Exchange does not know a new user for minutes ("The service typically
+// takes less than 30 minutes to provision a user",
+// https://learn.microsoft.com/en-us/exchange/troubleshoot/user-and-shared-mailboxes/delays-provision-mailbox-sync-changes).
+// Dynamic and on-premises groups refuse and are reported.
+func copyGroups(ctx context.Context, d Directory, lc Lifecycle, from, user string) (int, []Later, []string) {
 	groups, err := lc.UserGroups(ctx, from)
 	if err != nil {
-		return 0, []string{"groups: " + ErrorMessage(err)}
+		return 0, nil, []string{"groups: " + ErrorMessage(err)}
 	}
-	x, _ := d.(Exchange)
+	_, exo := d.(Exchange)
 	added := 0
+	var later []Later
 	var failed []string
 	for _, g := range groups {
 		var err error
 		switch {
-		case !g.Unified && g.MailEnabled && x != nil:
-			err = x.AddDistributionMember(ctx, g.ID, user)
+		case !g.Unified && g.MailEnabled && exo:
+			later = append(later, Later{Op: Op{Kind: OpAddDistributionMember, GroupID: g.ID, UserID: user}, What: "add to " + g.DisplayName})
+			continue
 		case !g.Unified && g.MailEnabled:
 			err = Errorf(EINTERNAL, "no Exchange Online connection")
 		default:
@@ -398,7 +408,7 @@ func copyGroups(ctx context.Context, d Directory, lc Lifecycle, from, user strin
 			failed = append(failed, g.DisplayName+": "+ErrorMessage(err))
 		}
 	}
-	return added, failed
+	return added, later, failed
 }
 
 var restoreUser = &Action{
@@ -408,6 +418,7 @@ var restoreUser = &Action{
 	Area:        "Users",
 	Summary:     "Restore a deleted user (deleted users stay 30 days)",
 	Permissions: permUserWrite,
+	AdminRoles:  rolesToChangeAdmins,
 	Risk:        RiskChange,
 	Bulk:        true,
 	Target:      TargetDeleted,
@@ -517,19 +528,47 @@ var removeLicense = &Action{
 		if err != nil {
 			return Outcome{}, err
 		}
-		var remove, names []string
+		// Only direct assignments can be removed from the user; a licence a
+		// group assigns goes when the user leaves the group.
+		var remove, names, viaGroups []string
+		var next []Next
+		found := false
 		for _, id := range splitList(p["license-ids"]) {
-			if i := slices.IndexFunc(has, func(s SKU) bool { return s.ID == id }); i >= 0 {
-				remove, names = append(remove, id), append(names, has[i].PartNumber)
+			i := slices.IndexFunc(has, func(s SKU) bool { return s.ID == id })
+			if i < 0 {
+				continue
+			}
+			found = true
+			s := has[i]
+			if s.Direct {
+				remove, names = append(remove, id), append(names, s.PartNumber)
+			}
+			if len(s.ByGroups) > 0 {
+				how := "comes from"
+				if s.Direct {
+					how = "still comes from"
+				}
+				viaGroups = append(viaGroups, fmt.Sprintf("%s %s group %s: remove them from it to take it away", s.PartNumber, how, s.GroupNames()))
+				for _, g := range s.ByGroups {
+					next = append(next, Next{Label: "Remove from " + g.DisplayName, Command: fmt.Sprintf("remove-from-group %s %q", u.UPN, g.DisplayName), Danger: true})
+				}
+			}
+		}
+		if !found {
+			return Outcome{Summary: fmt.Sprintf("%s: had none of %s", u.UPN, p["licenses"])}, nil
+		}
+		if len(remove) > 0 {
+			if err := lc.AssignLicenses(ctx, u.ID, nil, remove); err != nil {
+				return Outcome{}, err
 			}
 		}
 		if len(remove) == 0 {
-			return Outcome{Summary: fmt.Sprintf("%s: had none of %s", u.UPN, p["licenses"])}, nil
+			return Outcome{Summary: fmt.Sprintf("%s: nothing removed; licensed through a group", u.UPN),
+				Lines: viaGroups, Partial: true, Next: next}, nil
 		}
-		if err := lc.AssignLicenses(ctx, u.ID, nil, remove); err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Summary: fmt.Sprintf("%s: removed %s", u.UPN, strings.Join(names, ", ")),
-			Lines: []string{"A mailbox without a licence is deleted after 30 days unless it is shared."}}, nil
+		o := Outcome{Summary: fmt.Sprintf("%s: removed %s", u.UPN, strings.Join(names, ", ")),
+			Lines: append(viaGroups, "A mailbox without a licence is deleted after 30 days unless it is shared."), Next: next}
+		o.Partial = len(viaGroups) > 0
+		return o, nil
 	},
 }

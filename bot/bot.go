@@ -39,6 +39,7 @@ type Runner interface {
 	Check(ctx context.Context, tenantID string, c *actions.Catalogue) (actions.CheckReport, error)
 	DirectoryRoles(ctx context.Context, tenantID string, userIDs []string) ([][]actions.RoleHeld, []error)
 	GroupPrivileges(ctx context.Context, tenantID string, a *actions.Action, targets []actions.User, p actions.Params) ([]actions.GroupPrivilege, error)
+	ApplyLater(ctx context.Context, tenantID string, ops []actions.Op) []error
 }
 
 var _ Runner = (*actions.Service)(nil)

@@ -413,6 +413,7 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 	start := b.now()
 	tctx, trace := actions.WithTrace(ctx)
 	results := b.Runner.Run(tctx, ap.TenantID, a, ids, actions.Params(ap.Params), progress)
+	b.keepLater(ctx, a, ap, results)
 	res := runResult{results: results, outcome: "ok", throttled: trace.Throttled()}
 	var failed, partial int
 	var errs []string
@@ -961,6 +962,9 @@ func (b *Bot) notify(ctx context.Context, ap Approval, m Message) {
 // cards. Call it now and then; clicks on an expired card expire it too.
 func (b *Bot) Sweep(ctx context.Context) error {
 	b.flushRefusals(ctx)
+	if err := b.RunJobs(ctx); err != nil {
+		b.log().WarnContext(ctx, "jobs left for later could not be read", "err", err)
+	}
 	pending, err := b.Store.Approvals(ctx, StatePending)
 	if err != nil {
 		return err

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cippbot/cippbot/actions"
 )
 
 // Errors the store returns.
@@ -322,6 +324,39 @@ type BindingStore interface {
 	Bindings(ctx context.Context) ([]Binding, error)
 }
 
+// Job is work a run left for later because Microsoft 365 cannot take it
+// yet (Exchange Online does not know a new user for minutes). It is kept
+// in the store, so that it survives a restart, tried on a schedule, and
+// its result goes to the requester.
+type Job struct {
+	ID           string     `json:"id"`
+	Action       string     `json:"action"`
+	ApprovalID   string     `json:"approval_id,omitempty"`
+	TenantID     string     `json:"tenant_id"`
+	TenantDomain string     `json:"tenant_domain"`
+	Target       Target     `json:"target"`
+	What         string     `json:"what"` // "add to Sales DL"
+	Op           actions.Op `json:"op"`
+	Requester    Actor      `json:"requester"`
+	Platform     string     `json:"platform"`
+	Workspace    string     `json:"workspace,omitempty"`
+	Channel      string     `json:"channel"`
+	CreatedAt    time.Time  `json:"created_at"`
+	NextAt       time.Time  `json:"next_at"`
+	Attempts     int        `json:"attempts"`
+	LastError    string     `json:"last_error,omitempty"`
+}
+
+// JobStore keeps jobs.
+type JobStore interface {
+	// PutJob stores j, replacing any job with the same ID.
+	PutJob(ctx context.Context, j Job) error
+	// Jobs returns every job.
+	Jobs(ctx context.Context) ([]Job, error)
+	// DeleteJob removes a job; ErrNotFound if there is none.
+	DeleteJob(ctx context.Context, id string) error
+}
+
 // Store is everything the bot persists.
 type Store interface {
 	ApprovalStore
@@ -329,6 +364,7 @@ type Store interface {
 	GrantStore
 	TenantStore
 	BindingStore
+	JobStore
 }
 
 // validUTF8 returns a copy of r whose strings are valid UTF-8, invalid

@@ -43,7 +43,7 @@ var (
 	bucketDeliveriesByTime = []byte("deliveries_by_time")
 
 	allBuckets = [][]byte{bucketApprovals, bucketAudit, bucketAuditIndex, bucketMeta, bucketGrants, bucketTenants, bucketBindings,
-		bucketDeliveries, bucketDeliveriesByTime}
+		bucketDeliveries, bucketDeliveriesByTime, bucketJobs}
 )
 
 // keyAuditHead is the key, in the meta bucket, of the audit trail's head.

@@ -36,18 +36,26 @@ func newRun(t *testing.T) *run {
 	return r
 }
 
-// session runs the lines as a console chat and returns the new output.
-func (r *run) session(t *testing.T, lines ...string) string {
+// start starts cippbot's console on the run's store, as a new process
+// would; the caller closes it.
+func (r *run) start(t *testing.T) *demo {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.DataPath = r.path
 	cfg.ReasonOptional = r.reasonOptional
 	log := slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	before := r.out.Len()
 	d, err := startDemo(context.Background(), cfg, r.sim, &r.out, false, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// session runs the lines as a console chat and returns the new output.
+func (r *run) session(t *testing.T, lines ...string) string {
+	t.Helper()
+	before := r.out.Len()
+	d := r.start(t)
 	defer d.Close()
 	if err := d.console.Run(context.Background(), strings.NewReader(strings.Join(lines, "\n")+"\n")); err != nil {
 		t.Fatal(err)

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cippbot/cippbot/internal/fakegraph"
 )
@@ -221,14 +224,15 @@ func TestResearchCompromise(t *testing.T) {
 	if !strings.Contains(out, "Nothing suspicious: AdeleV@contoso.com") {
 		t.Errorf("clean user:\n%s", out)
 	}
-	// The button's command runs under the approval rules.
+	// The button's command runs under the approval rules; it turns the
+	// rules off, and they stay evidence.
 	out = r.session(t, "/cipp remove-inbox-rules "+isaiah.UserPrincipalName, "/as sam", "approve 1")
-	if !strings.Contains(out, "Approval needed: remove-inbox-rules") || !strings.Contains(out, "inbox rules deleted") {
+	if !strings.Contains(out, "Approval needed: remove-inbox-rules") || !strings.Contains(out, "inbox rules turned off") {
 		t.Fatalf("remove rules:\n%s", out)
 	}
 	out = r.session(t, "/cipp research-compromise "+isaiah.UserPrincipalName)
-	if strings.Contains(out, "Inbox rule") {
-		t.Errorf("rules still reported:\n%s", out)
+	if !strings.Contains(out, "(disabled)") || strings.Contains(out, "Remove rules") {
+		t.Errorf("turned-off rules not reported as such:\n%s", out)
 	}
 	// Joni has no mailbox: the research says so and goes on.
 	out = r.session(t, "/cipp research-compromise JoniS@contoso.com")
@@ -311,18 +315,29 @@ func TestSendMFAPush(t *testing.T) {
 	}
 }
 
+// TestOneDrive: provision-onedrive is refused before anyone is asked to
+// approve, since SharePoint's RequestPersonalSites needs a signed-in
+// admin and cippbot runs app-only (the simulated tenant refuses app-only
+// calls the same way, see internal/fakegraph's CSOM tests); shortcuts
+// work app-only.
 func TestOneDrive(t *testing.T) {
 	r := newRun(t)
 	isaiah, _ := r.sim.User(fakegraph.ContosoTenantID, fakegraph.ContosoIsaiahID)
 	out := r.session(t, "/cipp provision-onedrive "+isaiah.UserPrincipalName)
-	if !strings.Contains(out, isaiah.UserPrincipalName+": OneDrive created") {
+	if !strings.Contains(out, "provision-onedrive needs a signed-in admin (delegated access), which cippbot's app-only access cannot do") ||
+		strings.Contains(out, "Approval needed") {
 		t.Fatalf("provision:\n%s", out)
 	}
-	if !r.sim.OneDrive(fakegraph.ContosoTenantID, isaiah.UserPrincipalName) {
-		t.Error("not provisioned")
+	if r.sim.OneDrive(fakegraph.ContosoTenantID, isaiah.UserPrincipalName) {
+		t.Error("provisioned app-only")
 	}
-	if out := r.session(t, "/cipp provision-onedrive "+isaiah.UserPrincipalName); !strings.Contains(out, "already has a OneDrive") {
-		t.Errorf("again:\n%s", out)
+	for _, req := range r.sim.Requests() {
+		if strings.Contains(req.Path, "ProcessQuery") {
+			t.Errorf("SharePoint was called: %s %s", req.Method, req.Path)
+		}
+	}
+	if a := r.lastAudit(t); !strings.Contains(a, `"action":"provision-onedrive"`) || !strings.Contains(a, "delegated access") {
+		t.Errorf("audit: %s", a)
 	}
 	out = r.session(t, "/cipp onedrive-shortcut AdeleV@contoso.com https://contoso.sharepoint.com/sites/Sales")
 	if !strings.Contains(out, "added to OneDrive") {
@@ -354,5 +369,112 @@ func TestAddUserCustomerID(t *testing.T) {
 	out = r.session(t, `/cipp add-user customerId=nosuch.example displayName="Jo Doe" mailNickname=jo`)
 	if !strings.Contains(out, "no onboarded tenant is called nosuch.example") {
 		t.Fatalf("unknown customerId:\n%s", out)
+	}
+}
+
+// TestGroupBasedLicensing: a licence a group assigns cannot be removed
+// from the user (Graph refuses the whole assignLicense call), so
+// remove-license names the group and offboard leaves licence groups for
+// its licences step, after the mailbox is shared.
+func TestGroupBasedLicensing(t *testing.T) {
+	r := newRun(t)
+	const emily = "8b1d7c7a-4605-4a8f-a82a-84475981d820"
+	upn := "EmilyB@contoso.com"
+	must(t, r.sim.AddGroup(fakegraph.ContosoTenantID, fakegraph.Group{DisplayName: "Licensing EMS", SecurityEnabled: true,
+		Licenses: []string{fakegraph.SkuEMS}, Members: []string{emily}}))
+	must(t, r.sim.AddGroup(fakegraph.ContosoTenantID, fakegraph.Group{DisplayName: "Licensing E3", SecurityEnabled: true,
+		Licenses: []string{fakegraph.SkuEnterprisePack}, Members: []string{emily}}))
+
+	out := r.session(t, `/cipp remove-license `+upn+` EMS reason="moved to group licensing"`, "/as sam", "approve 1")
+	if !strings.Contains(out, upn+": nothing removed; licensed through a group") || !strings.Contains(out, "EMS comes from group Licensing EMS") {
+		t.Fatalf("remove-license of a group licence:\n%s", out)
+	}
+
+	out = r.session(t, `/cipp offboard `+upn+` reason="leaver"`, "/as sam", "approve 2")
+	for _, want := range []string{"✓ Remove from groups", "licence group(s) left for the licences step", "✓ Convert to shared mailbox",
+		"✓ Remove licences", "left licence group(s) Licensing E3, Licensing EMS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("offboard report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "failed") {
+		t.Errorf("a step failed:\n%s", out)
+	}
+	u, _ := r.sim.User(fakegraph.ContosoTenantID, upn)
+	if len(u.Licenses) != 0 || len(u.Groups) != 0 || u.MailboxType != "SharedMailbox" {
+		t.Fatalf("after offboard: licences %v, groups %v, mailbox %q", u.Licenses, u.Groups, u.MailboxType)
+	}
+}
+
+// testClock is a clock a test moves.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// sweep starts cippbot on the run's store with its clock at now, runs
+// one sweep (expiry, jobs left for later) and returns the new output.
+func (r *run) sweep(t *testing.T, now func() time.Time) string {
+	t.Helper()
+	before := r.out.Len()
+	d := r.start(t)
+	defer d.Close()
+	d.bot.Now = now
+	must(t, d.bot.Sweep(context.Background()))
+	return r.out.String()[before:]
+}
+
+// TestAddUserDistributionListLater: Exchange does not know a new user for
+// minutes, so copying a distribution list is kept as a job, tried after 5
+// and 15 minutes (and 30), across a restart, and the requester is told.
+func TestAddUserDistributionListLater(t *testing.T) {
+	clock := &testClock{t: time.Now().UTC()}
+	r := &run{sim: fakegraph.New(fakegraph.Options{Now: clock.Now}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
+	r.sim.Start()
+	t.Cleanup(r.sim.Close)
+	newsletter := func(upn string) bool {
+		u, _ := r.sim.User(fakegraph.ContosoTenantID, upn)
+		g, _ := r.sim.Group(fakegraph.ContosoTenantID, "Contoso Newsletter")
+		return u.ID != "" && slices.Contains(g.Members, u.ID)
+	}
+
+	out := r.session(t, `/cipp add-user displayName="Jane Doe" mailNickname=jane primDomain=contoso.com usageLocation=US licenses=ENTERPRISEPACK copyfrom=MeganB@contoso.com`,
+		"/as sam", "approve 1")
+	if !strings.Contains(out, "jane@contoso.com: created") || !strings.Contains(out, "1 distribution list(s) follow in 5 to 15 minutes") {
+		t.Fatalf("add-user:\n%s", out)
+	}
+	if newsletter("jane@contoso.com") {
+		t.Fatal("added to the distribution list before Exchange knew the user")
+	}
+	clock.Add(time.Minute)
+	if out := r.sweep(t, clock.Now); strings.Contains(out, "done later") || newsletter("jane@contoso.com") {
+		t.Fatalf("job ran before its time:\n%s", out)
+	}
+	clock.Add(5 * time.Minute) // Exchange has known her for two minutes
+	out = r.sweep(t, clock.Now)
+	if !strings.Contains(out, "(only riley sees this) jane@contoso.com: done later: add to Contoso Newsletter") || !newsletter("jane@contoso.com") {
+		t.Fatalf("job at 6 minutes:\n%s", out)
+	}
+	if a := r.lastAudit(t); !strings.Contains(a, `"later":"add to Contoso Newsletter"`) || !strings.Contains(a, `"outcome":"ok"`) {
+		t.Errorf("audit: %s", a)
+	}
+
+	// Exchange that takes longer than every try: the requester is told
+	// to do it by hand.
+	r.sim.SetExchangeSyncDelay(2 * time.Hour)
+	out = r.session(t, `/cipp add-user displayName="Jo Doe" mailNickname=jo primDomain=contoso.com usageLocation=US licenses=ENTERPRISEPACK copyfrom=MeganB@contoso.com`,
+		"/as sam", "approve 2")
+	if !strings.Contains(out, "jo@contoso.com: created") {
+		t.Fatalf("add-user jo:\n%s", out)
+	}
+	for _, d := range []time.Duration{6 * time.Minute, 10 * time.Minute, 15 * time.Minute} {
+		clock.Add(d)
+		out = r.sweep(t, clock.Now)
+	}
+	if !strings.Contains(out, "jo@contoso.com: add to Contoso Newsletter failed after 3 tries; do it by hand") || newsletter("jo@contoso.com") {
+		t.Fatalf("job after its last try:\n%s", out)
 	}
 }

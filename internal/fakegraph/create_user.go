@@ -47,6 +47,7 @@ func (s *Server) createUser(c *call) *reply {
 		BusinessPhones:  []string{},
 		ProxyAddresses:  []string{},
 		CreatedDateTime: c.now,
+		exoKnownAt:      c.now.Add(s.exchangeSyncDelay()),
 	}
 	var password *string
 	has := map[string]bool{}

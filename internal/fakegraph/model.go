@@ -179,12 +179,21 @@ type User struct {
 	// HiddenFromAddressLists hides the mailbox from the global address
 	// list (HiddenFromAddressListsEnabled).
 	HiddenFromAddressLists bool
+	// TimeZone is the time zone of the mailbox's regional configuration,
+	// a Windows time zone name such as "W. Europe Standard Time" ("" for
+	// a mailbox whose owner never chose one); Get-MailboxRegionalConfiguration
+	// shows it.
+	TimeZone string
 	// InboxRules are the mailbox's inbox rules, in the order Graph lists
 	// them; MailFolders are the folders the user created (the
 	// well-known ones always exist). Both need a mailbox; see InboxRule
 	// and MailFolder for the defaults seed data gets.
 	InboxRules  []InboxRule
 	MailFolders []MailFolder
+
+	// exoKnownAt is when Exchange Online learns of a user created through
+	// Graph (see exo_sync.go); zero for seeded users.
+	exoKnownAt time.Time
 
 	// Deleted marks a soft-deleted user, which Graph reports as missing
 	// except under /directory/deletedItems.
@@ -239,6 +248,9 @@ type Group struct {
 	CreatedDateTime time.Time
 	// Members holds the ids of the direct member users.
 	Members []string
+	// Licenses are the SKU ids assigned to the group: group-based
+	// licensing gives them to each direct member (see licensing.go).
+	Licenses []string
 	// MemberGroups holds the ids of the groups that are direct members
 	// of this one; seed data may name them by id or display name.
 	MemberGroups []string
@@ -305,6 +317,11 @@ type TenantSeed struct {
 	// ServicePrincipals are the tenant's enterprise applications; nil
 	// means DefaultServicePrincipals(), an empty, non-nil slice none.
 	ServicePrincipals []ServicePrincipal
+	// AppRoles are the directory roles (display names or template ids)
+	// assigned to the app's own service principal, which app-only
+	// requests are judged by (see approles.go); nil means
+	// DefaultAppRoles(), an empty, non-nil slice none.
+	AppRoles []string
 	// ConditionalAccessPolicies are the tenant's Conditional Access
 	// policies (see ConditionalAccessPolicy for the defaults).
 	ConditionalAccessPolicies []ConditionalAccessPolicy
@@ -379,6 +396,8 @@ func roleTemplates() map[string]roleTemplate {
 		"Authentication Policy Administrator":     {"0526716b-113d-4c15-b2c8-68e3c22b9f80", "Can create and manage the authentication methods policy, tenant-wide MFA settings, password protection policy, and verifiable credentials."},
 		"Directory Readers":                       {"88d8e3e3-8f55-4a1e-953a-9b9898b8876b", "Can read basic directory information. Commonly used to grant directory read access to applications and guests."},
 		"Security Reader":                         {"5d6b6bb7-de71-4623-b4af-96380a352509", "Can read security information and reports in Microsoft Entra ID and Office 365."},
+		"Exchange Recipient Administrator":        {"31392ffb-586c-42d1-9346-e59415a2cc4e", "Can create or update Exchange Online recipients within the Exchange Online organization."},
+		"Compliance Administrator":                {"17315797-102d-40b4-93e0-432062caca18", "Can read and manage compliance configuration and reports in Microsoft Entra ID and Microsoft 365."},
 	}
 }
 
@@ -451,6 +470,10 @@ type tenant struct {
 	servicePrincipals []*ServicePrincipal
 	// push is the state of the legacy MFA notification service.
 	push pushState
+	// now is the server's clock, for rules that depend on time.
+	now func() time.Time
+	// mfa is what send-mfa-push meets besides the MFA client's secret.
+	mfa mfaSetup
 	// tapUsableOnce is the Temporary Access Pass methods policy's
 	// isUsableOnce: every pass is one-time use.
 	tapUsableOnce bool
@@ -761,7 +784,7 @@ func (t *tenant) sku(id string) *SKU {
 func (t *tenant) consumed(id string) int {
 	n := 0
 	for _, u := range t.users {
-		if !u.Deleted && containsFold(u.Licenses, id) {
+		if !u.Deleted && containsFold(t.effectiveLicenses(u), id) {
 			n++
 		}
 	}
