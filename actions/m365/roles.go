@@ -100,7 +100,11 @@ func (d *Directory) DirectoryRoles(ctx context.Context, ids []string) ([][]actio
 	what := make([]string, 0, 3*len(ids))
 	for _, id := range ids {
 		active, eligible := d.roleURLs(id)
-		urls = append(urls, d.v1("/users/"+url.PathEscape(id)+"/transitiveMemberOf", "$select", "id,displayName,isAssignableToRole"), active, eligible)
+		// No $select: the list is of directoryObjects, which have none of
+		// a group's properties until cast, and the cast needs advanced
+		// query headers; a group's default properties carry
+		// isAssignableToRole.
+		urls = append(urls, d.v1("/users/"+url.PathEscape(id)+"/transitiveMemberOf"), active, eligible)
 		what = append(what, "groups of user "+id, "roles of user "+id, "eligible roles of user "+id)
 	}
 	items, ierrs := d.allPages(ctx, urls, what)
