@@ -115,6 +115,9 @@ type Action struct {
 	// Permissions lists the Graph application permissions of which any
 	// one lets the action work; "check" reports actions a tenant lacks.
 	Permissions []string
+	// AlsoPermissions lists permissions the action needs besides, every
+	// one of them (reads whose documented permissions are a pair).
+	AlsoPermissions []string
 	// Roles lists the Microsoft Entra roles cippbot's app must also hold
 	// for the action to work app-only, each the least privileged one
 	// that will do (RoleAlternatives lists those that do as well); "check"

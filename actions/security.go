@@ -51,7 +51,11 @@ var researchCompromise = &Action{
 	Area:        "Security",
 	Summary:     "Look for signs of a compromised account in the last 7 days",
 	Permissions: []string{"AuditLog.Read.All"},
-	Risk:        RiskRead,
+	// Directory audit events need both: "AuditLog.Read.All and
+	// Directory.Read.All"
+	// (https://learn.microsoft.com/en-us/graph/api/directoryaudit-list).
+	AlsoPermissions: []string{"Directory.Read.All"},
+	Risk:            RiskRead,
 	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
 		r, err := ResearchUser(ctx, d, u, time.Now())
 		if err != nil {

@@ -179,6 +179,12 @@ func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (Che
 			rep.Missing[a.Name] = a.Permissions
 			works = false
 		}
+		for _, p := range a.AlsoPermissions {
+			if !slices.Contains(perms, p) && !slices.Contains(perms, strings.Replace(p, ".Read.", ".ReadWrite.", 1)) {
+				rep.Rules = append(rep.Rules, fmt.Sprintf("%s also needs %s", a.Name, p))
+				works = false
+			}
+		}
 		if m := missingRoles(rep.AppRoles, a.Roles); rep.RolesRead && len(m) > 0 {
 			rep.MissingRoles[a.Name] = m
 			works = false

@@ -162,8 +162,12 @@ func TestCheckNamesSafetyRules(t *testing.T) {
 		!strings.Contains(out, "Conditional Access exclusions cannot be checked for group changes: grant Policy.Read.All") {
 		t.Fatalf("Directory.Read.All alone:\n%s", out)
 	}
+	sim.SetPermissions(fakegraph.ContosoTenantID, []string{"User.ReadWrite.All", "AuditLog.Read.All", "RoleManagement.Read.Directory"})
+	if out := check(); !strings.Contains(out, "research-compromise also needs Directory.Read.All") {
+		t.Fatalf("research-compromise without Directory.Read.All:\n%s", out)
+	}
 	sim.SetPermissions(fakegraph.ContosoTenantID, fakegraph.DefaultPermissions())
-	if out := check(); strings.Contains(out, "cannot be") || strings.Contains(out, "not read") {
+	if out := check(); strings.Contains(out, "cannot be") || strings.Contains(out, "not read") || strings.Contains(out, "also needs") {
 		t.Fatalf("every permission granted:\n%s", out)
 	}
 }
