@@ -14,10 +14,15 @@ import (
 // never from flags.
 type Config struct {
 	DataPath    string        // CIPPBOT_DATA
+	AuditKey    string        // CIPPBOT_AUDIT_KEY or CIPPBOT_AUDIT_KEY_FILE: keys the audit trail (HMAC-SHA256)
 	Admins      []string      // CIPPBOT_ADMINS: platform:userID, comma-separated
 	ApprovalTTL time.Duration // CIPPBOT_APPROVAL_TTL
 	LogLevel    slog.Level    // LOG_LEVEL
 	LogFormat   string        // LOG_FORMAT: text or json
+
+	// ApprovalRetention is CIPPBOT_APPROVAL_RETENTION: how long decided
+	// approvals are kept (the audit trail keeps every record).
+	ApprovalRetention time.Duration
 
 	// Microsoft 365 (the partner app registration).
 	Cloud               string // CIPPBOT_CLOUD: global, usgov, usgovdod, china
@@ -51,14 +56,18 @@ type Config struct {
 	DiscordAPIURL    string // DISCORD_API_URL
 }
 
+// minAuditKey is the shortest audit key accepted, in bytes.
+const minAuditKey = 32
+
 // DefaultConfig returns the configuration with every default filled in.
 func DefaultConfig() Config {
 	return Config{
-		DataPath:    "./cippbot.db",
-		ApprovalTTL: 15 * time.Minute,
-		LogLevel:    slog.LevelInfo,
-		LogFormat:   "text",
-		Listen:      ":8080",
+		DataPath:          "./cippbot.db",
+		ApprovalTTL:       15 * time.Minute,
+		ApprovalRetention: 90 * 24 * time.Hour,
+		LogLevel:          slog.LevelInfo,
+		LogFormat:         "text",
+		Listen:            ":8080",
 	}
 }
 
@@ -79,6 +88,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("CIPPBOT_APPROVAL_TTL: %q is not a duration like 15m", v)
 		}
 		c.ApprovalTTL = d
+	}
+	if v := getenv("CIPPBOT_APPROVAL_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("CIPPBOT_APPROVAL_RETENTION: %q is not a duration like 2160h (90 days)", v)
+		}
+		c.ApprovalRetention = d
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -120,6 +136,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		dst  *string
 	}{
 		{"AZURE_CLIENT_SECRET", &c.ClientSecret},
+		{"CIPPBOT_AUDIT_KEY", &c.AuditKey},
 		{"AZURE_CLIENT_CERTIFICATE_PASSWORD", &c.CertificatePassword},
 		{"SLACK_BOT_TOKEN", &c.SlackBotToken},
 		{"SLACK_SIGNING_SECRET", &c.SlackSigningSecret},
@@ -148,8 +165,14 @@ func (c Config) Validate() error {
 			return fmt.Errorf("CIPPBOT_ADMINS: %q is not platform:userID (slack:U0123ABCD, discord:80351110224678912)", a)
 		}
 	}
+	if c.AuditKey != "" && len(c.AuditKey) < minAuditKey {
+		return fmt.Errorf("CIPPBOT_AUDIT_KEY: shorter than %d characters; use a random one, e.g. openssl rand -hex 32", minAuditKey)
+	}
 	if c.ApprovalTTL < time.Minute || c.ApprovalTTL > 24*time.Hour {
 		return fmt.Errorf("CIPPBOT_APPROVAL_TTL: %s is outside 1m..24h", c.ApprovalTTL)
+	}
+	if c.ApprovalRetention < 24*time.Hour {
+		return fmt.Errorf("CIPPBOT_APPROVAL_RETENTION: %s is less than 24h", c.ApprovalRetention)
 	}
 	if c.SlackBotToken != "" && !strings.HasPrefix(c.SlackBotToken, "xoxb-") {
 		return fmt.Errorf("SLACK_BOT_TOKEN: a bot token starts with xoxb-")
@@ -184,8 +207,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("data", c.DataPath),
 		slog.Any("admins", c.Admins),
 		slog.Duration("approval_ttl", c.ApprovalTTL),
+		slog.Duration("approval_retention", c.ApprovalRetention),
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", secret),
+		slog.Bool("audit_key", c.AuditKey != ""),
 		slog.String("client_certificate", c.CertificatePath),
 		slog.String("cloud", c.Cloud),
 		slog.String("partner_tenant", c.TenantID),
