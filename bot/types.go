@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -228,8 +229,13 @@ type AuditRecord struct {
 	Error      string            `json:"error,omitempty"`
 	RequestIDs []string          `json:"request_ids,omitempty"`
 	DurationMS int64             `json:"duration_ms,omitempty"`
-	PrevHash   string            `json:"prev_hash"`
-	Hash       string            `json:"hash"`
+	// Scheme is how Hash was computed: "" for SHA-256 of the record
+	// (ComputeHash), HashHMAC for HMAC-SHA256 under the audit key
+	// (ComputeMAC). It is part of what is hashed, so it cannot be changed
+	// without the hash failing.
+	Scheme   string `json:"scheme,omitempty"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
 }
 
 // ComputeHash returns the hex SHA-256 of the record's JSON encoding with
@@ -237,6 +243,26 @@ type AuditRecord struct {
 // it reads back from JSON, so the hash survives a store round trip. The store sets Hash to it when appending, and verification
 // recomputes it.
 func (r AuditRecord) ComputeHash() string {
+	sum := sha256.Sum256(r.hashInput())
+	return hex.EncodeToString(sum[:])
+}
+
+// HashHMAC is the Scheme of a record whose Hash is an HMAC-SHA256 under the
+// audit key.
+const HashHMAC = "hmac-sha256"
+
+// ComputeMAC returns the hex HMAC-SHA256 under key of the same bytes
+// ComputeHash hashes (the record's JSON with Hash empty, Scheme included).
+// Without the key, a record cannot be changed and given a matching hash.
+func (r AuditRecord) ComputeMAC(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(r.hashInput())
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// hashInput is the record's JSON encoding with Hash empty and invalid UTF-8
+// replaced.
+func (r AuditRecord) hashInput() []byte {
 	r = r.validUTF8()
 	r.Hash = ""
 	b, err := json.Marshal(r)
@@ -244,8 +270,7 @@ func (r AuditRecord) ComputeHash() string {
 		// Every field marshals; this cannot happen.
 		panic("bot: marshal audit record: " + err.Error())
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return b
 }
 
 // AuditFilter selects audit records. A Target filter is served from an
@@ -254,6 +279,16 @@ type AuditFilter struct {
 	Target string    // UPN or object ID; "" means any
 	Since  time.Time // zero means from the start
 	Limit  int       // newest Limit records; 0 means all
+}
+
+// ApprovalStamp is what the hourly quota counts of an approval: which
+// action who asked for in which tenant, and when.
+type ApprovalStamp struct {
+	ID          string
+	CreatedAt   time.Time
+	Action      string
+	RequesterID string
+	TenantID    string
 }
 
 // ApprovalStore keeps approvals. Implementations are safe for concurrent use
@@ -269,8 +304,17 @@ type ApprovalStore interface {
 	// returned with the approval as it was. ErrNotFound if there is none.
 	UpdateApproval(ctx context.Context, id string, fn func(*Approval) error) (Approval, error)
 	// Approvals returns the approvals in any of the given states (all if
-	// none are given), oldest first.
+	// none are given), oldest first. Asked only for pending or running
+	// approvals, it reads those alone, whatever the history.
 	Approvals(ctx context.Context, states ...ApprovalState) ([]Approval, error)
+	// ApprovalStampsSince returns the stamps of the approvals created at
+	// or after t, oldest first, reading only those.
+	ApprovalStampsSince(ctx context.Context, t time.Time) ([]ApprovalStamp, error)
+	// PruneApprovals removes up to max decided approvals (neither pending
+	// nor running) created before the given time, oldest first, in one
+	// transaction, and says how many it removed. The audit trail keeps
+	// their records.
+	PruneApprovals(ctx context.Context, before time.Time, max int) (int, error)
 }
 
 // AuditLog is the append-only, hash-chained audit trail.

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -27,8 +28,52 @@ const ctxCheckEvery = 256
 // written in the same transaction as the record, so that removing records
 // from the end of the trail shows.
 type auditHead struct {
-	Seq  uint64 `json:"seq"`
-	Hash string `json:"hash"`
+	Seq    uint64 `json:"seq"`
+	Hash   string `json:"hash"`
+	Scheme string `json:"scheme,omitempty"` // the newest record's Scheme
+}
+
+// AuditHead is the sequence number and hash of an audit record, usually the
+// newest: publish it somewhere else (serve logs it every hour) and check the
+// trail against it later with VerifyAuditHead.
+type AuditHead struct {
+	Seq   uint64
+	Hash  string
+	Keyed bool // the record is keyed (HMAC-SHA256); AuditHead sets it
+}
+
+// AuditHead returns the head of the audit trail: its newest record's
+// sequence number and hash, zero if the trail is empty.
+func (db *DB) AuditHead(ctx context.Context) (AuditHead, error) {
+	var h auditHead
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		h, err = readHead(tx)
+		return err
+	})
+	return AuditHead{Seq: h.Seq, Hash: h.Hash, Keyed: h.Scheme == bot.HashHMAC}, err
+}
+
+// checkAuditKey, when the DB has an audit key and the newest record is
+// keyed, checks that record's HMAC under the key, so that a wrong key is
+// refused at Open rather than chaining records nobody can verify.
+func (db *DB) checkAuditKey(tx *bbolt.Tx) error {
+	if db.AuditKey == nil {
+		return nil
+	}
+	head, err := readHead(tx)
+	if err != nil || head.Scheme != bot.HashHMAC {
+		return err
+	}
+	v := get(tx, bucketAudit, seqKey(head.Seq))
+	if v == nil {
+		return fmt.Errorf("audit record %d, the head, is missing; run cippbot audit verify", head.Seq)
+	}
+	r, err := decodeStrict(v)
+	if err != nil || r.Scheme != bot.HashHMAC || !hmac.Equal([]byte(r.Hash), []byte(r.ComputeMAC(db.AuditKey))) {
+		return fmt.Errorf("the audit key does not verify the newest audit record (#%d): the key is not the one the trail was written with, or the record was altered; run cippbot audit verify", head.Seq)
+	}
+	return nil
 }
 
 func readHead(tx *bbolt.Tx) (auditHead, error) {
@@ -87,6 +132,10 @@ func (db *DB) appendBatch(ctx context.Context, recs []bot.AuditRecord) error {
 // appendTx does Append's work in tx and returns the record as stored.
 func (db *DB) appendTx(tx *bbolt.Tx, r bot.AuditRecord) (bot.AuditRecord, error) {
 	r.Version = bot.AuditVersion
+	r.Scheme = ""
+	if db.AuditKey != nil {
+		r.Scheme = bot.HashHMAC
+	}
 	if r.Time.IsZero() {
 		r.Time = db.now()
 	}
@@ -106,6 +155,9 @@ func (db *DB) appendTx(tx *bbolt.Tx, r bot.AuditRecord) (bot.AuditRecord, error)
 	if err != nil {
 		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
 	}
+	if head.Scheme == bot.HashHMAC && db.AuditKey == nil {
+		return bot.AuditRecord{}, errors.New("append audit record: the audit trail is keyed (HMAC-SHA256) and this store was opened without the audit key (CIPPBOT_AUDIT_KEY or CIPPBOT_AUDIT_KEY_FILE)")
+	}
 	if seq != head.Seq+1 {
 		return bot.AuditRecord{}, fmt.Errorf("append audit record: the trail is inconsistent (head at %d, next sequence %d); verify the audit trail", head.Seq, seq)
 	}
@@ -123,7 +175,11 @@ func (db *DB) appendTx(tx *bbolt.Tx, r bot.AuditRecord) (bot.AuditRecord, error)
 	if rec, err = roundTrip(rec); err != nil {
 		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
 	}
-	rec.Hash = rec.ComputeHash()
+	if rec.Scheme == bot.HashHMAC {
+		rec.Hash = rec.ComputeMAC(db.AuditKey)
+	} else {
+		rec.Hash = rec.ComputeHash()
+	}
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
@@ -131,7 +187,7 @@ func (db *DB) appendTx(tx *bbolt.Tx, r bot.AuditRecord) (bot.AuditRecord, error)
 	if err := bk.Put(key, b); err != nil {
 		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
 	}
-	if err := put(tx, bucketMeta, keyAuditHead, auditHead{Seq: seq, Hash: rec.Hash}); err != nil {
+	if err := put(tx, bucketMeta, keyAuditHead, auditHead{Seq: seq, Hash: rec.Hash, Scheme: rec.Scheme}); err != nil {
 		return bot.AuditRecord{}, fmt.Errorf("append audit record: move head: %w", err)
 	}
 	if err := indexAppended(tx, rec); err != nil {
@@ -247,9 +303,10 @@ func (e *AuditError) Error() string {
 
 // VerifyReport is what VerifyAudit checked.
 type VerifyReport struct {
-	Records  int    // records checked
-	Head     uint64 // sequence number of the newest record, 0 if none
-	HeadHash string // hash of the newest record; worth writing down elsewhere
+	Records   int    // records checked
+	Head      uint64 // sequence number of the newest record, 0 if none
+	HeadHash  string // hash of the newest record; worth writing down elsewhere
+	KeyedFrom uint64 // sequence number of the first keyed record, 0 if none
 }
 
 // VerifyAudit walks the audit trail, oldest first, and checks that every
@@ -261,13 +318,35 @@ type VerifyReport struct {
 // it; other errors (a cancelled context, a closed DB) are returned as they
 // are.
 //
-// The check finds changes made by anything that edits the file without
-// rewriting every later record and the head. To detect a wholesale rewrite,
-// keep HeadHash somewhere else and compare.
+// Records written with an audit key (Scheme HashHMAC) are checked with
+// db.AuditKey: without the key nobody can rewrite them and their hashes.
+// Once one record is keyed, every later one must be; a keyed record without
+// db.AuditKey, or, with db.AuditKey, a trail whose newest record is not
+// keyed (rewritten without the key, or not yet written with it), is
+// reported. Unkeyed records before the first keyed one are checked as
+// before.
+//
+// Without a key, the check finds changes made by anything that edits the
+// file without rewriting every later record and the head. To detect a
+// wholesale rewrite or dropped newest records, keep HeadHash somewhere else
+// and use VerifyAuditHead.
 func (db *DB) VerifyAudit(ctx context.Context) (VerifyReport, error) {
+	return db.verifyAudit(ctx, nil)
+}
+
+// VerifyAuditHead does what VerifyAudit does and also checks the trail
+// against a head published earlier: record published.Seq must be there,
+// with that hash. A trail cut back to before it, or rewritten up to it,
+// fails.
+func (db *DB) VerifyAuditHead(ctx context.Context, published AuditHead) (VerifyReport, error) {
+	return db.verifyAudit(ctx, &published)
+}
+
+func (db *DB) verifyAudit(ctx context.Context, published *AuditHead) (VerifyReport, error) {
 	var (
-		rep      VerifyReport
-		prevHash string
+		rep        VerifyReport
+		prevHash   string
+		sawPublish bool
 	)
 	check := func(k, v []byte) error {
 		want := rep.Head + 1
@@ -296,8 +375,33 @@ func (db *DB) VerifyAudit(ctx context.Context) (VerifyReport, error) {
 			return &AuditError{Seq: seq, Reason: "the first record has a previous hash"}
 		case r.PrevHash != prevHash:
 			return &AuditError{Seq: seq, Reason: fmt.Sprintf("previous hash does not match the hash of record %d", seq-1)}
-		case r.Hash != r.ComputeHash():
-			return &AuditError{Seq: seq, Reason: "hash does not match its contents"}
+		}
+		switch r.Scheme {
+		case "":
+			if rep.KeyedFrom != 0 {
+				return &AuditError{Seq: seq, Reason: fmt.Sprintf("is not keyed, but the trail is keyed from record %d on", rep.KeyedFrom)}
+			}
+			if r.Hash != r.ComputeHash() {
+				return &AuditError{Seq: seq, Reason: "hash does not match its contents"}
+			}
+		case bot.HashHMAC:
+			if db.AuditKey == nil {
+				return &AuditError{Seq: seq, Reason: "is keyed (HMAC-SHA256): verify with the audit key (CIPPBOT_AUDIT_KEY or CIPPBOT_AUDIT_KEY_FILE)"}
+			}
+			if !hmac.Equal([]byte(r.Hash), []byte(r.ComputeMAC(db.AuditKey))) {
+				return &AuditError{Seq: seq, Reason: "hash does not match its contents under the audit key (the record was altered, or the key is not the one it was written with)"}
+			}
+			if rep.KeyedFrom == 0 {
+				rep.KeyedFrom = seq
+			}
+		default:
+			return &AuditError{Seq: seq, Reason: fmt.Sprintf("unknown hash scheme %q", r.Scheme)}
+		}
+		if published != nil && seq == published.Seq {
+			if r.Hash != published.Hash {
+				return &AuditError{Seq: seq, Reason: "hash differs from the published head: the trail was rewritten"}
+			}
+			sawPublish = true
 		}
 		if b, err := json.Marshal(r); err != nil || !bytes.Equal(b, v) {
 			return &AuditError{Seq: seq, Reason: "stored form does not match its contents"}
@@ -320,6 +424,12 @@ func (db *DB) VerifyAudit(ctx context.Context) (VerifyReport, error) {
 	case head.Hash != rep.HeadHash:
 		return rep, &AuditError{Seq: rep.Head, Reason: "hash does not match the head's"}
 	}
+	if published != nil && !sawPublish && published.Seq != 0 {
+		return rep, &AuditError{Seq: published.Seq, Reason: fmt.Sprintf("is missing: the trail ends at record %d, before the published head; newer records were removed", rep.Head)}
+	}
+	if db.AuditKey != nil && rep.Records > 0 && rep.KeyedFrom == 0 {
+		return rep, &AuditError{Seq: rep.Head, Reason: "the newest record is not keyed: the trail was rewritten without the audit key, or no record has been written with the key yet"}
+	}
 	return rep, nil
 }
 
@@ -341,7 +451,8 @@ func decodeStrict(v []byte) (bot.AuditRecord, error) {
 // walkAudit calls fn with the key and value of every audit record, in key
 // order, outside any transaction, reading auditBatch records per read
 // transaction. It returns the head as read in the transaction that reached
-// the end of the trail, or fn's first error.
+// the end of the trail, or fn's first error. k and v are valid only during
+// the call: each batch is copied into one buffer, reused for the next.
 func (db *DB) walkAudit(ctx context.Context, fn func(k, v []byte) error) (auditHead, error) {
 	b, err := db.handle(ctx)
 	if err != nil {
@@ -352,35 +463,43 @@ func (db *DB) walkAudit(ctx context.Context, fn func(k, v []byte) error) (auditH
 		head  auditHead
 		after []byte // key of the last record handed to fn
 		batch = make([]entry, 0, auditBatch)
+		arena []byte // the batch's keys and values
 	)
 	for {
 		if err := ctx.Err(); err != nil {
 			return auditHead{}, err
 		}
 		batch = batch[:0]
+		arena = arena[:0]
 		done := false
-		err := b.View(func(tx *bbolt.Tx) error {
-			var k, v []byte
-			if bk := tx.Bucket(bucketAudit); bk != nil {
-				c := bk.Cursor()
-				if after == nil {
-					k, v = c.First()
-				} else if k, v = c.Seek(after); bytes.Equal(k, after) {
-					k, v = c.Next()
+		err := guardBolt(db.Path, func() error {
+			return b.View(func(tx *bbolt.Tx) error {
+				var k, v []byte
+				if bk := tx.Bucket(bucketAudit); bk != nil {
+					c := bk.Cursor()
+					if after == nil {
+						k, v = c.First()
+					} else if k, v = c.Seek(after); bytes.Equal(k, after) {
+						k, v = c.Next()
+					}
+					for ; k != nil && len(batch) < auditBatch; k, v = c.Next() {
+						start := len(arena)
+						arena = append(arena, k...)
+						arena = append(arena, v...)
+						mid := start + len(k)
+						batch = append(batch, entry{arena[start:mid:mid], arena[mid:len(arena):len(arena)]})
+					}
 				}
-				for ; k != nil && len(batch) < auditBatch; k, v = c.Next() {
-					batch = append(batch, entry{bytes.Clone(k), bytes.Clone(v)})
+				if k != nil {
+					return nil
 				}
-			}
-			if k != nil {
+				done = true
+				var err error
+				if head, err = readHead(tx); err != nil {
+					return &AuditError{Seq: 0, Reason: err.Error()}
+				}
 				return nil
-			}
-			done = true
-			var err error
-			if head, err = readHead(tx); err != nil {
-				return &AuditError{Seq: 0, Reason: err.Error()}
-			}
-			return nil
+			})
 		})
 		if err != nil {
 			return auditHead{}, err
@@ -396,7 +515,7 @@ func (db *DB) walkAudit(ctx context.Context, fn func(k, v []byte) error) (auditH
 			}
 		}
 		if len(batch) > 0 {
-			after = batch[len(batch)-1].k
+			after = append(after[:0], batch[len(batch)-1].k...)
 		}
 		if done {
 			return head, nil

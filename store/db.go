@@ -7,9 +7,14 @@
 // of the one before it, and the hash and sequence number of the newest record
 // (the head) are kept apart from the records and updated in the same
 // transaction. VerifyAudit walks the chain and reports the first record that
-// was altered, removed or added behind the bot's back. An index of the
+// was altered, removed or added behind the bot's back. With an audit key
+// (DB.AuditKey), records are chained with HMAC-SHA256 under it, so that
+// nobody without the key can rewrite them and their hashes. An index of the
 // records by target, written with each record, serves Audit's Target filter;
 // it is derived from the trail and is not part of what VerifyAudit checks.
+//
+// Open refuses a file that exists but is empty or damaged (a
+// *DamagedError): a new store is created only where no file exists.
 package store
 
 import (
@@ -41,9 +46,13 @@ var (
 	// key), so expired keys are found without scanning the rest.
 	bucketDeliveries       = []byte("deliveries")
 	bucketDeliveriesByTime = []byte("deliveries_by_time")
+	// bucketApprovalsByTime and bucketApprovalsActive index the approvals
+	// by creation time and hold the pending and running ones (approvals.go).
+	bucketApprovalsByTime = []byte("approvals_by_time")
+	bucketApprovalsActive = []byte("approvals_active")
 
 	allBuckets = [][]byte{bucketApprovals, bucketAudit, bucketAuditIndex, bucketMeta, bucketGrants, bucketTenants, bucketBindings,
-		bucketDeliveries, bucketDeliveriesByTime, bucketJobs}
+		bucketDeliveries, bucketDeliveriesByTime, bucketJobs, bucketApprovalsByTime, bucketApprovalsActive}
 )
 
 // keyAuditHead is the key, in the meta bucket, of the audit trail's head.
@@ -69,6 +78,10 @@ type DB struct {
 	// OpenTimeout is how long Open waits for another process to release
 	// the file's lock; 0 means 2s.
 	OpenTimeout time.Duration
+	// AuditKey, if set, keys the audit trail: Append chains records with
+	// HMAC-SHA256 under it instead of plain SHA-256, and VerifyAudit
+	// checks them with it. It never appears in records, logs or errors.
+	AuditKey []byte
 
 	bolt atomic.Pointer[bbolt.DB]
 }
@@ -95,13 +108,32 @@ func (db *DB) Open() error {
 	if timeout <= 0 {
 		timeout = defaultOpenTimeout
 	}
-	b, err := bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: timeout})
+	// A file that exists is checked before bbolt maps it: bbolt would
+	// start an empty file afresh and crash on a damaged one. Only where no
+	// file exists is a new store created.
+	if fileExists(db.Path) {
+		if err := checkFile(db.Path); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			var de *DamagedError
+			if errors.As(err, &de) {
+				return de
+			}
+			return fmt.Errorf("open %s: %w", db.Path, err)
+		}
+	}
+	b, err := openBolt(db.Path, timeout)
 	if err != nil {
+		var de *DamagedError
 		switch {
 		case errors.Is(err, bolterrors.ErrTimeout):
 			return &lockedError{path: db.Path, err: err}
+		case errors.As(err, &de):
+			return de
 		case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrChecksum):
-			return fmt.Errorf("open %s: not a usable cippbot database: %w", db.Path, err)
+			return &DamagedError{Path: db.Path, Reason: "not a usable cippbot database: " + err.Error(), Err: err}
 		}
 		// The error from opening the file names the path already; keep
 		// only its cause so the path is not repeated.
@@ -111,17 +143,13 @@ func (db *DB) Open() error {
 		}
 		return fmt.Errorf("open %s: %w", db.Path, err)
 	}
-	err = b.Update(func(tx *bbolt.Tx) error {
-		indexed := tx.Bucket(bucketAuditIndex) != nil
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
-		return syncAuditIndex(tx, indexed)
-	})
+	err = guardBolt(db.Path, func() error { return b.Update(db.openTx) })
 	if err != nil {
 		_ = b.Close()
+		var de *DamagedError
+		if errors.As(err, &de) {
+			return de
+		}
 		return fmt.Errorf("open %s: %w", db.Path, err)
 	}
 	if !db.bolt.CompareAndSwap(nil, b) {
@@ -129,6 +157,26 @@ func (db *DB) Open() error {
 		return fmt.Errorf("open %s: already open", db.Path)
 	}
 	return nil
+}
+
+// openTx creates every bucket and brings the audit index up to date.
+func (db *DB) openTx(tx *bbolt.Tx) error {
+	indexed := tx.Bucket(bucketAuditIndex) != nil
+	approvalsIndexed := tx.Bucket(bucketApprovalsByTime) != nil
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	if !approvalsIndexed {
+		if err := buildApprovalIndexes(tx); err != nil {
+			return err
+		}
+	}
+	if err := syncAuditIndex(tx, indexed); err != nil {
+		return err
+	}
+	return db.checkAuditKey(tx)
 }
 
 // Close closes the database. Closing a closed DB does nothing.

@@ -33,7 +33,8 @@ var csvHeader = []string{
 // ExportAudit writes the audit records whose time is at or after since (zero
 // means all), oldest first, to w in the given format:
 //
-//   - "jsonl": each record's JSON as stored, one per line; the records can be
+//   - "jsonl": each record's JSON exactly as stored (and as VerifyAudit
+//     checks it), one per line, copied without decoding; the records can be
 //     verified again from it.
 //   - "csv": a header row, then one row per record. Targets (UPN, with the
 //     object ID in parentheses), request IDs and params (key=value, sorted by
@@ -44,26 +45,40 @@ var csvHeader = []string{
 // It reads the trail in batches, so it never holds a transaction open while
 // w blocks.
 func (db *DB) ExportAudit(ctx context.Context, w io.Writer, format string, since time.Time) error {
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 256<<10)
 	var (
-		write func(r bot.AuditRecord, raw []byte) error
+		each  func(k, v []byte) error
 		flush func() error
 	)
 	switch format {
 	case FormatJSONL:
-		write = func(_ bot.AuditRecord, raw []byte) error {
+		// JSON lines are the stored bytes, copied: only the time is
+		// decoded, and only when it is asked about.
+		each = func(k, raw []byte) error {
+			if !since.IsZero() {
+				t, err := recordTime(raw)
+				if err != nil {
+					return fmt.Errorf("audit record %d: %w", keySeq(k), err)
+				}
+				if t.Before(since) {
+					return nil
+				}
+			}
 			// Stored records are one line; compact any that are not so
 			// the output stays one record per line.
-			if bytes.ContainsAny(raw, "\r\n") {
+			if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
 				var buf bytes.Buffer
 				if err := json.Compact(&buf, raw); err == nil {
 					raw = buf.Bytes()
 				}
 			}
 			if _, err := bw.Write(raw); err != nil {
-				return err
+				return fmt.Errorf("export audit: %w", err)
 			}
-			return bw.WriteByte('\n')
+			if err := bw.WriteByte('\n'); err != nil {
+				return fmt.Errorf("export audit: %w", err)
+			}
+			return nil
 		}
 		flush = bw.Flush
 	case FormatCSV:
@@ -71,7 +86,19 @@ func (db *DB) ExportAudit(ctx context.Context, w io.Writer, format string, since
 		if err := cw.Write(csvHeader); err != nil {
 			return err
 		}
-		write = func(r bot.AuditRecord, _ []byte) error { return cw.Write(csvRow(r)) }
+		each = func(k, v []byte) error {
+			var r bot.AuditRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("audit record %d: %w", keySeq(k), err)
+			}
+			if !since.IsZero() && r.Time.Before(since) {
+				return nil
+			}
+			if err := cw.Write(csvRow(r)); err != nil {
+				return fmt.Errorf("export audit: %w", err)
+			}
+			return nil
+		}
 		flush = func() error {
 			cw.Flush()
 			if err := cw.Error(); err != nil {
@@ -82,19 +109,7 @@ func (db *DB) ExportAudit(ctx context.Context, w io.Writer, format string, since
 	default:
 		return fmt.Errorf("export audit: unknown format %q (want %s or %s)", format, FormatJSONL, FormatCSV)
 	}
-	_, err := db.walkAudit(ctx, func(k, v []byte) error {
-		var r bot.AuditRecord
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("audit record %d: %w", keySeq(k), err)
-		}
-		if !since.IsZero() && r.Time.Before(since) {
-			return nil
-		}
-		if err := write(r, v); err != nil {
-			return fmt.Errorf("export audit: %w", err)
-		}
-		return nil
-	})
+	_, err := db.walkAudit(ctx, each)
 	if err != nil {
 		return err
 	}
@@ -102,6 +117,33 @@ func (db *DB) ExportAudit(ctx context.Context, w io.Writer, format string, since
 		return fmt.Errorf("export audit: %w", err)
 	}
 	return nil
+}
+
+// timePrefix is how a stored record begins, up to its time: Append stores
+// json.Marshal of bot.AuditRecord, whose first fields are v, seq and time.
+var timePrefix = []byte(`{"v":`)
+
+// recordTime returns the time of a stored record. It reads it from the
+// record's start when the record is in the form Append writes, and decodes
+// only the time field otherwise.
+func recordTime(v []byte) (time.Time, error) {
+	if bytes.HasPrefix(v, timePrefix) {
+		if i := bytes.Index(v, []byte(`,"time":"`)); i > 0 && i < 64 {
+			rest := v[i+len(`,"time":"`):]
+			if j := bytes.IndexByte(rest, '"'); j > 0 {
+				if t, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil {
+					return t, nil
+				}
+			}
+		}
+	}
+	var r struct {
+		Time time.Time `json:"time"`
+	}
+	if err := json.Unmarshal(v, &r); err != nil {
+		return time.Time{}, err
+	}
+	return r.Time, nil
 }
 
 func csvRow(r bot.AuditRecord) []string {

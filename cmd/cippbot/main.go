@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -46,17 +47,20 @@ const usage = `cippbot: Microsoft 365 user administration from chat
 Usage:
   cippbot demo                      try it: a console chat against a simulated tenant
   cippbot serve                     run the bot
-  cippbot audit verify              check the audit trail's hash chain
+  cippbot audit verify [--head SEQ:HASH]   check the audit trail's hash chain (and a head published earlier)
   cippbot audit export [--format jsonl|csv] [--since 2026-01-02]
+  cippbot backup <file>             a consistent copy of the database, also while serve runs
   cippbot tenants list | sync | add <domain-or-id> | remove <domain-or-id>
   cippbot tenants policy <domain-or-id> strict|two-approvers
   cippbot check                     can cippbot reach each tenant, and which actions work
   cippbot version
   cippbot healthcheck               exit 0 if serve answers /healthz on CIPPBOT_LISTEN (for containers)
 
-Environment: CIPPBOT_DATA (bbolt file, default ./cippbot.db), CIPPBOT_ADMINS,
-CIPPBOT_APPROVAL_TTL, LOG_LEVEL, LOG_FORMAT, CIPPBOT_CLOUD, AZURE_TENANT_ID,
-AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or _FILE) or AZURE_CLIENT_CERTIFICATE_PATH;
+Environment: CIPPBOT_DATA (bbolt file, default ./cippbot.db), CIPPBOT_AUDIT_KEY
+(or _FILE), CIPPBOT_ADMINS,
+CIPPBOT_APPROVAL_TTL, CIPPBOT_APPROVAL_RETENTION, LOG_LEVEL, LOG_FORMAT,
+CIPPBOT_CLOUD, AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or _FILE)
+or AZURE_CLIENT_CERTIFICATE_PATH;
 Slack and Discord settings: see README.
 `
 
@@ -84,6 +88,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		runErr = runServe(ctx, cfg, nil, nil, log)
 	case "audit":
 		return runAudit(ctx, cfg, args[1:], stdout, stderr)
+	case "backup":
+		runErr = runBackup(ctx, cfg, args[1:], stdout)
 	case "tenants":
 		runErr = runTenants(ctx, cfg, args[1:], stdout, nil, log)
 	case "check":
@@ -132,6 +138,19 @@ func newLogger(w io.Writer, cfg Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openKeyedStore opens the store with the audit key, for the commands that
+// append to the audit trail or verify it.
+func openKeyedStore(cfg Config) (*store.DB, error) {
+	db := store.NewDB(cfg.DataPath)
+	if cfg.AuditKey != "" {
+		db.AuditKey = []byte(cfg.AuditKey)
+	}
+	if err := db.Open(); err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 func openStore(path string) (*store.DB, error) {
@@ -198,7 +217,7 @@ func (d *demo) Close() error { return d.db.Close() }
 // startDemo wires the store, the Graph connector pointed at sim, the bot
 // and the console adapter writing to out.
 func startDemo(ctx context.Context, cfg Config, sim *fakegraph.Server, out io.Writer, fancy bool, log *slog.Logger) (*demo, error) {
-	db, err := openStore(cfg.DataPath)
+	db, err := openKeyedStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +266,14 @@ func (d *demo) wire(ctx context.Context, cfg Config, sim *fakegraph.Server, out 
 	if err != nil {
 		return err
 	}
+	// Count on from the highest: approvals past the retention are removed,
+	// so their number can be lower than the highest ID.
 	var next atomic.Int64
-	next.Store(int64(len(existing)))
+	for _, ap := range existing {
+		if n, err := strconv.ParseInt(ap.ID, 10, 64); err == nil && n > next.Load() {
+			next.Store(n)
+		}
+	}
 	d.bot.NewID = func() string { return strconv.FormatInt(next.Add(1), 10) }
 	return d.bot.Recover(ctx)
 }
@@ -281,12 +306,13 @@ func newBot(cfg Config, conn actions.Connector, db *store.DB, log *slog.Logger) 
 			Connector: conn,
 			Env:       actions.Env{Passwords: actions.Passwords{}},
 		},
-		Store:          db,
-		Admins:         cfg.Admins,
-		ApprovalTTL:    cfg.ApprovalTTL,
-		ReasonOptional: cfg.ReasonOptional,
-		Quota:          bot.Quota{PerTechnician: cfg.QuotaTech, PerTenant: cfg.QuotaTenant},
-		Logger:         log,
+		Store:             db,
+		Admins:            cfg.Admins,
+		ApprovalTTL:       cfg.ApprovalTTL,
+		ApprovalRetention: cfg.ApprovalRetention,
+		ReasonOptional:    cfg.ReasonOptional,
+		Quota:             bot.Quota{PerTechnician: cfg.QuotaTech, PerTenant: cfg.QuotaTenant},
+		Logger:            log,
 	}
 }
 
@@ -308,10 +334,27 @@ func sweep(ctx context.Context, b *bot.Bot, log *slog.Logger) {
 
 func runAudit(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "cippbot: audit verify | audit export [--format jsonl|csv] [--since DATE]")
+		fmt.Fprintln(stderr, "cippbot: audit verify [--head SEQ:HASH] | audit export [--format jsonl|csv] [--since DATE]")
 		return 2
 	}
-	db, err := openStore(cfg.DataPath)
+	var published *store.AuditHead
+	if args[0] == "verify" {
+		fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		head := fs.String("head", "", "a head published earlier (SEQ:HASH, as serve logs it): that record must be there, with that hash")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		if *head != "" {
+			h, err := parseHead(*head)
+			if err != nil {
+				fmt.Fprintln(stderr, "cippbot:", err)
+				return 2
+			}
+			published = &h
+		}
+	}
+	db, err := openKeyedStore(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "cippbot:", err)
 		return 1
@@ -319,12 +362,26 @@ func runAudit(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	defer db.Close()
 	switch args[0] {
 	case "verify":
-		rep, err := db.VerifyAudit(ctx)
+		var rep store.VerifyReport
+		if published != nil {
+			rep, err = db.VerifyAuditHead(ctx, *published)
+		} else {
+			rep, err = db.VerifyAudit(ctx)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "cippbot: audit trail of %s is NOT intact: %v\n", cfg.DataPath, err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "audit trail intact: %d records, head #%d\n", rep.Records, rep.Head)
+		fmt.Fprintf(stdout, "audit trail intact: %d records, head #%d %s\n", rep.Records, rep.Head, rep.HeadHash)
+		switch {
+		case rep.KeyedFrom != 0:
+			fmt.Fprintf(stdout, "keyed (HMAC-SHA256) from record #%d on\n", rep.KeyedFrom)
+		case rep.Records > 0:
+			fmt.Fprintln(stdout, "not keyed: anyone who can write the file can rewrite the trail and its hashes; set CIPPBOT_AUDIT_KEY, and compare the head with one published earlier (--head)")
+		}
+		if published != nil {
+			fmt.Fprintf(stdout, "matches the published head #%d\n", published.Seq)
+		}
 		return 0
 	case "export":
 		fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
@@ -349,6 +406,16 @@ func runAudit(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "cippbot: unknown audit command %q\n", args[0])
 	return 2
+}
+
+// parseHead parses a head as serve logs it: SEQ:HASH.
+func parseHead(s string) (store.AuditHead, error) {
+	seq, hash, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if !ok || err != nil || n == 0 || len(hash) != 64 || strings.Trim(strings.ToLower(hash), "0123456789abcdef") != "" {
+		return store.AuditHead{}, fmt.Errorf("--head %q is not SEQ:HASH (a record number and its 64-digit hex hash)", s)
+	}
+	return store.AuditHead{Seq: n, Hash: strings.ToLower(hash)}, nil
 }
 
 func parseSince(s string) (time.Time, error) {
