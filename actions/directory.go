@@ -264,6 +264,29 @@ type Trace struct {
 	mu        sync.Mutex
 	ids       []string
 	throttled int
+	paced     bool
+}
+
+// Pace records that writes waited to keep under the service's write
+// limit. A nil Trace ignores it.
+func (t *Trace) Pace() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.paced = true
+	t.mu.Unlock()
+}
+
+// Paced reports whether writes under this trace waited for the service's
+// write limit.
+func (t *Trace) Paced() bool {
+	if t == nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.paced
 }
 
 // Throttle records that the service throttled a call (and it was retried

@@ -47,6 +47,15 @@ func (s *Service) LookupTargets(ctx context.Context, tenantID string, a *Action,
 		}
 		return make([]User, len(ids)), errs
 	}
+	// A change's request pins its targets' roles next: in a request
+	// context, read them with the targets where the directory can.
+	if pf := prefetchFrom(ctx); pf != nil && a.Target == TargetUser && a.Risk != RiskRead {
+		if ur, ok := d.(UsersWithRoles); ok {
+			users, errs, roles, rerrs := ur.UsersWithRoles(ctx, ids)
+			pf.putRoles(tenantID, users, roles, rerrs)
+			return users, errs
+		}
+	}
 	return lookupTargets(ctx, d, a, ids)
 }
 
@@ -87,6 +96,9 @@ func (s *Service) DirectoryRoles(ctx context.Context, tenantID string, userIDs [
 			errs[i] = err
 		}
 		return make([][]RoleHeld, len(userIDs)), errs
+	}
+	if roles, ok := prefetchFrom(ctx).takeRoles(tenantID, userIDs); ok {
+		return roles, make([]error, len(userIDs))
 	}
 	return d.DirectoryRoles(ctx, userIDs)
 }
@@ -243,8 +255,10 @@ func (s *Service) Prepare(ctx context.Context, tenantID string, a *Action, targe
 type Progress func(done, total int)
 
 // Run runs the action on each target, given by object ID. The targets are
-// read again first (in one batch), so the action sees their current state,
-// and checked again. Actions with a Plan send all their writes through
+// read again first, so the action sees their current state, and checked
+// again; a directory may answer that read from the one it made a moment
+// before beside the targets' roles (the re-check before an approved run),
+// so the two cost one round trip. Actions with a Plan send all their writes through
 // Directory.Apply, which may batch them; others run target by target. One
 // target's failure does not stop the others.
 func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs []string, p Params, progress Progress) []Result {

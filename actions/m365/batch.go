@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,7 +13,6 @@ import (
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/cippbot/cippbot/actions"
 )
@@ -74,12 +74,7 @@ func (d *Directory) runBatch(ctx context.Context, reqs []*abs.RequestInformation
 			break
 		}
 		if ctx.Err() == nil {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-			case <-t.C:
-			}
+			d.clock().Sleep(ctx, wait)
 		}
 		if err := ctx.Err(); err != nil {
 			for _, i := range pending {
@@ -108,6 +103,19 @@ func (d *Directory) sendChunk(ctx context.Context, reqs []*abs.RequestInformatio
 	if len(ids) == 0 {
 		return nil, 0
 	}
+	// Each write item counts against the tenant's write quota.
+	writes := 0
+	for _, i := range ids {
+		if isWrite(reqs[i].Method.String()) {
+			writes++
+		}
+	}
+	if _, err := d.writes.take(ctx, writes); err != nil {
+		for _, i := range ids {
+			finish(i, itemResult{err: mapError(err, what[i])})
+		}
+		return nil, 0
+	}
 	resp, err := batch.Send(ctx, d.adapter)
 	if err != nil {
 		for _, i := range ids {
@@ -126,13 +134,16 @@ func (d *Directory) sendChunk(ctx context.Context, reqs []*abs.RequestInformatio
 		if retriable(status) {
 			if status == http.StatusTooManyRequests {
 				actions.TraceFrom(ctx).Throttle()
+				if isWrite(reqs[i].Method.String()) && writeQuotaHit(item.GetHeaders()) {
+					d.writes.throttled()
+				}
 			}
 			if round < maxItemRounds {
 				h := http.Header{}
 				for k, v := range item.GetHeaders() {
 					h.Set(k, v)
 				}
-				delay, ok := retryAfter(h, time.Now())
+				delay, ok := retryAfter(h, d.clock().Now())
 				if !ok {
 					delay = time.Duration(round) * time.Second
 				}
@@ -171,38 +182,220 @@ func itemError(status int, body []byte, what string) error {
 	return ae
 }
 
-// Users implements actions.Directory with $batch GETs.
+// usersPerRead is how many users one read names: $filter with "in" is
+// limited to 15 expressions
+// (https://learn.microsoft.com/en-us/graph/filter-query-parameter#operators-and-functions-supported-in-filter-expressions).
+const usersPerRead = 15
+
+// Users implements actions.Directory: users whose state was read a moment
+// ago (beside their roles in DirectoryRoles, or by an earlier Users) are
+// taken from that read; of
+// the rest, one is a GET, more are read 15 at a time with
+// $filter=id in (…) (or userPrincipalName in (…) for names), those reads
+// sent in $batch requests, so 1,000 users take 67 reads in 4 $batch
+// requests instead of 1,000 reads in 50.
 func (d *Directory) Users(ctx context.Context, ids []string) ([]actions.User, []error) {
 	out, errs := make([]actions.User, len(ids)), make([]error, len(ids))
-	if len(ids) == 1 {
-		out[0], errs[0] = d.User(ctx, ids[0])
+	var rest []int
+	for i, id := range ids {
+		if u, ok := d.state.take(id, d.clock().Now()); ok {
+			out[i] = u
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	// What is read here is kept for the run that usually follows a
+	// request's lookup at once (a change that needs no approval).
+	defer func() {
+		var read []actions.User
+		for _, i := range rest {
+			if errs[i] == nil {
+				read = append(read, out[i])
+			}
+		}
+		d.state.put(read, d.clock().Now())
+	}()
+	switch len(rest) {
+	case 0:
+		return out, errs
+	case 1:
+		i := rest[0]
+		out[i], errs[i] = d.User(ctx, ids[i])
 		return out, errs
 	}
-	reqs := make([]*abs.RequestInformation, len(ids))
-	what := make([]string, len(ids))
-	for i, id := range ids {
-		what[i] = "user " + id
-		ri, err := d.client.Users().ByUserId(id).ToGetRequestInformation(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect},
-		})
-		if err != nil {
-			return out, fill(errs, mapError(err, what[i]))
-		}
-		reqs[i] = ri
+	restIDs := make([]string, len(rest))
+	for k, i := range rest {
+		restIDs[k] = ids[i]
 	}
-	for i, r := range d.runBatch(ctx, reqs, what, nil) {
-		if r.err != nil {
-			errs[i] = r.err
-			continue
-		}
-		u, err := parseUser(r.body)
-		if err != nil {
-			errs[i] = mapError(err, what[i])
-			continue
-		}
-		out[i] = toUser(u)
+	urls, what, chunkOf := d.userListReads(restIDs)
+	items, ierrs := d.allPages(ctx, urls, what)
+	users, uerrs := userListResults(restIDs, items, ierrs, chunkOf)
+	for k, i := range rest {
+		out[i], errs[i] = users[k], uerrs[k]
 	}
 	return out, errs
+}
+
+// userListReads returns the list reads of users by ID or name, 15 a read,
+// and for each lower-cased ID or name the index of its read.
+func (d *Directory) userListReads(ids []string) (urls, what []string, chunkOf map[string]int) {
+	var byID, byUPN []string
+	for _, id := range ids {
+		if isGUID(id) {
+			byID = append(byID, id)
+		} else {
+			byUPN = append(byUPN, id)
+		}
+	}
+	chunkOf = map[string]int{}
+	for _, part := range []struct {
+		prop string
+		vals []string
+	}{{"id", byID}, {"userPrincipalName", byUPN}} {
+		for start := 0; start < len(part.vals); start += usersPerRead {
+			chunk := part.vals[start:min(start+usersPerRead, len(part.vals))]
+			quoted := make([]string, len(chunk))
+			for i, v := range chunk {
+				quoted[i] = "'" + odataQuote(v) + "'"
+				chunkOf[strings.ToLower(v)] = len(urls)
+			}
+			urls = append(urls, d.v1("/users", "$filter", part.prop+" in ("+strings.Join(quoted, ",")+")",
+				"$select", strings.Join(userSelect, ",")))
+			what = append(what, fmt.Sprintf("users %s", strings.Join(chunk, ", ")))
+		}
+	}
+	return urls, what, chunkOf
+}
+
+// userListResults matches the users of list reads to ids: a user not
+// listed by a read that succeeded does not exist.
+func userListResults(ids []string, items [][]json.RawMessage, ierrs []error, chunkOf map[string]int) ([]actions.User, []error) {
+	out, errs := make([]actions.User, len(ids)), make([]error, len(ids))
+	found := map[string]actions.User{}
+	for k := range items {
+		if ierrs[k] != nil {
+			continue
+		}
+		for _, raw := range items[k] {
+			var doc userDoc
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				ierrs[k] = mapError(err, "users")
+				continue
+			}
+			au := doc.user()
+			found[strings.ToLower(au.ID)] = au
+			found[strings.ToLower(au.UPN)] = au
+		}
+	}
+	for i, id := range ids {
+		k := chunkOf[strings.ToLower(id)]
+		u, ok := found[strings.ToLower(id)]
+		switch {
+		case ok:
+			out[i] = u
+		case ierrs[k] != nil:
+			errs[i] = ierrs[k]
+		default:
+			errs[i] = graphError(http.StatusNotFound, "Request_ResourceNotFound", "", "user "+id)
+		}
+	}
+	return out, errs
+}
+
+// userDoc is a user of a list read, decoded directly: a thousand users
+// decode several times faster than through the SDK's parse nodes. It
+// reads what toUser does.
+type userDoc struct {
+	ID                    string  `json:"id"`
+	UserPrincipalName     string  `json:"userPrincipalName"`
+	DisplayName           *string `json:"displayName"`
+	AccountEnabled        *bool   `json:"accountEnabled"`
+	OnPremisesSyncEnabled *bool   `json:"onPremisesSyncEnabled"`
+	OnPremisesImmutableID *string `json:"onPremisesImmutableId"`
+	PasswordPolicies      *string `json:"passwordPolicies"`
+	JobTitle              *string `json:"jobTitle"`
+	Department            *string `json:"department"`
+	Mail                  *string `json:"mail"`
+}
+
+func (u userDoc) user() actions.User {
+	return actions.User{
+		ID:               u.ID,
+		UPN:              u.UserPrincipalName,
+		DisplayName:      deref(u.DisplayName),
+		Enabled:          u.AccountEnabled != nil && *u.AccountEnabled,
+		Synced:           u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled,
+		ImmutableID:      deref(u.OnPremisesImmutableID),
+		PasswordPolicies: deref(u.PasswordPolicies),
+		JobTitle:         deref(u.JobTitle),
+		Department:       deref(u.Department),
+		Mail:             deref(u.Mail),
+	}
+}
+
+// stateFresh is how long users' state read beside their roles may stand
+// in for a read of its own: the run that follows a role re-check takes it
+// at once, and it is never used twice.
+const stateFresh = 5 * time.Second
+
+// stateStash holds users' state read beside their roles, for the run
+// that follows; each entry is taken once.
+type stateStash struct {
+	mu sync.Mutex
+	m  map[string]stashed
+}
+
+type stashed struct {
+	u  actions.User
+	at time.Time
+}
+
+func (s *stateStash) put(users []actions.User, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]stashed{}
+	}
+	for k, e := range s.m {
+		if at.Sub(e.at) > stateFresh {
+			delete(s.m, k)
+		}
+	}
+	for _, u := range users {
+		s.m[strings.ToLower(u.ID)] = stashed{u, at}
+	}
+}
+
+func (s *stateStash) take(id string, now time.Time) (actions.User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[strings.ToLower(id)]
+	if !ok {
+		return actions.User{}, false
+	}
+	delete(s.m, strings.ToLower(id))
+	if now.Sub(e.at) > stateFresh || now.Before(e.at) {
+		return actions.User{}, false
+	}
+	return e.u, true
+}
+
+// isGUID reports whether s is an object ID (8-4-4-4-12 hex digits).
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", c):
+			return false
+		}
+	}
+	return true
 }
 
 func fill(errs []error, err error) []error {

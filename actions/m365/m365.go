@@ -95,6 +95,15 @@ type RetryPolicy struct {
 	Base       time.Duration // back-off base without Retry-After; 0 means 2 s
 	// Concurrency bounds requests in flight per tenant; 0 means 4.
 	Concurrency int
+	// WriteLimit writes per WriteWindow are sent to one tenant at most,
+	// paced by a token bucket (each $batch item counts); 0 means
+	// Microsoft Entra's documented write quota per app and tenant, 3,000
+	// per 2 min 30 s (DefaultWriteLimit, DefaultWriteWindow). A negative
+	// WriteLimit turns pacing off.
+	WriteLimit  int
+	WriteWindow time.Duration
+	// Clock, if non-nil, is the clock of write pacing (for tests).
+	Clock Clock
 }
 
 // Connector hands out a Directory per customer tenant, each with its own
@@ -234,8 +243,9 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("m365: auth provider: %w", err)
 	}
+	writes := newWriteBucket(c.cfg.Retry)
 	hc := &http.Client{
-		Transport: khttp.NewCustomTransportWithParentTransport(parent, append(Middlewares(c.cfg.Retry), observer{tenantID, c.cfg.Observe})...),
+		Transport: khttp.NewCustomTransportWithParentTransport(parent, append(middlewares(c.cfg.Retry, writes), observer{tenantID, c.cfg.Observe})...),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // the redirect middleware follows redirects
 		},
@@ -286,7 +296,9 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 		adapter:   adapter,
 		client:    msgraphsdk.NewGraphServiceClient(adapter),
 		log:       c.log.With("tenant", tenantID),
+		writes:    writes,
 	}
+	d.retryClock = c.cfg.Retry.Clock
 	d.authority = c.cfg.AuthorityHost
 	d.baseClient = &http.Client{Transport: parent}
 	d.spAdminURL = strings.TrimSuffix(c.cfg.SharePointAdminURL, "/")
@@ -310,8 +322,13 @@ func hostOf(raw string) string {
 // PATCH is resent as plain JSON still labelled gzip. Here compression runs
 // once, outside retry, and retry resends the same compressed bytes. The
 // retry is cippbot's own: kiota's truncates a fractional Retry-After. The
-// per-tenant limit sits inside retry, so waiting holds no slot.
+// per-tenant limit sits inside retry, so waiting holds no slot; so does
+// the pacing of single writes to the tenant's write quota.
 func Middlewares(p RetryPolicy) []khttp.Middleware {
+	return middlewares(p, newWriteBucket(p))
+}
+
+func middlewares(p RetryPolicy, writes *writeBucket) []khttp.Middleware {
 	if p.MaxRetries <= 0 {
 		p.MaxRetries = 4
 	}
@@ -332,6 +349,7 @@ func Middlewares(p RetryPolicy) []khttp.Middleware {
 		khttp.NewHeadersInspectionHandler(),
 		khttp.NewCompressionHandler(),
 		retryMiddleware{maxRetries: p.MaxRetries, maxWait: p.MaxWait, base: p.Base},
+		writePacer{writes},
 		make(limiter, p.Concurrency),
 		khttp.NewRedirectHandler(),
 		requestIDRecorder{},

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 
@@ -95,6 +96,9 @@ func eligibilityUnreadable(err error) bool {
 // eligible role assignments, and those of every role-assignable group the
 // user is in, directly or transitively, all pages, in $batch requests.
 func (d *Directory) DirectoryRoles(ctx context.Context, ids []string) ([][]actions.RoleHeld, []error) {
+	if len(ids) > rolesPerUserMax {
+		return d.tenantRoles(ctx, ids)
+	}
 	out, errs := make([][]actions.RoleHeld, len(ids)), make([]error, len(ids))
 	urls := make([]string, 0, 3*len(ids))
 	what := make([]string, 0, 3*len(ids))
@@ -107,7 +111,7 @@ func (d *Directory) DirectoryRoles(ctx context.Context, ids []string) ([][]actio
 		urls = append(urls, d.v1("/users/"+url.PathEscape(id)+"/transitiveMemberOf"), active, eligible)
 		what = append(what, "groups of user "+id, "roles of user "+id, "eligible roles of user "+id)
 	}
-	items, ierrs := d.allPages(ctx, urls, what)
+	items, ierrs := d.rolesAndState(ctx, ids, urls, what)
 	groupsOf := make([][]memberDoc, len(ids))
 	var groupIDs []string
 	for i := range ids {
@@ -354,4 +358,232 @@ func (d *Directory) allPages(ctx context.Context, urls, what []string) ([][]json
 		}
 	}
 	return items, errs
+}
+
+// rolesAndState runs the role reads (urls) and, in the same $batch
+// requests, reads the users' state, which it keeps for the run that
+// usually follows a role check (Users takes it from there): so a
+// re-check before a run and the run's own read of its targets cost one
+// round trip together. It returns the role reads' results.
+func (d *Directory) rolesAndState(ctx context.Context, ids, urls, what []string) ([][]json.RawMessage, []error) {
+	n := len(urls)
+	surls, swhat, chunkOf := d.userListReads(ids)
+	items, ierrs := d.allPages(ctx, append(slices.Clip(urls), surls...), append(slices.Clip(what), swhat...))
+	users, uerrs := userListResults(ids, items[n:], ierrs[n:], chunkOf)
+	var read []actions.User
+	for i, u := range users {
+		if uerrs[i] == nil {
+			read = append(read, u)
+		} else {
+			d.state.take(ids[i], time.Time{}) // an older read must not stand in
+		}
+	}
+	d.state.put(read, d.clock().Now())
+	return items[:n], ierrs[:n]
+}
+
+// rolesPerUserMax is the most users whose roles are read user by user
+// (three reads each); for more, the tenant's role assignments are read
+// whole, which costs the same for 7 users as for 1,000.
+const rolesPerUserMax = 6
+
+// principalDoc is the expanded principal of a role assignment.
+type principalDoc struct {
+	Type        string `json:"@odata.type"`
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// tenantRoleDoc is a role assignment or eligibility with its principal.
+type tenantRoleDoc struct {
+	roleDoc
+	Principal *principalDoc `json:"principal"`
+}
+
+// tenantRoles answers DirectoryRoles for many users from the tenant's
+// whole lists of active role assignments and PIM eligibilities, every
+// page, with each assignment's principal expanded: a user's roles are
+// those assigned to the user and those assigned to a group the user is a
+// member of. A role can be assigned only to users, role-assignable groups
+// and service principals
+// (https://learn.microsoft.com/en-us/graph/api/resources/unifiedroleassignment),
+// and a role-assignable group cannot have groups as members
+// (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/groups-concept),
+// so the direct members of the groups holding roles are all who hold a
+// role through a group. The reads are as complete as the per-user ones,
+// in two rounds of $batch requests (the second only if a group holds a
+// role) whatever the number of users.
+func (d *Directory) tenantRoles(ctx context.Context, ids []string) ([][]actions.RoleHeld, []error) {
+	out, errs := make([][]actions.RoleHeld, len(ids)), make([]error, len(ids))
+	urls := []string{
+		d.v1("/roleManagement/directory/roleAssignments", "$expand", "principal,roleDefinition", "$top", "999"),
+		d.v1("/roleManagement/directory/roleEligibilityScheduleInstances", "$expand", "principal,roleDefinition", "$top", "999"),
+	}
+	what := []string{"role assignments", "eligible role assignments"}
+	items, ierrs := d.rolesAndState(ctx, ids, urls, what)
+	if ierrs[0] != nil {
+		return out, fill(errs, ierrs[0])
+	}
+	if ierrs[1] != nil && !eligibilityUnreadable(ierrs[1]) {
+		return out, fill(errs, ierrs[1])
+	}
+	index := map[string]int{}
+	for i, id := range ids {
+		index[strings.ToLower(id)] = i
+	}
+	byGroup := map[string][]actions.RoleHeld{} // group ID → roles it holds
+	groupName := map[string]string{}
+	for list, eligible := range []bool{false, true} {
+		if list == 1 && ierrs[1] != nil {
+			break
+		}
+		for _, raw := range items[list] {
+			var r tenantRoleDoc
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return out, fill(errs, mapError(err, what[list]))
+			}
+			if i, ok := index[strings.ToLower(r.PrincipalID)]; ok {
+				out[i] = append(out[i], r.held("", eligible))
+				continue
+			}
+			if p := r.Principal; p != nil && strings.EqualFold(strings.TrimPrefix(p.Type, "#"), "microsoft.graph.group") {
+				byGroup[r.PrincipalID] = append(byGroup[r.PrincipalID], r.held("", eligible))
+				groupName[r.PrincipalID] = p.DisplayName
+			}
+		}
+	}
+	if len(byGroup) == 0 {
+		return out, errs
+	}
+	groups := make([]string, 0, len(byGroup))
+	for g := range byGroup {
+		groups = append(groups, g)
+	}
+	slices.Sort(groups)
+	urls, what = urls[:0], what[:0]
+	for _, g := range groups {
+		urls = append(urls, d.v1("/groups/"+url.PathEscape(g)+"/members", "$select", "id", "$top", "999"))
+		what = append(what, "members of group "+g)
+	}
+	members, merrs := d.allPages(ctx, urls, what)
+	for k, g := range groups {
+		if merrs[k] != nil {
+			return out, fill(errs, merrs[k])
+		}
+		for _, raw := range members[k] {
+			var m memberDoc
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return out, fill(errs, mapError(err, what[k]))
+			}
+			i, ok := index[strings.ToLower(m.ID)]
+			if !ok {
+				continue
+			}
+			for _, r := range byGroup[g] {
+				r.Via = groupName[g]
+				out[i] = append(out[i], r)
+			}
+		}
+	}
+	return out, errs
+}
+
+// UsersWithRoles implements actions.UsersWithRoles: up to
+// rolesPerUserMax users by ID or name, with their roles, in one round of
+// $batch requests: the users (a list read), each one's transitiveMemberOf
+// (by ID or name alike), and the tenant's whole lists of role assignments
+// and eligibilities, every page. A user's roles are those assigned to the
+// user and to a role-assignable group the user is in, as DirectoryRoles
+// reads them. More users are read first and their roles after.
+func (d *Directory) UsersWithRoles(ctx context.Context, ids []string) ([]actions.User, []error, [][]actions.RoleHeld, []error) {
+	if len(ids) > rolesPerUserMax {
+		users, errs := d.Users(ctx, ids)
+		roles, rerrs := make([][]actions.RoleHeld, len(ids)), make([]error, len(ids))
+		var idx []int
+		var found []string
+		for i := range ids {
+			if errs[i] == nil {
+				idx, found = append(idx, i), append(found, users[i].ID)
+			}
+		}
+		if len(found) > 0 {
+			r, e := d.DirectoryRoles(ctx, found)
+			for k, i := range idx {
+				roles[i], rerrs[i] = r[k], e[k]
+			}
+		}
+		return users, errs, roles, rerrs
+	}
+	urls := []string{
+		d.v1("/roleManagement/directory/roleAssignments", "$expand", "roleDefinition", "$top", "999"),
+		d.v1("/roleManagement/directory/roleEligibilityScheduleInstances", "$expand", "roleDefinition", "$top", "999"),
+	}
+	what := []string{"role assignments", "eligible role assignments"}
+	for _, id := range ids {
+		urls = append(urls, d.v1("/users/"+url.PathEscape(id)+"/transitiveMemberOf"))
+		what = append(what, "groups of user "+id)
+	}
+	n := len(urls)
+	surls, swhat, chunkOf := d.userListReads(ids)
+	items, ierrs := d.allPages(ctx, append(urls, surls...), append(what, swhat...))
+	users, errs := userListResults(ids, items[n:], ierrs[n:], chunkOf)
+	var read []actions.User
+	for i, u := range users {
+		if errs[i] == nil {
+			read = append(read, u)
+		}
+	}
+	d.state.put(read, d.clock().Now())
+	roles, rerrs := make([][]actions.RoleHeld, len(ids)), make([]error, len(ids))
+	if ierrs[0] != nil {
+		return users, errs, roles, fill(rerrs, ierrs[0])
+	}
+	if ierrs[1] != nil && !eligibilityUnreadable(ierrs[1]) {
+		return users, errs, roles, fill(rerrs, ierrs[1])
+	}
+	var docs [2][]roleDoc
+	for list := range 2 {
+		if ierrs[list] != nil {
+			continue
+		}
+		for _, raw := range items[list] {
+			var r roleDoc
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return users, errs, roles, fill(rerrs, mapError(err, what[list]))
+			}
+			docs[list] = append(docs[list], r)
+		}
+	}
+	for i := range ids {
+		if errs[i] != nil {
+			rerrs[i] = errs[i]
+			continue
+		}
+		if ierrs[2+i] != nil {
+			rerrs[i] = ierrs[2+i]
+			continue
+		}
+		via := map[string]string{strings.ToLower(users[i].ID): ""} // principal → through what
+		for _, raw := range items[2+i] {
+			var m memberDoc
+			if err := json.Unmarshal(raw, &m); err != nil {
+				rerrs[i] = mapError(err, what[2+i])
+				break
+			}
+			if m.assignable() {
+				via[strings.ToLower(m.ID)] = m.DisplayName
+			}
+		}
+		if rerrs[i] != nil {
+			continue
+		}
+		for list, eligible := range []bool{false, true} {
+			for _, r := range docs[list] {
+				if v, ok := via[strings.ToLower(r.PrincipalID)]; ok {
+					roles[i] = append(roles[i], r.held(v, eligible))
+				}
+			}
+		}
+	}
+	return users, errs, roles, rerrs
 }

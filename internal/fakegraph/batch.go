@@ -70,6 +70,9 @@ func (s *Server) batch(c *call) *reply {
 			rep = graphErr(http.StatusFailedDependency, "FailedDependency", "The request was not run because a request it depends on failed.")
 		case rep == nil:
 			if rep = s.takeFault(sub.method, sub.path()); rep == nil {
+				rep = s.throttleWrite(sub) // each item on its own (write_limit.go)
+			}
+			if rep == nil {
 				rep = s.exec(sub)
 			}
 		}
@@ -101,6 +104,7 @@ func (c *call) batchCall(it batchItem) (*call, *reply) {
 		base:    c.base,
 		now:     c.now,
 		inBatch: true,
+		app:     c.app,
 	}
 	for k, v := range it.Headers {
 		sub.header.Set(k, fmt.Sprint(v))

@@ -53,6 +53,8 @@ type call struct {
 	base    string
 	now     time.Time
 	inBatch bool
+	// app is the application (client) ID of the call's token.
+	app string
 	// recorded collects the requests of $batch items.
 	recorded []Request
 }
@@ -175,6 +177,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 	if rep == nil {
 		rep = s.takeFault(c.method, c.path())
 	}
+	if rep == nil && !c.inBatch {
+		rep = s.throttleWrite(c)
+	}
 	if rep == nil && decErr != nil {
 		rep = decErr
 	}
@@ -216,6 +221,7 @@ func (s *Server) authorize(header string, c *call) *reply {
 		return fail("Access token validation failure. Invalid tenant.")
 	}
 	c.t = t
+	c.app = g.clientID
 	return nil
 }
 

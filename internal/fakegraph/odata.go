@@ -286,6 +286,9 @@ func (f andFilter) eval(o obj) bool {
 	return true
 }
 
+// maxInValues is the most values an "in" takes.
+const maxInValues = 15
+
 // eqFilter matches when the property equals one of values (ignoring
 // case); it serves both "eq" and "in".
 type eqFilter struct {
@@ -610,6 +613,11 @@ func (p *filterParser) term() (filterExpr, error) {
 		}
 		if _, err := p.expect(')'); err != nil {
 			return nil, err
+		}
+		// "in" is limited to 15 expressions in the filter clause
+		// (https://learn.microsoft.com/en-us/graph/filter-query-parameter#operators-and-functions-supported-in-filter-expressions).
+		if len(vals) > maxInValues {
+			return nil, fmt.Errorf("Too many child clauses specified in search filter expression containing 'OR' operators: %d. Max allowed: %d.", len(vals), maxInValues)
 		}
 		return eqFilter{prop, vals}, nil
 	}

@@ -126,6 +126,11 @@
 // 400 BadRequest. The server's own v1.0 answers are held to the schema
 // too (see schema_check.go). Beta requests are not checked.
 //
+// Writes are held to Microsoft Entra ID's write quota per application and
+// tenant, 3,000 per 2 minutes 30 seconds in a token bucket, each $batch
+// item counted on its own; a write over it is answered 429 with
+// Retry-After (see write_limit.go, Options.WriteLimit, SetWriteLimit).
+//
 // Like real Graph, GET /v1.0/users returns only the default property set
 // (id, businessPhones, displayName, givenName, jobTitle, mail, mobilePhone,
 // officeLocation, preferredLanguage, surname, userPrincipalName) unless
@@ -170,6 +175,11 @@ type Options struct {
 	Latency time.Duration
 	// Now is the server's clock; nil means time.Now.
 	Now func() time.Time
+	// WriteLimit writes per WriteWindow are accepted per application and
+	// tenant (write_limit.go); 0 means Microsoft Entra's documented 3,000
+	// per 2 min 30 s, a negative WriteLimit no limit.
+	WriteLimit  int
+	WriteWindow time.Duration
 }
 
 // Request is one HTTP request as the server saw it.
@@ -226,6 +236,11 @@ type Server struct {
 	faults       []*Fault
 	ts           *httptest.Server
 	sp           sharePointState
+	// the write quota (write_limit.go)
+	writeLimit      int
+	writeWindow     time.Duration
+	writeBuckets    map[string]*writeBucket
+	writesThrottled int
 }
 
 // New returns a server seeded with the contoso tenant. It is not listening
@@ -236,6 +251,8 @@ func New(opts Options) *Server {
 		clientSecret: opts.ClientSecret,
 		nowFn:        opts.Now,
 		latency:      opts.Latency,
+		writeLimit:   opts.WriteLimit,
+		writeWindow:  opts.WriteWindow,
 		tenants:      make(map[string]*tenant),
 		tokens:       make(map[string]grant),
 	}
