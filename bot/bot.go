@@ -81,6 +81,10 @@ type Bot struct {
 	Admins []string
 	// ApprovalTTL is how long an approval waits; 0 means 15 minutes.
 	ApprovalTTL time.Duration
+	// ApprovalRetention is how long decided approvals are kept after they
+	// were asked for; Sweep removes older ones (the audit trail keeps
+	// their records). 0 means 90 days; negative keeps them for ever.
+	ApprovalRetention time.Duration
 	// Quota bounds destructive requests per technician and tenant.
 	Quota Quota
 	// ReasonOptional lists destructive actions that may go without a
@@ -99,8 +103,15 @@ type Bot struct {
 	// Logger, if non-nil, receives logs; nil discards them.
 	Logger *slog.Logger
 
+	// SecretHold is how long a secret that could not be delivered is
+	// held, in memory only, while delivery is retried and its Reveal
+	// button works; 0 means 15 minutes. SecretRetry is the first wait
+	// between attempts, doubled after each up to a minute; 0 means 10 s.
+	SecretHold, SecretRetry time.Duration
+
 	wg       sync.WaitGroup
 	refusals refusalLimiter
+	held     heldSecrets // secrets waiting for delivery
 }
 
 func (b *Bot) now() time.Time {
@@ -122,6 +133,17 @@ func (b *Bot) ttl() time.Duration {
 		return b.ApprovalTTL
 	}
 	return 15 * time.Minute
+}
+
+// DefaultApprovalRetention is how long decided approvals are kept when
+// Bot.ApprovalRetention is 0.
+const DefaultApprovalRetention = 90 * 24 * time.Hour
+
+func (b *Bot) retention() time.Duration {
+	if b.ApprovalRetention == 0 {
+		return DefaultApprovalRetention
+	}
+	return b.ApprovalRetention
 }
 
 func (b *Bot) newID() string {
@@ -178,6 +200,8 @@ func (b *Bot) Handle(ctx context.Context, ev Event, r Responder) {
 		b.check(ctx, ev, r, cmd)
 	case "whoami":
 		b.whoami(ctx, ev, r)
+	case revealVerb:
+		b.reveal(ctx, ev, r, cmd)
 	default:
 		a := b.Catalogue.Lookup(cmd.Verb)
 		if a == nil {

@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"encoding/csv"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -48,6 +49,12 @@ func usersFromFiles(files []File) ([]string, error) {
 				return nil, actions.Errorf(actions.EINVALID, "%s line %d has no user column", f.Name, n+1)
 			}
 			if v := strings.TrimSpace(row[col]); v != "" {
+				if !userShaped(v) {
+					// Never quoted: a file that is not a list of users
+					// (a key file, /etc/passwd) must not reach a reply.
+					return nil, actions.Errorf(actions.EINVALID,
+						"%s entry %d is not a user (user@domain, or a name in a bound channel); its contents are not shown", f.Name, n+1)
+				}
 				out = append(out, v)
 			}
 		}
@@ -57,6 +64,14 @@ func usersFromFiles(files []File) ([]string, error) {
 	}
 	return out, nil
 }
+
+// userShape is a user address (user@domain) or a bare name, as a file of
+// users lists them.
+var userShape = regexp.MustCompile(`^[A-Za-z0-9!#^~'._-]{1,64}(@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)?$`)
+
+// userShaped reports whether v looks like a user: anything else read from a
+// file is refused without being repeated.
+func userShaped(v string) bool { return userShape.MatchString(v) }
 
 // withFileTargets adds the users listed in ev's files to cmd: addresses as
 // targets, bare names as positional words ahead of the typed ones.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -36,6 +37,12 @@ func newUserRowsFromFiles(files []File) ([]string, string, error) {
 	if len(all) < 2 {
 		return nil, "", actions.Errorf(actions.EINVALID, "%s needs a header line (displayName,mailNickname,primDomain,…) and a line per user", f.Name)
 	}
+	for i, h := range all[0] {
+		if !fieldName.MatchString(strings.TrimSpace(h)) {
+			return nil, "", actions.Errorf(actions.EINVALID,
+				"%s column %d of the header is not one of add-user's field names (displayName, mailNickname, primDomain, …); its contents are not shown", f.Name, i+1)
+		}
+	}
 	upns, rows, err := actions.NewUserRows(all[0], all[1:])
 	if err != nil {
 		return nil, "", err
@@ -45,6 +52,10 @@ func newUserRowsFromFiles(files []File) ([]string, string, error) {
 	}
 	return upns, rows, nil
 }
+
+// fieldName is the shape of a bulk-add header cell; anything else is not
+// quoted back.
+var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,39}$`)
 
 // formNeeded reports whether a request to create a user lacks what the
 // form requires (an address may stand in for mailNickname and primDomain).

@@ -21,6 +21,9 @@ const maxTargets = 1000
 // request handles "/cipp <action> …": check, resolve, authorize, then run
 // at once or ask for approval.
 func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Action, cmd Command) {
+	// The request's steps may share reads (its targets' roles, read with
+	// the targets); nothing outlives the request.
+	ctx = actions.WithPrefetch(ctx)
 	refuse := func(tenant Tenant, targets []Target, err error) {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
 		b.refused(ctx, ev, AuditRecord{Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
@@ -307,6 +310,7 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 	// A change is kept as a running request while it runs, so that if the
 	// process dies meanwhile, the next start marks it "outcome unknown"
 	// instead of forgetting it. The ID stays off the audit: no one approved.
+	interrupted := false
 	if a.Risk != actions.RiskRead {
 		run := ap
 		run.State = StateRunning
@@ -317,6 +321,9 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 				b.Store.UpdateApproval(context.WithoutCancel(ctx), id, func(x *Approval) error {
 					if x.State == StateRunning {
 						x.State, x.Outcome = StateDone, "ran at once"
+						if interrupted {
+							x.State, x.Outcome = StateUnknown, "outcome unknown: cippbot stopped while it ran"
+						}
 					}
 					return nil
 				})
@@ -335,21 +342,41 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 		ref, _ = b.public(ctx, r, Message{Title: fmt.Sprintf("Running %s for %s: waiting for the answer…", a.Name, targetList(ap.Targets)),
 			Lines: []string{fmt.Sprintf("%s · by %s", ap.TenantDomain, ap.Requester)}, Tone: ToneInfo})
 	case len(ap.Targets) >= progressMin && a.Risk != actions.RiskRead:
-		ref, _ = b.public(ctx, r, progressMessage(a, 0, len(ap.Targets)))
+		ref, _ = b.public(ctx, r, progressMessage(a, 0, len(ap.Targets), false))
 	}
 	sctx := actions.WithSteps(ctx, func(lines []string) { show(stepsMessage(a, ap, lines)) })
 	res := b.execute(sctx, ev, a, ap, b.progress(a, show))
+	interrupted = res.outcome == "unknown"
+	ctx, cancel := afterStop(ctx)
+	defer cancel()
 	m := resultMessage(a, ap, res, nil)
 	switch {
 	case a.Risk == actions.RiskRead:
 		b.private(ctx, r, m) // looking needs no audience
 	case show(m):
 	default:
-		b.public(ctx, r, m) // a failure is logged; the secret still goes privately
+		ref, _ = b.public(ctx, r, m) // a failure is logged; the secret still goes privately
 	}
 	if s := res.secretMessage(a, ap); s != nil {
-		b.private(ctx, r, *s)
+		card, held := b.deliverSecret(ctx, r.Private, ev.Platform, ev.Channel, ref, ap, m, *s)
+		if held != nil {
+			shown := b.showCard(ctx, held, card)
+			if !shown {
+				b.private(ctx, r, held.pendingNotice())
+			}
+			b.retrySecret(ctx, held, shown)
+		}
 	}
+}
+
+// afterStop returns ctx, or, if ctx is done (cippbot is stopping, or the
+// command's time is up), a fresh context of a few seconds, so that the card,
+// the approval and the requester still learn how the run ended.
+func afterStop(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }
 
 // stepsMessage shows an action of several steps being worked through.
@@ -377,14 +404,35 @@ const progressMin = 5
 // progressEvery is how often a progress message may be edited.
 const progressEvery = 2 * time.Second
 
-func progressMessage(a *actions.Action, done, total int) Message {
-	return Message{Title: fmt.Sprintf("Running %s: %d of %d done…", a.Name, done, total), Tone: ToneInfo}
+// progressMessage shows how far a run is; paced says its writes are
+// waiting for the tenant's write quota, which is why it takes its time.
+func progressMessage(a *actions.Action, done, total int, paced bool) Message {
+	m := Message{Title: fmt.Sprintf("Running %s: %s of %s done…", a.Name, thousands(done), thousands(total)), Tone: ToneInfo}
+	if paced {
+		m.Title += " pacing to Microsoft's write limit"
+	}
+	return m
+}
+
+// thousands writes n with comma separators: 5,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // progress returns a progress callback that shows progress through show
 // at most every progressEvery (and at the end), for runs of progressMin
 // targets or more.
-func (b *Bot) progress(a *actions.Action, show func(Message) bool) actions.Progress {
+// The callback is made for the run's trace, which says whether the run
+// is being paced.
+func (b *Bot) progress(a *actions.Action, show func(Message) bool) func(*actions.Trace) actions.Progress {
+	return func(trace *actions.Trace) actions.Progress { return b.progressFor(a, show, trace) }
+}
+
+func (b *Bot) progressFor(a *actions.Action, show func(Message) bool, trace *actions.Trace) actions.Progress {
 	var mu sync.Mutex
 	var last time.Time
 	return func(done, total int) {
@@ -398,21 +446,21 @@ func (b *Bot) progress(a *actions.Action, show func(Message) bool) actions.Progr
 			return
 		}
 		last = now
-		show(progressMessage(a, done, total))
+		show(progressMessage(a, done, total, done < total && trace.Paced()))
 	}
 }
 
 // execute runs the action and writes the outcome: for one target one
 // record, for several one record per target and a summary. Secrets stay in
 // the returned results and go nowhere else.
-func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Approval, progress actions.Progress) runResult {
+func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Approval, progress func(*actions.Trace) actions.Progress) runResult {
 	ids := make([]string, len(ap.Targets))
 	for i, t := range ap.Targets {
 		ids[i] = t.ID
 	}
 	start := b.now()
 	tctx, trace := actions.WithTrace(ctx)
-	results := b.Runner.Run(tctx, ap.TenantID, a, ids, actions.Params(ap.Params), progress)
+	results := b.Runner.Run(tctx, ap.TenantID, a, ids, actions.Params(ap.Params), progress(trace))
 	b.keepLater(ctx, a, ap, results)
 	res := runResult{results: results, outcome: "ok", throttled: trace.Throttled()}
 	var failed, partial int
@@ -433,6 +481,14 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 	case failed > 0 || partial > 0:
 		res.outcome = "partial"
 	}
+	// Stopped while it ran (SIGTERM past the grace, or the command's time
+	// up): what did not come back may still have reached the tenant, so
+	// the outcome is unknown, and it is written although ctx is done.
+	interrupted := ctx.Err() != nil && failed > 0
+	if interrupted {
+		res.outcome = "unknown"
+	}
+	rctx := context.WithoutCancel(ctx)
 	rec := AuditRecord{Kind: KindOutcome, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
 		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: ap.DecidedBy,
 		Actor: ap.Requester, Outcome: res.outcome, Error: strings.Join(errs, "; "), RequestIDs: trace.IDs(),
@@ -443,12 +499,14 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 			one.Targets, one.RequestIDs, one.DurationMS = ap.Targets[i:i+1], nil, 0
 			one.Outcome, one.Error = "ok", ""
 			switch {
+			case x.Err != nil && interrupted:
+				one.Outcome, one.Error = "unknown", errorDetail(x.Err)
 			case x.Err != nil:
 				one.Outcome, one.Error = "failed", errorDetail(x.Err)
 			case x.Outcome.Partial:
 				one.Outcome, one.Error = "partial", x.Outcome.Summary
 			}
-			b.record(ctx, ev, one)
+			b.record(rctx, ev, one)
 		}
 		// The summary names the counts; the per-target records carry the rest.
 		rec.Targets, rec.Error = nil, ""
@@ -459,9 +517,9 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 		rec.Params["targets"] = strconv.Itoa(len(results))
 		rec.Params["failed"] = strconv.Itoa(failed)
 	}
-	b.record(ctx, ev, rec)
+	b.record(rctx, ev, rec)
 	b.metrics().Request(ev.Platform, a.Name, res.outcome)
-	b.log().InfoContext(ctx, "action run", LogAction, a.Name, LogTenant, ap.TenantDomain, LogActor, ap.Requester.ID,
+	b.log().InfoContext(rctx, "action run", LogAction, a.Name, LogTenant, ap.TenantDomain, LogActor, ap.Requester.ID,
 		LogApproval, ap.ID, "outcome", res.outcome, "duration_ms", b.now().Sub(start).Milliseconds())
 	return res
 }
@@ -491,6 +549,9 @@ func (res runResult) secretMessage(a *actions.Action, ap Approval) *Message {
 func resultMessage(a *actions.Action, ap Approval, res runResult, decided *Actor) Message {
 	m := Message{Tone: ToneOK}
 	switch res.outcome {
+	case "unknown":
+		m.Tone = ToneWarn
+		m.Title = "Outcome unknown: cippbot stopped while " + a.Name + " ran. Check the user; it will not be re-run."
 	case "failed":
 		m.Tone = ToneError
 		m.Title = "Failed: " + a.Name
@@ -895,21 +956,41 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 	b.updateCard(ctx, ap, decidedCard(a, ap, fmt.Sprintf("Approved by %s: running %s…", decider, ap.Action), ToneInfo))
 	sctx := actions.WithSteps(ctx, func(lines []string) { b.updateCard(ctx, ap, stepsMessage(a, ap, lines)) })
 	res := b.execute(sctx, ev, a, ap, b.progress(a, func(m Message) bool { return b.updateCard(ctx, ap, m) }))
+	ctx, cancel := afterStop(ctx)
+	defer cancel()
 	m := resultMessage(a, ap, res, &decider)
 	state := StateDone
-	if res.outcome == "failed" {
+	switch res.outcome {
+	case "failed":
 		state = StateFailed
+	case "unknown":
+		state = StateUnknown
 	}
 	final, _ := b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = state, m.Title; return nil })
 	if final.ID == "" {
 		final = ap
 	}
-	if !b.updateCard(ctx, final, m) {
+	// The secret goes first, so that the card says whether it arrived; if
+	// it did not, it is held in memory and retried (see deliverSecret).
+	s := res.secretMessage(a, ap)
+	var held *heldSecret
+	if s != nil {
+		m, held = b.deliverSecret(ctx, func(ctx context.Context, m Message) error {
+			chat := b.Chats[ap.Platform]
+			if chat == nil {
+				return errors.New("no chat for " + ap.Platform)
+			}
+			return chat.Notify(ctx, ap.Channel, ap.Requester, m)
+		}, ap.Platform, ap.Channel, final.Card, ap, m, *s)
+	}
+	shown := b.updateCard(ctx, final, m)
+	if !shown {
 		b.public(ctx, r, m) // a failure is logged; the requester is told below
 	}
-	if s := res.secretMessage(a, ap); s != nil {
-		b.notify(ctx, ap, *s)
-	} else {
+	if held != nil {
+		b.retrySecret(ctx, held, shown)
+	}
+	if s == nil {
 		b.notify(ctx, ap, Message{Title: fmt.Sprintf("%s approved your %s request (%s): %s", decider, ap.Action, ap.ID, res.outcome), Tone: m.Tone})
 	}
 	b.private(ctx, r, Message{Title: "You approved " + ap.ID + ": " + res.outcome + ".", Tone: m.Tone})
@@ -959,7 +1040,9 @@ func (b *Bot) notify(ctx context.Context, ap Approval, m Message) {
 }
 
 // Sweep expires pending approvals whose time is up and updates their
-// cards. Call it now and then; clicks on an expired card expire it too.
+// cards, then removes decided approvals older than the retention, a batch
+// at a time. Call it now and then; clicks on an expired card expire it too.
+// It reads the pending approvals and the ones it removes, not the rest.
 func (b *Bot) Sweep(ctx context.Context) error {
 	b.flushRefusals(ctx)
 	if err := b.RunJobs(ctx); err != nil {
@@ -990,7 +1073,41 @@ func (b *Bot) Sweep(ctx context.Context) error {
 		}
 		b.expired(ctx, Event{Platform: ap.Platform, Workspace: ap.Workspace, Channel: ap.Channel}, a, ap)
 	}
+	b.prune(ctx, now)
 	return nil
+}
+
+// Pruning removes at most pruneBatch approvals per transaction, so that
+// other writes wait little, and at most pruneBatches batches per sweep; a
+// long backlog (the first sweep after an upgrade) is worked off over a few
+// sweeps.
+const (
+	pruneBatch   = 1000
+	pruneBatches = 20
+)
+
+// prune removes decided approvals asked for before now less the retention.
+func (b *Bot) prune(ctx context.Context, now time.Time) {
+	r := b.retention()
+	if r < 0 {
+		return
+	}
+	before := now.Add(-r)
+	total := 0
+	for range pruneBatches {
+		n, err := b.Store.PruneApprovals(ctx, before, pruneBatch)
+		total += n
+		if err != nil {
+			b.log().WarnContext(ctx, "removing old approvals failed", "err", err, "removed", total)
+			return
+		}
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		b.log().InfoContext(ctx, "removed decided approvals past the retention", "removed", total, "before", before)
+	}
 }
 
 // Recover marks requests that were running when the process stopped as

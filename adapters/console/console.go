@@ -7,6 +7,7 @@ package console
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -168,7 +169,10 @@ func (a *Adapter) Do(ctx context.Context, line string) {
 }
 
 // attachments takes file=PATH words out of a command line and reads
-// those files, the console's way of attaching a list of users.
+// those files, the console's way of attaching a list of users. Only
+// regular files in the working directory (or below it) can be attached:
+// an absolute path, "..", or a link that leads out is refused, so that a
+// command cannot read, and a reply cannot quote, a file from elsewhere.
 func attachments(line string) (string, []bot.File, error) {
 	var words []string
 	var files []bot.File
@@ -178,14 +182,9 @@ func attachments(line string) (string, []bot.File, error) {
 			words = append(words, w)
 			continue
 		}
-		f, err := os.Open(path)
+		data, err := readLocal(path)
 		if err != nil {
 			return "", nil, fmt.Errorf("cannot attach %s: %v", path, err)
-		}
-		data, err := io.ReadAll(io.LimitReader(f, bot.MaxFileSize+1))
-		f.Close()
-		if err != nil {
-			return "", nil, fmt.Errorf("cannot read %s: %v", path, err)
 		}
 		files = append(files, bot.File{Name: filepath.Base(path), Data: data})
 	}
@@ -193,6 +192,38 @@ func attachments(line string) (string, []bot.File, error) {
 		return line, nil, nil
 	}
 	return strings.Join(words, " "), files, nil
+}
+
+// errOutside refuses a file outside the working directory.
+var errOutside = errors.New("only files in the working directory can be attached")
+
+// readLocal reads a regular file of at most bot.MaxFileSize+1 bytes below
+// the working directory.
+func readLocal(path string) ([]byte, error) {
+	if path == "" || filepath.IsAbs(path) || filepath.VolumeName(path) != "" || !filepath.IsLocal(path) {
+		return nil, errOutside
+	}
+	root, err := os.OpenRoot(".")
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errors.New("no such file in the working directory")
+		}
+		return nil, errOutside // escapes through a link, or unreadable
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, bot.MaxFileSize+1))
+	if err != nil {
+		return nil, errors.New("could not be read")
+	}
+	return data, nil
 }
 
 func (a *Adapter) prompt() {

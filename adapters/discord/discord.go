@@ -567,6 +567,18 @@ func (r *responder) Private(ctx context.Context, m bot.Message) error {
 	if who, ok := actor(r.in); ok {
 		m = r.a.withAsk(m, strings.TrimPrefix(who.ID, Platform+":"))
 	}
+	// A long answer (/cipp help) goes as several messages, in order.
+	parts := split(m)
+	for _, p := range parts[:len(parts)-1] {
+		if err := r.private(ctx, p); err != nil {
+			return err
+		}
+	}
+	return r.private(ctx, parts[len(parts)-1])
+}
+
+// private sends one message that fits Discord's limits.
+func (r *responder) private(ctx context.Context, m bot.Message) error {
 	content, comps := render(m, true)
 	r.mu.Lock()
 	useOriginal := r.command && !r.originalUsed

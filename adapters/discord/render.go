@@ -71,3 +71,40 @@ func render(m bot.Message, private bool) (string, []discordgo.MessageComponent) 
 func escape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "~", `\~`, "|", `\|`).Replace(s)
 }
+
+// split cuts a private message too long for one Discord message into
+// several, at line breaks, so that nothing is lost to the 2,000-character
+// limit: each part repeats the title (marked as continued), the buttons end
+// the last. A message with secrets is never split (render keeps its
+// secrets whole).
+func split(m bot.Message) []bot.Message {
+	title := func(t string) int {
+		if t == "" {
+			return 0
+		}
+		return len("**" + toneEmoji[m.Tone] + " " + escape(t) + "**")
+	}
+	size := title(m.Title)
+	for _, l := range m.Lines {
+		size += len("\n" + escape(l))
+	}
+	if len(m.Secrets) > 0 || size <= maxContent {
+		return []bot.Message{m}
+	}
+	more := m.Title + " (continued)"
+	var out []bot.Message
+	cur := bot.Message{Title: m.Title, Tone: m.Tone}
+	size = title(cur.Title)
+	for _, l := range m.Lines {
+		n := len("\n" + escape(l))
+		if size+n > maxContent && len(cur.Lines) > 0 {
+			out = append(out, cur)
+			cur = bot.Message{Title: more, Tone: m.Tone}
+			size = title(more)
+		}
+		cur.Lines = append(cur.Lines, l)
+		size += n
+	}
+	cur.Buttons = m.Buttons
+	return append(out, cur)
+}

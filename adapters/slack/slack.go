@@ -374,22 +374,36 @@ type responder struct {
 
 // Private implements bot.Responder. Plain answers go through response_url,
 // which works even where the bot is not a member; secrets go through
-// Notify (chat.postEphemeral, then a DM).
+// Notify (chat.postEphemeral, then a DM), and only if both fail through
+// response_url as an ephemeral reply, which reaches the actor alone too
+// (a Reveal click while Slack refuses ephemerals and DMs).
 func (r *responder) Private(ctx context.Context, m bot.Message) error {
 	if m.Ask != nil {
 		m = r.a.withAsk(m, r.user, r.channel)
 		m.Ask = nil // Notify must not store it twice
 	}
 	if len(m.Secrets) == 0 && r.takeResponseURL() {
-		err := slackapi.PostWebhookCustomHTTPContext(ctx, r.responseURL, r.a.http, &slackapi.WebhookMessage{
-			Text: fallback(m), Blocks: &slackapi.Blocks{BlockSet: blocks(m, false)}, ResponseType: slackapi.ResponseTypeEphemeral,
-		})
+		err := r.hook(ctx, m)
 		if err == nil {
 			return nil
 		}
 		r.a.log.Warn("response_url failed; trying chat.postEphemeral", "err", err)
 	}
-	return r.a.Notify(ctx, r.channel, bot.Actor{ID: Platform + ":" + r.user}, m)
+	err := r.a.Notify(ctx, r.channel, bot.Actor{ID: Platform + ":" + r.user}, m)
+	if err != nil && len(m.Secrets) > 0 && r.takeResponseURL() {
+		if herr := r.hook(ctx, m); herr == nil {
+			r.a.log.Info("secret sent by response_url: ephemeral and DM failed", bot.LogActor, Platform+":"+r.user, "err", err)
+			return nil
+		}
+	}
+	return err
+}
+
+// hook posts m through the response_url as an ephemeral reply.
+func (r *responder) hook(ctx context.Context, m bot.Message) error {
+	return slackapi.PostWebhookCustomHTTPContext(ctx, r.responseURL, r.a.http, &slackapi.WebhookMessage{
+		Text: fallback(m), Blocks: &slackapi.Blocks{BlockSet: blocks(m, len(m.Secrets) > 0)}, ResponseType: slackapi.ResponseTypeEphemeral,
+	})
 }
 
 func (r *responder) takeResponseURL() bool {

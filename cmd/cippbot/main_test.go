@@ -302,6 +302,8 @@ func TestMain_Usage(t *testing.T) {
 		{[]string{"frobnicate"}, nil, 2, "unknown command"},
 		{[]string{"version"}, map[string]string{"CIPPBOT_ADMINS": "U123"}, 2, "not platform:userID"},
 		{[]string{"version"}, map[string]string{"CIPPBOT_APPROVAL_TTL": "soon"}, 2, "not a duration"},
+		{[]string{"version"}, map[string]string{"CIPPBOT_APPROVAL_RETENTION": "90d"}, 2, "CIPPBOT_APPROVAL_RETENTION: \"90d\" is not a duration"},
+		{[]string{"version"}, map[string]string{"CIPPBOT_APPROVAL_RETENTION": "1h"}, 2, "less than 24h"},
 		{[]string{"serve"}, nil, 2, "AZURE_CLIENT_ID"},
 	}
 	for _, tt := range tests {
@@ -392,7 +394,8 @@ func TestBulkSummaryExact(t *testing.T) {
 
 func TestBulkFromFile(t *testing.T) {
 	r := newRun(t)
-	f := filepath.Join(t.TempDir(), "leavers.csv")
+	t.Chdir(t.TempDir()) // the console attaches files of the working directory
+	f := "leavers.csv"
 	must(t, os.WriteFile(f, []byte("displayName,userPrincipalName\nAdele,AdeleV@contoso.com\nAlex,AlexW@contoso.com\nMegan,MeganB@contoso.com\n"), 0o600))
 	out := r.session(t, "/cipp revoke-sessions file="+f)
 	if !strings.Contains(out, "3 done, 0 failed") {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,7 +86,8 @@ func TestSecretActionsNeverLeak(t *testing.T) {
 			}
 			if a.Target == actions.TargetNew && a.Bulk {
 				// Users to create in bulk come from a CSV of their fields.
-				csv := filepath.Join(t.TempDir(), "new.csv")
+				t.Chdir(t.TempDir()) // the console attaches files of the working directory
+				csv := "new.csv"
 				if err := os.WriteFile(csv, []byte("displayName,userPrincipalName\nSweep User,"+sweepNew+"\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}

@@ -36,14 +36,25 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if cfg.SlackBotToken == "" && cfg.DiscordBotToken == "" {
 		return usageError{"serve: no chat platform is configured; set SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) and/or DISCORD_BOT_TOKEN with DISCORD_APP_ID"}
 	}
-	db, err := openStore(cfg.DataPath)
+	db, err := openKeyedStore(cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if h, err := db.AuditHead(ctx); err == nil && cfg.AuditKey != "" && h.Seq > 0 && !h.Keyed {
+		// Either the key is new, or the keyed records were removed
+		// and the rest rechained: only a head published earlier tells.
+		log.Warn("the audit trail is not keyed yet: it is keyed from the next record on; if it was keyed before, it was rewritten (check with cippbot audit verify --head and a head logged earlier)", "head", h.Seq)
+	}
+	if bl, err := listenBackup(cfg.DataPath, db, log); err != nil {
+		log.Warn("cippbot backup cannot reach this serve; stop it to take a backup", "err", err)
+	} else {
+		defer bl.Close()
+	}
 	b := newBot(cfg, conn, db, log)
 	b.Chats = map[string]bot.Chat{}
 	b.Metrics = met
+	b.SecretHold, b.SecretRetry = secretHold, secretRetry
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
@@ -125,12 +136,12 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		}
 		defer ln.Close()
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(mux)
 	log.Info("cippbot serving", "version", version(), "listen", ln.Addr().String(), "platforms", strings.Join(platforms, ", "), "config", cfg)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := serveLimited(srv, ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
@@ -142,6 +153,8 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		g.Go(func() error { return dc.RunGateway(gctx) })
 	}
 	g.Go(func() error { sweep(gctx, b, log); return nil })
+	logHead(ctx, db, log, "start")
+	g.Go(func() error { logHeads(gctx, db, log); return nil })
 	if cfg.TenantID != "" {
 		g.Go(func() error { syncLoop(gctx, conn, db, cfg.TenantID, log); return nil })
 	}
@@ -162,9 +175,12 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 			}
 		}
 		b.Wait()
+		// Secrets still waiting for delivery die with the process: say so.
+		b.DropSecrets(sctx)
 		return nil
 	})
 	err = g.Wait()
+	logHead(context.Background(), db, log, "shutdown")
 	log.Info("cippbot stopped")
 	return err
 }

@@ -85,7 +85,8 @@ func TestAddUser(t *testing.T) {
 
 func TestBulkAdd(t *testing.T) {
 	r := newRun(t)
-	csv := filepath.Join(t.TempDir(), "hires.csv")
+	t.Chdir(t.TempDir()) // the console attaches files of the working directory
+	csv := "hires.csv"
 	os.WriteFile(csv, []byte("displayName,mailNickname,primDomain,usageLocation,licenses,jobTitle\n"+
 		"Ann Lee,ann.lee,contoso.com,US,ENTERPRISEPACK,Buyer\n"+
 		"Ben Ode,ben.ode,contoso.com,GB,,Clerk\n"+

@@ -86,6 +86,11 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 
 	s.mu.Lock()
+	if s.down {
+		s.mu.Unlock()
+		drop(w)
+		return
+	}
 	status, res := s.postHookLocked(id, r.Header.Get("Content-Type"), body)
 	s.mu.Unlock()
 	writeJSON(w, status, res)

@@ -34,7 +34,9 @@
 // (who can see it and how it got there), Views lists the modals opened and
 // what became of them, and SocketAcks lists the acknowledgements received.
 // RateLimit and FailNext make the next calls of a method fail, so retry and
-// error paths can be exercised.
+// error paths can be exercised; Fail makes every call of a method fail (for
+// one user, or all) and Unreachable drops every Web API and response_url
+// connection unanswered, as an outage does, until Reachable or Heal.
 //
 // All state lives in the Server value behind one mutex; servers are
 // independent of each other and safe for concurrent use.
@@ -147,7 +149,8 @@ type Call struct {
 	// Token is the token presented (form field token, or Authorization:
 	// Bearer), "" if none.
 	Token string
-	// Status is the HTTP status answered (200, or 429 when rate limited).
+	// Status is the HTTP status answered (200, or 429 when rate limited; 0
+	// when the call was dropped unanswered, see Unreachable).
 	Status int
 	// Response is the JSON body answered.
 	Response json.RawMessage
@@ -217,6 +220,8 @@ type Server struct {
 	calls      []Call
 	limits     map[string]rateLimit
 	failures   map[string][]string
+	faults     map[string]map[string]string // method → user ("" for all) → error, until Heal
+	down       bool                         // Unreachable: connections are dropped
 	hooks      map[string]*hook
 	tickets    map[string]bool
 	socks      []*sockConn
@@ -276,6 +281,7 @@ func New(opts Options) *Server {
 		msgIndex:  map[string]*message{},
 		limits:    map[string]rateLimit{},
 		failures:  map[string][]string{},
+		faults:    map[string]map[string]string{},
 		hooks:     map[string]*hook{},
 		tickets:   map[string]bool{},
 		envelopes: map[string]envelope{},
@@ -364,6 +370,69 @@ func (s *Server) FailNext(method, slackError string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[method] = append(s.failures[method], slackError)
+}
+
+// Fail makes every call of method answer {"ok":false,"error":slackError}
+// until Heal. With user set, only calls for that user fail: those whose
+// user field (chat.postEphemeral) or users list (conversations.open) names
+// them; other calls go through.
+func (s *Server) Fail(method, user, slackError string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.faults[method] == nil {
+		s.faults[method] = map[string]string{}
+	}
+	s.faults[method][user] = slackError
+}
+
+// Unreachable makes the server drop every Web API and response_url request
+// without an answer, as when Slack cannot be reached, until Reachable or
+// Heal. Dropped
+// Web API calls are still listed by Calls, with Status 0.
+func (s *Server) Unreachable() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = true
+}
+
+// Reachable ends Unreachable; Fail faults stay.
+func (s *Server) Reachable() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = false
+}
+
+// Heal ends Fail and Unreachable.
+func (s *Server) Heal() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = false
+	s.faults = map[string]map[string]string{}
+}
+
+// faultLocked returns the Fail error for a call, or "".
+func (s *Server) faultLocked(method string, p url.Values) string {
+	f := s.faults[method]
+	if code, ok := f[""]; ok {
+		return code
+	}
+	for _, u := range append([]string{p.Get("user")}, strings.Split(p.Get("users"), ",")...) {
+		if code, ok := f[u]; ok && u != "" {
+			return code
+		}
+	}
+	return ""
+}
+
+// drop closes the connection of a request without answering.
+func drop(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // Calls returns every Web API call received so far, in order.

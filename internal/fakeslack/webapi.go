@@ -79,6 +79,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	params, token, parseErr := parseAPIRequest(r, body)
 
 	s.mu.Lock()
+	if s.down {
+		s.calls = append(s.calls, Call{Method: method, Params: params, Body: body, Token: token, At: s.opts.Now()})
+		s.notifyLocked()
+		s.mu.Unlock()
+		drop(w)
+		return
+	}
 	status, header, res := s.dispatchLocked(method, params, token, parseErr)
 	resp, _ := json.Marshal(res)
 	s.calls = append(s.calls, Call{
@@ -118,6 +125,9 @@ func (s *Server) dispatchLocked(method string, p url.Values, token, parseErr str
 	if q := s.failures[method]; len(q) > 0 {
 		s.failures[method] = q[1:]
 		return http.StatusOK, nil, errResult(q[0])
+	}
+	if code := s.faultLocked(method, p); code != "" {
+		return http.StatusOK, nil, errResult(code)
 	}
 	if code := s.checkTokenLocked(m.token, token); code != "" {
 		return http.StatusOK, nil, errResult(code)

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cippbot/cippbot/internal/fakegraph"
+	"github.com/cippbot/cippbot/internal/fakeslack"
+)
+
+var revealValue = regexp.MustCompile(`"value":"(reveal [0-9a-f]+)"`)
+
+// shortHold shortens how long serve holds an undelivered secret.
+func shortHold(t *testing.T, hold time.Duration) {
+	t.Helper()
+	oldHold, oldRetry := secretHold, secretRetry
+	secretHold, secretRetry = hold, 100*time.Millisecond
+	t.Cleanup(func() { secretHold, secretRetry = oldHold, oldRetry })
+}
+
+// approvedReset asks for a password reset as riley and returns the card.
+func approvedReset(t *testing.T, r *slackRun) fakeslack.Message {
+	t.Helper()
+	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com --must-change reason="locked out"`)
+	return r.wait(t, "approval card", isCard)
+}
+
+// waitPassword waits until the simulated tenant has a new password for
+// Adele and returns it.
+func waitPassword(t *testing.T, r *slackRun) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if u, ok := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com"); ok && u.ForceChangePasswordNextSignIn && u.Password != "" {
+			return u.Password
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the password was never set")
+	return ""
+}
+
+// secretNowhere checks that secret is in no message but allowed, in no Web
+// API call but a (failed) attempt to send it to riley, and in neither the
+// logs nor the bbolt file.
+func secretNowhere(t *testing.T, r *slackRun, secret string, allowed string) {
+	t.Helper()
+	for _, m := range r.fs.Messages() {
+		if m.TS != allowed && (containsSecret(m.Blocks, secret) || strings.Contains(m.Text, secret)) {
+			t.Errorf("secret in a message: %+v", m)
+		}
+	}
+	for _, c := range r.fs.Calls() {
+		if containsSecret(c.Body, secret) || containsSecret([]byte(c.Params.Get("blocks")), secret) || strings.Contains(c.Params.Get("text"), secret) {
+			if !(c.Method == "chat.postEphemeral" && c.Params.Get("user") == "URILEY") {
+				t.Errorf("secret sent by %s to %q", c.Method, c.Params.Get("user"))
+			}
+		}
+	}
+	if strings.Contains(r.logs.String(), secret) {
+		t.Error("secret in the logs")
+	}
+	r.stop(t)
+	raw, err := os.ReadFile(r.path)
+	must(t, err)
+	if bytes.Contains(raw, []byte(secret)) {
+		t.Error("secret in the bbolt file")
+	}
+}
+
+// TestSlackSecretThroughOutage: Slack cannot be reached when an approved
+// reset runs. The password is set; the secret is held in memory and
+// retried; when Slack answers again but still refuses riley's ephemerals
+// and DMs, the card gets a Reveal button, which refuses sam, gives riley
+// the password once (by the click's response_url), and is then gone.
+func TestSlackSecretThroughOutage(t *testing.T) {
+	shortHold(t, time.Minute)
+	r := startSlack(t, false)
+	card := approvedReset(t, r)
+	val := approveValue.FindStringSubmatch(string(card.Blocks))
+	if val == nil {
+		t.Fatalf("no approve button: %s", card.Blocks)
+	}
+	r.fs.Unreachable()
+	r.click(t, card, val[1], "USAM")
+	secret := waitPassword(t, r)
+	// Let a few deliveries fail while Slack is down.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.fs.CallsTo("chat.postEphemeral")) < 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(r.fs.CallsTo("chat.postEphemeral")); n < 3 {
+		t.Fatalf("delivery tried %d times while Slack was down; it should keep trying", n)
+	}
+	// Slack is back, but riley can be reached neither by ephemeral nor by DM.
+	r.fs.Fail("chat.postEphemeral", "URILEY", "user_not_in_channel")
+	r.fs.Fail("conversations.open", "URILEY", "fatal_error")
+	r.fs.Reachable()
+	pending := r.wait(t, "card with Reveal", func(m fakeslack.Message) bool {
+		return m.TS == card.TS && revealValue.MatchString(string(m.Blocks))
+	})
+	for _, want := range []string{"password reset", "has not reached", "Reveal"} {
+		if !strings.Contains(string(pending.Blocks), want) {
+			t.Errorf("pending card lacks %q: %s", want, pending.Blocks)
+		}
+	}
+	reveal := revealValue.FindStringSubmatch(string(pending.Blocks))[1]
+	if strings.Contains(reveal, secret) {
+		t.Fatal("the secret is in the button")
+	}
+
+	r.click(t, pending, reveal, "USAM")
+	r.wait(t, "refusal to sam", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "USAM" && strings.Contains(m.Text, "Only")
+	})
+	r.click(t, pending, reveal, "URILEY")
+	got := r.wait(t, "secret to riley", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && strings.Contains(m.Text, "Only you can see this")
+	})
+	if s := secretIn(t, got.Blocks); s != secret {
+		t.Fatalf("riley got a password that is not the tenant's")
+	}
+	// Again (typed, as the button is gone from the card by now): once only.
+	r.slash(t, "COPS", "URILEY", reveal)
+	r.wait(t, "second reveal refused", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && strings.Contains(m.Text, "already delivered")
+	})
+	r.wait(t, "card without Reveal", func(m fakeslack.Message) bool {
+		return m.TS == card.TS && !revealValue.MatchString(string(m.Blocks)) && strings.Contains(string(m.Blocks), "went privately")
+	})
+	secretNowhere(t, r, secret, got.TS)
+}
+
+// TestSlackSecretNeverDelivered: riley cannot be reached privately for
+// the whole hold; the secret is dropped, the card says the password was
+// set but not delivered and to run the reset again, and sam is told.
+func TestSlackSecretNeverDelivered(t *testing.T) {
+	shortHold(t, 2*time.Second)
+	r := startSlack(t, false)
+	r.fs.Fail("chat.postEphemeral", "URILEY", "user_not_in_channel")
+	r.fs.Fail("conversations.open", "URILEY", "fatal_error")
+	card := approvedReset(t, r)
+	r.click(t, card, approveValue.FindStringSubmatch(string(card.Blocks))[1], "USAM")
+	secret := waitPassword(t, r)
+	lost := r.wait(t, "card saying not delivered", func(m fakeslack.Message) bool {
+		return m.TS == card.TS && strings.Contains(m.Text, "not delivered")
+	})
+	if revealValue.MatchString(string(lost.Blocks)) {
+		t.Errorf("the card still offers Reveal: %s", lost.Blocks)
+	}
+	if !strings.Contains(string(lost.Blocks), "reset-password AdeleV@contoso.com again") {
+		t.Errorf("the card does not say to run the reset again: %s", lost.Blocks)
+	}
+	r.wait(t, "sam told", func(m fakeslack.Message) bool {
+		return m.User == "USAM" && strings.Contains(m.Text, "never reached") && strings.Contains(m.Text, "run again")
+	})
+	secretNowhere(t, r, secret, "")
+}
