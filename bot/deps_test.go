@@ -42,3 +42,34 @@ func TestDependencies(t *testing.T) {
 		})
 	}
 }
+
+// TestGraphSDKFootprint keeps the first build of the bot affordable: the
+// Graph SDK's root package (GraphServiceClient) imports every top-level
+// Graph resource, some eighty packages that take minutes and gigabytes to
+// compile. actions/m365 builds the request builders of the resources it
+// uses itself (graphclient.go); a new resource adds a package or two.
+func TestGraphSDKFootprint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	const (
+		sdk   = "github.com/microsoftgraph/msgraph-sdk-go" // msgraph-sdk-go-core is another module
+		limit = 20
+	)
+	out, err := exec.Command("go", "list", "-deps", "github.com/cippbot/cippbot/cmd/cippbot").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	var pkgs []string
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == sdk {
+			t.Errorf("cmd/cippbot imports %s, the whole Graph service client", sdk)
+		}
+		if dep == sdk || strings.HasPrefix(dep, sdk+"/") {
+			pkgs = append(pkgs, dep)
+		}
+	}
+	if len(pkgs) > limit {
+		t.Errorf("cmd/cippbot depends on %d msgraph-sdk-go packages, want at most %d:\n%s", len(pkgs), limit, strings.Join(pkgs, "\n"))
+	}
+}

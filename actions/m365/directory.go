@@ -15,7 +15,6 @@ import (
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
-	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
@@ -34,8 +33,8 @@ type Directory struct {
 	exoClient *http.Client
 	tenantID  string
 	graphURL  string // service root, no version
-	adapter   *msgraphsdk.GraphRequestAdapter
-	client    *msgraphsdk.GraphServiceClient
+	adapter   *msgraphgocore.GraphRequestAdapterBase
+	client    *graphClient
 	log       *slog.Logger
 
 	authority  string       // Entra ID login host, ending in "/"

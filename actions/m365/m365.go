@@ -21,7 +21,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	khttp "github.com/microsoft/kiota-http-go"
-	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	auth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
 
@@ -253,7 +252,10 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 	if c.cfg.HTTPClient != nil && c.cfg.HTTPClient.Timeout != 0 {
 		hc.Timeout = c.cfg.HTTPClient.Timeout
 	}
-	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(ap, nil, nil, hc)
+	// The client options only matter when the SDK builds its own HTTP
+	// client; hc is ours, with the pipeline of Middlewares.
+	adapter, err := msgraphgocore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(ap,
+		msgraphgocore.GraphClientOptions{}, nil, nil, hc)
 	if err != nil {
 		return nil, fmt.Errorf("m365: request adapter: %w", err)
 	}
@@ -294,7 +296,7 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 		tenantID:  tenantID,
 		graphURL:  c.graphURL.String(),
 		adapter:   adapter,
-		client:    msgraphsdk.NewGraphServiceClient(adapter),
+		client:    newGraphClient(adapter),
 		log:       c.log.With("tenant", tenantID),
 		writes:    writes,
 	}
