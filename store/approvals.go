@@ -287,16 +287,9 @@ func (db *DB) ApprovalsSince(ctx context.Context, t time.Time) ([]bot.Approval, 
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		byTime := tx.Bucket(bucketApprovalsByTime)
 		if byTime == nil { // a file not opened by Open
-			return forEach(tx, bucketApprovals, func(k, v []byte) error {
-				var a bot.Approval
-				if err := json.Unmarshal(v, &a); err != nil {
-					return fmt.Errorf("approval %q: %w", k, err)
-				}
-				if !a.CreatedAt.Before(t) {
-					list = append(list, a)
-				}
-				return nil
-			})
+			var err error
+			list, err = unindexedSince(tx, t)
+			return err
 		}
 		c := byTime.Cursor()
 		for k, _ := c.Seek(timeKey(t)); k != nil; k, _ = c.Next() {
@@ -409,17 +402,12 @@ func (db *DB) ApprovalStampsSince(ctx context.Context, t time.Time) ([]bot.Appro
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		byTime := tx.Bucket(bucketApprovalsByTime)
 		if byTime == nil { // a file not opened by Open
-			return forEach(tx, bucketApprovals, func(k, v []byte) error {
-				var a bot.Approval
-				if err := json.Unmarshal(v, &a); err != nil {
-					return fmt.Errorf("approval %q: %w", k, err)
-				}
-				if !a.CreatedAt.Before(t) {
-					list = append(list, bot.ApprovalStamp{ID: a.ID, CreatedAt: a.CreatedAt.UTC(), Action: a.Action,
-						RequesterID: a.Requester.ID, TenantID: a.TenantID})
-				}
-				return nil
-			})
+			aps, err := unindexedSince(tx, t)
+			for _, a := range aps {
+				list = append(list, bot.ApprovalStamp{ID: a.ID, CreatedAt: a.CreatedAt.UTC(), Action: a.Action,
+					RequesterID: a.Requester.ID, TenantID: a.TenantID})
+			}
+			return err
 		}
 		c := byTime.Cursor()
 		for k, v := c.Seek(timeKey(t)); k != nil; k, v = c.Next() {
@@ -441,6 +429,23 @@ func (db *DB) ApprovalStampsSince(ctx context.Context, t time.Time) ([]bot.Appro
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return list, nil
+}
+
+// unindexedSince scans every approval for those created at or after t,
+// for a file without the index by creation time.
+func unindexedSince(tx *bbolt.Tx, t time.Time) ([]bot.Approval, error) {
+	var list []bot.Approval
+	err := forEach(tx, bucketApprovals, func(k, v []byte) error {
+		var a bot.Approval
+		if err := json.Unmarshal(v, &a); err != nil {
+			return fmt.Errorf("approval %q: %w", k, err)
+		}
+		if !a.CreatedAt.Before(t) {
+			list = append(list, a)
+		}
+		return nil
+	})
+	return list, err
 }
 
 func getApproval(tx *bbolt.Tx, id string) (bot.Approval, error) {
