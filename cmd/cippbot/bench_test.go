@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,35 +16,11 @@ import (
 // reports its resident memory. Run with -benchtime=1x.
 func BenchmarkIdleServeRSS(b *testing.B) {
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "cippbot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(b, dir)
 	fs := fakeslack.New(fakeslack.Options{})
 	defer fs.Close()
 	for b.Loop() {
-		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(os.Environ(),
-			"CIPPBOT_DATA="+filepath.Join(dir, "serve.db"), "CIPPBOT_LISTEN=127.0.0.1:18765",
-			"AZURE_CLIENT_ID=bench", "AZURE_CLIENT_SECRET=bench",
-			"SLACK_BOT_TOKEN="+fakeslack.DefaultBotToken, "SLACK_SIGNING_SECRET="+fakeslack.DefaultSigningSecret,
-			"SLACK_API_URL="+fs.APIURL(), "LOG_LEVEL=warn")
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			resp, err := http.Get("http://127.0.0.1:18765/healthz")
-			if err == nil {
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				b.Fatal("serve never became ready")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		cmd := startServeBinary(b, bin, fs, filepath.Join(dir, "serve.db"), "127.0.0.1:18765", 20*time.Second)
 		time.Sleep(2 * time.Second) // idle
 		rss := vmRSS(b, cmd.Process.Pid)
 		cmd.Process.Signal(os.Interrupt)
@@ -56,20 +29,43 @@ func BenchmarkIdleServeRSS(b *testing.B) {
 	}
 }
 
-// vmRSS reads a process's resident set size in KiB from /proc.
-func vmRSS(b *testing.B, pid int) int {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		b.Skipf("no /proc: %v", err)
+// buildBinary builds cippbot into dir and returns its path.
+func buildBinary(b *testing.B, dir string) string {
+	bin := filepath.Join(dir, "cippbot")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
-		}
-	}
-	b.Fatal("no VmRSS")
-	return 0
+	return bin
 }
+
+// startServeBinary runs `cippbot serve` on the store at data with Slack
+// over HTTP against fs, listening on addr, and waits up to ready for
+// /healthz to answer.
+func startServeBinary(b *testing.B, bin string, fs *fakeslack.Server, data, addr string, ready time.Duration) *exec.Cmd {
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"CIPPBOT_DATA="+data, "CIPPBOT_LISTEN="+addr,
+		"AZURE_CLIENT_ID=bench", "AZURE_CLIENT_SECRET=bench",
+		"SLACK_BOT_TOKEN="+fakeslack.DefaultBotToken, "SLACK_SIGNING_SECRET="+fakeslack.DefaultSigningSecret,
+		"SLACK_API_URL="+fs.APIURL(), "LOG_LEVEL=warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(ready)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			b.Fatal("serve never became ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// vmRSS reads a process's resident set size in KiB from /proc.
+func vmRSS(b *testing.B, pid int) int { return vmStatus(b, pid, "VmRSS:") }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -260,37 +259,11 @@ func startCardServe(b *testing.B, path string) (cmdToCard func() time.Duration, 
 // -benchtime=1x.
 func BenchmarkIdleServeRSSHistory(b *testing.B) {
 	path := historyStore(b)
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "cippbot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(b, b.TempDir())
 	fs := fakeslack.New(fakeslack.Options{})
 	defer fs.Close()
 	for b.Loop() {
-		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(os.Environ(),
-			"CIPPBOT_DATA="+path, "CIPPBOT_LISTEN=127.0.0.1:18766",
-			"AZURE_CLIENT_ID=bench", "AZURE_CLIENT_SECRET=bench",
-			"SLACK_BOT_TOKEN="+fakeslack.DefaultBotToken, "SLACK_SIGNING_SECRET="+fakeslack.DefaultSigningSecret,
-			"SLACK_API_URL="+fs.APIURL(), "LOG_LEVEL=warn")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			resp, err := http.Get("http://127.0.0.1:18766/healthz")
-			if err == nil {
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				b.Fatal("serve never became ready")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		cmd := startServeBinary(b, bin, fs, path, "127.0.0.1:18766", 60*time.Second)
 		ready := vmRSS(b, cmd.Process.Pid)
 		time.Sleep(35 * time.Second) // idle, one sweep
 		rss := vmRSS(b, cmd.Process.Pid)
