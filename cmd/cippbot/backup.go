@@ -59,6 +59,10 @@ func listenBackup(dataPath string, db *store.DB, log *slog.Logger) (*backupListe
 			}
 			go func() {
 				defer c.Close()
+				if err := backupPeerAllowed(c); err != nil {
+					log.Warn("backup refused", "err", err)
+					return
+				}
 				start := time.Now()
 				n, err := sendBackup(context.Background(), db, c)
 				if err != nil {
