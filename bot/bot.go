@@ -175,6 +175,10 @@ func (b *Bot) Handle(ctx context.Context, ev Event, r Responder) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// An event's steps may share reads (its targets' roles read with the
+	// targets; their state read beside the re-check before an approved
+	// run); nothing outlives the event.
+	ctx = actions.WithPrefetch(ctx)
 	b.wg.Add(1)
 	defer b.wg.Done()
 

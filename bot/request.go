@@ -21,9 +21,6 @@ const maxTargets = 1000
 // request handles "/cipp <action> …": check, resolve, authorize, then run
 // at once or ask for approval.
 func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Action, cmd Command) {
-	// The request's steps may share reads (its targets' roles, read with
-	// the targets); nothing outlives the request.
-	ctx = actions.WithPrefetch(ctx)
 	refuse := func(tenant Tenant, targets []Target, err error) {
 		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
 		b.refused(ctx, ev, AuditRecord{Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,

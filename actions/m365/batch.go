@@ -198,7 +198,7 @@ func (d *Directory) Users(ctx context.Context, ids []string) ([]actions.User, []
 	out, errs := make([]actions.User, len(ids)), make([]error, len(ids))
 	var rest []int
 	for i, id := range ids {
-		if u, ok := d.state.take(id, d.clock().Now()); ok {
+		if u, ok := actions.PrefetchFrom(ctx).TakeUser(d.tenantID, id, d.clock().Now(), stateFresh); ok {
 			out[i] = u
 		} else {
 			rest = append(rest, i)
@@ -213,7 +213,7 @@ func (d *Directory) Users(ctx context.Context, ids []string) ([]actions.User, []
 				read = append(read, out[i])
 			}
 		}
-		d.state.put(read, d.clock().Now())
+		actions.PrefetchFrom(ctx).PutUsers(d.tenantID, read, d.clock().Now())
 	}()
 	switch len(rest) {
 	case 0:
@@ -334,51 +334,9 @@ func (u userDoc) user() actions.User {
 }
 
 // stateFresh is how long users' state read beside their roles may stand
-// in for a read of its own: the run that follows a role re-check takes it
-// at once, and it is never used twice.
+// in for a read of its own: the run that follows a role re-check, in the
+// same request, takes it at once, and it is never used twice.
 const stateFresh = 5 * time.Second
-
-// stateStash holds users' state read beside their roles, for the run
-// that follows; each entry is taken once.
-type stateStash struct {
-	mu sync.Mutex
-	m  map[string]stashed
-}
-
-type stashed struct {
-	u  actions.User
-	at time.Time
-}
-
-func (s *stateStash) put(users []actions.User, at time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]stashed{}
-	}
-	for k, e := range s.m {
-		if at.Sub(e.at) > stateFresh {
-			delete(s.m, k)
-		}
-	}
-	for _, u := range users {
-		s.m[strings.ToLower(u.ID)] = stashed{u, at}
-	}
-}
-
-func (s *stateStash) take(id string, now time.Time) (actions.User, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[strings.ToLower(id)]
-	if !ok {
-		return actions.User{}, false
-	}
-	delete(s.m, strings.ToLower(id))
-	if now.Sub(e.at) > stateFresh || now.Before(e.at) {
-		return actions.User{}, false
-	}
-	return e.u, true
-}
 
 // isGUID reports whether s is an object ID (8-4-4-4-12 hex digits).
 func isGUID(s string) bool {

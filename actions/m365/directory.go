@@ -47,7 +47,6 @@ type Directory struct {
 	now        func() time.Time
 	writes     *writeBucket // the tenant's write pacing; nil for none
 	retryClock Clock        // RetryPolicy.Clock, when writes are not paced
-	state      stateStash   // users' state read beside their roles
 }
 
 var _ actions.Directory = (*Directory)(nil)

@@ -375,10 +375,10 @@ func (d *Directory) rolesAndState(ctx context.Context, ids, urls, what []string)
 		if uerrs[i] == nil {
 			read = append(read, u)
 		} else {
-			d.state.take(ids[i], time.Time{}) // an older read must not stand in
+			actions.PrefetchFrom(ctx).TakeUser(d.tenantID, ids[i], time.Time{}, 0) // an older read must not stand in
 		}
 	}
-	d.state.put(read, d.clock().Now())
+	actions.PrefetchFrom(ctx).PutUsers(d.tenantID, read, d.clock().Now())
 	return items[:n], ierrs[:n]
 }
 
@@ -533,7 +533,7 @@ func (d *Directory) UsersWithRoles(ctx context.Context, ids []string) ([]actions
 			read = append(read, u)
 		}
 	}
-	d.state.put(read, d.clock().Now())
+	actions.PrefetchFrom(ctx).PutUsers(d.tenantID, read, d.clock().Now())
 	roles, rerrs := make([][]actions.RoleHeld, len(ids)), make([]error, len(ids))
 	if ierrs[0] != nil {
 		return users, errs, roles, fill(rerrs, ierrs[0])
