@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// offboardStep is one step of offboarding, in the reference's order.
+// offboardStep is one step of offboarding, in the order of CIPP's Invoke-CIPPOffboardingJob.
 type offboardStep struct {
 	name    string // as typed in steps=
 	label   string
@@ -29,7 +29,7 @@ type offboarding struct {
 	secret Secret
 }
 
-// offboardSteps returns every step in the order the reference runs them.
+// offboardSteps returns every step in the order CIPP's Invoke-CIPPOffboardingJob runs them.
 func offboardSteps() []offboardStep {
 	return []offboardStep{
 		{name: "revoke", label: "Revoke sessions", run: func(ctx context.Context, o *offboarding) (string, error) {
@@ -177,7 +177,7 @@ var offboard = &Action{
 		if p["forward"] != "" && !strings.Contains(p["forward"], "@") {
 			return nil, Errorf(EINVALID, "forward= is an e-mail address, not %q", p["forward"])
 		}
-		// Pin the plan, in the reference's order, to the approval.
+		// Pin the plan, in the order of CIPP's Invoke-CIPPOffboardingJob, to the approval.
 		var ordered []string
 		for _, s := range offboardStepNames() {
 			if slices.Contains(steps, s) {

@@ -15,8 +15,10 @@ const (
 	researchBaseline = 30 * 24 * time.Hour
 )
 
-// obscureFolders are folders a rule that hides mail moves it to: the
-// reference's strongest sign of a mailbox in an attacker's hands.
+// obscureFolders are folders a rule that hides mail moves it to, our
+// strongest sign of a mailbox in an attacker's hands. CIPP's Push-BECRun
+// lists every rule (Get-InboxRule -IncludeHidden) and leaves the judging
+// to the technician; cippbot scores them so the phone shows the worst first.
 var obscureFolders = []string{"rss feeds", "rss subscriptions", "conversation history", "archive", "junk email",
 	"deleted items", "notes", "sync issues"}
 

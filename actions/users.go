@@ -358,26 +358,6 @@ var deleteUser = &Action{
 	},
 }
 
-var addToGroup = &Action{
-	Name:        "add-to-group",
-	Area:        "Groups",
-	Permissions: []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
-	Aliases:     []string{"addgroup"},
-	Summary:     "Add users to a group or distribution list",
-	Params: []Param{
-		{Name: "group", Kind: ParamString, Positional: true, Required: true, Summary: "group name or ID"},
-	},
-	Risk:    RiskChange,
-	Bulk:    true,
-	Prepare: prepareGroup,
-	Groups:  groupParam,
-	Plan: func(u User, p Params, _ Env) (Plan, error) {
-		return Plan{Op: memberOp(u, p, true),
-			Outcome:    Outcome{Summary: fmt.Sprintf("%s: added to %s", u.UPN, p["group"])},
-			IfConflict: &Outcome{Summary: fmt.Sprintf("%s: already in %s", u.UPN, p["group"])}}, nil
-	},
-}
-
 var clearImmutableID = &Action{
 	Name:        "clear-immutable-id",
 	Area:        "Users",

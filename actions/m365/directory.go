@@ -5,13 +5,14 @@ import (
 	"net/http"
 
 	"fmt"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"log/slog"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
@@ -436,3 +437,9 @@ func (d *Directory) memberRef(userID string) models.ReferenceCreateable {
 
 // odataQuote escapes a value for a single-quoted OData string literal.
 func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+// RemoveGroupMember implements actions.Directory.
+func (d *Directory) RemoveGroupMember(ctx context.Context, groupID, userID string) error {
+	err := d.client.Groups().ByGroupId(groupID).Members().ByDirectoryObjectId(userID).Ref().Delete(ctx, nil)
+	return mapError(err, "membership of "+userID)
+}

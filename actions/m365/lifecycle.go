@@ -122,7 +122,7 @@ func redact(err error, secret string) error {
 	return ae
 }
 
-// AddAliases implements actions.Lifecycle the way the reference does:
+// AddAliases implements actions.Lifecycle the way CIPP does (Add-CIPPAlias):
 // PATCH /users/{id} {"mail": alias} for each alias, then {"mail": primary}.
 // Exchange keeps every former primary address as a secondary smtp: one,
 // and the UPN ends as the primary again.

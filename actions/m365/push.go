@@ -34,7 +34,7 @@ const (
 	pushWait = 90 * time.Second
 )
 
-// SendMFAPush implements actions.MFAPush the way the reference does: it
+// SendMFAPush implements actions.MFAPush the way CIPP does (Invoke-ExecSendPush): it
 // adds a ten-minute secret to the tenant's MFA service principal (app
 // 981f26a1-…), gets a v1 client-credentials token with it for the MFA
 // notification service, and calls BeginTwoWayAuthentication, which
@@ -57,7 +57,7 @@ func (d *Directory) SendMFAPush(ctx context.Context, upn string) (actions.PushRe
 	}
 	if spID == "" {
 		// A tenant that never used per-user MFA lacks the service
-		// principal; adding it is what the reference does
+		// principal; adding it is what CIPP's Invoke-ExecSendPush does
 		// (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-serviceprincipals).
 		var created struct {
 			ID string `json:"id"`
@@ -235,7 +235,7 @@ func (d *Directory) postToken(ctx context.Context, endpoint, form string) (token
 	return "", code, e
 }
 
-// pushRequest is the body of BeginTwoWayAuthentication, as the reference
+// pushRequest is the body of BeginTwoWayAuthentication, as CIPP's Invoke-ExecSendPush
 // and the NPS extension send it; %s are the UPN and a new context ID.
 const pushRequest = `<BeginTwoWayAuthenticationRequest><Version>1.0</Version><UserPrincipalName>%s</UserPrincipalName>` +
 	`<Lcid>en-us</Lcid><AuthenticationMethodId>PhoneAppNotification</AuthenticationMethodId>` +
@@ -251,7 +251,7 @@ func (d *Directory) beginTwoWay(ctx context.Context, token, upn string) (actions
 	wait, cancel := context.WithTimeout(ctx, pushWait)
 	defer cancel()
 	body := fmt.Sprintf(pushRequest, xmlEscape(upn), newGUID())
-	// The double slash is what the reference sends.
+	// The double slash is what CIPP's Invoke-ExecSendPush sends.
 	req, err := http.NewRequestWithContext(wait, http.MethodPost,
 		d.mfaURL+"/StrongAuthenticationService.svc/Connector//BeginTwoWayAuthentication", strings.NewReader(body))
 	if err != nil {
