@@ -3,7 +3,7 @@
 // aliases, parameters, risk, whether it takes many targets, whether it yields
 // a secret) and help text, chat command registration and the approval policy
 // are all derived from that declaration. Actions talk to a tenant only
-// through the Directory interface; package m365 implements it over
+// through the capabilities in Tenant; package m365 implements them over
 // Microsoft Graph.
 package actions
 
@@ -137,7 +137,7 @@ type Action struct {
 	// asked: it checks parameters against the tenant and may resolve names to
 	// object IDs (a group name to its ID), returning the parameters to pin to
 	// the approval. It must not change anything.
-	Prepare func(ctx context.Context, d Directory, p Params) (Params, error)
+	Prepare func(ctx context.Context, t Tenant, p Params) (Params, error)
 
 	// Check, if non-nil, runs for each target before any approval is asked and
 	// again right before Run; it refuses targets the action cannot change (a
@@ -150,7 +150,7 @@ type Action struct {
 	// Conditional Access exclusion) is treated as a privileged one. It
 	// runs after Prepare, on the parameters Prepare returned, and must not
 	// change anything.
-	Groups func(ctx context.Context, d Directory, targets []User, p Params) ([]string, error)
+	Groups func(ctx context.Context, t Tenant, targets []User, p Params) ([]string, error)
 
 	// TargetFrom, for TargetNew actions, names the user to create from
 	// the parameters when no address is typed ("" if it cannot).
@@ -167,7 +167,7 @@ type Action struct {
 
 	// Run performs the action on one target, for actions that need more
 	// than one write or read what they write.
-	Run func(ctx context.Context, d Directory, u User, p Params, env Env) (Outcome, error)
+	Run func(ctx context.Context, t Tenant, u User, p Params, env Env) (Outcome, error)
 }
 
 // TargetKind says what an action's target words name.

@@ -68,14 +68,6 @@ var (
 	rolesExchange = []string{RoleExchangeAdmin}
 )
 
-// AppRoleReader is implemented by directories that can read the
-// directory roles assigned to cippbot's own app in the tenant.
-type AppRoleReader interface {
-	// AppRoles returns the display names of the roles assigned, tenant
-	// wide, to the app's service principal.
-	AppRoles(ctx context.Context) ([]string, error)
-}
-
 // roleHeld reports whether held satisfies the named role, itself or
 // through an alternative.
 func roleHeld(held []string, role string) bool {
@@ -161,15 +153,17 @@ func explainForbidden(a *Action, err error, appRoles func() ([]string, bool)) er
 	return &out
 }
 
-// appRolesOnce returns a reader of d's app roles that asks once.
-func appRolesOnce(ctx context.Context, d Directory) func() ([]string, bool) {
+// appRolesOnce returns a reader of the app roles in the tenant that asks
+// once, and only if called: reaching the tenant's administration costs a
+// round trip that a run without a refusal to explain need not make.
+func appRolesOnce(ctx context.Context, c Connector, tenantID string) func() ([]string, bool) {
 	var held []string
 	known, asked := false, false
 	return func() ([]string, bool) {
 		if !asked {
 			asked = true
-			if r, ok := d.(AppRoleReader); ok {
-				h, err := r.AppRoles(ctx)
+			if adm, err := c.Admin(ctx, tenantID); err == nil {
+				h, err := adm.AppRoles(ctx)
 				held, known = h, err == nil
 			}
 		}

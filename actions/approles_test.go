@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/cippbot/cippbot/actions"
+	"github.com/cippbot/cippbot/internal/mock"
 )
 
-// roleDir is a directory whose app holds the given permissions and
-// Entra roles, and whose writes all fail with applyErr. Anything else
-// panics.
+// roleDir is a tenant whose app holds the given permissions and Entra
+// roles, whose users all exist, and whose writes all fail with applyErr.
+// Anything else panics.
 type roleDir struct {
-	actions.Directory
+	actions.Admin
 	perms, roles []string
 	rolesErr     error
 	applyErr     error
@@ -27,14 +28,6 @@ func (d *roleDir) AppRoles(context.Context) ([]string, error) {
 	return d.roles, d.rolesErr
 }
 
-func (d *roleDir) Users(_ context.Context, ids []string) ([]actions.User, []error) {
-	users := make([]actions.User, len(ids))
-	for i, id := range ids {
-		users[i] = actions.User{ID: id, UPN: id, Enabled: true}
-	}
-	return users, make([]error, len(ids))
-}
-
 func (d *roleDir) Apply(_ context.Context, ops []actions.Op, _ func(int)) []error {
 	errs := make([]error, len(ops))
 	for i := range errs {
@@ -43,12 +36,26 @@ func (d *roleDir) Apply(_ context.Context, ops []actions.Op, _ func(int)) []erro
 	return errs
 }
 
+// existingUsers reads every ID as an enabled user of that UPN.
+func existingUsers(_ context.Context, ids []string) ([]actions.User, []error) {
+	users := make([]actions.User, len(ids))
+	for i, id := range ids {
+		users[i] = actions.User{ID: id, UPN: id, Enabled: true}
+	}
+	return users, make([]error, len(ids))
+}
+
 type oneConn struct {
-	d     actions.Directory
+	d     *roleDir
 	calls int
 }
 
-func (c *oneConn) Directory(context.Context, string) (actions.Directory, error) {
+func (c *oneConn) Tenant(context.Context, string) (actions.Tenant, error) {
+	c.calls++
+	return actions.Tenant{Users: &mock.Users{UsersFn: existingUsers}, Batch: c.d}, nil
+}
+
+func (c *oneConn) Admin(context.Context, string) (actions.Admin, error) {
 	c.calls++
 	return c.d, nil
 }

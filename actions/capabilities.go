@@ -6,9 +6,8 @@ import (
 	"time"
 )
 
-// The interfaces below are the sides of a tenant beyond the Directory's
-// core. A tenant connection implements them all; actions reach them with
-// a type assertion (see side), so tests of the core need not fake them.
+// The interfaces below are the capabilities of a tenant beyond users,
+// groups, sign-in methods and roles (directory.go); Tenant holds them.
 
 // NewUser is a user to create.
 type NewUser struct {
@@ -143,17 +142,6 @@ type MFAPush interface {
 	// for the answer. An error means no push could be sent (no
 	// authenticator registered, the service refused).
 	SendMFAPush(ctx context.Context, upn string) (PushResult, error)
-}
-
-// side returns d's implementation of the side interface T, or an
-// EUNAVAILABLE error naming what is missing.
-func side[T any](d Directory, what string) (T, error) {
-	x, ok := d.(T)
-	if !ok {
-		var zero T
-		return zero, Errorf(EUNAVAILABLE, "this tenant connection cannot reach %s", what)
-	}
-	return x, nil
 }
 
 type stepsKey struct{}

@@ -107,25 +107,37 @@ type TAP struct {
 	Start           time.Time
 }
 
-// Directory is one customer tenant's directory. Methods return *Error with
+// The interfaces below are what a tenant connection can do, split by
+// what uses them; Tenant gathers them. Methods return *Error with
 // ENOTFOUND for a missing object, EFORBIDDEN for a missing permission,
 // ECONFLICT when the object's state forbids the change, EUNAVAILABLE when
 // the service is throttling or down after retries, and EINVALID when the
 // service rejects the input. Implementations are safe for concurrent use.
-type Directory interface {
+
+// Users reads and changes a tenant's users.
+type Users interface {
 	// User returns the user with the given object ID or UPN.
 	User(ctx context.Context, idOrUPN string) (User, error)
 	// UserDetails returns the user with manager, licences, sign-in,
 	// authentication methods, roles and groups.
 	UserDetails(ctx context.Context, id string) (UserDetails, error)
+	// Users reads many users by object ID or UPN at once; errs[i] is set
+	// where users[i] could not be read. Implementations may batch.
+	Users(ctx context.Context, ids []string) (users []User, errs []error)
+	// FindUsers returns up to max users whose mail nickname, UPN or
+	// display name starts with name (for bare names in a bound channel).
+	FindUsers(ctx context.Context, name string, max int) ([]User, error)
 	// UpdateUser changes the given properties of the user.
 	UpdateUser(ctx context.Context, id string, u UserUpdate) error
 	// DeleteUser soft-deletes the user (restorable for 30 days).
 	DeleteUser(ctx context.Context, id string) error
 	// RevokeSessions invalidates the user's refresh tokens and sessions.
 	RevokeSessions(ctx context.Context, id string) error
-	// CreateTAP creates a temporary access pass, replacing any existing one.
-	CreateTAP(ctx context.Context, id string, o TAPOptions) (TAP, error)
+}
+
+// Groups finds a tenant's groups and changes the members of Microsoft 365
+// and security groups (distribution lists change through Exchange).
+type Groups interface {
 	// FindGroups returns the group with ID nameOrID, or the groups whose
 	// display name is nameOrID.
 	FindGroups(ctx context.Context, nameOrID string) ([]Group, error)
@@ -135,25 +147,23 @@ type Directory interface {
 	// RemoveGroupMember removes the user from a Microsoft 365 or security
 	// group; ENOTFOUND if the user is not a member.
 	RemoveGroupMember(ctx context.Context, groupID, userID string) error
+}
+
+// Auth manages how users sign in: their authentication methods, temporary
+// access passes and legacy per-user MFA.
+type Auth interface {
 	// AuthMethods lists the user's authentication methods.
 	AuthMethods(ctx context.Context, userID string) ([]AuthMethod, error)
 	// DeleteAuthMethod removes one authentication method.
 	DeleteAuthMethod(ctx context.Context, userID string, m AuthMethod) error
+	// CreateTAP creates a temporary access pass, replacing any existing one.
+	CreateTAP(ctx context.Context, id string, o TAPOptions) (TAP, error)
 	// SetMFAState sets per-user MFA: "disabled", "enabled" or "enforced".
 	SetMFAState(ctx context.Context, userID, state string) error
+}
 
-	// FindUsers returns up to max users whose mail nickname, UPN or
-	// display name starts with name (for bare names in a bound channel).
-	FindUsers(ctx context.Context, name string, max int) ([]User, error)
-	// Organization describes the tenant: ID, name and verified domains.
-	Organization(ctx context.Context) (TenantInfo, error)
-	// Permissions returns the application permissions cippbot holds in
-	// the tenant, as granted in its access token.
-	Permissions(ctx context.Context) ([]string, error)
-	// Customers returns the customers with an active GDAP relationship;
-	// it is called on the partner tenant.
-	Customers(ctx context.Context) ([]Customer, error)
-
+// Roles reads the privilege that the approval rules judge a change by.
+type Roles interface {
 	// DirectoryRoles returns the directory roles each user holds, read
 	// completely (every page): active assignments held directly or
 	// through role-assignable groups, PIM-activated ones included, and
@@ -165,15 +175,43 @@ type Directory interface {
 	// the directory roles it holds, and the Conditional Access policies
 	// that exclude it (where the app may read them).
 	GroupPrivileges(ctx context.Context, groupIDs []string) ([]GroupPrivilege, error)
+}
 
-	// Users reads many users by object ID or UPN at once; errs[i] is set
-	// where users[i] could not be read. Implementations may batch.
-	Users(ctx context.Context, ids []string) (users []User, errs []error)
-	// Apply performs many single-request writes at once; errs[i] is the
-	// result of ops[i]. Throttled writes are retried, none is sent twice
-	// after it succeeded. progress, if non-nil, is called with the number
-	// of ops finished so far, from any goroutine.
+// UsersWithRoles reads users by ID or name together with their admin
+// roles, in one round trip, as Users.Users and Roles.DirectoryRoles would.
+type UsersWithRoles interface {
+	UsersWithRoles(ctx context.Context, ids []string) ([]User, []error, [][]RoleHeld, []error)
+}
+
+// Batch sends many single-request writes at once.
+type Batch interface {
+	// Apply performs the Graph writes ops (not the Exchange ones); errs[i]
+	// is the result of ops[i]. Throttled writes are retried, none is sent
+	// twice after it succeeded. progress, if non-nil, is called with the
+	// number of ops finished so far, from any goroutine.
 	Apply(ctx context.Context, ops []Op, progress func(done int)) (errs []error)
+}
+
+// Org describes the tenant itself.
+type Org interface {
+	// Organization describes the tenant: ID, name and verified domains.
+	Organization(ctx context.Context) (TenantInfo, error)
+}
+
+// Admin is the administration of a tenant connection: what onboarding
+// and "check" read about the tenant and cippbot's own access to it. No
+// action uses it.
+type Admin interface {
+	Org
+	// Permissions returns the application permissions cippbot holds in
+	// the tenant, as granted in its access token.
+	Permissions(ctx context.Context) ([]string, error)
+	// Customers returns the customers with an active GDAP relationship;
+	// it is called on the partner tenant.
+	Customers(ctx context.Context) ([]Customer, error)
+	// AppRoles returns the display names of the directory roles assigned,
+	// tenant wide, to cippbot's app's service principal.
+	AppRoles(ctx context.Context) ([]string, error)
 }
 
 // TenantInfo describes a tenant.
@@ -219,42 +257,6 @@ type Op struct {
 	UserID  string
 	Update  UserUpdate
 	GroupID string
-}
-
-// ApplyEach performs ops one by one through d's single-write methods. It
-// is the plain way of Directory.Apply for implementations that do not batch.
-func ApplyEach(ctx context.Context, d Directory, ops []Op, progress func(int)) []error {
-	errs := make([]error, len(ops))
-	for i, op := range ops {
-		if err := ctx.Err(); err != nil {
-			errs[i] = err
-			continue
-		}
-		switch op.Kind {
-		case OpUpdateUser:
-			errs[i] = d.UpdateUser(ctx, op.UserID, op.Update)
-		case OpDeleteUser:
-			errs[i] = d.DeleteUser(ctx, op.UserID)
-		case OpRevokeSessions:
-			errs[i] = d.RevokeSessions(ctx, op.UserID)
-		case OpAddGroupMember:
-			errs[i] = d.AddGroupMember(ctx, op.GroupID, op.UserID)
-		case OpRemoveGroupMember:
-			errs[i] = d.RemoveGroupMember(ctx, op.GroupID, op.UserID)
-		default:
-			errs[i] = Errorf(EINTERNAL, "unknown operation %d", op.Kind)
-		}
-		if progress != nil {
-			progress(i + 1)
-		}
-	}
-	return errs
-}
-
-// Connector hands out the Directory of a customer tenant.
-type Connector interface {
-	// Directory returns the directory of the tenant with the given ID.
-	Directory(ctx context.Context, tenantID string) (Directory, error)
 }
 
 // Trace collects the service request IDs of the calls made under one

@@ -30,7 +30,7 @@ var editUser = &Action{
 	Permissions: permUserWrite,
 	AdminRoles:  rolesToChangeAdmins, // phones are sensitive properties
 	Risk:        RiskChange,
-	Prepare: func(_ context.Context, _ Directory, p Params) (Params, error) {
+	Prepare: func(_ context.Context, _ Tenant, p Params) (Params, error) {
 		if len(p) == 0 {
 			names := make([]string, len(editFields))
 			for i, f := range editFields {

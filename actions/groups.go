@@ -5,8 +5,12 @@ import (
 	"fmt"
 )
 
-func prepareGroup(ctx context.Context, d Directory, p Params) (Params, error) {
-	gs, err := d.FindGroups(ctx, p["group"])
+func prepareGroup(ctx context.Context, t Tenant, p Params) (Params, error) {
+	groups, err := need(t.Groups, "groups")
+	if err != nil {
+		return nil, err
+	}
+	gs, err := groups.FindGroups(ctx, p["group"])
 	if err != nil {
 		return nil, err
 	}
@@ -26,8 +30,10 @@ func prepareGroup(ctx context.Context, d Directory, p Params) (Params, error) {
 	q["group"] = g.DisplayName
 	q["group-id"] = g.ID
 	if !g.Unified && g.MailEnabled {
-		if _, ok := d.(Exchange); !ok {
-			return nil, Errorf(ECONFLICT, "%q is a %s: its members change in Exchange Online, which this tenant connection cannot reach", g.DisplayName, g.Kind())
+		if t.Exchange == nil {
+			e := cannotReach("Exchange Online")
+			e.Message = fmt.Sprintf("%q is a %s: its members change in Exchange Online, and %s", g.DisplayName, g.Kind(), e.Message)
+			return nil, e
 		}
 		q["group-kind"] = g.Kind()
 	}

@@ -28,9 +28,9 @@ var licenseParams = []Param{
 
 // prepareLicenses resolves SKU part numbers to IDs; adding needs free
 // licences.
-func prepareLicenses(adding bool) func(context.Context, Directory, Params) (Params, error) {
-	return func(ctx context.Context, d Directory, p Params) (Params, error) {
-		lc, err := side[Lifecycle](d, "licences")
+func prepareLicenses(adding bool) func(context.Context, Tenant, Params) (Params, error) {
+	return func(ctx context.Context, t Tenant, p Params) (Params, error) {
+		lc, err := need(t.Lifecycle, "licences")
 		if err != nil {
 			return nil, err
 		}
@@ -68,8 +68,8 @@ var addLicense = &Action{
 	Risk:        RiskChange,
 	Bulk:        true,
 	Prepare:     prepareLicenses(true),
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		lc, err := side[Lifecycle](d, "licences")
+	Run: func(ctx context.Context, t Tenant, u User, p Params, _ Env) (Outcome, error) {
+		lc, err := need(t.Lifecycle, "licences")
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -90,8 +90,8 @@ var removeLicense = &Action{
 	Risk:        RiskDestructive,
 	Bulk:        true,
 	Prepare:     prepareLicenses(false),
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		lc, err := side[Lifecycle](d, "licences")
+	Run: func(ctx context.Context, t Tenant, u User, p Params, _ Env) (Outcome, error) {
+		lc, err := need(t.Lifecycle, "licences")
 		if err != nil {
 			return Outcome{}, err
 		}

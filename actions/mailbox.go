@@ -63,11 +63,11 @@ func mailboxOf(u User) string {
 const sharedCapGB = 50
 
 // onMailbox adapts a function of a tenant's Exchange side to Action.Run.
-func onMailbox(run func(ctx context.Context, x Exchange, u User, p Params) (Outcome, error)) func(context.Context, Directory, User, Params, Env) (Outcome, error) {
-	return func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		x, ok := d.(Exchange)
-		if !ok {
-			return Outcome{}, Errorf(EINTERNAL, "this tenant connection has no Exchange Online")
+func onMailbox(run func(ctx context.Context, x Exchange, u User, p Params) (Outcome, error)) func(context.Context, Tenant, User, Params, Env) (Outcome, error) {
+	return func(ctx context.Context, t Tenant, u User, p Params, _ Env) (Outcome, error) {
+		x, err := need(t.Exchange, "Exchange Online")
+		if err != nil {
+			return Outcome{}, err
 		}
 		return run(ctx, x, u, p)
 	}
@@ -144,7 +144,7 @@ var setOOO = &Action{
 	Roles:       rolesExchange,
 	Risk:        RiskChange,
 	Bulk:        true,
-	Prepare: func(_ context.Context, _ Directory, p Params) (Params, error) {
+	Prepare: func(_ context.Context, _ Tenant, p Params) (Params, error) {
 		_, _, err := oooWindow(p)
 		return p, err
 	},

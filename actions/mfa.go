@@ -13,8 +13,12 @@ var resetMFA = &Action{
 	Permissions: []string{"UserAuthenticationMethod.ReadWrite.All"},
 	Risk:        RiskDestructive,
 	Bulk:        true,
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		methods, err := d.AuthMethods(ctx, u.ID)
+	Run: func(ctx context.Context, t Tenant, u User, _ Params, _ Env) (Outcome, error) {
+		auth, err := need(t.Auth, "authentication methods")
+		if err != nil {
+			return Outcome{}, err
+		}
+		methods, err := auth.AuthMethods(ctx, u.ID)
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -24,7 +28,7 @@ var resetMFA = &Action{
 			if m.Kind == "password" {
 				continue
 			}
-			if err := d.DeleteAuthMethod(ctx, u.ID, m); err != nil {
+			if err := auth.DeleteAuthMethod(ctx, u.ID, m); err != nil {
 				failed = append(failed, m.Name+": "+ErrorMessage(err))
 				firstErr = cmpOr(firstErr, err)
 				continue
@@ -63,8 +67,12 @@ var setMFA = &Action{
 	Permissions: []string{"Policy.ReadWrite.AuthenticationMethod"},
 	Risk:        RiskDestructive,
 	Bulk:        true,
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		if err := d.SetMFAState(ctx, u.ID, p["state"]); err != nil {
+	Run: func(ctx context.Context, t Tenant, u User, p Params, _ Env) (Outcome, error) {
+		auth, err := need(t.Auth, "per-user MFA")
+		if err != nil {
+			return Outcome{}, err
+		}
+		if err := auth.SetMFAState(ctx, u.ID, p["state"]); err != nil {
 			return Outcome{}, err
 		}
 		o := Outcome{Summary: fmt.Sprintf("%s: per-user MFA %s", u.UPN, p["state"])}

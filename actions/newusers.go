@@ -193,8 +193,8 @@ func splitList(s string) []string {
 // prepareNewUsers checks the users to create before anyone approves:
 // every field makes sense, licences exist and have room, the user to copy
 // groups from exists. It pins the resolved licence and user IDs.
-func prepareNewUsers(ctx context.Context, d Directory, p Params) (Params, error) {
-	lc, err := side[Lifecycle](d, "user creation")
+func prepareNewUsers(ctx context.Context, t Tenant, p Params) (Params, error) {
+	lc, err := need(t.Lifecycle, "user creation")
 	if err != nil {
 		return nil, err
 	}
@@ -230,8 +230,10 @@ func prepareNewUsers(ctx context.Context, d Directory, p Params) (Params, error)
 		if names := splitList(r["licenses"]); len(names) > 0 {
 			if r["usagelocation"] == "" && country == "" {
 				// Blank means the tenant's default, as in CIPP's New-CIPPUserTask.
-				if org, err := d.Organization(ctx); err == nil {
-					country = org.Country
+				if t.Org != nil {
+					if org, err := t.Org.Organization(ctx); err == nil {
+						country = org.Country
+					}
 				}
 				if country == "" {
 					return nil, Errorf(EINVALID, "licences need a usage location: add usageLocation=US (two letters) for %s", orWord(who, "the new user"))
@@ -256,7 +258,11 @@ func prepareNewUsers(ctx context.Context, d Directory, p Params) (Params, error)
 			q[key] = strings.Join(ids, ",")
 		}
 		if from := r["copyfrom"]; from != "" {
-			u, err := d.User(ctx, from)
+			users, err := need(t.Users, "users")
+			if err != nil {
+				return nil, err
+			}
+			u, err := users.User(ctx, from)
 			if err != nil {
 				if ErrorCode(err) == ENOTFOUND {
 					return nil, Errorf(ENOTFOUND, "copyfrom: %s does not exist", from)
@@ -302,8 +308,8 @@ func orWord(s, otherwise string) string {
 // runAddUser creates one user, then licenses it, adds its aliases and
 // copies groups. A later step's failure is reported, never hidden: the
 // user exists by then and the technician must know what is missing.
-func runAddUser(ctx context.Context, d Directory, u User, p Params, env Env) (Outcome, error) {
-	lc, err := side[Lifecycle](d, "user creation")
+func runAddUser(ctx context.Context, t Tenant, u User, p Params, env Env) (Outcome, error) {
+	lc, err := need(t.Lifecycle, "user creation")
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -352,7 +358,7 @@ func runAddUser(ctx context.Context, d Directory, u User, p Params, env Env) (Ou
 		}
 	}
 	if from := r["copyfrom-id"]; from != "" {
-		added, later, errs := copyGroups(ctx, d, lc, from, created.ID)
+		added, later, errs := copyGroups(ctx, t, lc, from, created.ID)
 		if added > 0 {
 			o.Lines = append(o.Lines, fmt.Sprintf("Added to %d groups of %s", added, r["copyfrom"]))
 		}
@@ -381,25 +387,26 @@ func runAddUser(ctx context.Context, d Directory, u User, p Params, env Env) (Ou
 // takes less than 30 minutes to provision a user",
 // https://learn.microsoft.com/en-us/exchange/troubleshoot/user-and-shared-mailboxes/delays-provision-mailbox-sync-changes).
 // Dynamic and on-premises groups refuse and are reported.
-func copyGroups(ctx context.Context, d Directory, lc Lifecycle, from, user string) (int, []Later, []string) {
+func copyGroups(ctx context.Context, t Tenant, lc Lifecycle, from, user string) (int, []Later, []string) {
 	groups, err := lc.UserGroups(ctx, from)
 	if err != nil {
 		return 0, nil, []string{"groups: " + ErrorMessage(err)}
 	}
-	_, exo := d.(Exchange)
 	added := 0
 	var later []Later
 	var failed []string
 	for _, g := range groups {
 		var err error
 		switch {
-		case !g.Unified && g.MailEnabled && exo:
+		case !g.Unified && g.MailEnabled && t.Exchange != nil:
 			later = append(later, Later{Op: Op{Kind: OpAddDistributionMember, GroupID: g.ID, UserID: user}, What: "add to " + g.DisplayName})
 			continue
 		case !g.Unified && g.MailEnabled:
-			err = Errorf(EINTERNAL, "no Exchange Online connection")
+			err = cannotReach("Exchange Online")
+		case t.Groups == nil:
+			err = cannotReach("groups")
 		default:
-			err = d.AddGroupMember(ctx, g.ID, user)
+			err = t.Groups.AddGroupMember(ctx, g.ID, user)
 		}
 		switch {
 		case err == nil, ErrorCode(err) == ECONFLICT:

@@ -21,8 +21,8 @@ type offboardStep struct {
 
 // offboarding is the state one offboard run shares between its steps.
 type offboarding struct {
-	d      Directory
-	x      Exchange // nil without Exchange Online
+	t      Tenant
+	x      Exchange // t.Exchange: nil without Exchange Online
 	u      User
 	p      Params
 	env    Env
@@ -33,7 +33,7 @@ type offboarding struct {
 func offboardSteps() []offboardStep {
 	return []offboardStep{
 		{name: "revoke", label: "Revoke sessions", run: func(ctx context.Context, o *offboarding) (string, error) {
-			return "", o.d.RevokeSessions(ctx, o.u.ID)
+			return "", o.t.Users.RevokeSessions(ctx, o.u.ID)
 		}},
 		{name: "password", label: "Reset password", run: func(ctx context.Context, o *offboarding) (string, error) {
 			if o.u.Synced {
@@ -44,7 +44,7 @@ func offboardSteps() []offboardStep {
 				return "", err
 			}
 			pw = NewSecret(o.u.UPN+" password", pw.Reveal())
-			if err := o.d.UpdateUser(ctx, o.u.ID, UserUpdate{Password: &pw}); err != nil {
+			if err := o.t.Users.UpdateUser(ctx, o.u.ID, UserUpdate{Password: &pw}); err != nil {
 				return "", err
 			}
 			o.secret = pw
@@ -55,7 +55,7 @@ func offboardSteps() []offboardStep {
 				return "", Errorf(ECONFLICT, "synced from on-premises: disable the account in AD")
 			}
 			f := false
-			return "", o.d.UpdateUser(ctx, o.u.ID, UserUpdate{AccountEnabled: &f})
+			return "", o.t.Users.UpdateUser(ctx, o.u.ID, UserUpdate{AccountEnabled: &f})
 		}},
 		{name: "hide", label: "Hide from address list", mailbox: true, run: func(ctx context.Context, o *offboarding) (string, error) {
 			return "", o.x.HideFromAddressList(ctx, o.u.ID, true)
@@ -64,7 +64,7 @@ func offboardSteps() []offboardStep {
 			return removeAllGroups(ctx, o)
 		}},
 		{name: "rules", label: "Delete inbox rules", mailbox: true, run: func(ctx context.Context, o *offboarding) (string, error) {
-			res, err := removeRules(ctx, o.d, o.u, true, true)
+			res, err := removeRules(ctx, o.t, o.u, true, true)
 			return fmt.Sprintf("%d deleted", len(res.done)), err
 		}},
 		{name: "forward", label: "Forwarding", mailbox: true, run: func(ctx context.Context, o *offboarding) (string, error) {
@@ -83,7 +83,11 @@ func offboardSteps() []offboardStep {
 			return "", o.x.SetMailboxShared(ctx, o.u.ID, true)
 		}},
 		{name: "mfa", label: "Remove MFA methods", run: func(ctx context.Context, o *offboarding) (string, error) {
-			methods, err := o.d.AuthMethods(ctx, o.u.ID)
+			auth, err := need(o.t.Auth, "authentication methods")
+			if err != nil {
+				return "", err
+			}
+			methods, err := auth.AuthMethods(ctx, o.u.ID)
 			if err != nil {
 				return "", err
 			}
@@ -92,7 +96,7 @@ func offboardSteps() []offboardStep {
 				if m.Kind == "password" {
 					continue
 				}
-				if err := o.d.DeleteAuthMethod(ctx, o.u.ID, m); err != nil && ErrorCode(err) != ENOTFOUND {
+				if err := auth.DeleteAuthMethod(ctx, o.u.ID, m); err != nil && ErrorCode(err) != ENOTFOUND {
 					return fmt.Sprintf("%d removed", n), fmt.Errorf("%s: %w", m.Name, err)
 				}
 				n++
@@ -110,14 +114,14 @@ func offboardSteps() []offboardStep {
 			if o.u.Synced || o.u.ImmutableID == "" {
 				return "none to clear", nil
 			}
-			return "", o.d.UpdateUser(ctx, o.u.ID, UserUpdate{ClearImmutableID: true})
+			return "", o.t.Users.UpdateUser(ctx, o.u.ID, UserUpdate{ClearImmutableID: true})
 		}},
 		// Deleting is final for everything above: only when all went well.
 		{name: "delete", label: "Delete user", after: []string{"*"}, run: func(ctx context.Context, o *offboarding) (string, error) {
 			if o.u.Synced {
 				return "", Errorf(ECONFLICT, "synced from on-premises: delete it in AD")
 			}
-			return "restorable for 30 days", o.d.DeleteUser(ctx, o.u.ID)
+			return "restorable for 30 days", o.t.Users.DeleteUser(ctx, o.u.ID)
 		}},
 	}
 }
@@ -150,7 +154,7 @@ var offboard = &Action{
 	AdminRoles:  rolesToChangeAdmins,
 	Risk:        RiskDestructive,
 	Secret:      true,
-	Prepare: func(_ context.Context, _ Directory, p Params) (Params, error) {
+	Prepare: func(_ context.Context, _ Tenant, p Params) (Params, error) {
 		steps := defaultOffboard
 		if p["ooo"] != "" {
 			steps = append(slices.Clone(steps), "ooo")
@@ -195,9 +199,13 @@ var offboard = &Action{
 // runOffboard runs the approved steps in order, reporting each as it
 // goes. A failed step is reported and skips only the steps that depend on
 // it; the rest still run.
-func runOffboard(ctx context.Context, d Directory, u User, p Params, env Env) (Outcome, error) {
-	o := &offboarding{d: d, u: u, p: p, env: env}
-	o.x, _ = d.(Exchange)
+func runOffboard(ctx context.Context, t Tenant, u User, p Params, env Env) (Outcome, error) {
+	// Most steps change the user itself: without Users there is no
+	// offboarding to speak of.
+	if _, err := need(t.Users, "users"); err != nil {
+		return Outcome{}, err
+	}
+	o := &offboarding{t: t, x: t.Exchange, u: u, p: p, env: env}
 	var plan []offboardStep
 	for _, s := range offboardSteps() {
 		if slices.Contains(splitList(p["steps"]), s.name) {
@@ -268,7 +276,7 @@ func runOffboard(ctx context.Context, d Directory, u User, p Params, env Env) (O
 // of, through Exchange for mail-enabled ones. Dynamic and synced groups
 // refuse; they are named.
 func removeAllGroups(ctx context.Context, o *offboarding) (string, error) {
-	lc, err := side[Lifecycle](o.d, "groups")
+	lc, err := need(o.t.Lifecycle, "groups")
 	if err != nil {
 		return "", err
 	}
@@ -296,9 +304,11 @@ func removeAllGroups(ctx context.Context, o *offboarding) (string, error) {
 		case !g.Unified && g.MailEnabled && o.x != nil:
 			err = o.x.RemoveDistributionMember(ctx, g.ID, o.u.ID)
 		case !g.Unified && g.MailEnabled:
-			err = Errorf(EINTERNAL, "no Exchange Online connection")
+			err = cannotReach("Exchange Online")
+		case o.t.Groups == nil:
+			err = cannotReach("groups")
 		default:
-			err = o.d.RemoveGroupMember(ctx, g.ID, o.u.ID)
+			err = o.t.Groups.RemoveGroupMember(ctx, g.ID, o.u.ID)
 		}
 		if err != nil && ErrorCode(err) != ENOTFOUND {
 			failed = append(failed, g.DisplayName+" ("+ErrorMessage(err)+")")
@@ -332,7 +342,7 @@ func licenceGroups(ctx context.Context, lc Lifecycle, userID string) (map[string
 // and the memberships of the groups that assign the others: a licence
 // held through a group cannot be removed from the user directly.
 func removeAllLicenses(ctx context.Context, o *offboarding) (string, error) {
-	lc, err := side[Lifecycle](o.d, "licences")
+	lc, err := need(o.t.Lifecycle, "licences")
 	if err != nil {
 		return "", err
 	}
@@ -362,8 +372,12 @@ func removeAllLicenses(ctx context.Context, o *offboarding) (string, error) {
 	}
 	var left, failed []string
 	byName := slices.SortedFunc(maps.Values(groups), func(a, b Group) int { return strings.Compare(a.DisplayName, b.DisplayName) })
+	members, err := need(o.t.Groups, "groups")
+	if err != nil {
+		return "", err
+	}
 	for _, g := range byName {
-		if err := o.d.RemoveGroupMember(ctx, g.ID, o.u.ID); err != nil && ErrorCode(err) != ENOTFOUND {
+		if err := members.RemoveGroupMember(ctx, g.ID, o.u.ID); err != nil && ErrorCode(err) != ENOTFOUND {
 			failed = append(failed, g.DisplayName+" ("+ErrorMessage(err)+")")
 			continue
 		}

@@ -21,8 +21,8 @@ var provisionOneDrive = &Action{
 	DelegatedOnly: "a SharePoint admin can run Request-SPOPersonalSite, or the OneDrive is created when the user first opens it",
 	Risk:          RiskChange,
 	Bulk:          true,
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		od, err := side[OneDrive](d, "SharePoint")
+	Run: func(ctx context.Context, t Tenant, u User, _ Params, _ Env) (Outcome, error) {
+		od, err := need(t.OneDrive, "SharePoint")
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -63,8 +63,8 @@ var oneDriveShortcut = &Action{
 		}
 		return nil
 	},
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
-		od, err := side[OneDrive](d, "SharePoint")
+	Run: func(ctx context.Context, t Tenant, u User, p Params, _ Env) (Outcome, error) {
+		od, err := need(t.OneDrive, "SharePoint")
 		if err != nil {
 			return Outcome{}, err
 		}

@@ -108,9 +108,3 @@ func (p *Prefetch) takeRoles(tenantID string, ids []string) ([][]RoleHeld, bool)
 	}
 	return out, true
 }
-
-// UsersWithRoles is implemented by directories that can read users by ID
-// or name together with their admin roles, in one round trip.
-type UsersWithRoles interface {
-	UsersWithRoles(ctx context.Context, ids []string) ([]User, []error, [][]RoleHeld, []error)
-}

@@ -153,11 +153,11 @@ func (s *Service) GroupPrivileges(ctx context.Context, tenantID string, a *Actio
 	if a.Groups == nil {
 		return nil, nil
 	}
-	d, err := s.Connector.Directory(ctx, tenantID)
+	t, err := s.Connector.Tenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := a.Groups(ctx, d, targets, p)
+	ids, err := a.Groups(ctx, t, targets, p)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,11 @@ func (s *Service) GroupPrivileges(ctx context.Context, tenantID string, a *Actio
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	all, err := d.GroupPrivileges(ctx, ids)
+	roles, err := need(t.Roles, "admin roles")
+	if err != nil {
+		return nil, err
+	}
+	all, err := roles.GroupPrivileges(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +185,7 @@ func (s *Service) GroupPrivileges(ctx context.Context, tenantID string, a *Actio
 
 // groupParam is Groups for actions that change one group's membership,
 // named by the group-id their Prepare pinned.
-func groupParam(_ context.Context, _ Directory, _ []User, p Params) ([]string, error) {
+func groupParam(_ context.Context, _ Tenant, _ []User, p Params) ([]string, error) {
 	if id := p["group-id"]; id != "" {
 		return []string{id}, nil
 	}
@@ -190,19 +194,19 @@ func groupParam(_ context.Context, _ Directory, _ []User, p Params) ([]string, e
 
 // copiedGroups is Groups for add-user and bulk-add: the groups of every
 // user whose groups are copied (copyfrom=).
-func copiedGroups(ctx context.Context, d Directory, _ []User, p Params) ([]string, error) {
+func copiedGroups(ctx context.Context, t Tenant, _ []User, p Params) ([]string, error) {
 	var from []string
 	for k, v := range p {
 		if strings.HasPrefix(k, "copyfrom-id:") && v != "" {
 			from = append(from, v)
 		}
 	}
-	return groupsOf(ctx, d, from)
+	return groupsOf(ctx, t, from)
 }
 
 // offboardGroups is Groups for offboard: the groups each target leaves,
 // when the plan has the groups step.
-func offboardGroups(ctx context.Context, d Directory, targets []User, p Params) ([]string, error) {
+func offboardGroups(ctx context.Context, t Tenant, targets []User, p Params) ([]string, error) {
 	if !slices.Contains(strings.Split(p["steps"], ","), "groups") {
 		return nil, nil
 	}
@@ -210,21 +214,19 @@ func offboardGroups(ctx context.Context, d Directory, targets []User, p Params) 
 	for i, u := range targets {
 		ids[i] = u.ID
 	}
-	return groupsOf(ctx, d, ids)
+	return groupsOf(ctx, t, ids)
 }
 
 // groupsOf returns the IDs of the groups the users are direct members of.
-func groupsOf(ctx context.Context, d Directory, users []string) ([]string, error) {
-	if len(users) == 0 {
+func groupsOf(ctx context.Context, t Tenant, users []string) ([]string, error) {
+	if len(users) == 0 || t.Lifecycle == nil {
+		// Without Lifecycle there are no memberships to read, and none to
+		// change: the run cannot reach them either.
 		return nil, nil
-	}
-	lc, ok := d.(Lifecycle)
-	if !ok {
-		return nil, nil // no memberships to read, none to change: the run cannot reach them either
 	}
 	var ids []string
 	for _, u := range users {
-		gs, err := lc.UserGroups(ctx, u)
+		gs, err := t.Lifecycle.UserGroups(ctx, u)
 		if err != nil {
 			return nil, err
 		}

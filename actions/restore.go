@@ -13,8 +13,8 @@ var restoreUser = &Action{
 	Risk:        RiskChange,
 	Bulk:        true,
 	Target:      TargetDeleted,
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		lc, err := side[Lifecycle](d, "deleted users")
+	Run: func(ctx context.Context, t Tenant, u User, _ Params, _ Env) (Outcome, error) {
+		lc, err := need(t.Lifecycle, "deleted users")
 		if err != nil {
 			return Outcome{}, err
 		}

@@ -58,8 +58,8 @@ var researchCompromise = &Action{
 	// (https://learn.microsoft.com/en-us/graph/api/directoryaudit-list).
 	AlsoPermissions: []string{"Directory.Read.All"},
 	Risk:            RiskRead,
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		r, err := ResearchUser(ctx, d, u, time.Now())
+	Run: func(ctx context.Context, t Tenant, u User, _ Params, _ Env) (Outcome, error) {
+		r, err := ResearchUser(ctx, t, u, time.Now())
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -87,12 +87,12 @@ var researchCompromise = &Action{
 // sign-ins, inbox rules, mailbox forwarding, MFA methods, password change
 // and the applications added to the tenant, and weighs it into a verdict.
 // What cannot be read (no mailbox, no permission) is said, not hidden.
-func ResearchUser(ctx context.Context, d Directory, u User, now time.Time) (Research, error) {
-	sec, err := side[Security](d, "sign-in logs")
+func ResearchUser(ctx context.Context, t Tenant, u User, now time.Time) (Research, error) {
+	sec, err := need(t.Security, "sign-in logs")
 	if err != nil {
 		return Research{}, err
 	}
-	org, err := d.Organization(ctx)
+	org, err := tenantInfo(ctx, t)
 	if err != nil {
 		return Research{}, err
 	}
@@ -129,7 +129,7 @@ func ResearchUser(ctx context.Context, d Directory, u User, now time.Time) (Rese
 	}
 
 	// Mailbox forwarding.
-	if x, ok := d.(Exchange); ok {
+	if x := t.Exchange; x != nil {
 		if mb, err := x.Mailbox(ctx, mailboxOf(u)); err == nil && mb.Forwarding != "" {
 			if outside(mb.Forwarding, org.Domains) {
 				r.Forwarding = mb.Forwarding
@@ -143,7 +143,9 @@ func ResearchUser(ctx context.Context, d Directory, u User, now time.Time) (Rese
 	}
 
 	// MFA methods registered in the window.
-	if methods, err := d.AuthMethods(ctx, u.ID); err != nil {
+	if t.Auth == nil {
+		unread("MFA methods", cannotReach("authentication methods"))
+	} else if methods, err := t.Auth.AuthMethods(ctx, u.ID); err != nil {
 		unread("MFA methods", err)
 	} else {
 		for _, m := range methods {
@@ -154,8 +156,10 @@ func ResearchUser(ctx context.Context, d Directory, u User, now time.Time) (Rese
 	}
 
 	// Password change: context, not evidence (a reset is also the cure).
-	if det, err := d.UserDetails(ctx, u.ID); err == nil && !det.LastPasswordChange.IsZero() {
-		r.Info = append(r.Info, "Password last changed "+ago(now, det.LastPasswordChange))
+	if t.Users != nil {
+		if det, err := t.Users.UserDetails(ctx, u.ID); err == nil && !det.LastPasswordChange.IsZero() {
+			r.Info = append(r.Info, "Password last changed "+ago(now, det.LastPasswordChange))
+		}
 	}
 
 	// Applications added to the tenant by other organizations.
@@ -319,9 +323,9 @@ var removeInboxRules = &Action{
 	Roles:       rolesExchange,
 	Risk:        RiskDestructive,
 	Bulk:        true,
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
+	Run: func(ctx context.Context, t Tenant, u User, p Params, _ Env) (Outcome, error) {
 		del := p.Bool("delete")
-		res, err := removeRules(ctx, d, u, p.Bool("all"), del)
+		res, err := removeRules(ctx, t, u, p.Bool("all"), del)
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -365,13 +369,13 @@ func systemRule(name string) bool {
 // removeRules turns off (or, with del, deletes) u's suspicious inbox
 // rules, hidden ones included, or all of them. A failure on one rule is
 // an error naming the rules already done.
-func removeRules(ctx context.Context, d Directory, u User, all, del bool) (ruleCleanup, error) {
+func removeRules(ctx context.Context, t Tenant, u User, all, del bool) (ruleCleanup, error) {
 	var res ruleCleanup
-	sec, err := side[Security](d, "inbox rules")
+	sec, err := need(t.Security, "inbox rules")
 	if err != nil {
 		return res, err
 	}
-	org, err := d.Organization(ctx)
+	org, err := tenantInfo(ctx, t)
 	if err != nil {
 		return res, err
 	}
@@ -415,8 +419,8 @@ var sendMFAPush = &Action{
 	Permissions: []string{"Application.ReadWrite.All"},
 	Risk:        RiskChange,
 	Slow:        true,
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		push, err := side[MFAPush](d, "the MFA service")
+	Run: func(ctx context.Context, t Tenant, u User, _ Params, _ Env) (Outcome, error) {
+		push, err := need(t.Push, "the MFA service")
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -445,4 +449,14 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// tenantInfo describes the tenant, whose domains tell inside addresses
+// from outside ones.
+func tenantInfo(ctx context.Context, t Tenant) (TenantInfo, error) {
+	org, err := need(t.Org, "the tenant's details")
+	if err != nil {
+		return TenantInfo{}, err
+	}
+	return org.Organization(ctx)
 }

@@ -22,47 +22,51 @@ type Result struct {
 }
 
 // LookupUsers reads many users by UPN or ID at once (in batches where the
-// directory supports it); errs[i] is set where ids[i] could not be read.
+// tenant batches them); errs[i] is set where ids[i] could not be read.
 func (s *Service) LookupUsers(ctx context.Context, tenantID string, ids []string) ([]User, []error) {
-	d, err := s.Connector.Directory(ctx, tenantID)
-	if err != nil {
-		errs := make([]error, len(ids))
-		for i := range errs {
-			errs[i] = err
-		}
-		return make([]User, len(ids)), errs
+	t, err := s.Connector.Tenant(ctx, tenantID)
+	if err == nil {
+		_, err = need(t.Users, "users")
 	}
-	return d.Users(ctx, ids)
+	if err != nil {
+		return make([]User, len(ids)), fill(make([]error, len(ids)), err)
+	}
+	return t.Users.Users(ctx, ids)
+}
+
+// fill sets every element of errs to err and returns errs.
+func fill(errs []error, err error) []error {
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }
 
 // LookupTargets reads the targets of action a by UPN or ID, as its
 // Target kind says: existing users; users to create, none of which may
 // exist (each comes back with its UPN only); or soft-deleted users.
 func (s *Service) LookupTargets(ctx context.Context, tenantID string, a *Action, ids []string) ([]User, []error) {
-	d, err := s.Connector.Directory(ctx, tenantID)
+	t, err := s.Connector.Tenant(ctx, tenantID)
 	if err != nil {
-		errs := make([]error, len(ids))
-		for i := range errs {
-			errs[i] = err
-		}
-		return make([]User, len(ids)), errs
+		return make([]User, len(ids)), fill(make([]error, len(ids)), err)
 	}
 	// A change's request pins its targets' roles next: in a request
-	// context, read them with the targets where the directory can.
-	if pf := prefetchFrom(ctx); pf != nil && a.Target == TargetUser && a.Risk != RiskRead {
-		if ur, ok := d.(UsersWithRoles); ok {
-			users, errs, roles, rerrs := ur.UsersWithRoles(ctx, ids)
-			pf.putRoles(tenantID, users, roles, rerrs)
-			return users, errs
-		}
+	// context, read them with the targets where the tenant can.
+	if pf := prefetchFrom(ctx); pf != nil && a.Target == TargetUser && a.Risk != RiskRead && t.UsersWithRoles != nil {
+		users, errs, roles, rerrs := t.UsersWithRoles.UsersWithRoles(ctx, ids)
+		pf.putRoles(tenantID, users, roles, rerrs)
+		return users, errs
 	}
-	return lookupTargets(ctx, d, a, ids)
+	return lookupTargets(ctx, t, a, ids)
 }
 
-func lookupTargets(ctx context.Context, d Directory, a *Action, ids []string) ([]User, []error) {
+func lookupTargets(ctx context.Context, t Tenant, a *Action, ids []string) ([]User, []error) {
+	if a.Target != TargetDeleted && t.Users == nil {
+		return make([]User, len(ids)), fill(make([]error, len(ids)), cannotReach("users"))
+	}
 	switch a.Target {
 	case TargetNew:
-		users, errs := d.Users(ctx, ids)
+		users, errs := t.Users.Users(ctx, ids)
 		for i := range ids {
 			switch {
 			case errs[i] == nil:
@@ -74,7 +78,7 @@ func lookupTargets(ctx context.Context, d Directory, a *Action, ids []string) ([
 		return users, errs
 	case TargetDeleted:
 		users, errs := make([]User, len(ids)), make([]error, len(ids))
-		lc, err := side[Lifecycle](d, "deleted users")
+		lc, err := need(t.Lifecycle, "deleted users")
 		for i, id := range ids {
 			if err != nil {
 				errs[i] = err
@@ -84,33 +88,36 @@ func lookupTargets(ctx context.Context, d Directory, a *Action, ids []string) ([
 		}
 		return users, errs
 	}
-	return d.Users(ctx, ids)
+	return t.Users.Users(ctx, ids)
 }
 
 // DirectoryRoles returns the directory roles each user holds.
 func (s *Service) DirectoryRoles(ctx context.Context, tenantID string, userIDs []string) ([][]RoleHeld, []error) {
-	d, err := s.Connector.Directory(ctx, tenantID)
+	t, err := s.Connector.Tenant(ctx, tenantID)
+	if err == nil {
+		_, err = need(t.Roles, "admin roles")
+	}
 	if err != nil {
-		errs := make([]error, len(userIDs))
-		for i := range errs {
-			errs[i] = err
-		}
-		return make([][]RoleHeld, len(userIDs)), errs
+		return make([][]RoleHeld, len(userIDs)), fill(make([]error, len(userIDs)), err)
 	}
 	if roles, ok := prefetchFrom(ctx).takeRoles(tenantID, userIDs); ok {
 		return roles, make([]error, len(userIDs))
 	}
-	return d.DirectoryRoles(ctx, userIDs)
+	return t.Roles.DirectoryRoles(ctx, userIDs)
 }
 
 // FindUsers returns up to max users of the tenant whose mail nickname,
 // UPN or display name starts with name.
 func (s *Service) FindUsers(ctx context.Context, tenantID, name string, max int) ([]User, error) {
-	d, err := s.Connector.Directory(ctx, tenantID)
+	t, err := s.Connector.Tenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return d.FindUsers(ctx, name, max)
+	users, err := need(t.Users, "users")
+	if err != nil {
+		return nil, err
+	}
+	return users.FindUsers(ctx, name, max)
 }
 
 // CheckReport says what cippbot can do in a tenant.
@@ -170,19 +177,17 @@ func safetyRules(perms []string) []string {
 // Check gets a token for the tenant and compares the permissions it
 // carries with what each action of the catalogue needs.
 func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (CheckReport, error) {
-	d, err := s.Connector.Directory(ctx, tenantID)
+	adm, err := s.Connector.Admin(ctx, tenantID)
 	if err != nil {
 		return CheckReport{}, err
 	}
-	perms, err := d.Permissions(ctx)
+	perms, err := adm.Permissions(ctx)
 	if err != nil {
 		return CheckReport{}, err
 	}
 	rep := CheckReport{Permissions: perms, Missing: map[string][]string{}, MissingRoles: map[string][]string{}, Rules: safetyRules(perms)}
-	if r, ok := d.(AppRoleReader); ok {
-		if roles, err := r.AppRoles(ctx); err == nil {
-			rep.AppRoles, rep.RolesRead = roles, true
-		}
+	if roles, err := adm.AppRoles(ctx); err == nil {
+		rep.AppRoles, rep.RolesRead = roles, true
 	}
 	var onAdmins []string // actions that cannot act on admins
 	for _, a := range c.All() {
@@ -244,11 +249,11 @@ func (s *Service) Prepare(ctx context.Context, tenantID string, a *Action, targe
 	if a.Prepare == nil {
 		return p, nil
 	}
-	d, err := s.Connector.Directory(ctx, tenantID)
+	t, err := s.Connector.Tenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return a.Prepare(ctx, d, p)
+	return a.Prepare(ctx, t, p)
 }
 
 // Progress, if non-nil, is told how many of total targets are finished.
@@ -258,9 +263,9 @@ type Progress func(done, total int)
 // read again first, so the action sees their current state, and checked
 // again; a directory may answer that read from the one it made a moment
 // before beside the targets' roles (the re-check before an approved run),
-// so the two cost one round trip. Actions with a Plan send all their writes through
-// Directory.Apply, which may batch them; others run target by target. One
-// target's failure does not stop the others.
+// so the two cost one round trip. Actions with a Plan send all their writes
+// together (through Tenant.Batch where the tenant batches); others run
+// target by target. One target's failure does not stop the others.
 func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs []string, p Params, progress Progress) []Result {
 	results := make([]Result, len(targetIDs))
 	for i, id := range targetIDs {
@@ -272,7 +277,7 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 			progress(done, total)
 		}
 	}
-	d, err := s.Connector.Directory(ctx, tenantID)
+	t, err := s.Connector.Tenant(ctx, tenantID)
 	if err != nil {
 		for i := range results {
 			results[i].Err = err
@@ -287,12 +292,12 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 	}
 	// A 403 of Graph's names the Entra role the app probably lacks.
 	defer func() {
-		roles := appRolesOnce(ctx, d)
+		roles := appRolesOnce(ctx, s.Connector, tenantID)
 		for i := range results {
 			results[i].Err = explainForbidden(a, results[i].Err, roles)
 		}
 	}()
-	users, errs := lookupTargets(ctx, d, a, targetIDs)
+	users, errs := lookupTargets(ctx, t, a, targetIDs)
 	var ready []int // indexes of targets read and checked
 	for i := range results {
 		if errs[i] != nil {
@@ -311,7 +316,7 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 	finished := total - len(ready)
 	if a.Plan == nil {
 		for n, i := range ready {
-			results[i].Outcome, results[i].Err = a.Run(ctx, d, results[i].Target, p, s.Env)
+			results[i].Outcome, results[i].Err = a.Run(ctx, t, results[i].Target, p, s.Env)
 			report(finished + n + 1)
 		}
 		return results
@@ -338,7 +343,7 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 	if len(ops) == 0 {
 		return results
 	}
-	opErrs := apply(ctx, d, ops, func(done int) { report(finished + done) })
+	opErrs := apply(ctx, t, ops, func(done int) { report(finished + done) })
 	for k, i := range opIdx {
 		switch err := opErrs[k]; {
 		case err == nil:
@@ -356,20 +361,17 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 
 // ApplyLater performs writes a run left for later (Outcome.Later).
 func (s *Service) ApplyLater(ctx context.Context, tenantID string, ops []Op) []error {
-	d, err := s.Connector.Directory(ctx, tenantID)
+	t, err := s.Connector.Tenant(ctx, tenantID)
 	if err != nil {
-		errs := make([]error, len(ops))
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
+		return fill(make([]error, len(ops)), err)
 	}
-	return apply(ctx, d, ops, nil)
+	return apply(ctx, t, ops, nil)
 }
 
-// apply performs ops: Graph writes through d.Apply (which may batch),
-// Exchange Online writes one by one. errs[i] is the result of ops[i].
-func apply(ctx context.Context, d Directory, ops []Op, progress func(done int)) []error {
+// apply performs ops: Graph writes through t.Batch (which may batch) or
+// else one by one, Exchange Online writes one by one. errs[i] is the
+// result of ops[i].
+func apply(ctx context.Context, t Tenant, ops []Op, progress func(done int)) []error {
 	var graph, exo []Op
 	var graphIdx, exoIdx []int
 	for i, op := range ops {
@@ -381,14 +383,18 @@ func apply(ctx context.Context, d Directory, ops []Op, progress func(done int)) 
 	}
 	errs := make([]error, len(ops))
 	if len(graph) > 0 {
-		for k, err := range d.Apply(ctx, graph, progress) {
+		apply := t.applyEach
+		if t.Batch != nil {
+			apply = t.Batch.Apply
+		}
+		for k, err := range apply(ctx, graph, progress) {
 			errs[graphIdx[k]] = err
 		}
 	}
 	if len(exo) == 0 {
 		return errs
 	}
-	x, err := side[Exchange](d, "Exchange Online")
+	x, err := need(t.Exchange, "Exchange Online")
 	for k, op := range exo {
 		switch {
 		case err != nil:
@@ -405,4 +411,48 @@ func apply(ctx context.Context, d Directory, ops []Op, progress func(done int)) 
 		}
 	}
 	return errs
+}
+
+// applyEach performs Graph writes one by one through t's Users and
+// Groups, for a tenant without Batch. errs[i] is the result of ops[i].
+func (t Tenant) applyEach(ctx context.Context, ops []Op, progress func(done int)) []error {
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		if err := ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = t.write(ctx, op)
+		if progress != nil {
+			progress(i + 1)
+		}
+	}
+	return errs
+}
+
+// write performs one Graph write.
+func (t Tenant) write(ctx context.Context, op Op) error {
+	switch op.Kind {
+	case OpUpdateUser, OpDeleteUser, OpRevokeSessions:
+		users, err := need(t.Users, "users")
+		switch {
+		case err != nil:
+			return err
+		case op.Kind == OpUpdateUser:
+			return users.UpdateUser(ctx, op.UserID, op.Update)
+		case op.Kind == OpDeleteUser:
+			return users.DeleteUser(ctx, op.UserID)
+		}
+		return users.RevokeSessions(ctx, op.UserID)
+	case OpAddGroupMember, OpRemoveGroupMember:
+		groups, err := need(t.Groups, "groups")
+		switch {
+		case err != nil:
+			return err
+		case op.Kind == OpAddGroupMember:
+			return groups.AddGroupMember(ctx, op.GroupID, op.UserID)
+		}
+		return groups.RemoveGroupMember(ctx, op.GroupID, op.UserID)
+	}
+	return Errorf(EINTERNAL, "unknown operation %d", op.Kind)
 }

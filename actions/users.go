@@ -63,18 +63,24 @@ var viewUser = &Action{
 	Aliases:     []string{"view", "info"},
 	Summary:     "Show a user: status, licences, last sign-in, MFA, roles",
 	Risk:        RiskRead,
-	Run: func(ctx context.Context, d Directory, u User, _ Params, _ Env) (Outcome, error) {
-		det, err := d.UserDetails(ctx, u.ID)
+	Run: func(ctx context.Context, t Tenant, u User, _ Params, _ Env) (Outcome, error) {
+		users, err := need(t.Users, "users")
+		if err != nil {
+			return Outcome{}, err
+		}
+		det, err := users.UserDetails(ctx, u.ID)
 		if err != nil {
 			return Outcome{}, err
 		}
 		// The roles shown are the ones the approval rules judge by: held
 		// directly, through groups, or eligible. Where they cannot be
 		// read, the details' own list stands.
-		if roles, errs := d.DirectoryRoles(ctx, []string{u.ID}); errs[0] == nil {
-			det.Roles = nil
-			for _, r := range roles[0] {
-				det.Roles = append(det.Roles, r.String())
+		if t.Roles != nil {
+			if roles, errs := t.Roles.DirectoryRoles(ctx, []string{u.ID}); errs[0] == nil {
+				det.Roles = nil
+				for _, r := range roles[0] {
+					det.Roles = append(det.Roles, r.String())
+				}
 			}
 		}
 		return Outcome{Summary: userHeadline(det.User), Lines: userLines(det)}, nil
@@ -307,9 +313,13 @@ var createTAP = &Action{
 	},
 	Risk:   RiskDestructive,
 	Secret: true,
-	Run: func(ctx context.Context, d Directory, u User, p Params, _ Env) (Outcome, error) {
+	Run: func(ctx context.Context, t Tenant, u User, p Params, _ Env) (Outcome, error) {
+		auth, err := need(t.Auth, "temporary access passes")
+		if err != nil {
+			return Outcome{}, err
+		}
 		life, _ := p.Int("lifetime")
-		tap, err := d.CreateTAP(ctx, u.ID, TAPOptions{LifetimeMinutes: life, UsableOnce: p.Bool("once")})
+		tap, err := auth.CreateTAP(ctx, u.ID, TAPOptions{LifetimeMinutes: life, UsableOnce: p.Bool("once")})
 		if err != nil {
 			return Outcome{}, err
 		}

@@ -12,9 +12,7 @@ import (
 	"github.com/cippbot/cippbot/actions"
 )
 
-var _ actions.AppRoleReader = (*Directory)(nil)
-
-// AppRoles implements actions.AppRoleReader: the directory roles
+// AppRoles implements actions.Admin: the directory roles
 // assigned, tenant wide, to cippbot's own service principal, which bound
 // what its app-only calls may do. The service principal is found by the
 // app's client id (the token's appid claim):

@@ -11,7 +11,7 @@ import (
 
 func TestDirectory_AppRoles(t *testing.T) {
 	sim := newSim(t)
-	d := connect(t, sim, fakegraph.DefaultClientSecret).(actions.AppRoleReader)
+	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	want := fakegraph.DefaultAppRoles()
 	slices.Sort(want)
 	t.Run("OK", func(t *testing.T) {

@@ -187,7 +187,7 @@ func itemError(status int, body []byte, what string) error {
 // (https://learn.microsoft.com/en-us/graph/filter-query-parameter#operators-and-functions-supported-in-filter-expressions).
 const usersPerRead = 15
 
-// Users implements actions.Directory: users whose state was read a moment
+// Users implements actions.Users: users whose state was read a moment
 // ago (beside their roles in DirectoryRoles, or by an earlier Users) are
 // taken from that read; of
 // the rest, one is a GET, more are read 15 at a time with
@@ -379,12 +379,19 @@ func parseUser(body []byte) (models.Userable, error) {
 	return u, nil
 }
 
-// Apply implements actions.Directory: one $batch request per op, sent in
+// Apply implements actions.Batch: one $batch request per op, sent in
 // batches of 20 with throttled items retried.
 func (d *Directory) Apply(ctx context.Context, ops []actions.Op, progress func(int)) []error {
 	errs := make([]error, len(ops))
 	if len(ops) == 1 {
-		return actions.ApplyEach(ctx, d, ops, progress)
+		// One write needs no $batch envelope: send it as itself.
+		if errs[0] = ctx.Err(); errs[0] == nil {
+			errs[0] = d.write(ctx, ops[0])
+			if progress != nil {
+				progress(1)
+			}
+		}
+		return errs
 	}
 	reqs := make([]*abs.RequestInformation, len(ops))
 	what := make([]string, len(ops))
@@ -400,6 +407,23 @@ func (d *Directory) Apply(ctx context.Context, ops []actions.Op, progress func(i
 		errs[i] = r.err
 	}
 	return errs
+}
+
+// write performs one op through the single-write method of its kind.
+func (d *Directory) write(ctx context.Context, op actions.Op) error {
+	switch op.Kind {
+	case actions.OpUpdateUser:
+		return d.UpdateUser(ctx, op.UserID, op.Update)
+	case actions.OpDeleteUser:
+		return d.DeleteUser(ctx, op.UserID)
+	case actions.OpRevokeSessions:
+		return d.RevokeSessions(ctx, op.UserID)
+	case actions.OpAddGroupMember:
+		return d.AddGroupMember(ctx, op.GroupID, op.UserID)
+	case actions.OpRemoveGroupMember:
+		return d.RemoveGroupMember(ctx, op.GroupID, op.UserID)
+	}
+	return actions.Errorf(actions.EINTERNAL, "unknown operation %d", op.Kind)
 }
 
 // opRequest builds the request of one op with the SDK's request builders,

@@ -15,14 +15,14 @@ const benchTenant = "b3a1c0de-0000-4000-8000-000000000001"
 
 // bigTenant is a simulated tenant of n users with latency on every HTTP
 // request, as a distant Graph has.
-func bigTenant(b *testing.B, n int, latency time.Duration) (*fakegraph.Server, actions.Directory, []string) {
+func bigTenant(b *testing.B, n int, latency time.Duration) (*fakegraph.Server, *m365.Directory, []string) {
 	b.Helper()
 	return bigTenantWith(b, n, latency, fakegraph.Options{}, m365.RetryPolicy{})
 }
 
 // bigTenantWith is bigTenant with the simulated tenant's options and
 // cippbot's retry policy given.
-func bigTenantWith(b *testing.B, n int, latency time.Duration, opts fakegraph.Options, retry m365.RetryPolicy) (*fakegraph.Server, actions.Directory, []string) {
+func bigTenantWith(b *testing.B, n int, latency time.Duration, opts fakegraph.Options, retry m365.RetryPolicy) (*fakegraph.Server, *m365.Directory, []string) {
 	b.Helper()
 	sim := fakegraph.New(opts)
 	sim.Start()
@@ -77,7 +77,9 @@ func BenchmarkBulkBlock1000(b *testing.B) {
 				if mode == "batched" {
 					errs = d.Apply(ctx(), ops, nil)
 				} else {
-					errs = actions.ApplyEach(ctx(), d, ops, nil)
+					for _, op := range ops {
+						errs = append(errs, d.UpdateUser(ctx(), op.UserID, op.Update))
+					}
 				}
 				for _, err := range errs {
 					if err != nil {

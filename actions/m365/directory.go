@@ -25,7 +25,9 @@ import (
 	"github.com/cippbot/cippbot/actions"
 )
 
-// Directory is one customer tenant's directory over Microsoft Graph.
+// Directory is one customer tenant over Microsoft Graph, Exchange Online
+// REST and SharePoint: it has every capability of actions.Tenant (see
+// Tenant) and the tenant's administration (actions.Admin).
 type Directory struct {
 	cred      azcore.TokenCredential
 	scope     string
@@ -50,7 +52,27 @@ type Directory struct {
 	retryClock Clock        // RetryPolicy.Clock, when writes are not paced
 }
 
-var _ actions.Directory = (*Directory)(nil)
+// A Directory is every capability of a tenant at once.
+var (
+	_ actions.Users          = (*Directory)(nil)
+	_ actions.Groups         = (*Directory)(nil)
+	_ actions.Auth           = (*Directory)(nil)
+	_ actions.Roles          = (*Directory)(nil)
+	_ actions.Org            = (*Directory)(nil)
+	_ actions.Admin          = (*Directory)(nil)
+	_ actions.Batch          = (*Directory)(nil)
+	_ actions.UsersWithRoles = (*Directory)(nil)
+)
+
+// Tenant returns every capability of the tenant as the actions see them:
+// a Graph connection reaches them all.
+func (d *Directory) Tenant() actions.Tenant {
+	return actions.Tenant{
+		Users: d, Groups: d, Auth: d, Roles: d, Org: d,
+		Lifecycle: d, Security: d, Exchange: d, OneDrive: d, Push: d,
+		Batch: d, UsersWithRoles: d,
+	}
+}
 
 // userSelect lists the user properties the actions read.
 var userSelect = []string{
@@ -61,7 +83,7 @@ var userSelect = []string{
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// User implements actions.Directory.
+// User implements actions.Users.
 func (d *Directory) User(ctx context.Context, idOrUPN string) (actions.User, error) {
 	u, err := d.client.Users().ByUserId(idOrUPN).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect},
@@ -87,7 +109,7 @@ func toUser(u models.Userable) actions.User {
 	}
 }
 
-// UserDetails implements actions.Directory: the user with its manager, then
+// UserDetails implements actions.Users: the user with its manager, then
 // one $batch for groups and roles, authentication methods, the last sign-in
 // and the tenant's licence names.
 func (d *Directory) UserDetails(ctx context.Context, id string) (actions.UserDetails, error) {
@@ -282,7 +304,7 @@ func skuName(part string) string {
 	return part
 }
 
-// UpdateUser implements actions.Directory with one PATCH carrying only the
+// UpdateUser implements actions.Users with one PATCH carrying only the
 // given fields.
 func (d *Directory) UpdateUser(ctx context.Context, id string, up actions.UserUpdate) error {
 	_, err := d.client.Users().ByUserId(id).Patch(ctx, userPatch(up), nil)
@@ -330,12 +352,12 @@ func userPatch(up actions.UserUpdate) models.Userable {
 	return body
 }
 
-// DeleteUser implements actions.Directory.
+// DeleteUser implements actions.Users.
 func (d *Directory) DeleteUser(ctx context.Context, id string) error {
 	return mapError(d.client.Users().ByUserId(id).Delete(ctx, nil), "user "+id)
 }
 
-// RevokeSessions implements actions.Directory.
+// RevokeSessions implements actions.Users.
 func (d *Directory) RevokeSessions(ctx context.Context, id string) error {
 	r, err := d.client.Users().ByUserId(id).RevokeSignInSessions().PostAsRevokeSignInSessionsPostResponse(ctx, nil)
 	if err != nil {
@@ -347,7 +369,7 @@ func (d *Directory) RevokeSessions(ctx context.Context, id string) error {
 	return nil
 }
 
-// CreateTAP implements actions.Directory.
+// CreateTAP implements actions.Auth.
 func (d *Directory) CreateTAP(ctx context.Context, id string, o actions.TAPOptions) (actions.TAP, error) {
 	body := models.NewTemporaryAccessPassAuthenticationMethod()
 	if o.LifetimeMinutes > 0 {
@@ -384,7 +406,7 @@ func (d *Directory) CreateTAP(ctx context.Context, id string, o actions.TAPOptio
 
 var groupSelect = []string{"id", "displayName", "groupTypes", "mailEnabled", "securityEnabled"}
 
-// FindGroups implements actions.Directory.
+// FindGroups implements actions.Groups.
 func (d *Directory) FindGroups(ctx context.Context, nameOrID string) ([]actions.Group, error) {
 	if guidRE.MatchString(nameOrID) {
 		g, err := d.client.Groups().ByGroupId(nameOrID).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
@@ -421,7 +443,7 @@ func toGroup(g models.Groupable) actions.Group {
 	}
 }
 
-// AddGroupMember implements actions.Directory.
+// AddGroupMember implements actions.Groups.
 func (d *Directory) AddGroupMember(ctx context.Context, groupID, userID string) error {
 	err := d.client.Groups().ByGroupId(groupID).Members().Ref().Post(ctx, d.memberRef(userID), nil)
 	return mapError(err, "membership of "+userID)
@@ -438,7 +460,7 @@ func (d *Directory) memberRef(userID string) models.ReferenceCreateable {
 // odataQuote escapes a value for a single-quoted OData string literal.
 func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
 
-// RemoveGroupMember implements actions.Directory.
+// RemoveGroupMember implements actions.Groups.
 func (d *Directory) RemoveGroupMember(ctx context.Context, groupID, userID string) error {
 	err := d.client.Groups().ByGroupId(groupID).Members().ByDirectoryObjectId(userID).Ref().Delete(ctx, nil)
 	return mapError(err, "membership of "+userID)

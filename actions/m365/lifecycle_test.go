@@ -33,20 +33,10 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// tenantSides is a contoso directory with every side interface, whose
-// SharePoint admin, MFA service and Exchange calls go to the simulated
-// tenant too.
-type tenantSides interface {
-	actions.Directory
-	actions.Lifecycle
-	actions.Security
-	actions.OneDrive
-	actions.MFAPush
-}
-
-// connectSides connects to contoso with every endpoint on sim and debug
-// logs into the returned buffer.
-func connectSides(t *testing.T, sim *fakegraph.Server) (tenantSides, *logBuffer) {
+// connectSides connects to contoso with every endpoint on sim (SharePoint
+// admin, MFA service and Exchange calls too) and debug logs into the
+// returned buffer.
+func connectSides(t *testing.T, sim *fakegraph.Server) (*m365.Directory, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	c, err := m365.New(m365.Config{
@@ -62,11 +52,7 @@ func connectSides(t *testing.T, sim *fakegraph.Server) (tenantSides, *logBuffer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, ok := d.(tenantSides)
-	if !ok {
-		t.Fatalf("%T lacks a side interface", d)
-	}
-	return s, logs
+	return d, logs
 }
 
 // requestsTo returns the recorded requests whose path ends with suffix.

@@ -1,4 +1,5 @@
-// Package m365 implements actions.Directory over Microsoft Graph with
+// Package m365 implements a tenant's capabilities (actions.Tenant) over
+// Microsoft Graph with
 // msgraph-sdk-go and azidentity: one app registration, a token per customer
 // tenant, and an HTTP pipeline whose middleware order is fixed (see
 // Middlewares).
@@ -186,8 +187,27 @@ func isMicrosoftHost(host string) bool {
 
 // Directory returns the directory of the tenant with the given ID, building
 // its credential and Graph client on first use.
-func (c *Connector) Directory(ctx context.Context, tenantID string) (actions.Directory, error) {
+func (c *Connector) Directory(ctx context.Context, tenantID string) (*Directory, error) {
 	return c.directory(tenantID)
+}
+
+// Tenant implements actions.Connector: every capability of the tenant's
+// directory.
+func (c *Connector) Tenant(ctx context.Context, tenantID string) (actions.Tenant, error) {
+	d, err := c.directory(tenantID)
+	if err != nil {
+		return actions.Tenant{}, err
+	}
+	return d.Tenant(), nil
+}
+
+// Admin implements actions.Connector: the tenant's directory.
+func (c *Connector) Admin(ctx context.Context, tenantID string) (actions.Admin, error) {
+	d, err := c.directory(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 func (c *Connector) directory(tenantID string) (*Directory, error) {

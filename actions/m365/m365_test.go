@@ -23,7 +23,7 @@ func newSim(t *testing.T) *fakegraph.Server {
 	return sim
 }
 
-func connect(t *testing.T, sim *fakegraph.Server, secret string) actions.Directory {
+func connect(t *testing.T, sim *fakegraph.Server, secret string) *m365.Directory {
 	t.Helper()
 	c, err := m365.New(m365.Config{
 		GraphURL: sim.URL(), AuthorityHost: sim.URL() + "/",

@@ -11,7 +11,7 @@ import (
 	"github.com/cippbot/cippbot/actions"
 )
 
-// AuthMethods implements actions.Directory.
+// AuthMethods implements actions.Auth.
 func (d *Directory) AuthMethods(ctx context.Context, userID string) ([]actions.AuthMethod, error) {
 	r, err := d.client.Users().ByUserId(userID).Authentication().Methods().Get(ctx, nil)
 	if err != nil {
@@ -35,14 +35,14 @@ func (d *Directory) AuthMethods(ctx context.Context, userID string) ([]actions.A
 	return out, nil
 }
 
-// DeleteAuthMethod implements actions.Directory:
+// DeleteAuthMethod implements actions.Auth:
 // DELETE /users/{id}/authentication/{kind}Methods/{methodID}.
 func (d *Directory) DeleteAuthMethod(ctx context.Context, userID string, m actions.AuthMethod) error {
 	u := d.graphURL + "/v1.0/users/" + url.PathEscape(userID) + "/authentication/" + m.Kind + "Methods/" + url.PathEscape(m.ID)
 	return mapError(d.raw(ctx, abs.DELETE, u, nil), m.Name+" of "+userID)
 }
 
-// SetMFAState implements actions.Directory with the beta
+// SetMFAState implements actions.Auth with the beta
 // PATCH /users/{id}/authentication/requirements, which v1.0 lacks.
 func (d *Directory) SetMFAState(ctx context.Context, userID, state string) error {
 	u := d.graphURL + "/beta/users/" + url.PathEscape(userID) + "/authentication/requirements"

@@ -85,7 +85,7 @@ func connectPush(t *testing.T, sim *fakegraph.Server) (actions.MFAPush, *secretS
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.(actions.MFAPush), spy, logs
+	return d, spy, logs
 }
 
 // checkNoLeak fails the test if a secret the spy saw is in the logs or in

@@ -92,7 +92,7 @@ func eligibilityUnreadable(err error) bool {
 	return c == actions.EFORBIDDEN || c == actions.EINVALID
 }
 
-// DirectoryRoles implements actions.Directory: each user's active and
+// DirectoryRoles implements actions.Roles: each user's active and
 // eligible role assignments, and those of every role-assignable group the
 // user is in, directly or transitively, all pages, in $batch requests.
 func (d *Directory) DirectoryRoles(ctx context.Context, ids []string) ([][]actions.RoleHeld, []error) {
@@ -231,7 +231,7 @@ type caPolicy struct {
 	} `json:"conditions"`
 }
 
-// GroupPrivileges implements actions.Directory: each group with its
+// GroupPrivileges implements actions.Roles: each group with its
 // isAssignableToRole, the roles it holds, and the enabled Conditional
 // Access policies that exclude it. Without Policy.Read.All the policies
 // cannot be read; the exclusions are then left out ("check" says so).

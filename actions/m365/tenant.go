@@ -17,7 +17,7 @@ import (
 	"github.com/cippbot/cippbot/actions"
 )
 
-// FindUsers implements actions.Directory.
+// FindUsers implements actions.Users.
 func (d *Directory) FindUsers(ctx context.Context, name string, max int) ([]actions.User, error) {
 	q := odataQuote(name)
 	filter := fmt.Sprintf("mailNickname eq '%s' or startswith(userPrincipalName,'%s') or startswith(displayName,'%s')", q, q, q)
@@ -35,7 +35,7 @@ func (d *Directory) FindUsers(ctx context.Context, name string, max int) ([]acti
 	return out, nil
 }
 
-// Organization implements actions.Directory.
+// Organization implements actions.Org.
 func (d *Directory) Organization(ctx context.Context) (actions.TenantInfo, error) {
 	r, err := d.client.Organization().Get(ctx, nil)
 	if err != nil {
@@ -62,7 +62,7 @@ func (d *Directory) Organization(ctx context.Context) (actions.TenantInfo, error
 	return info, nil
 }
 
-// Permissions implements actions.Directory by reading the roles claim of
+// Permissions implements actions.Admin by reading the roles claim of
 // the app's access token for the tenant: what was consented, exactly.
 func (d *Directory) Permissions(ctx context.Context) ([]string, error) {
 	roles, err := d.tokenRoles(ctx, d.scope)
@@ -116,7 +116,7 @@ func (d *Directory) tokenRoles(ctx context.Context, scope string) ([]string, err
 	return claims.Roles, nil
 }
 
-// Customers implements actions.Directory: active GDAP relationships, all
+// Customers implements actions.Admin: active GDAP relationships, all
 // pages, one entry per customer tenant.
 func (d *Directory) Customers(ctx context.Context) ([]actions.Customer, error) {
 	filter := "status eq 'active'"

@@ -41,7 +41,7 @@ func connector(t testing.TB, sim *fakegraph.Server) *m365.Connector {
 	return c
 }
 
-func dir(t *testing.T, c *m365.Connector, tenantID string) actions.Directory {
+func dir(t *testing.T, c *m365.Connector, tenantID string) *m365.Directory {
 	t.Helper()
 	d, err := c.Directory(ctx(), tenantID)
 	if err != nil {

@@ -83,7 +83,7 @@ func TestUsersWithRoles(t *testing.T) {
 	if err := sim.AssignRole(fakegraph.ContosoTenantID, "AdeleV@contoso.com", "User Administrator"); err != nil {
 		t.Fatal(err)
 	}
-	d := dir(t, connector(t, sim), fakegraph.ContosoTenantID).(actions.UsersWithRoles)
+	d := dir(t, connector(t, sim), fakegraph.ContosoTenantID)
 	held := 0
 	for _, u := range sim.Users(fakegraph.ContosoTenantID) {
 		if u.Deleted {
@@ -106,7 +106,7 @@ func TestUsersWithRoles(t *testing.T) {
 		if actions.ErrorCode(errs[1]) != actions.ENOTFOUND {
 			t.Errorf("missing user: %v", errs[1])
 		}
-		one, oerrs := d.(actions.Directory).DirectoryRoles(ctx(), []string{u.ID})
+		one, oerrs := d.DirectoryRoles(ctx(), []string{u.ID})
 		if oerrs[0] != nil {
 			t.Fatal(oerrs[0])
 		}

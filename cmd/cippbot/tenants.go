@@ -62,11 +62,11 @@ func syncTenants(ctx context.Context, conn actions.Connector, db *store.DB, part
 	if partnerID == "" {
 		return rep, usageError{"tenants sync needs AZURE_TENANT_ID, the partner tenant"}
 	}
-	pd, err := conn.Directory(ctx, partnerID)
+	partner, err := conn.Admin(ctx, partnerID)
 	if err != nil {
 		return rep, err
 	}
-	custs, err := pd.Customers(ctx)
+	custs, err := partner.Customers(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("read GDAP relationships of the partner tenant: %s", actions.ErrorMessage(err))
 	}
@@ -107,11 +107,11 @@ func syncTenants(ctx context.Context, conn actions.Connector, db *store.DB, part
 // own directory. idOrDomain may be the tenant ID or any of its domains:
 // Entra accepts either for sign-in.
 func describeTenant(ctx context.Context, conn actions.Connector, idOrDomain string) (bot.Tenant, error) {
-	d, err := conn.Directory(ctx, idOrDomain)
+	adm, err := conn.Admin(ctx, idOrDomain)
 	if err != nil {
 		return bot.Tenant{}, err
 	}
-	info, err := d.Organization(ctx)
+	info, err := adm.Organization(ctx)
 	if err != nil {
 		return bot.Tenant{}, err
 	}

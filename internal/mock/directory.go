@@ -1,5 +1,6 @@
 // Package mock holds hand-written test doubles for the project's
-// interfaces: an in-memory directory and a recording chat.
+// interfaces: an in-memory tenant, function-field stubs of a tenant's
+// capabilities, and a recording chat.
 package mock
 
 import (
@@ -12,8 +13,10 @@ import (
 	"github.com/cippbot/cippbot/actions"
 )
 
-// Directory is an in-memory actions.Directory. The zero value is an empty
-// directory; add users with Put. Calls counts every state-changing call.
+// Directory is an in-memory tenant: its users, groups, sign-in methods,
+// roles and administration, without Exchange, SharePoint or licences. The
+// zero value is an empty directory; add users with Put. Calls counts every
+// state-changing call.
 type Directory struct {
 	mu     sync.Mutex
 	users  map[string]*MemUser // by ID
@@ -31,6 +34,9 @@ type Directory struct {
 	Org   actions.TenantInfo
 	Perms []string
 	Custs []actions.Customer
+	// AppRoleNames, if non-nil, are what AppRoles returns; nil means the
+	// app's roles cannot be read.
+	AppRoleNames []string
 }
 
 // MemUser is a user of the in-memory directory with its secret state.
@@ -44,11 +50,24 @@ type MemUser struct {
 	Roles       []string // directory role names
 }
 
-var _ actions.Directory = (*Directory)(nil)
-var _ actions.Connector = (*Directory)(nil)
+var (
+	_ actions.Users     = (*Directory)(nil)
+	_ actions.Groups    = (*Directory)(nil)
+	_ actions.Auth      = (*Directory)(nil)
+	_ actions.Roles     = (*Directory)(nil)
+	_ actions.Admin     = (*Directory)(nil)
+	_ actions.Connector = (*Directory)(nil)
+)
 
-// Directory implements actions.Connector: every tenant is this directory.
-func (d *Directory) Directory(context.Context, string) (actions.Directory, error) { return d, nil }
+// Tenant implements actions.Connector: every tenant is this directory,
+// which writes one by one (no Batch) and has no Exchange, SharePoint,
+// licences, security logs or MFA service.
+func (d *Directory) Tenant(context.Context, string) (actions.Tenant, error) {
+	return actions.Tenant{Users: d, Groups: d, Auth: d, Roles: d, Org: d}, nil
+}
+
+// Admin implements actions.Connector: every tenant is this directory.
+func (d *Directory) Admin(context.Context, string) (actions.Admin, error) { return d, nil }
 
 // Put adds or replaces a user.
 func (d *Directory) Put(u actions.User) {
@@ -101,7 +120,7 @@ func notFound(what string) error {
 	return actions.Errorf(actions.ENOTFOUND, "%s was not found in the tenant", what)
 }
 
-// User implements actions.Directory.
+// User implements actions.Users.
 func (d *Directory) User(_ context.Context, idOrUPN string) (actions.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -112,7 +131,7 @@ func (d *Directory) User(_ context.Context, idOrUPN string) (actions.User, error
 	return u.User, nil
 }
 
-// UserDetails implements actions.Directory.
+// UserDetails implements actions.Users.
 func (d *Directory) UserDetails(ctx context.Context, id string) (actions.UserDetails, error) {
 	u, err := d.User(ctx, id)
 	return actions.UserDetails{User: u}, err
@@ -132,7 +151,7 @@ func (d *Directory) change(id string, fn func(u *MemUser) error) error {
 	return fn(u)
 }
 
-// UpdateUser implements actions.Directory.
+// UpdateUser implements actions.Users.
 func (d *Directory) UpdateUser(_ context.Context, id string, up actions.UserUpdate) error {
 	return d.change(id, func(u *MemUser) error {
 		if u.Synced && (up.AccountEnabled != nil || up.Password != nil || up.ClearImmutableID) {
@@ -154,17 +173,17 @@ func (d *Directory) UpdateUser(_ context.Context, id string, up actions.UserUpda
 	})
 }
 
-// DeleteUser implements actions.Directory.
+// DeleteUser implements actions.Users.
 func (d *Directory) DeleteUser(_ context.Context, id string) error {
 	return d.change(id, func(u *MemUser) error { u.Deleted = true; return nil })
 }
 
-// RevokeSessions implements actions.Directory.
+// RevokeSessions implements actions.Users.
 func (d *Directory) RevokeSessions(_ context.Context, id string) error {
 	return d.change(id, func(u *MemUser) error { u.Revoked++; return nil })
 }
 
-// CreateTAP implements actions.Directory.
+// CreateTAP implements actions.Auth.
 func (d *Directory) CreateTAP(_ context.Context, id string, o actions.TAPOptions) (actions.TAP, error) {
 	var tap actions.TAP
 	err := d.change(id, func(u *MemUser) error {
@@ -175,7 +194,7 @@ func (d *Directory) CreateTAP(_ context.Context, id string, o actions.TAPOptions
 	return tap, err
 }
 
-// FindGroups implements actions.Directory.
+// FindGroups implements actions.Groups.
 func (d *Directory) FindGroups(_ context.Context, nameOrID string) ([]actions.Group, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -191,7 +210,7 @@ func (d *Directory) FindGroups(_ context.Context, nameOrID string) ([]actions.Gr
 	return out, nil
 }
 
-// AddGroupMember implements actions.Directory.
+// AddGroupMember implements actions.Groups.
 func (d *Directory) AddGroupMember(_ context.Context, groupID, userID string) error {
 	d.Calls.Add(1)
 	d.mu.Lock()
@@ -214,7 +233,7 @@ func (d *Directory) IsMember(groupID, userID string) bool {
 	return d.member[groupID][userID]
 }
 
-// Users implements actions.Directory, one lookup at a time.
+// Users implements actions.Users, one lookup at a time.
 func (d *Directory) Users(ctx context.Context, ids []string) ([]actions.User, []error) {
 	users, errs := make([]actions.User, len(ids)), make([]error, len(ids))
 	for i, id := range ids {
@@ -223,12 +242,7 @@ func (d *Directory) Users(ctx context.Context, ids []string) ([]actions.User, []
 	return users, errs
 }
 
-// Apply implements actions.Directory through the single-write methods.
-func (d *Directory) Apply(ctx context.Context, ops []actions.Op, progress func(int)) []error {
-	return actions.ApplyEach(ctx, d, ops, progress)
-}
-
-// FindUsers implements actions.Directory.
+// FindUsers implements actions.Users.
 func (d *Directory) FindUsers(_ context.Context, name string, max int) ([]actions.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -247,16 +261,25 @@ func (d *Directory) FindUsers(_ context.Context, name string, max int) ([]action
 	return out, nil
 }
 
-// Organization implements actions.Directory.
+// Organization implements actions.Admin.
 func (d *Directory) Organization(context.Context) (actions.TenantInfo, error) {
 	return d.Org, nil
 }
 
-// Permissions implements actions.Directory.
+// Permissions implements actions.Admin.
 func (d *Directory) Permissions(context.Context) ([]string, error) { return d.Perms, nil }
 
-// Customers implements actions.Directory.
+// Customers implements actions.Admin.
 func (d *Directory) Customers(context.Context) ([]actions.Customer, error) { return d.Custs, nil }
+
+// AppRoles implements actions.Admin: AppRoleNames, or EFORBIDDEN when it
+// is nil.
+func (d *Directory) AppRoles(context.Context) ([]string, error) {
+	if d.AppRoleNames == nil {
+		return nil, actions.Errorf(actions.EFORBIDDEN, "the app's roles cannot be read")
+	}
+	return d.AppRoleNames, nil
+}
 
 // SetRoles sets a user's directory roles.
 func (d *Directory) SetRoles(id string, roles ...string) {
@@ -267,7 +290,7 @@ func (d *Directory) SetRoles(id string, roles ...string) {
 	}
 }
 
-// DirectoryRoles implements actions.Directory: each role set with
+// DirectoryRoles implements actions.Roles: each role set with
 // SetRoles, held directly, and those of the privileged groups (see
 // SetGroupPrivilege) the user is a member of, held through them.
 func (d *Directory) DirectoryRoles(_ context.Context, ids []string) ([][]actions.RoleHeld, []error) {
@@ -310,7 +333,7 @@ func (d *Directory) SetGroupPrivilege(gp actions.GroupPrivilege) {
 	d.privs[gp.Group.ID] = gp
 }
 
-// GroupPrivileges implements actions.Directory.
+// GroupPrivileges implements actions.Roles.
 func (d *Directory) GroupPrivileges(_ context.Context, ids []string) ([]actions.GroupPrivilege, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -329,7 +352,7 @@ func (d *Directory) GroupPrivileges(_ context.Context, ids []string) ([]actions.
 	return out, nil
 }
 
-// RemoveGroupMember implements actions.Directory.
+// RemoveGroupMember implements actions.Groups.
 func (d *Directory) RemoveGroupMember(_ context.Context, groupID, userID string) error {
 	d.Calls.Add(1)
 	d.mu.Lock()
@@ -341,17 +364,17 @@ func (d *Directory) RemoveGroupMember(_ context.Context, groupID, userID string)
 	return nil
 }
 
-// AuthMethods implements actions.Directory: a password and a phone.
+// AuthMethods implements actions.Auth: a password and a phone.
 func (d *Directory) AuthMethods(_ context.Context, userID string) ([]actions.AuthMethod, error) {
 	return []actions.AuthMethod{{ID: "pw", Kind: "password", Name: "password"}, {ID: "ph", Kind: "phone", Name: "phone"}}, nil
 }
 
-// DeleteAuthMethod implements actions.Directory.
+// DeleteAuthMethod implements actions.Auth.
 func (d *Directory) DeleteAuthMethod(_ context.Context, userID string, m actions.AuthMethod) error {
 	return d.change(userID, func(*MemUser) error { return nil })
 }
 
-// SetMFAState implements actions.Directory.
+// SetMFAState implements actions.Auth.
 func (d *Directory) SetMFAState(_ context.Context, userID, state string) error {
 	return d.change(userID, func(*MemUser) error { return nil })
 }
