@@ -25,7 +25,9 @@ const newPassword = "Kx7#mnRs2vTw4y"
 
 type fixedPassword string
 
-func (p fixedPassword) Password() (actions.Secret, error) { return actions.NewSecret("test", string(p)), nil }
+func (p fixedPassword) Password() (actions.Secret, error) {
+	return actions.NewSecret("test", string(p)), nil
+}
 
 // stubConn hands out one tenant. Its administration cannot be reached,
 // which only explaining a refusal by Graph would need.

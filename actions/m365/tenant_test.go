@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -250,5 +251,20 @@ func TestTokenFetchedOnceUnderConcurrency(t *testing.T) {
 	wg.Wait()
 	if n := sim.TokensIssuedFor(fakegraph.FabrikamTenantID); n != 1 {
 		t.Errorf("%d tokens fetched by 20 concurrent calls, want 1", n)
+	}
+}
+
+// TestConnector_Tenant: a Graph connection has every capability, so no
+// action refuses a real tenant for a field left out.
+func TestConnector_Tenant(t *testing.T) {
+	tn, err := connector(t, newSim(t)).Tenant(ctx(), fakegraph.ContosoTenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := reflect.ValueOf(tn)
+	for i := range v.NumField() {
+		if v.Field(i).IsNil() {
+			t.Errorf("Tenant.%s is nil", v.Type().Field(i).Name)
+		}
 	}
 }
