@@ -3,6 +3,7 @@ package actions_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -379,6 +380,23 @@ func TestAddToGroup(t *testing.T) {
 				name = tt.groups[0].DisplayName
 			}
 			check(t, tt.want, run(t, tn, &w, "add-to-group", adele, []string{name}))
+		})
+	}
+}
+
+// TestRunWithoutCapability: every action that runs on its own refuses a
+// tenant connection without the capability it needs in the one way,
+// EUNAVAILABLE naming what it cannot reach, and never panics on the nil.
+func TestRunWithoutCapability(t *testing.T) {
+	for _, a := range actions.Default().All() {
+		if a.Run == nil {
+			continue
+		}
+		t.Run(a.Name, func(t *testing.T) {
+			_, err := a.Run(context.Background(), actions.Tenant{}, adele, actions.Params{}, actions.Env{Passwords: fixedPassword(newPassword)})
+			if actions.ErrorCode(err) != actions.EUNAVAILABLE || !strings.HasPrefix(actions.ErrorMessage(err), "this tenant connection cannot reach ") {
+				t.Errorf("Run on an empty tenant = %v, want EUNAVAILABLE: this tenant connection cannot reach …", err)
+			}
 		})
 	}
 }
