@@ -352,7 +352,7 @@ func TestAddToGroup(t *testing.T) {
 			Summary: "AdeleV@contoso.com: added to Newsletter",
 			Writes:  []string{"add-distribution-member g-news u-adele"}}},
 		{name: "ErrDistributionListWithoutExchange", groups: []actions.Group{news}, noExchange: true, want: result{
-			Err: `unavailable: "Newsletter" is a distribution list: its members change in Exchange Online, and this tenant connection cannot reach Exchange Online`}},
+			Err: `unavailable: "Newsletter" is a distribution list: its members change in Exchange Online, which this tenant connection cannot reach`}},
 		{name: "ErrAmbiguous", groups: []actions.Group{sales, salesDL}, want: result{
 			Err: `invalid: 2 groups are named "Sales": pick one`}},
 		{name: "ErrNotFound", want: result{

@@ -31,9 +31,9 @@ func prepareGroup(ctx context.Context, t Tenant, p Params) (Params, error) {
 	q["group-id"] = g.ID
 	if !g.Unified && g.MailEnabled {
 		if t.Exchange == nil {
-			e := cannotReach("Exchange Online")
-			e.Message = fmt.Sprintf("%q is a %s: its members change in Exchange Online, and %s", g.DisplayName, g.Kind(), e.Message)
-			return nil, e
+			// The code of cannotReach, with words that say why this group
+			// needs Exchange.
+			return nil, Errorf(EUNAVAILABLE, "%q is a %s: its members change in Exchange Online, which this tenant connection cannot reach", g.DisplayName, g.Kind())
 		}
 		q["group-kind"] = g.Kind()
 	}

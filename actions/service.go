@@ -383,11 +383,11 @@ func apply(ctx context.Context, t Tenant, ops []Op, progress func(done int)) []e
 	}
 	errs := make([]error, len(ops))
 	if len(graph) > 0 {
-		apply := t.applyEach
+		send := t.applyEach
 		if t.Batch != nil {
-			apply = t.Batch.Apply
+			send = t.Batch.Apply
 		}
-		for k, err := range apply(ctx, graph, progress) {
+		for k, err := range send(ctx, graph, progress) {
 			errs[graphIdx[k]] = err
 		}
 	}
@@ -432,27 +432,23 @@ func (t Tenant) applyEach(ctx context.Context, ops []Op, progress func(done int)
 
 // write performs one Graph write.
 func (t Tenant) write(ctx context.Context, op Op) error {
+	switch {
+	case t.Users == nil && (op.Kind == OpUpdateUser || op.Kind == OpDeleteUser || op.Kind == OpRevokeSessions):
+		return cannotReach("users")
+	case t.Groups == nil && (op.Kind == OpAddGroupMember || op.Kind == OpRemoveGroupMember):
+		return cannotReach("groups")
+	}
 	switch op.Kind {
-	case OpUpdateUser, OpDeleteUser, OpRevokeSessions:
-		users, err := need(t.Users, "users")
-		switch {
-		case err != nil:
-			return err
-		case op.Kind == OpUpdateUser:
-			return users.UpdateUser(ctx, op.UserID, op.Update)
-		case op.Kind == OpDeleteUser:
-			return users.DeleteUser(ctx, op.UserID)
-		}
-		return users.RevokeSessions(ctx, op.UserID)
-	case OpAddGroupMember, OpRemoveGroupMember:
-		groups, err := need(t.Groups, "groups")
-		switch {
-		case err != nil:
-			return err
-		case op.Kind == OpAddGroupMember:
-			return groups.AddGroupMember(ctx, op.GroupID, op.UserID)
-		}
-		return groups.RemoveGroupMember(ctx, op.GroupID, op.UserID)
+	case OpUpdateUser:
+		return t.Users.UpdateUser(ctx, op.UserID, op.Update)
+	case OpDeleteUser:
+		return t.Users.DeleteUser(ctx, op.UserID)
+	case OpRevokeSessions:
+		return t.Users.RevokeSessions(ctx, op.UserID)
+	case OpAddGroupMember:
+		return t.Groups.AddGroupMember(ctx, op.GroupID, op.UserID)
+	case OpRemoveGroupMember:
+		return t.Groups.RemoveGroupMember(ctx, op.GroupID, op.UserID)
 	}
 	return Errorf(EINTERNAL, "unknown operation %d", op.Kind)
 }
