@@ -49,8 +49,8 @@ func (w *writes) add(err error, format string, args ...any) error {
 	return err
 }
 
-// usersStub reads u (by ID or UPN) and records user updates, answered
-// with updateErr.
+// usersStub reads u (by ID or UPN) and records user writes; updates are
+// answered with updateErr.
 func usersStub(w *writes, u actions.User, updateErr error) *mock.Users {
 	return &mock.Users{
 		UsersFn: func(_ context.Context, ids []string) ([]actions.User, []error) {
@@ -67,6 +67,8 @@ func usersStub(w *writes, u actions.User, updateErr error) *mock.Users {
 		UpdateUserFn: func(_ context.Context, id string, up actions.UserUpdate) error {
 			return w.add(updateErr, "update %s %s", id, renderUpdate(up))
 		},
+		RevokeSessionsFn: func(_ context.Context, id string) error { return w.add(nil, "revoke %s", id) },
+		DeleteUserFn:     func(_ context.Context, id string) error { return w.add(nil, "delete-user %s", id) },
 	}
 }
 
@@ -100,12 +102,13 @@ type result struct {
 	Writes  []string
 }
 
-// run prepares and runs the named action on u with the given bare words
-// and --flags, and returns what came of it and the writes w recorded.
-func run(t *testing.T, tn actions.Tenant, w *writes, name string, u actions.User, words []string, flags ...string) result {
+// run prepares and runs the named action on u with the given bare words,
+// name=value pairs and --flags, and returns what came of it and the writes
+// w recorded.
+func run(t *testing.T, tn actions.Tenant, w *writes, name string, u actions.User, words []string, named map[string]string, flags ...string) result {
 	t.Helper()
 	a := actions.Default().Lookup(name)
-	p, err := a.Bind(words, nil, flags)
+	p, err := a.Bind(words, named, flags)
 	if err != nil {
 		t.Fatalf("%s %q %q: %v", name, words, flags, err)
 	}
@@ -156,7 +159,7 @@ func TestResetPassword(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var w writes
 			tn := actions.Tenant{Users: usersStub(&w, tt.user, tt.updateErr)}
-			check(t, tt.want, run(t, tn, &w, "reset-password", tt.user, nil, tt.flags...))
+			check(t, tt.want, run(t, tn, &w, "reset-password", tt.user, nil, nil, tt.flags...))
 		})
 	}
 }
@@ -182,7 +185,7 @@ func TestBlockSignIn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var w writes
 			tn := actions.Tenant{Users: usersStub(&w, tt.user, nil)}
-			check(t, tt.want, run(t, tn, &w, "block-signin", tt.user, nil))
+			check(t, tt.want, run(t, tn, &w, "block-signin", tt.user, nil, nil))
 		})
 	}
 }
@@ -223,7 +226,7 @@ func TestResetMFA(t *testing.T) {
 					},
 				}
 			}
-			check(t, tt.want, run(t, tn, &w, "reset-mfa", adele, nil))
+			check(t, tt.want, run(t, tn, &w, "reset-mfa", adele, nil, nil))
 		})
 	}
 }
@@ -270,7 +273,7 @@ func TestConvertMailbox(t *testing.T) {
 					},
 				}
 			}
-			check(t, tt.want, run(t, tn, &w, "convert-mailbox", adele, []string{tt.to}))
+			check(t, tt.want, run(t, tn, &w, "convert-mailbox", adele, []string{tt.to}, nil))
 		})
 	}
 }
@@ -326,7 +329,7 @@ func TestRemoveInboxRules(t *testing.T) {
 					},
 				},
 			}
-			check(t, tt.want, run(t, tn, &w, "remove-inbox-rules", adele, nil, tt.flags...))
+			check(t, tt.want, run(t, tn, &w, "remove-inbox-rules", adele, nil, nil, tt.flags...))
 		})
 	}
 }
@@ -379,7 +382,7 @@ func TestAddToGroup(t *testing.T) {
 			if len(tt.groups) > 0 {
 				name = tt.groups[0].DisplayName
 			}
-			check(t, tt.want, run(t, tn, &w, "add-to-group", adele, []string{name}))
+			check(t, tt.want, run(t, tn, &w, "add-to-group", adele, []string{name}, nil))
 		})
 	}
 }
@@ -397,6 +400,52 @@ func TestRunWithoutCapability(t *testing.T) {
 			if actions.ErrorCode(err) != actions.EUNAVAILABLE || !strings.HasPrefix(actions.ErrorMessage(err), "this tenant connection cannot reach ") {
 				t.Errorf("Run on an empty tenant = %v, want EUNAVAILABLE: this tenant connection cannot reach …", err)
 			}
+		})
+	}
+}
+
+// TestOffboardSteps: a failed step skips the steps that depend on it and
+// no others, and mailbox steps are skipped without Exchange Online.
+func TestOffboardSteps(t *testing.T) {
+	denied := actions.Errorf(actions.EFORBIDDEN, "denied")
+	tests := []struct {
+		name       string
+		steps      string
+		updateErr  error
+		sharedErr  error
+		noExchange bool
+		want       result
+	}{
+		{name: "OK", steps: "revoke,block,delete", want: result{
+			Summary: "AdeleV@contoso.com: offboarded",
+			Lines:   []string{"✓ Revoke sessions", "✓ Block sign-in", "✓ Delete user: restorable for 30 days"},
+			Writes:  []string{"revoke u-adele", "update u-adele accountEnabled=false", "delete-user u-adele"}}},
+		{name: "DeleteAfterAFailure", steps: "revoke,block,delete", updateErr: denied, want: result{
+			Summary: "AdeleV@contoso.com: offboarded, but 1 of 3 steps failed",
+			Lines:   []string{"✓ Revoke sessions", "✗ Block sign-in: denied", "– Delete user: skipped: an earlier step failed"},
+			Writes:  []string{"revoke u-adele", "update u-adele accountEnabled=false"}}},
+		{name: "LicencesAfterShared", steps: "revoke,shared,licenses", sharedErr: actions.Errorf(actions.ECONFLICT, "too big"), want: result{
+			Summary: "AdeleV@contoso.com: offboarded, but 1 of 3 steps failed",
+			Lines:   []string{"✓ Revoke sessions", "✗ Convert to shared mailbox: too big", "– Remove licences: skipped: an earlier step failed"},
+			Writes:  []string{"revoke u-adele", "set-shared u-adele true"}}},
+		{name: "NoExchange", steps: "revoke,hide", noExchange: true, want: result{
+			Summary: "AdeleV@contoso.com: offboarded",
+			Lines:   []string{"✓ Revoke sessions", "– Hide from address list: skipped: no Exchange Online connection"},
+			Writes:  []string{"revoke u-adele"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w writes
+			tn := actions.Tenant{Users: usersStub(&w, adele, tt.updateErr)}
+			if !tt.noExchange {
+				tn.Exchange = &mock.Exchange{
+					MailboxFn: func(context.Context, string) (actions.Mailbox, error) { return actions.Mailbox{}, nil },
+					SetMailboxSharedFn: func(_ context.Context, id string, shared bool) error {
+						return w.add(tt.sharedErr, "set-shared %s %t", id, shared)
+					},
+				}
+			}
+			check(t, tt.want, run(t, tn, &w, "offboard", adele, nil, map[string]string{"steps": tt.steps}))
 		})
 	}
 }
