@@ -178,7 +178,16 @@ func ResearchUser(ctx context.Context, t Tenant, u User, now time.Time) (Researc
 		}
 	}
 
+	r.Verdict, r.Evidence = weigh(ev)
+	return r, nil
+}
+
+// weigh turns findings into a verdict and their lines, strong ones
+// first: two strong findings, or one with a weak one, are a compromise;
+// anything less is suspicious; nothing is clean.
+func weigh(ev []evidence) (verdict string, lines []string) {
 	strong, weak := 0, 0
+	ev = slices.Clone(ev)
 	slices.SortStableFunc(ev, func(a, b evidence) int { return boolInt(b.strong) - boolInt(a.strong) })
 	for _, e := range ev {
 		if e.strong {
@@ -186,17 +195,15 @@ func ResearchUser(ctx context.Context, t Tenant, u User, now time.Time) (Researc
 		} else {
 			weak++
 		}
-		r.Evidence = append(r.Evidence, e.line)
+		lines = append(lines, e.line)
 	}
 	switch {
 	case strong >= 2 || strong == 1 && weak >= 1:
-		r.Verdict = VerdictCompromised
+		return VerdictCompromised, lines
 	case strong+weak > 0:
-		r.Verdict = VerdictSuspicious
-	default:
-		r.Verdict = VerdictClean
+		return VerdictSuspicious, lines
 	}
-	return r, nil
+	return VerdictClean, lines
 }
 
 func boolInt(b bool) int {
