@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -68,19 +69,26 @@ var viewUser = &Action{
 		if err != nil {
 			return Outcome{}, err
 		}
+		// The roles shown are the ones the approval rules judge by: held
+		// directly, through groups, or eligible. They are read beside the
+		// details, not after them, so the reply waits for one round trip
+		// instead of two. Where they cannot be read, the details' own
+		// list stands.
+		var roles [][]RoleHeld
+		var rolesErr []error
+		var wg sync.WaitGroup
+		if t.Roles != nil {
+			wg.Go(func() { roles, rolesErr = t.Roles.DirectoryRoles(ctx, []string{u.ID}) })
+		}
 		det, err := users.UserDetails(ctx, u.ID)
+		wg.Wait()
 		if err != nil {
 			return Outcome{}, err
 		}
-		// The roles shown are the ones the approval rules judge by: held
-		// directly, through groups, or eligible. Where they cannot be
-		// read, the details' own list stands.
-		if t.Roles != nil {
-			if roles, errs := t.Roles.DirectoryRoles(ctx, []string{u.ID}); errs[0] == nil {
-				det.Roles = nil
-				for _, r := range roles[0] {
-					det.Roles = append(det.Roles, r.String())
-				}
+		if t.Roles != nil && len(rolesErr) == 1 && rolesErr[0] == nil {
+			det.Roles = nil
+			for _, r := range roles[0] {
+				det.Roles = append(det.Roles, r.String())
 			}
 		}
 		return Outcome{Summary: userHeadline(det.User), Lines: userLines(det)}, nil

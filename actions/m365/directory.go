@@ -2,7 +2,9 @@ package m365
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"sync"
 
 	"fmt"
 	"log/slog"
@@ -109,43 +111,39 @@ func toUser(u models.Userable) actions.User {
 	}
 }
 
-// UserDetails implements actions.Users: the user with its manager, then
-// one $batch for groups and roles, authentication methods, the last sign-in
-// and the tenant's licence names.
+// UserDetails implements actions.Users in one wave of requests: a $batch
+// of the user with its manager, its groups and roles, authentication
+// methods, last sign-in and the tenant's licence names, and beside it the
+// per-user MFA state, which is in beta only and so cannot join a v1.0
+// $batch (a batch's version is its endpoint's:
+// https://learn.microsoft.com/en-us/graph/json-batching).
 func (d *Directory) UserDetails(ctx context.Context, id string) (actions.UserDetails, error) {
-	u, err := d.client.Users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+	det := actions.UserDetails{}
+	var mfaState string
+	var mfa sync.WaitGroup
+	mfa.Go(func() { mfaState = d.perUserMFAState(ctx, id) })
+	defer mfa.Wait() // never leave the read running past the call
+
+	user := d.client.Users().ByUserId(id)
+	self, err0 := user.ToGetRequestInformation(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect, Expand: []string{"manager"}},
 	})
-	if err != nil {
-		return actions.UserDetails{}, mapError(err, "user "+id)
-	}
-	det := actions.UserDetails{User: toUser(u)}
-	if m := u.GetManager(); m != nil {
-		if mu, ok := m.(models.Userable); ok {
-			det.Manager = deref(mu.GetDisplayName())
-		}
-	}
-	if t := u.GetLastPasswordChangeDateTime(); t != nil {
-		det.LastPasswordChange = *t
-	}
-
-	user := d.client.Users().ByUserId(det.ID)
 	memberOf, err1 := user.MemberOf().ToGetRequestInformation(ctx, nil)
 	methods, err2 := user.Authentication().Methods().ToGetRequestInformation(ctx, nil)
 	top := int32(1)
-	filter := fmt.Sprintf("userId eq '%s'", odataQuote(det.ID))
+	filter := fmt.Sprintf("userId eq '%s'", odataQuote(id))
 	signIns, err3 := d.client.AuditLogs().SignIns().ToGetRequestInformation(ctx, &auditlogs.SignInsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &auditlogs.SignInsRequestBuilderGetQueryParameters{Filter: &filter, Top: &top},
 	})
 	skus, err4 := d.client.SubscribedSkus().ToGetRequestInformation(ctx, nil)
-	for _, err := range []error{err1, err2, err3, err4} {
+	for _, err := range []error{err0, err1, err2, err3, err4} {
 		if err != nil {
 			return det, mapError(err, "user "+id)
 		}
 	}
 	batch := msgraphgocore.NewBatchRequest(d.adapter)
-	ids := make([]string, 4)
-	for i, ri := range []*abs.RequestInformation{memberOf, methods, signIns, skus} {
+	ids := make([]string, 5)
+	for i, ri := range []*abs.RequestInformation{self, memberOf, methods, signIns, skus} {
 		item, err := batch.AddBatchRequestStep(*ri)
 		if err != nil {
 			return det, mapError(err, "user "+id)
@@ -156,6 +154,20 @@ func (d *Directory) UserDetails(ctx context.Context, id string) (actions.UserDet
 	if err != nil {
 		return det, mapError(err, "user "+id)
 	}
+	u, err := d.batchUser(ctx, resp, ids[0], id)
+	if err != nil {
+		return det, err
+	}
+	det.User = toUser(u)
+	if m := u.GetManager(); m != nil {
+		if mu, ok := m.(models.Userable); ok {
+			det.Manager = deref(mu.GetDisplayName())
+		}
+	}
+	if t := u.GetLastPasswordChangeDateTime(); t != nil {
+		det.LastPasswordChange = *t
+	}
+	ids = ids[1:]
 	if r, err := batchItem[models.DirectoryObjectCollectionResponseable](resp, ids[0], models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue); err == nil {
 		for _, o := range r.GetValue() {
 			switch v := o.(type) {
@@ -200,18 +212,47 @@ func (d *Directory) UserDetails(ctx context.Context, id string) (actions.UserDet
 		}
 		det.Licenses = append(det.Licenses, n)
 	}
-	// Per-user MFA is in beta only (GET /users/{id}/authentication/requirements,
-	// https://learn.microsoft.com/en-us/graph/api/authentication-get?view=graph-rest-beta);
-	// without it the line is left out.
+	mfa.Wait()
+	det.MFAState = mfaState
+	return det, nil
+}
+
+// batchUser reads the user from its $batch item. A throttled or failing
+// item is read again on its own, where the client's retry policy applies;
+// a missing user is ENOTFOUND as from a plain GET.
+func (d *Directory) batchUser(ctx context.Context, resp msgraphgocore.BatchResponse, itemID, id string) (models.Userable, error) {
+	item := resp.GetResponseById(itemID)
+	if item != nil && item.GetStatus() != nil && *item.GetStatus() < 400 {
+		if u, err := batchItem[models.Userable](resp, itemID, models.CreateUserFromDiscriminatorValue); err == nil {
+			return u, nil
+		}
+	}
+	if item != nil && item.GetStatus() != nil && !retriable(int(*item.GetStatus())) && *item.GetStatus() >= 400 {
+		body, _ := json.Marshal(item.GetBody())
+		return nil, itemError(int(*item.GetStatus()), body, "user "+id)
+	}
+	u, err := d.client.Users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userSelect, Expand: []string{"manager"}},
+	})
+	if err != nil {
+		return nil, mapError(err, "user "+id)
+	}
+	return u, nil
+}
+
+// perUserMFAState reads per-user MFA, which is in beta only (GET
+// /users/{id}/authentication/requirements,
+// https://learn.microsoft.com/en-us/graph/api/authentication-get?view=graph-rest-beta);
+// "" when it cannot be read, and the line is left out.
+func (d *Directory) perUserMFAState(ctx context.Context, id string) string {
 	var req struct {
 		PerUserMfaState string `json:"perUserMfaState"`
 	}
-	if err := d.send(ctx, abs.GET, d.graphURL+"/beta/users/"+url.PathEscape(det.ID)+"/authentication/requirements", nil, &req); err == nil {
-		det.MFAState = req.PerUserMfaState
-	} else {
+	if err := d.send(ctx, abs.GET, d.graphURL+"/beta/users/"+url.PathEscape(id)+"/authentication/requirements", nil, &req); err != nil {
 		d.log.DebugContext(ctx, "per-user MFA state unavailable", "err", err)
+		return ""
 	}
-	return det, nil
+	return req.PerUserMfaState
 }
 
 // batchItem returns one item of a $batch response, or its error. A missing
