@@ -447,7 +447,7 @@ func (s *Service) Rehearse(ctx context.Context, tenantID string, c *Catalogue, u
 			// Only the user matters here: a refusal of the (absent)
 			// parameters is not one of the user.
 			if err := a.Check(u, Params{}); ErrorCode(err) == ECONFLICT {
-				notes = append(notes, ErrorMessage(err))
+				notes = append(notes, firstSentence(ErrorMessage(err)))
 			}
 		}
 		line := Rehearsal{Action: a.Name, Ready: reason == "", Reason: reason}
@@ -486,4 +486,13 @@ func setupReason(a *Action, check CheckReport) string {
 		return "needs a signed-in admin (delegated), not app-only: " + a.DelegatedOnly
 	}
 	return ""
+}
+
+// firstSentence returns s up to its first full stop, for a phone: the
+// action itself says the rest when it is asked.
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
 }

@@ -191,10 +191,14 @@ func TestRehearse_ServiceRefusals(t *testing.T) {
 	sim.Inject(fakegraph.Fault{Method: "GET", PathContains: "/auditLogs/signIns", Times: -1, Status: 403,
 		Code: "Authentication_RequestFromNonPremiumTenantOrB2CTenant", Message: "Neither tenant is B2C or tenant doesn't have premium license"})
 	sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "/InvokeCommand", Times: -1, Status: 401})
+	sim.SetPasswordAdditionRestricted(tenant, true, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 
 	rep, err := svc.Rehearse(ctx(), tenant, actions.Default(), "AdeleV@contoso.com")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, l := range rep.Lines() {
+		t.Log(l)
 	}
 	got := map[string]actions.Rehearsal{}
 	for _, a := range rep.Actions {
