@@ -33,6 +33,9 @@ type Rehearser interface {
 	// SharePointAdmin obtains a token for the tenant's SharePoint admin
 	// site, without using it, and returns the site's address.
 	SharePointAdmin(ctx context.Context) (string, error)
+	// ExchangeOrganization makes one read of Exchange Online routed as
+	// its organization-level cmdlets are (those of distribution lists).
+	ExchangeOrganization(ctx context.Context) error
 }
 
 // Rehearsal is the readiness of one action.
@@ -174,6 +177,7 @@ var probeWhat = map[string]string{
 	"userskus":      "the user's licences",
 	"usergroups":    "the user's groups",
 	"groupprivs":    "what the user's groups grant",
+	"distlists":     "Exchange Online",
 	"recyclebin":    "deleted users",
 	"mfasp":         "MFA service app",
 	"mfapolicy":     "app management policy",
@@ -338,6 +342,18 @@ var probes = map[string]probe{
 		}
 		return err
 	},
+	// distlists: distribution lists change through Exchange; other
+	// groups do not, so a failure is a note, not a stop.
+	"distlists": func(ctx context.Context, r *rehearsal) error {
+		x, err := side[Rehearser](r.d, "a rehearsal's reads")
+		if err != nil {
+			return err
+		}
+		if err := x.ExchangeOrganization(ctx); err != nil {
+			return note("distribution lists will fail: " + ErrorMessage(err))
+		}
+		return nil
+	},
 	"spadmin": func(ctx context.Context, r *rehearsal) error {
 		x, err := side[Rehearser](r.d, "a rehearsal's reads")
 		if err != nil {
@@ -386,8 +402,8 @@ var rehearsals = map[string][]string{
 	"password-never-expires": {"roles"},
 	"create-tap":             {"roles", "methods"},
 	"delete-user":            {"roles"},
-	"add-to-group":           {"roles", "usergroups", "groupprivs"},
-	"remove-from-group":      {"roles", "usergroups", "groupprivs"},
+	"add-to-group":           {"roles", "usergroups", "groupprivs", "distlists"},
+	"remove-from-group":      {"roles", "usergroups", "groupprivs", "distlists"},
 	"clear-immutable-id":     {"roles"},
 	"edit-user":              {"roles", "details"},
 	"reset-mfa":              {"roles", "methods"},

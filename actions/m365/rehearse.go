@@ -114,3 +114,11 @@ func (d *Directory) SharePointAdmin(ctx context.Context) (string, error) {
 	}
 	return admin, nil
 }
+
+// ExchangeOrganization implements actions.Rehearser with
+// Get-Mailbox -ResultSize 1, routed by the system mailbox as
+// Add-DistributionGroupMember is (see invoke).
+func (d *Directory) ExchangeOrganization(ctx context.Context) error {
+	_, err := d.invoke(ctx, "Get-Mailbox", map[string]any{"ResultSize": 1}, "Exchange Online")
+	return err
+}

@@ -218,6 +218,9 @@ func TestRehearse_ServiceRefusals(t *testing.T) {
 	if a := got["reset-password"]; !a.Ready {
 		t.Errorf("reset-password not ready: %s", a.Reason)
 	}
+	if a := got["add-to-group"]; !a.Ready || !strings.Contains(a.Note, "distribution lists will fail: ") {
+		t.Errorf("add-to-group = %+v, want ready with a note that distribution lists fail", a)
+	}
 }
 
 // TestRehearse_UnknownUser fails as a whole: there is no one to rehearse on.
