@@ -89,6 +89,7 @@ func TestRehearse_SendsNoWrite(t *testing.T) {
 		t.Log(l)
 	}
 	log := sim.Requests()
+	t.Logf("%d requests", len(log))
 	if len(log) == 0 {
 		t.Fatal("the rehearsal sent no request")
 	}
@@ -220,6 +221,36 @@ func TestRehearse_ServiceRefusals(t *testing.T) {
 	}
 	if a := got["add-to-group"]; !a.Ready || !strings.Contains(a.Note, "distribution lists will fail: ") {
 		t.Errorf("add-to-group = %+v, want ready with a note that distribution lists fail", a)
+	}
+}
+
+// TestRehearse_MissingRole names the Entra role the app lacks on the
+// actions that need it, and the tenant's refusal when it cannot sign in.
+func TestRehearse_MissingRole(t *testing.T) {
+	sim := newSim(t)
+	svc := rehearsalService(t, sim)
+	if err := sim.SetAppRoles(tenant, "Exchange Administrator"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := svc.Rehearse(ctx(), tenant, actions.Default(), "AdeleV@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]actions.Rehearsal{}
+	for _, a := range rep.Actions {
+		got[a.Action] = a
+	}
+	if a := got["reset-password"]; a.Ready || a.Reason != "missing Entra role: assign the User Administrator role to cippbot's app" {
+		t.Errorf("reset-password = %+v, want the User Administrator role named", a)
+	}
+	if a := got["convert-mailbox"]; !a.Ready {
+		t.Errorf("convert-mailbox not ready with Exchange Administrator: %s", a.Reason)
+	}
+
+	sim.SetTokenError(tenant, "7000229")
+	_, err = rehearsalService(t, sim).Rehearse(ctx(), tenant, actions.Default(), "AdeleV@contoso.com")
+	if err == nil || !strings.Contains(actions.ErrorMessage(err), "AADSTS7000229") {
+		t.Errorf("err = %v, want the sign-in refusal", err)
 	}
 }
 
