@@ -51,6 +51,7 @@ func (b *Bot) help(ctx context.Context, ev Event, r Responder, cmd Command) {
 		"• audit [user@domain]: recent audit entries",
 		"• access list | grant <platform:user> <role> [tenant] | revoke <platform:user> [tenant]",
 		"• tenants, whoami",
+		"• check <tenant> [rehearse user@domain]: what will work (admins)",
 		"/cipp help <action> for details.")
 	b.private(ctx, r, m)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/cippbot/cippbot/actions"
 )
@@ -86,9 +85,9 @@ func (b *Bot) rehearse(ctx context.Context, ev Event, t Tenant, upn string) Mess
 		return errorMessage("This cippbot cannot rehearse.")
 	}
 	ctx, trace := actions.WithTrace(ctx)
-	start := time.Now()
+	start := b.now()
 	rep, err := r.Rehearse(ctx, t.ID, b.Catalogue, upn)
-	rec.RequestIDs, rec.DurationMS = trace.IDs(), time.Since(start).Milliseconds()
+	rec.RequestIDs, rec.DurationMS = trace.IDs(), b.now().Sub(start).Milliseconds()
 	if err != nil {
 		rec.Outcome, rec.Error = "failed", err.Error()
 		b.record(ctx, ev, rec)
