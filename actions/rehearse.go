@@ -273,7 +273,10 @@ var probes = map[string]probe{
 		if err != nil {
 			return err
 		}
-		_, err = lc.SKUs(ctx)
+		skus, err := lc.SKUs(ctx)
+		if err == nil && !slices.ContainsFunc(skus, func(k SKU) bool { return k.Free() > 0 }) {
+			return note("no subscription has a free licence")
+		}
 		return err
 	},
 	"userskus": func(ctx context.Context, r *rehearsal) error {
@@ -490,9 +493,9 @@ func setupReason(a *Action, check CheckReport) string {
 	if perms := check.Missing[a.Name]; len(perms) > 0 {
 		return "missing permission: grant " + strings.Join(perms, " or ")
 	}
-	for _, rule := range check.Rules {
-		if strings.HasPrefix(rule, a.Name+" also needs ") {
-			return "missing permission: grant " + strings.TrimPrefix(rule, a.Name+" also needs ")
+	for _, p := range a.AlsoPermissions { // as Check judges them
+		if !slices.Contains(check.Permissions, p) && !slices.Contains(check.Permissions, strings.Replace(p, ".Read.", ".ReadWrite.", 1)) {
+			return "missing permission: grant " + p
 		}
 	}
 	if roles := check.MissingRoles[a.Name]; len(roles) > 0 {

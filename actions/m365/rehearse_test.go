@@ -254,6 +254,34 @@ func TestRehearse_MissingRole(t *testing.T) {
 	}
 }
 
+// TestRehearse_NoFreeLicence notes, on the actions that hand out
+// licences, a tenant whose subscriptions are all used up: they still
+// work (add-user without a licence), so it is a note.
+func TestRehearse_NoFreeLicence(t *testing.T) {
+	sim := newSim(t)
+	seed := fakegraph.PartnerSeed()
+	seed.SKUs[0].Enabled = len(seed.Users) // every one assigned
+	if err := sim.AddTenant(seed); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := rehearsalService(t, sim).Rehearse(ctx(), fakegraph.PartnerTenantID, actions.Default(), seed.Users[1].UserPrincipalName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range rep.Actions {
+		switch a.Action {
+		case "add-user", "bulk-add", "add-license":
+			if !a.Ready || a.Note != "no subscription has a free licence" {
+				t.Errorf("%s = %+v, want ready with a note", a.Action, a)
+			}
+		case "send-mfa-push":
+			if !a.Ready || a.Note != "" {
+				t.Errorf("%s = %+v, want ready: the user has an authenticator", a.Action, a)
+			}
+		}
+	}
+}
+
 // TestRehearse_UnknownUser fails as a whole: there is no one to rehearse on.
 func TestRehearse_UnknownUser(t *testing.T) {
 	sim := newSim(t)
