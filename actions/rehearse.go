@@ -22,8 +22,9 @@ import (
 type Rehearser interface {
 	// MFAServicePrincipal reports whether the tenant holds the service
 	// principal of the legacy MFA service's client app, which
-	// send-mfa-push would otherwise have to add.
-	MFAServicePrincipal(ctx context.Context) (bool, error)
+	// send-mfa-push would otherwise have to add, and whether it is
+	// enabled (a disabled one gets no token).
+	MFAServicePrincipal(ctx context.Context) (exists, enabled bool, err error)
 	// PasswordCredentialsAllowed reports whether the tenant's app
 	// management policy lets a password credential (secret) be added to
 	// a service principal; why says which restriction forbids it.
@@ -326,12 +327,17 @@ var probes = map[string]probe{
 		if err != nil {
 			return err
 		}
-		ok, err := x.MFAServicePrincipal(ctx)
-		if err == nil && !ok {
+		exists, enabled, err := x.MFAServicePrincipal(ctx)
+		switch {
+		case err != nil:
+			return err
+		case !exists:
 			// SendMFAPush adds it, with the permission Check confirmed.
 			return note("the MFA service app (Azure Multi-Factor Auth Client) is not in the tenant yet; the first push adds it")
+		case !enabled:
+			return Errorf(ECONFLICT, "the Azure Multi-Factor Auth Client app is disabled in this tenant: enable it in Entra ID, Enterprise applications")
 		}
-		return err
+		return nil
 	},
 	"mfapolicy": func(ctx context.Context, r *rehearsal) error {
 		x, err := side[Rehearser](r.d, "a rehearsal's reads")

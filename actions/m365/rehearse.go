@@ -21,18 +21,27 @@ var _ actions.Rehearser = (*Directory)(nil)
 // MFAServicePrincipal implements actions.Rehearser:
 // GET /servicePrincipals?$filter=appId eq '981f26a1-…', the look-up
 // SendMFAPush starts with, without adding what is missing
-// (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list).
-func (d *Directory) MFAServicePrincipal(ctx context.Context) (bool, error) {
+// (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list),
+// and its accountEnabled: "true if the service principal account is
+// enabled; otherwise, false"
+// (https://learn.microsoft.com/en-us/graph/api/resources/serviceprincipal);
+// a disabled one is refused tokens (AADSTS7000112, see postToken).
+func (d *Directory) MFAServicePrincipal(ctx context.Context) (exists, enabled bool, err error) {
 	var sps struct {
 		Value []struct {
-			ID string `json:"id"`
+			ID             string `json:"id"`
+			AccountEnabled *bool  `json:"accountEnabled"`
 		} `json:"value"`
 	}
-	err := d.send(ctx, abs.GET, d.v1("/servicePrincipals", "$filter", "appId eq '"+mfaAppID+"'", "$select", "id"), nil, &sps)
+	err = d.send(ctx, abs.GET, d.v1("/servicePrincipals", "$filter", "appId eq '"+mfaAppID+"'", "$select", "id,accountEnabled"), nil, &sps)
 	if err != nil {
-		return false, mapError(err, "the MFA service app")
+		return false, false, mapError(err, "the MFA service app")
 	}
-	return len(sps.Value) > 0, nil
+	if len(sps.Value) == 0 {
+		return false, false, nil
+	}
+	e := sps.Value[0].AccountEnabled
+	return true, e == nil || *e, nil
 }
 
 // PasswordCredentialsAllowed implements actions.Rehearser with

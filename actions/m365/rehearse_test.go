@@ -282,6 +282,31 @@ func TestRehearse_NoFreeLicence(t *testing.T) {
 	}
 }
 
+// TestRehearse_MFAAppDisabled: a disabled MFA client app gets no token,
+// so send-mfa-push is not ready, and says where to enable it.
+func TestRehearse_MFAAppDisabled(t *testing.T) {
+	sim := newSim(t)
+	seed := fakegraph.PartnerSeed()
+	seed.ServicePrincipals = fakegraph.DefaultServicePrincipals()
+	for i := range seed.ServicePrincipals {
+		if seed.ServicePrincipals[i].AppID == fakegraph.MFAAppID {
+			seed.ServicePrincipals[i].Disabled = true
+		}
+	}
+	if err := sim.AddTenant(seed); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := rehearsalService(t, sim).Rehearse(ctx(), fakegraph.PartnerTenantID, actions.Default(), seed.Users[1].UserPrincipalName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range rep.Actions {
+		if a.Action == "send-mfa-push" && (a.Ready || !strings.Contains(a.Reason, "Multi-Factor Auth Client app is disabled")) {
+			t.Errorf("send-mfa-push = %+v, want not ready: the app is disabled", a)
+		}
+	}
+}
+
 // TestRehearse_UnknownUser fails as a whole: there is no one to rehearse on.
 func TestRehearse_UnknownUser(t *testing.T) {
 	sim := newSim(t)
