@@ -18,6 +18,7 @@ import (
 func TestCheckRehearse(t *testing.T) {
 	sim, cfg := msp(t)
 	cfg.ExchangeURL = sim.URL()
+	cfg.AuditKey = testAuditKey
 	if out, err := tenantsCmd(t, sim, cfg, "sync"); err != nil {
 		t.Fatalf("sync: %v\n%s", err, out)
 	}
@@ -66,6 +67,12 @@ func TestCheckRehearse(t *testing.T) {
 	}
 	if checks != 1 {
 		t.Errorf("%d check records, want 1", checks)
+	}
+	db.Close()
+	// The record is keyed like every other, so the chain still verifies.
+	var vout, verr bytes.Buffer
+	if code := runAudit(context.Background(), cfg, []string{"verify"}, &vout, &verr); code != 0 {
+		t.Errorf("audit verify after a rehearsal: exit %d\n%s%s", code, vout.String(), verr.String())
 	}
 
 	if err := runRehearse(context.Background(), cfg, []string{"--rehearse", "adele"}, &out, sim.Client(), slog.New(slog.DiscardHandler)); err == nil {
