@@ -20,6 +20,9 @@ type Tenant struct {
 	OneDrive  OneDrive
 	Push      MFAPush
 
+	// Rehearsal makes the reads only a rehearsal needs (see Rehearse).
+	Rehearsal Rehearser
+
 	// Batch, if non-nil, sends many writes of a bulk run at once; nil
 	// means they go one by one through Users and Groups. It changes how
 	// writes travel, not what the tenant can do.

@@ -51,6 +51,7 @@ func (b *Bot) help(ctx context.Context, ev Event, r Responder, cmd Command) {
 		"• audit [user@domain]: recent audit entries",
 		"• access list | grant <platform:user> <role> [tenant] | revoke <platform:user> [tenant]",
 		"• tenants, whoami",
+		"• check <tenant> [rehearse user@domain]: what will work (admins)",
 		"/cipp help <action> for details.")
 	b.private(ctx, r, m)
 }
@@ -394,7 +395,8 @@ func Builtins() []Builtin {
 		{Name: "access", Summary: "Roles: list, grant <platform:user> <role> [tenant], revoke", Arg: "args", ArgSummary: "list | grant discord:ID helpdesk [tenant] | revoke discord:ID [tenant]"},
 		{Name: "tenants", Summary: "The customer tenants cippbot knows", Arg: "search", ArgSummary: "part of a name or domain"},
 		{Name: "bind", Summary: "Bind this channel to a tenant, so bare user names work here", Arg: "tenant", ArgSummary: "domain or alias; none shows the binding, - removes it"},
-		{Name: "check", Summary: "Admins: can cippbot reach a tenant, and which actions will work", Arg: "tenant", ArgSummary: "domain or alias"},
+		{Name: "check", Summary: "Admins: can cippbot reach a tenant, and which actions will work", Arg: "tenant",
+			ArgSummary: "domain or alias; add rehearse user@domain to try every action's reads on that user"},
 		{Name: "whoami", Summary: "Your chat ID and role"},
 	}
 }

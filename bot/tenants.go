@@ -123,12 +123,18 @@ func (b *Bot) bind(ctx context.Context, ev Event, r Responder, cmd Command) {
 }
 
 // check tells an admin whether cippbot can reach a tenant and which
-// actions its permissions allow.
+// actions its permissions allow, or, with "rehearse <user>", rehearses
+// every action on that user (rehearse.go).
 func (b *Bot) check(ctx context.Context, ev Event, r Responder, cmd Command) {
+	cmd, upn, rerr := splitRehearse(cmd)
 	arg := strings.Join(append(cmd.Positional, cmd.Targets...), " ")
 	rs, err := b.roles(ctx, ev.Actor.ID)
 	if err != nil || rs.Highest() < RoleAdmin {
 		b.private(ctx, r, errorMessage("Only an admin may check a tenant."))
+		return
+	}
+	if rerr != nil {
+		b.private(ctx, r, errorMessage(rerr.Error()))
 		return
 	}
 	var t Tenant
@@ -146,6 +152,10 @@ func (b *Bot) check(ctx context.Context, ev Event, r Responder, cmd Command) {
 	}
 	if rs.In(t.ID) < RoleAdmin {
 		b.private(ctx, r, errorMessage("Only an admin of "+t.DefaultDomain+" may check it."))
+		return
+	}
+	if upn != "" {
+		b.private(ctx, r, b.rehearse(ctx, ev, t, upn))
 		return
 	}
 	b.private(ctx, r, CheckMessage(t, b.checkTenant(ctx, t)))

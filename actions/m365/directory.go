@@ -71,7 +71,7 @@ var (
 func (d *Directory) Tenant() actions.Tenant {
 	return actions.Tenant{
 		Users: d, Groups: d, Auth: d, Roles: d, Org: d,
-		Lifecycle: d, Security: d, Exchange: d, OneDrive: d, Push: d,
+		Lifecycle: d, Security: d, Exchange: d, OneDrive: d, Push: d, Rehearsal: d,
 		Batch: d, UsersWithRoles: d,
 	}
 }

@@ -53,6 +53,7 @@ Usage:
   cippbot tenants list | sync | add <domain-or-id> | remove <domain-or-id>
   cippbot tenants policy <domain-or-id> strict|two-approvers
   cippbot check                     can cippbot reach each tenant, and which actions work
+  cippbot check --rehearse USER@DOMAIN   every action's reads on one user, changing nothing
   cippbot version
   cippbot healthcheck               exit 0 if serve answers /healthz on CIPPBOT_LISTEN (for containers)
 
@@ -93,6 +94,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "tenants":
 		runErr = runTenants(ctx, cfg, args[1:], stdout, nil, log)
 	case "check":
+		if len(args) > 1 { // --rehearse user@domain (rehearse.go)
+			runErr = runRehearse(ctx, cfg, args[1:], stdout, nil, log)
+			break
+		}
 		runErr = runCheck(ctx, cfg, stdout, nil, log)
 	case "version":
 		fmt.Fprintln(stdout, "cippbot", version())
