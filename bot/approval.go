@@ -21,10 +21,11 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 		b.private(ctx, r, errorMessage("Could not store the request: "+b.userError(ctx, err)))
 		return
 	}
-	if err := b.record(ctx, ev, AuditRecord{Kind: KindRequest, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, Policy: strings.Join(ap.Why, "; "), ApprovalID: ap.ID,
-		Outcome: "pending"}); err != nil {
-		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, "audit unavailable"; return nil })
+	rec := ap.auditRecord(KindRequest, "pending")
+	rec.Policy = strings.Join(ap.Why, "; ")
+	if err := b.record(ctx, ev, rec); err != nil {
+		// Unstored, the request stays pending with no card, and expires.
+		b.moveApproval(ctx, ap.ID, StatePending, StateFailed, "audit unavailable")
 		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
 		return
 	}
@@ -32,14 +33,58 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 	ref, err := b.public(ctx, r, pendingCard(a, ap))
 	if err != nil {
 		// Nobody can approve a card nobody sees: close the request.
-		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, "card not posted"; return nil })
-		b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-			Targets: ap.Targets, ApprovalID: ap.ID, Outcome: "failed", Error: "approval card could not be posted: " + err.Error()})
+		b.moveApproval(ctx, ap.ID, StatePending, StateFailed, "card not posted")
+		rec := ap.auditRecord(KindOutcome, "failed")
+		rec.Params, rec.Reason = nil, "" // the request record just written has them
+		rec.Error = "approval card could not be posted: " + err.Error()
+		b.record(ctx, ev, rec)
 		return
 	}
 	if ref != "" {
-		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.Card = ref; return nil })
+		if _, err := b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.Card = ref; return nil }); err != nil {
+			// The card's buttons still work (they carry the ID), but the
+			// card cannot be found to update: results are posted anew.
+			b.log().ErrorContext(ctx, "approval card not kept with its request", LogApproval, ap.ID, "err", err)
+		}
 	}
+}
+
+// auditRecord is a record of kind about ap, with the outcome given: the
+// action, tenant, targets, parameters, reason and ID the approval pins.
+// Callers add who acted and why it ended as it did.
+func (ap Approval) auditRecord(kind, outcome string) AuditRecord {
+	return AuditRecord{Kind: kind, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
+		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Outcome: outcome}
+}
+
+// moveApproval moves approval id from state from to state to, as a
+// compare-and-swap, and returns it as stored; outcome, if non-empty,
+// replaces its one-line result. It reports false if the approval did not
+// move: it had left from already (a second click, Sweep, another
+// process), which is no fault, or the store failed, which is logged here
+// with the move that was meant. Either way the approval keeps the state
+// it has, and its end is never written twice: a pending one expires in
+// Sweep, a running one is marked "outcome unknown" by the next Recover.
+func (b *Bot) moveApproval(ctx context.Context, id string, from, to ApprovalState, outcome string) (Approval, bool) {
+	ap, err := b.Store.UpdateApproval(ctx, id, func(x *Approval) error {
+		if x.State != from {
+			return errDecided{*x}
+		}
+		x.State = to
+		if outcome != "" {
+			x.Outcome = outcome
+		}
+		return nil
+	})
+	var dec errDecided
+	switch {
+	case errors.As(err, &dec):
+		return dec.ap, false
+	case err != nil:
+		b.log().ErrorContext(ctx, "approval state not stored", LogApproval, id, "from", from, "to", to, "err", err)
+		return Approval{}, false
+	}
+	return ap, true
 }
 
 // createApproval stores ap under a new ID and returns the ID.
@@ -84,8 +129,12 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 	a := b.Catalogue.Lookup(ap.Action)
 	refuse := func(msg string) {
 		b.private(ctx, r, errorMessage(msg))
-		b.refused(ctx, ev, AuditRecord{Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-			Targets: ap.Targets, ApprovalID: ap.ID, Error: verb + ": " + msg})
+		rec := ap.auditRecord(KindRefused, "")
+		// The refusal is of the click, not of the request: it keeps the
+		// command typed, not the request's parameters and reason.
+		rec.Params, rec.Reason = nil, ""
+		rec.Error = verb + ": " + msg
+		b.refused(ctx, ev, rec)
 	}
 	if a == nil {
 		refuse("This request's action no longer exists.")
@@ -163,21 +212,22 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 		b.metrics().ApprovalWait(now.Sub(ap.CreatedAt))
 	}
 	if partial {
-		b.record(ctx, ev, AuditRecord{Kind: KindDecision, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-			Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, Policy: strings.Join(ap.Why, "; "), ApprovalID: ap.ID,
-			Approver: &decider, Outcome: fmt.Sprintf("approved %d of %d", len(ap.Approvers), ap.needed())})
+		rec := ap.auditRecord(KindDecision, fmt.Sprintf("approved %d of %d", len(ap.Approvers), ap.needed()))
+		rec.Policy, rec.Approver = strings.Join(ap.Why, "; "), &decider
+		b.record(ctx, ev, rec)
 		b.updateCard(ctx, ap, pendingCard(a, ap))
 		b.private(ctx, r, Message{Title: fmt.Sprintf("You approved %s; %d more approver(s) needed.", ap.ID, ap.needed()-len(ap.Approvers)), Tone: ToneOK})
 		return
 	}
 	switch ap.State {
 	case StateExpired:
-		b.expired(ctx, ev, a, ap)
+		b.expired(ctx, &ev, a, ap)
 		b.private(ctx, r, errorMessage(fmt.Sprintf("Request %s expired at %s; nothing was done.", ap.ID, ap.ExpiresAt.Format("15:04Z")),
 			"Ask again if it is still needed."))
 	case StateDenied:
-		b.record(ctx, ev, AuditRecord{Kind: KindDecision, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-			Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: &decider, Outcome: "denied"})
+		rec := ap.auditRecord(KindDecision, "denied")
+		rec.Approver = &decider
+		b.record(ctx, ev, rec)
 		word := "Denied"
 		if own {
 			word = "Withdrawn"
@@ -211,10 +261,18 @@ func alreadyDecided(ap Approval) Message {
 	return errorMessage(fmt.Sprintf("Request %s was already approved%s: %s", ap.ID, who, ap.State))
 }
 
-// expired records an expiry and updates the card.
-func (b *Bot) expired(ctx context.Context, ev Event, a *actions.Action, ap Approval) {
-	b.record(ctx, ev, AuditRecord{Kind: KindDecision, Actor: Actor{ID: "cippbot"}, Action: ap.Action, TenantID: ap.TenantID,
-		Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Outcome: "expired"})
+// expired records an expiry and updates the card. ev, if non-nil, is the
+// click that found the approval expired, and the record is written where
+// it was made; nil means Sweep found it, and the record is written in the
+// approval's channel.
+func (b *Bot) expired(ctx context.Context, ev *Event, a *actions.Action, ap Approval) {
+	rec := ap.auditRecord(KindDecision, "expired")
+	rec.Actor = Actor{ID: "cippbot"}
+	if ev != nil {
+		b.record(ctx, *ev, rec)
+	} else {
+		b.recordAt(ctx, ap, rec)
+	}
 	b.updateCard(ctx, ap, decidedCard(a, ap, fmt.Sprintf("Expired: %s %s (nobody approved in time)", ap.Action, targetList(ap.Targets)), ToneInfo))
 	b.notify(ctx, ap, Message{Title: fmt.Sprintf("Your %s request (%s) expired unapproved; nothing was done.", ap.Action, ap.ID), Tone: ToneInfo})
 }
@@ -222,14 +280,16 @@ func (b *Bot) expired(ctx context.Context, ev Event, a *actions.Action, ap Appro
 // runApproved runs a request that has just moved to running, exactly once.
 func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions.Action, ap Approval) {
 	decider := *ap.DecidedBy
+	// Not run: if that cannot be stored, the request stays "running" and
+	// the next start reports its outcome unknown, wrong on the safe side.
 	fail := func(msg string) {
-		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, msg; return nil })
+		b.moveApproval(ctx, ap.ID, StateRunning, StateFailed, msg)
 		b.updateCard(ctx, ap, decidedCard(a, ap, "Not run: "+msg, ToneError))
 		b.private(ctx, r, errorMessage("Not run: "+msg))
 	}
-	if err := b.record(ctx, ev, AuditRecord{Kind: KindDecision, Action: ap.Action, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, Policy: strings.Join(ap.Why, "; "), ApprovalID: ap.ID,
-		Approver: &decider, Outcome: "approved"}); err != nil {
+	approved := ap.auditRecord(KindDecision, "approved")
+	approved.Policy, approved.Approver = strings.Join(ap.Why, "; "), &decider
+	if err := b.record(ctx, ev, approved); err != nil {
 		fail("the audit trail is unavailable")
 		return
 	}
@@ -237,19 +297,20 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 	// risk decision has changed since, it no longer does.
 	if changed := b.stillPinned(ctx, a, ap); changed != "" {
 		msg := "approval void: " + changed + " since it was asked; ask again"
-		b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = StateFailed, msg; return nil })
-		b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Actor: ap.Requester, Action: ap.Action, TenantID: ap.TenantID,
-			Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, ApprovalID: ap.ID, Approver: &decider,
-			Outcome: "void", Error: changed})
+		b.moveApproval(ctx, ap.ID, StateRunning, StateFailed, msg)
+		void := ap.auditRecord(KindOutcome, "void")
+		void.Reason = "" // the decision record just written has it
+		void.Actor, void.Approver, void.Error = ap.Requester, &decider, changed
+		b.record(ctx, ev, void)
 		b.metrics().Request(ev.Platform, ap.Action, "void")
 		b.updateCard(ctx, ap, decidedCard(a, ap, "Not run, "+msg, ToneError))
 		b.notify(ctx, ap, Message{Title: fmt.Sprintf("Your %s request (%s) was not run: %s.", ap.Action, ap.ID, msg), Tone: ToneError})
 		b.private(ctx, r, errorMessage("Not run, "+msg+"."))
 		return
 	}
-	if err := b.record(ctx, ev, AuditRecord{Kind: KindIntent, Actor: ap.Requester, Action: ap.Action, TenantID: ap.TenantID,
-		Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID,
-		Approver: &decider, Outcome: "running"}); err != nil {
+	intent := ap.auditRecord(KindIntent, "running")
+	intent.Actor, intent.Approver = ap.Requester, &decider
+	if err := b.record(ctx, ev, intent); err != nil {
 		fail("the audit trail is unavailable")
 		return
 	}
@@ -266,8 +327,10 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 	case "unknown":
 		state = StateUnknown
 	}
-	final, _ := b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.State, x.Outcome = state, m.Title; return nil })
-	if final.ID == "" {
+	// If the end cannot be stored (logged), the next start reports the
+	// outcome unknown; the card is still updated from what is known.
+	final, ok := b.moveApproval(ctx, ap.ID, StateRunning, state, m.Title)
+	if !ok {
 		final = ap
 	}
 	// The secret goes first, so that the card says whether it arrived; if
@@ -326,21 +389,15 @@ func (b *Bot) Sweep(ctx context.Context) error {
 		if !now.After(p.ExpiresAt) {
 			continue
 		}
-		ap, err := b.Store.UpdateApproval(ctx, p.ID, func(x *Approval) error {
-			if x.State != StatePending {
-				return errDecided{*x}
-			}
-			x.State = StateExpired
-			return nil
-		})
-		if err != nil {
-			continue // decided meanwhile
+		ap, ok := b.moveApproval(ctx, p.ID, StatePending, StateExpired, "")
+		if !ok {
+			continue // decided meanwhile, or not stored and tried at the next sweep
 		}
 		a := b.Catalogue.Lookup(ap.Action)
 		if a == nil {
 			continue
 		}
-		b.expired(ctx, Event{Platform: ap.Platform, Workspace: ap.Workspace, Channel: ap.Channel}, a, ap)
+		b.expired(ctx, nil, a, ap)
 	}
 	b.prune(ctx, now)
 	return nil
@@ -388,20 +445,14 @@ func (b *Bot) Recover(ctx context.Context) error {
 		return err
 	}
 	for _, p := range running {
-		ap, err := b.Store.UpdateApproval(ctx, p.ID, func(x *Approval) error {
-			if x.State != StateRunning {
-				return errDecided{*x}
-			}
-			x.State, x.Outcome = StateUnknown, "outcome unknown: cippbot stopped while it ran"
-			return nil
-		})
-		if err != nil {
-			continue
+		ap, ok := b.moveApproval(ctx, p.ID, StateRunning, StateUnknown, "outcome unknown: cippbot stopped while it ran")
+		if !ok {
+			continue // settled meanwhile, or not stored and tried at the next start
 		}
-		ev := Event{Platform: ap.Platform, Workspace: ap.Workspace, Channel: ap.Channel}
-		b.record(ctx, ev, AuditRecord{Kind: KindOutcome, Actor: ap.Requester, Action: ap.Action, TenantID: ap.TenantID,
-			Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, ApprovalID: ap.ID, Approver: ap.DecidedBy,
-			Outcome: "unknown", Error: "process stopped while the action ran"})
+		rec := ap.auditRecord(KindOutcome, "unknown")
+		rec.Reason = "" // the intent record before it has it
+		rec.Actor, rec.Approver, rec.Error = ap.Requester, ap.DecidedBy, "process stopped while the action ran"
+		b.recordAt(ctx, ap, rec)
 		if a := b.Catalogue.Lookup(ap.Action); a != nil {
 			b.updateCard(ctx, ap, decidedCard(a, ap, "Outcome unknown: cippbot stopped while "+ap.Action+" ran. Check the user.", ToneWarn))
 		}

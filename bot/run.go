@@ -17,8 +17,7 @@ import (
 func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Action, ap Approval) {
 	// The request record doubles as the intent: it is written before the
 	// tenant is called, and if it cannot be written nothing is called.
-	if err := b.record(ctx, ev, AuditRecord{Kind: KindRequest, Action: a.Name, TenantID: ap.TenantID,
-		Tenant: ap.TenantDomain, Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, Outcome: "running"}); err != nil {
+	if err := b.record(ctx, ev, ap.auditRecord(KindRequest, "running")); err != nil {
 		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
 		return
 	}
@@ -33,15 +32,14 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 			b.log().WarnContext(ctx, "could not keep the run for crash recovery", "err", err)
 		} else {
 			defer func() {
-				b.Store.UpdateApproval(context.WithoutCancel(ctx), id, func(x *Approval) error {
-					if x.State == StateRunning {
-						x.State, x.Outcome = StateDone, "ran at once"
-						if interrupted {
-							x.State, x.Outcome = StateUnknown, "outcome unknown: cippbot stopped while it ran"
-						}
-					}
-					return nil
-				})
+				// If this is not stored, the run stays "running" and the
+				// next start marks it "outcome unknown" and says so to the
+				// requester: wrong on the safe side.
+				state, outcome := StateDone, "ran at once"
+				if interrupted {
+					state, outcome = StateUnknown, "outcome unknown: cippbot stopped while it ran"
+				}
+				b.moveApproval(context.WithoutCancel(ctx), id, StateRunning, state, outcome)
 			}()
 		}
 	}
@@ -204,10 +202,9 @@ func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Appro
 		res.outcome = "unknown"
 	}
 	rctx := context.WithoutCancel(ctx)
-	rec := AuditRecord{Kind: KindOutcome, Action: a.Name, TenantID: ap.TenantID, Tenant: ap.TenantDomain,
-		Targets: ap.Targets, Params: ap.Params, Reason: ap.Reason, ApprovalID: ap.ID, Approver: ap.DecidedBy,
-		Actor: ap.Requester, Outcome: res.outcome, Error: strings.Join(errs, "; "), RequestIDs: trace.IDs(),
-		DurationMS: b.now().Sub(start).Milliseconds()}
+	rec := ap.auditRecord(KindOutcome, res.outcome)
+	rec.Actor, rec.Approver = ap.Requester, ap.DecidedBy
+	rec.Error, rec.RequestIDs, rec.DurationMS = strings.Join(errs, "; "), trace.IDs(), b.now().Sub(start).Milliseconds()
 	if len(results) > 1 {
 		for i, x := range results {
 			one := rec
