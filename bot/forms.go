@@ -122,37 +122,3 @@ func withoutKeys(p actions.Params, keys []string) actions.Params {
 	}
 	return q
 }
-
-// rebuild writes a request back as command text, with param set to
-// value if param is not "": what a choice button sends.
-func rebuild(a *actions.Action, targets []string, p actions.Params, reason, param, value string) string {
-	words := []string{a.Name}
-	for _, t := range targets {
-		words = append(words, quoteArg(t))
-	}
-	for _, prm := range a.Params {
-		v, ok := p[prm.Name]
-		if prm.Name == param {
-			v, ok = value, true
-		}
-		if !ok {
-			continue
-		}
-		if prm.Kind == actions.ParamBool {
-			if v == "true" {
-				words = append(words, "--"+prm.Name)
-			}
-			continue
-		}
-		words = append(words, prm.Name+"="+quoteArg(v))
-	}
-	if reason != "" {
-		words = append(words, "reason="+quoteArg(reason))
-	}
-	return strings.Join(words, " ")
-}
-
-// quoteArg quotes a word for the grammar, escaping what it must.
-func quoteArg(v string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
-}
