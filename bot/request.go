@@ -13,203 +13,64 @@ import (
 // few.
 const maxTargets = 1000
 
-// request handles "/cipp <action> …": check, resolve, authorize, then run
-// at once or ask for approval.
+// intake is one request as it is read, step by step: what was typed and
+// attached, then what it resolves to. Each step of request fills in more
+// of it or refuses the request.
+type intake struct {
+	a   *actions.Action
+	ev  Event
+	cmd Command // as typed, with the users of attached files added
+
+	// binding is the tenant the channel stands for (its binding, or
+	// customerId=); bound reports whether there is one.
+	binding Binding
+	bound   bool
+	// bare are the bare names typed in a bound channel: users of its
+	// tenant, found by name.
+	bare []string
+	// rows are bulk-add's users to create, read from its file.
+	rows   string
+	params actions.Params
+
+	tenant Tenant // the targets' tenant, once resolved
+	role   Role   // the requester's role there
+	users  []actions.User
+	// targets are the users a refusal record names: as typed once they
+	// are counted, as found once they are.
+	targets []Target
+}
+
+// request handles "/cipp <action> …". It reads the request in steps, each
+// of which may refuse it: the files and the channel, the parameters, the
+// users to create (or a form to fill in), the tenant and the requester's
+// role in it, the target users, the action's own checks and the approval
+// policy. Then it runs the request at once or asks for approval.
 func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Action, cmd Command) {
-	refuse := func(tenant Tenant, targets []Target, err error) {
-		b.private(ctx, r, errorMessage(b.userError(ctx, err)))
-		b.refused(ctx, ev, AuditRecord{Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
-			Targets: targets, Reason: cmd.Reason, Error: errorDetail(err)})
-	}
-	// bulk-add reads whole rows from its file; other bulk actions a list
-	// of users.
-	var rows string
-	var err error
-	if a.Target == actions.TargetNew && a.Bulk && len(ev.Files) > 0 {
-		var upns []string
-		upns, rows, err = newUserRowsFromFiles(ev.Files)
-		cmd.Targets = append(cmd.Targets, upns...)
-	} else {
-		cmd, err = withFileTargets(cmd, ev.Files)
-	}
-	if err != nil {
-		refuse(Tenant{}, nil, err)
-		return
-	}
-	if len(ev.Files) > 0 && !a.Bulk {
-		refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID, "%s takes one user; a file of users works with bulk actions", a.Name))
-		return
-	}
-	// In a channel bound to a tenant, bare names are users of it: the
-	// bare words before the action's own positional parameters.
-	positional, bare := cmd.Positional, []string(nil)
-	binding, berr := b.Store.Binding(ctx, ev.Platform, ev.Channel)
-	bound := berr == nil
-	// customerId= (CIPP's name for the tenant, its ID or a domain) names
-	// the tenant for this request, as a channel binding would.
-	if v, ok := cmd.Named["customerid"]; ok {
-		delete(cmd.Named, "customerid")
-		t, err := b.lookupTenant(ctx, v)
-		if err != nil {
-			refuse(Tenant{}, nil, err)
+	in := &intake{a: a, ev: ev, cmd: cmd}
+	steps := []func(context.Context, *intake) error{b.readFiles, b.readChannel, splitBare, bindParams, b.nameNewUsers}
+	for _, step := range steps {
+		if err := step(ctx, in); err != nil {
+			b.refuse(ctx, r, in, err)
 			return
 		}
-		binding, bound = Binding{Platform: ev.Platform, Channel: ev.Channel, TenantID: t.ID}, true
 	}
-	if extra := len(positional) - positionalParams(a); extra > 0 {
-		if !bound {
-			refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID,
-				"%q is not user@domain: type the full address, or bind this channel to a tenant (/cipp bind contoso.com) to use bare names",
-				positional[0]))
+	if len(a.Form) > 0 && in.rows == "" && formNeeded(a, in.params, len(in.cmd.Targets) > 0) {
+		b.private(ctx, r, b.newUserForm(ctx, a, in.params, in.cmd, in.binding.TenantID))
+		return
+	}
+	if in.rows != "" {
+		in.params[actions.RowsParam] = in.rows
+	}
+	steps = []func(context.Context, *intake) error{countTargets, b.findTenant, b.authorize, b.findUsers, b.prepare}
+	for _, step := range steps {
+		if err := step(ctx, in); err != nil {
+			b.refuse(ctx, r, in, err)
 			return
 		}
-		bare, positional = positional[:extra], positional[extra:]
 	}
-	params, err := a.Bind(positional, cmd.Named, cmd.Flags)
+	ap, err := b.approval(ctx, in)
 	if err != nil {
-		raw := make([]Target, 0, len(cmd.Targets))
-		for _, t := range cmd.Targets {
-			raw = append(raw, Target{UPN: t})
-		}
-		refuse(Tenant{}, raw, err)
-		return
-	}
-	if a.Target == actions.TargetNew {
-		// Users to create: bare names are new addresses in the bound
-		// tenant; without an address, the fields may name one.
-		if len(bare) > 0 {
-			t, err := b.lookupTenant(ctx, binding.TenantID)
-			if err != nil {
-				refuse(Tenant{}, nil, err)
-				return
-			}
-			for _, n := range bare {
-				cmd.Targets = append(cmd.Targets, strings.ToLower(n+"@"+t.DefaultDomain))
-			}
-			bare = nil
-		}
-		if len(cmd.Targets) == 0 && a.TargetFrom != nil {
-			if params["primdomain"] == "" && params["mailnickname"] != "" && bound {
-				if t, err := b.lookupTenant(ctx, binding.TenantID); err == nil {
-					params["primdomain"] = t.DefaultDomain
-				}
-			}
-			if upn := a.TargetFrom(params); upn != "" {
-				cmd.Targets = append(cmd.Targets, upn)
-			}
-		}
-		if len(a.Form) > 0 && rows == "" && formNeeded(a, params, len(cmd.Targets) > 0) {
-			b.private(ctx, r, b.newUserForm(ctx, a, params, cmd, binding.TenantID))
-			return
-		}
-		if rows != "" {
-			params[actions.RowsParam] = rows
-		}
-	}
-	if len(cmd.Targets)+len(bare) == 0 {
-		refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID, "%s needs a user as user@domain: /cipp %s", a.Name, a.Usage()))
-		return
-	}
-	if len(cmd.Targets)+len(bare) > maxTargets {
-		refuse(Tenant{}, nil, actions.Errorf(actions.EINVALID, "at most %d users per request", maxTargets))
-		return
-	}
-	raw := make([]Target, 0, len(cmd.Targets)+len(bare))
-	for _, t := range append(slices.Clone(cmd.Targets), bare...) {
-		raw = append(raw, Target{UPN: t})
-	}
-	// A refusal that offers choices (a group name several groups share)
-	// shows them as buttons that ask again with the choice made.
-	refuse = func(tenant Tenant, targets []Target, err error) {
-		m := errorMessage(b.userError(ctx, err))
-		for _, c := range actions.ChoicesOf(err) {
-			// The line stands in where a button cannot (too long a
-			// command for Discord's 100-character button IDs).
-			m.Lines = append(m.Lines, c.Label+": "+c.Param+"="+c.Value)
-			m.Buttons = append(m.Buttons, Button{Label: c.Label,
-				Value: rebuild(a, append(slices.Clone(cmd.Targets), bare...), params, cmd.Reason, c.Param, c.Value)})
-		}
-		b.private(ctx, r, m)
-		b.refused(ctx, ev, AuditRecord{Action: a.Name, TenantID: tenant.ID, Tenant: tenant.DefaultDomain,
-			Targets: targets, Reason: cmd.Reason, Error: errorDetail(err)})
-	}
-	var tenant Tenant
-	if len(cmd.Targets) > 0 {
-		tenant, err = b.resolveTenant(ctx, cmd.Targets)
-	} else {
-		tenant, err = b.lookupTenant(ctx, binding.TenantID)
-	}
-	if err == nil && len(bare) > 0 && tenant.ID != binding.TenantID {
-		err = actions.Errorf(actions.EINVALID, "bare names here mean users of %s, but %s is in %s: one tenant per request",
-			b.tenantName(ctx, binding.TenantID), cmd.Targets[0], tenant.DefaultDomain)
-	}
-	if err != nil {
-		refuse(Tenant{}, raw, err)
-		return
-	}
-	role, err := b.role(ctx, ev.Actor.ID, tenant.ID)
-	if err != nil {
-		refuse(tenant, raw, err)
-		return
-	}
-	if need := requiredRole(a.Risk); role < need {
-		refuse(tenant, raw, actions.Errorf(actions.EFORBIDDEN,
-			"%s needs the %s role in %s; you have %s. An admin can grant it: /cipp access grant %s %s",
-			a.Name, need, tenant.DefaultDomain, roleOrNone(role), ev.Actor.ID, need))
-		return
-	}
-	var users []actions.User
-	add := func(u actions.User) {
-		if !slices.ContainsFunc(users, func(x actions.User) bool { return x.ID == u.ID }) {
-			users = append(users, u)
-		}
-	}
-	found, errs := b.Runner.LookupTargets(ctx, tenant.ID, a, cmd.Targets)
-	var missing []string
-	for i, t := range cmd.Targets {
-		switch err := errs[i]; {
-		case actions.ErrorCode(err) == actions.ENOTFOUND && a.Target == actions.TargetUser:
-			missing = append(missing, t)
-		case err != nil:
-			refuse(tenant, raw, err)
-			return
-		default:
-			add(found[i])
-		}
-	}
-	if len(missing) > 0 {
-		what := missing[0] + " does not exist"
-		if len(missing) > 1 {
-			what = fmt.Sprintf("%d users do not exist (%s)", len(missing), targetList(targetsOf(missing)))
-		}
-		refuse(tenant, raw, actions.Errorf(actions.ENOTFOUND, "%s in %s: check the spelling", what, tenant.DefaultDomain))
-		return
-	}
-	for _, name := range bare {
-		u, err := b.findBare(ctx, tenant, name)
-		if err != nil {
-			refuse(tenant, raw, err)
-			return
-		}
-		add(u)
-	}
-	targets := make([]Target, len(users))
-	for i, u := range users {
-		targets[i] = Target{ID: u.ID, UPN: u.UPN}
-	}
-	params, err = b.Runner.Prepare(ctx, tenant.ID, a, users, params)
-	if err != nil {
-		refuse(tenant, targets, err)
-		return
-	}
-	ap := Approval{
-		Action: a.Name, TenantID: tenant.ID, TenantDomain: tenant.DefaultDomain,
-		Targets: targets, Params: params, Reason: cmd.Reason, Requester: ev.Actor,
-		Platform: ev.Platform, Workspace: ev.Workspace, Channel: ev.Channel,
-		CreatedAt: b.now(),
-	}
-	if err := b.applyPolicy(ctx, a, tenant, role, users, &ap); err != nil {
-		refuse(tenant, ap.Targets, err)
+		b.refuse(ctx, r, in, err)
 		return
 	}
 	if !needsApproval(a) && ap.needed() == 1 && !ap.AdminNeeded {
@@ -222,19 +83,262 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		ap.Reason = ""
 	}
 	if (needsApproval(a) || ap.needed() > 1) && ap.Reason == "" && b.reasonRequired(a) {
-		title := fmt.Sprintf("Why %s %s? A reason is needed.", a.Name, targetList(ap.Targets))
-		if strings.TrimSpace(cmd.Reason) != "" {
-			title = fmt.Sprintf("Why %s %s? A reason needs letters or digits.", a.Name, targetList(ap.Targets))
-		}
-		b.private(ctx, r, Message{
-			Title: title,
-			Lines: []string{"It goes on the approval card and into the audit."},
-			Tone:  ToneWarn,
-			Ask:   &Ask{Title: "Why " + a.Name + "?", Label: "Reason", Field: "reason", Command: ev.Text},
-		})
+		b.private(ctx, r, askReason(in, ap))
 		return
 	}
 	b.askApproval(ctx, ev, r, a, ap)
+}
+
+// refuse tells the requester why the request is refused and records the
+// refusal. A refusal that offers choices (a group name several groups
+// share) shows them as buttons that ask again with the choice made.
+func (b *Bot) refuse(ctx context.Context, r Responder, in *intake, err error) {
+	m := errorMessage(b.userError(ctx, err))
+	for _, c := range actions.ChoicesOf(err) {
+		// The line stands in where a button cannot (too long a command
+		// for Discord's 100-character button IDs).
+		m.Lines = append(m.Lines, c.Label+": "+c.Param+"="+c.Value)
+		m.Buttons = append(m.Buttons, Button{Label: c.Label,
+			Value: rebuild(in.a, append(slices.Clone(in.cmd.Targets), in.bare...), in.params, in.cmd.Reason, c.Param, c.Value)})
+	}
+	b.private(ctx, r, m)
+	b.refused(ctx, in.ev, AuditRecord{Action: in.a.Name, TenantID: in.tenant.ID, Tenant: in.tenant.DefaultDomain,
+		Targets: in.targets, Reason: in.cmd.Reason, Error: errorDetail(err)})
+}
+
+// readFiles adds what the attached files give. bulk-add reads whole rows
+// from its file; for any other action, the files list users: addresses
+// become targets, bare names positional words.
+func (b *Bot) readFiles(_ context.Context, in *intake) error {
+	files := in.ev.Files
+	if in.a.Target == actions.TargetNew && in.a.Bulk && len(files) > 0 {
+		upns, rows, err := newUserRowsFromFiles(files)
+		if err != nil {
+			return err
+		}
+		in.cmd.Targets = append(in.cmd.Targets, upns...)
+		in.rows = rows
+	} else {
+		cmd, err := withFileTargets(in.cmd, files)
+		if err != nil {
+			return err
+		}
+		in.cmd = cmd
+	}
+	if len(files) > 0 && !in.a.Bulk {
+		return actions.Errorf(actions.EINVALID, "%s takes one user; a file of users works with bulk actions", in.a.Name)
+	}
+	return nil
+}
+
+// readChannel finds the tenant the channel stands for: its binding, or,
+// for this request alone, the tenant customerId= names (CIPP's name for
+// the tenant: its ID or a domain).
+func (b *Bot) readChannel(ctx context.Context, in *intake) error {
+	binding, err := b.Store.Binding(ctx, in.ev.Platform, in.ev.Channel)
+	in.binding, in.bound = binding, err == nil
+	if v, ok := in.cmd.Named["customerid"]; ok {
+		delete(in.cmd.Named, "customerid")
+		t, err := b.lookupTenant(ctx, v)
+		if err != nil {
+			return err
+		}
+		in.binding, in.bound = Binding{Platform: in.ev.Platform, Channel: in.ev.Channel, TenantID: t.ID}, true
+	}
+	return nil
+}
+
+// splitBare takes, in a channel bound to a tenant, the bare words before
+// the action's own positional parameters as names of the tenant's users.
+func splitBare(_ context.Context, in *intake) error {
+	extra := len(in.cmd.Positional) - positionalParams(in.a)
+	if extra <= 0 {
+		return nil
+	}
+	if !in.bound {
+		return actions.Errorf(actions.EINVALID,
+			"%q is not user@domain: type the full address, or bind this channel to a tenant (/cipp bind contoso.com) to use bare names",
+			in.cmd.Positional[0])
+	}
+	in.bare, in.cmd.Positional = in.cmd.Positional[:extra], in.cmd.Positional[extra:]
+	return nil
+}
+
+// bindParams checks the typed parameters against the action's
+// declaration.
+func bindParams(_ context.Context, in *intake) error {
+	params, err := in.a.Bind(in.cmd.Positional, in.cmd.Named, in.cmd.Flags)
+	if err != nil {
+		in.targets = targetsOf(in.cmd.Targets) // the refusal names the addresses typed
+		return err
+	}
+	in.params = params
+	return nil
+}
+
+// nameNewUsers names the users an action creates: bare names are new
+// addresses in the bound tenant; without any address, the action's form
+// fields may make one, the bound tenant giving the domain if they do not.
+func (b *Bot) nameNewUsers(ctx context.Context, in *intake) error {
+	if in.a.Target != actions.TargetNew {
+		return nil
+	}
+	if len(in.bare) > 0 {
+		t, err := b.lookupTenant(ctx, in.binding.TenantID)
+		if err != nil {
+			return err
+		}
+		for _, n := range in.bare {
+			in.cmd.Targets = append(in.cmd.Targets, strings.ToLower(n+"@"+t.DefaultDomain))
+		}
+		in.bare = nil
+	}
+	if len(in.cmd.Targets) > 0 || in.a.TargetFrom == nil {
+		return nil
+	}
+	if in.params["primdomain"] == "" && in.params["mailnickname"] != "" && in.bound {
+		if t, err := b.lookupTenant(ctx, in.binding.TenantID); err == nil {
+			in.params["primdomain"] = t.DefaultDomain
+		}
+	}
+	if upn := in.a.TargetFrom(in.params); upn != "" {
+		in.cmd.Targets = append(in.cmd.Targets, upn)
+	}
+	return nil
+}
+
+// countTargets refuses a request of no users or of too many; from here on
+// a refusal names the users as typed.
+func countTargets(_ context.Context, in *intake) error {
+	n := len(in.cmd.Targets) + len(in.bare)
+	if n == 0 {
+		return actions.Errorf(actions.EINVALID, "%s needs a user as user@domain: /cipp %s", in.a.Name, in.a.Usage())
+	}
+	if n > maxTargets {
+		return actions.Errorf(actions.EINVALID, "at most %d users per request", maxTargets)
+	}
+	in.targets = targetsOf(append(slices.Clone(in.cmd.Targets), in.bare...))
+	return nil
+}
+
+// findTenant resolves the tenant of the request: that of the addresses
+// typed, or else the bound one. Bare names mean users of the bound
+// tenant, so addresses must be in it too: one tenant per request.
+func (b *Bot) findTenant(ctx context.Context, in *intake) error {
+	var tenant Tenant
+	var err error
+	if len(in.cmd.Targets) > 0 {
+		tenant, err = b.resolveTenant(ctx, in.cmd.Targets)
+	} else {
+		tenant, err = b.lookupTenant(ctx, in.binding.TenantID)
+	}
+	if err != nil {
+		return err
+	}
+	if len(in.bare) > 0 && tenant.ID != in.binding.TenantID {
+		return actions.Errorf(actions.EINVALID, "bare names here mean users of %s, but %s is in %s: one tenant per request",
+			b.tenantName(ctx, in.binding.TenantID), in.cmd.Targets[0], tenant.DefaultDomain)
+	}
+	in.tenant = tenant
+	return nil
+}
+
+// authorize checks that the requester's role in the tenant lets them run
+// (or, for destructive actions, request) the action.
+func (b *Bot) authorize(ctx context.Context, in *intake) error {
+	role, err := b.role(ctx, in.ev.Actor.ID, in.tenant.ID)
+	if err != nil {
+		return err
+	}
+	if need := requiredRole(in.a.Risk); role < need {
+		return actions.Errorf(actions.EFORBIDDEN,
+			"%s needs the %s role in %s; you have %s. An admin can grant it: /cipp access grant %s %s",
+			in.a.Name, need, in.tenant.DefaultDomain, roleOrNone(role), in.ev.Actor.ID, need)
+	}
+	in.role = role
+	return nil
+}
+
+// findUsers finds the target users in the tenant, each once: the
+// addresses typed, then the bare names. Users that do not exist are named
+// together.
+func (b *Bot) findUsers(ctx context.Context, in *intake) error {
+	add := func(u actions.User) {
+		if !slices.ContainsFunc(in.users, func(x actions.User) bool { return x.ID == u.ID }) {
+			in.users = append(in.users, u)
+		}
+	}
+	found, errs := b.Runner.LookupTargets(ctx, in.tenant.ID, in.a, in.cmd.Targets)
+	var missing []string
+	for i, t := range in.cmd.Targets {
+		switch err := errs[i]; {
+		case actions.ErrorCode(err) == actions.ENOTFOUND && in.a.Target == actions.TargetUser:
+			missing = append(missing, t)
+		case err != nil:
+			return err
+		default:
+			add(found[i])
+		}
+	}
+	if len(missing) > 0 {
+		what := missing[0] + " does not exist"
+		if len(missing) > 1 {
+			what = fmt.Sprintf("%d users do not exist (%s)", len(missing), targetList(targetsOf(missing)))
+		}
+		return actions.Errorf(actions.ENOTFOUND, "%s in %s: check the spelling", what, in.tenant.DefaultDomain)
+	}
+	for _, name := range in.bare {
+		u, err := b.findBare(ctx, in.tenant, name)
+		if err != nil {
+			return err
+		}
+		add(u)
+	}
+	in.targets = make([]Target, len(in.users))
+	for i, u := range in.users {
+		in.targets[i] = Target{ID: u.ID, UPN: u.UPN}
+	}
+	return nil
+}
+
+// prepare lets the action check the request against the tenant and pin
+// what it resolved (a group name to its ID) to the parameters.
+func (b *Bot) prepare(ctx context.Context, in *intake) error {
+	var err error
+	in.params, err = b.Runner.Prepare(ctx, in.tenant.ID, in.a, in.users, in.params)
+	return err
+}
+
+// approval is the request as it will be run or approved, with what the
+// approval policy asks of it (more approvers, an admin).
+func (b *Bot) approval(ctx context.Context, in *intake) (Approval, error) {
+	ap := Approval{
+		Action: in.a.Name, TenantID: in.tenant.ID, TenantDomain: in.tenant.DefaultDomain,
+		Targets: in.targets, Params: in.params, Reason: in.cmd.Reason, Requester: in.ev.Actor,
+		Platform: in.ev.Platform, Workspace: in.ev.Workspace, Channel: in.ev.Channel,
+		CreatedAt: b.now(),
+	}
+	if err := b.applyPolicy(ctx, in.a, in.tenant, in.role, in.users, &ap); err != nil {
+		in.targets = ap.Targets
+		return ap, err
+	}
+	return ap, nil
+}
+
+// askReason asks the requester privately why, for a request that needs
+// one before anyone is asked to approve it.
+func askReason(in *intake, ap Approval) Message {
+	a := in.a
+	title := fmt.Sprintf("Why %s %s? A reason is needed.", a.Name, targetList(ap.Targets))
+	if strings.TrimSpace(in.cmd.Reason) != "" {
+		title = fmt.Sprintf("Why %s %s? A reason needs letters or digits.", a.Name, targetList(ap.Targets))
+	}
+	return Message{
+		Title: title,
+		Lines: []string{"It goes on the approval card and into the audit."},
+		Tone:  ToneWarn,
+		Ask:   &Ask{Title: "Why " + a.Name + "?", Label: "Reason", Field: "reason", Command: in.ev.Text},
+	}
 }
 
 // reasonRequired reports whether a destructive request must give a reason.
