@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -28,9 +29,9 @@ type intake struct {
 	// bare are the bare names typed in a bound channel: users of its
 	// tenant, found by name.
 	bare []string
-	// rows are bulk-add's users to create, read from its file.
-	rows   string
-	params actions.Params
+	// fromFile reports whether the action read the attached files itself.
+	fromFile bool
+	params   actions.Params
 
 	tenant Tenant // the targets' tenant, once resolved
 	role   Role   // the requester's role there
@@ -54,12 +55,9 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 			return
 		}
 	}
-	if len(a.Form) > 0 && in.rows == "" && formNeeded(a, in.params, len(in.cmd.Targets) > 0) {
-		b.private(ctx, r, b.newUserForm(ctx, a, in.params, in.cmd, in.binding.TenantID))
+	if in.formNeeded() {
+		b.private(ctx, r, b.form(ctx, in))
 		return
-	}
-	if in.rows != "" {
-		in.params[actions.RowsParam] = in.rows
 	}
 	steps = []func(context.Context, *intake) error{countTargets, b.findTenant, b.authorize, b.findUsers, b.prepare}
 	for _, step := range steps {
@@ -106,18 +104,19 @@ func (b *Bot) refuse(ctx context.Context, r Responder, in *intake, err error) {
 		Targets: in.targets, Reason: in.cmd.Reason, Error: errorDetail(err)})
 }
 
-// readFiles adds what the attached files give. bulk-add reads whole rows
-// from its file; for any other action, the files list users: addresses
-// become targets, bare names positional words.
+// readFiles adds what the attached files give. An action that reads its
+// own files (bulk-add's CSV of users to create) adds targets and
+// parameters; for any other, the files list users: addresses become
+// targets, bare names positional words.
 func (b *Bot) readFiles(_ context.Context, in *intake) error {
 	files := in.ev.Files
-	if in.a.Target == actions.TargetNew && in.a.Bulk && len(files) > 0 {
-		upns, rows, err := newUserRowsFromFiles(files)
+	if in.a.FromFile != nil && len(files) > 0 {
+		targets, p, err := actionFiles(in.a, files)
 		if err != nil {
 			return err
 		}
-		in.cmd.Targets = append(in.cmd.Targets, upns...)
-		in.rows = rows
+		in.cmd.Targets = append(in.cmd.Targets, targets...)
+		in.params, in.fromFile = p, true
 	} else {
 		cmd, err := withFileTargets(in.cmd, files)
 		if err != nil {
@@ -165,13 +164,14 @@ func splitBare(_ context.Context, in *intake) error {
 }
 
 // bindParams checks the typed parameters against the action's
-// declaration.
+// declaration and adds those the files gave.
 func bindParams(_ context.Context, in *intake) error {
 	params, err := in.a.Bind(in.cmd.Positional, in.cmd.Named, in.cmd.Flags)
 	if err != nil {
 		in.targets = targetsOf(in.cmd.Targets) // the refusal names the addresses typed
 		return err
 	}
+	maps.Copy(params, in.params)
 	in.params = params
 	return nil
 }
@@ -193,15 +193,16 @@ func (b *Bot) nameNewUsers(ctx context.Context, in *intake) error {
 		}
 		in.bare = nil
 	}
-	if len(in.cmd.Targets) > 0 || in.a.TargetFrom == nil {
+	f := in.a.Form
+	if len(in.cmd.Targets) > 0 || f == nil {
 		return nil
 	}
-	if in.params["primdomain"] == "" && in.params["mailnickname"] != "" && in.bound {
+	if in.params[f.Domain] == "" && in.params[f.User] != "" && in.bound {
 		if t, err := b.lookupTenant(ctx, in.binding.TenantID); err == nil {
-			in.params["primdomain"] = t.DefaultDomain
+			in.params[f.Domain] = t.DefaultDomain
 		}
 	}
-	if upn := in.a.TargetFrom(in.params); upn != "" {
+	if upn := f.Address(in.params); upn != "" {
 		in.cmd.Targets = append(in.cmd.Targets, upn)
 	}
 	return nil

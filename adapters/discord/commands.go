@@ -233,7 +233,7 @@ func areaCommand(name, area string, part int, subs []*discordgo.ApplicationComma
 func actionSubcommand(a *bot.Action) *discordgo.ApplicationCommandOption {
 	user := &discordgo.ApplicationCommandOption{
 		Type: discordgo.ApplicationCommandOptionString, Name: userOption, Description: "user@domain",
-		Required: !a.Bulk && len(a.Form) == 0,
+		Required: !a.Bulk && a.Form == nil,
 	}
 	fixed := []*discordgo.ApplicationCommandOption{user}
 	switch {
@@ -243,7 +243,7 @@ func actionSubcommand(a *bot.Action) *discordgo.ApplicationCommandOption {
 			Type: discordgo.ApplicationCommandOptionAttachment, Name: fileOption,
 			Description: "CSV or list of users",
 		})
-	case len(a.Form) > 0:
+	case a.Form != nil:
 		user.Description = "user@domain; leave it out to fill in a form"
 	}
 	reason := &discordgo.ApplicationCommandOption{
