@@ -8,7 +8,9 @@
 package actions
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"slices"
 	"strconv"
@@ -201,6 +203,22 @@ func (f *Form) Address(p Params) string {
 type File struct {
 	Name string
 	Data []byte
+}
+
+// Records reads f as a spreadsheet saves CSV: with or without Excel's
+// byte-order mark, separated by semicolons where there are more of them
+// than commas (European spreadsheets), rows of any length, lines
+// starting with # skipped.
+func (f File) Records() ([][]string, error) {
+	data := bytes.TrimPrefix(f.Data, []byte("\ufeff"))
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.Comment = '#'
+	r.TrimLeadingSpace = true
+	if bytes.Count(data, []byte(";")) > bytes.Count(data, []byte(",")) {
+		r.Comma = ';'
+	}
+	return r.ReadAll()
 }
 
 // TargetKind says what an action's target words name.

@@ -1,9 +1,7 @@
 package actions
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -108,15 +106,7 @@ func newUsersFromFile(files []File) ([]string, Params, error) {
 		return nil, nil, Errorf(EINVALID, "attach one CSV of the users to create")
 	}
 	f := files[0]
-	data := bytes.TrimPrefix(f.Data, []byte("\ufeff")) // Excel's byte-order mark
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	r.Comment = '#'
-	r.TrimLeadingSpace = true
-	if bytes.Count(data, []byte(";")) > bytes.Count(data, []byte(",")) {
-		r.Comma = ';' // European spreadsheets
-	}
-	all, err := r.ReadAll()
+	all, err := f.Records()
 	if err != nil {
 		return nil, nil, Errorf(EINVALID, "%s is not a readable CSV: %v", f.Name, err)
 	}

@@ -1,12 +1,10 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,29 +30,10 @@ func (f failingMoves) UpdateApproval(ctx context.Context, id string, fn func(*bo
 	return f.DB.UpdateApproval(ctx, id, fn)
 }
 
-// syncBuffer is a log destination safe for the writes of several
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestApprovalStateNotStored(t *testing.T) {
 	t.Run("RunEnd", func(t *testing.T) {
 		h := newHarness(t)
-		var logs syncBuffer
+		var logs lockedBuf
 		h.bot.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 		h.bot.Store = failingMoves{DB: h.db, to: bot.StateDone}
 		id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
@@ -100,7 +79,7 @@ func TestApprovalStateNotStored(t *testing.T) {
 	})
 	t.Run("SweepExpiry", func(t *testing.T) {
 		h := newHarness(t)
-		var logs syncBuffer
+		var logs lockedBuf
 		h.bot.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 		id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
 		before := len(auditKinds(t, h.db))

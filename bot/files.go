@@ -1,8 +1,6 @@
 package bot
 
 import (
-	"bytes"
-	"encoding/csv"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,15 +21,7 @@ func usersFromFiles(files []File) ([]string, error) {
 		if err := checkSize(f); err != nil {
 			return nil, err
 		}
-		data := bytes.TrimPrefix(f.Data, []byte("\ufeff")) // Excel's byte-order mark
-		r := csv.NewReader(bytes.NewReader(data))
-		r.FieldsPerRecord = -1
-		r.Comment = '#'
-		r.TrimLeadingSpace = true
-		if bytes.Count(data, []byte(";")) > bytes.Count(data, []byte(",")) {
-			r.Comma = ';' // European spreadsheets
-		}
-		rows, err := r.ReadAll()
+		rows, err := actions.File{Name: f.Name, Data: f.Data}.Records()
 		if err != nil {
 			return nil, actions.Errorf(actions.EINVALID, "%s is not a readable list: %v", f.Name, err)
 		}
