@@ -39,7 +39,12 @@ type intake struct {
 	// targets are the users a refusal record names: as typed once they
 	// are counted, as found once they are.
 	targets []Target
+	ap      Approval // the request as it will run or be approved
 }
+
+// intakeStep is one step of reading a request: it fills in more of the
+// intake, or returns why the request is refused.
+type intakeStep func(context.Context, *intake) error
 
 // request handles "/cipp <action> …". It reads the request in steps, each
 // of which may refuse it: the files and the channel, the parameters, the
@@ -48,29 +53,17 @@ type intake struct {
 // policy. Then it runs the request at once or asks for approval.
 func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Action, cmd Command) {
 	in := &intake{a: a, ev: ev, cmd: cmd}
-	steps := []func(context.Context, *intake) error{b.readFiles, b.readChannel, splitBare, bindParams, b.nameNewUsers}
-	for _, step := range steps {
-		if err := step(ctx, in); err != nil {
-			b.refuse(ctx, r, in, err)
-			return
-		}
+	if !b.read(ctx, r, in, b.readFiles, b.readChannel, splitBare, bindParams, b.nameNewUsers) {
+		return
 	}
 	if in.formNeeded() {
 		b.private(ctx, r, b.form(ctx, in))
 		return
 	}
-	steps = []func(context.Context, *intake) error{countTargets, b.findTenant, b.authorize, b.findUsers, b.prepare}
-	for _, step := range steps {
-		if err := step(ctx, in); err != nil {
-			b.refuse(ctx, r, in, err)
-			return
-		}
-	}
-	ap, err := b.approval(ctx, in)
-	if err != nil {
-		b.refuse(ctx, r, in, err)
+	if !b.read(ctx, r, in, countTargets, b.findTenant, b.authorize, b.findUsers, b.prepare, b.policy) {
 		return
 	}
+	ap := in.ap
 	if !needsApproval(a) && ap.needed() == 1 && !ap.AdminNeeded {
 		b.runNow(ctx, ev, r, a, ap)
 		return
@@ -85,6 +78,18 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		return
 	}
 	b.askApproval(ctx, ev, r, a, ap)
+}
+
+// read runs the steps in order and refuses the request at the first that
+// fails; it reports whether all of them passed.
+func (b *Bot) read(ctx context.Context, r Responder, in *intake, steps ...intakeStep) bool {
+	for _, step := range steps {
+		if err := step(ctx, in); err != nil {
+			b.refuse(ctx, r, in, err)
+			return false
+		}
+	}
+	return true
 }
 
 // refuse tells the requester why the request is refused and records the
@@ -310,20 +315,19 @@ func (b *Bot) prepare(ctx context.Context, in *intake) error {
 	return err
 }
 
-// approval is the request as it will be run or approved, with what the
-// approval policy asks of it (more approvers, an admin).
-func (b *Bot) approval(ctx context.Context, in *intake) (Approval, error) {
-	ap := Approval{
+// policy writes down the request as it will run or be approved, with
+// what the approval policy asks of it (more approvers, an admin), or
+// refuses it.
+func (b *Bot) policy(ctx context.Context, in *intake) error {
+	in.ap = Approval{
 		Action: in.a.Name, TenantID: in.tenant.ID, TenantDomain: in.tenant.DefaultDomain,
 		Targets: in.targets, Params: in.params, Reason: in.cmd.Reason, Requester: in.ev.Actor,
 		Platform: in.ev.Platform, Workspace: in.ev.Workspace, Channel: in.ev.Channel,
 		CreatedAt: b.now(),
 	}
-	if err := b.applyPolicy(ctx, in.a, in.tenant, in.role, in.users, &ap); err != nil {
-		in.targets = ap.Targets
-		return ap, err
-	}
-	return ap, nil
+	err := b.applyPolicy(ctx, in.a, in.tenant, in.role, in.users, &in.ap)
+	in.targets = in.ap.Targets
+	return err
 }
 
 // askReason asks the requester privately why, for a request that needs
