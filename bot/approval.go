@@ -24,7 +24,8 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 	rec := ap.auditRecord(KindRequest, "pending")
 	rec.Policy = strings.Join(ap.Why, "; ")
 	if err := b.record(ctx, ev, rec); err != nil {
-		// Unstored, the request stays pending with no card, and expires.
+		// If even this is not stored, the request stays pending without a
+		// card, and Sweep expires it.
 		b.moveApproval(ctx, ap.ID, StatePending, StateFailed, "audit unavailable")
 		b.private(ctx, r, errorMessage("Nothing was done: the audit trail is unavailable."))
 		return

@@ -19,12 +19,12 @@ import (
 // Command text is the one currency of requests: every way in reaches the
 // engine as text in this grammar, and ParseCommand is its only reader.
 // Slack's slash command and the console are typed text; Discord's typed
-// options are written back into text by its adapter (an area command's
-// options, each value quoted); a follow-up or choice button carries the
-// command it repeats; a form's answers complete a command (Ask); an
-// approval keeps the command that asked for it. A structured command
-// would need a second way in beside text for all of those, and two
-// readers that must agree on every word. Text written by the program
+// options are written back into text by its adapter, each value quoted;
+// every button carries a command (approve <id>, a follow-up, a choice
+// that asks again); a form's answers complete a command (Ask); and a
+// refusal's audit record keeps the command as it came. A structured
+// command would need a second way in beside text for all of those, and
+// two readers that must agree on every word. Text written by the program
 // quotes each value with Quote, the one place that knows how, and a word
 // that begins with a quote is only ever a word (a user, a name), never a
 // flag or name=value: whatever a value holds, it cannot change what the

@@ -8,14 +8,14 @@
 //
 // Typed options go back into text. An area command's options (user,
 // reason, each parameter) are written as the command a technician would
-// type in Slack, each value quoted with bot.Quote, and the engine parses
-// that text with the one grammar it reads from every platform, buttons,
-// forms and approvals alike (see bot.Command). Handing the engine a
-// structured command instead would give it a second way in that must
-// agree with the first on every word; quoting instead means an option's
-// value is only ever a value: a user option cannot smuggle in a flag or a
-// name=value, whatever is typed into it. testdata/fuzz holds the inputs
-// that keep this so.
+// type in Slack, each value quoted with bot.Quote, and the engine reads
+// that text with the one grammar it reads from every platform, button and
+// form alike (see bot.Command). Handing the engine a structured command
+// instead would give it a second way in that must agree with the first
+// on every word. Quoted, an option's value is only ever a value: a user
+// option cannot smuggle in a flag or a name=value, whatever is typed
+// into it. FuzzInteraction checks that every command Discord could send
+// reads back as exactly the command sent.
 package discord
 
 import (
