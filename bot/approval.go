@@ -163,36 +163,9 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 	decider := ev.Actor
 	partial := false // an approval recorded, more needed
 	ap, err = b.Store.UpdateApproval(ctx, id, func(x *Approval) error {
-		partial = false
-		if x.State != StatePending {
-			return errDecided{*x}
-		}
-		if now.After(x.ExpiresAt) {
-			x.State, x.DecidedAt = StateExpired, now
-			return nil
-		}
-		if verb == "deny" {
-			x.State, x.DecidedBy, x.DecidedAt = StateDenied, &decider, now
-			return nil
-		}
-		if slices.ContainsFunc(x.Approvers, func(p Actor) bool { return p.ID == decider.ID }) {
-			return errAlreadyApproved
-		}
-		// An admin is needed among the approvers: the last one must be,
-		// unless one already was.
-		if x.AdminNeeded && role < RoleAdmin && len(x.Approvers)+1 == x.needed() && !x.AdminApproved {
-			return errAdminNeeded
-		}
-		x.Approvers = append(x.Approvers, decider)
-		if role >= RoleAdmin {
-			x.AdminApproved = true
-		}
-		if len(x.Approvers) < x.needed() {
-			partial = true
-			return nil
-		}
-		x.State, x.DecidedBy, x.DecidedAt = StateRunning, &decider, now
-		return nil
+		var err error
+		partial, err = applyDecision(x, verb, decider, role, now)
+		return err
 	})
 	var dec errDecided
 	switch {
@@ -226,22 +199,65 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 		b.private(ctx, r, errorMessage(fmt.Sprintf("Request %s expired at %s; nothing was done.", ap.ID, ap.ExpiresAt.Format("15:04Z")),
 			"Ask again if it is still needed."))
 	case StateDenied:
-		rec := ap.auditRecord(KindDecision, "denied")
-		rec.Approver = &decider
-		b.record(ctx, ev, rec)
-		word := "Denied"
-		if own {
-			word = "Withdrawn"
-		}
-		card := decidedCard(a, ap, fmt.Sprintf("%s by %s: %s %s", word, decider, ap.Action, targetList(ap.Targets)), ToneError)
-		b.updateCard(ctx, ap, card)
-		if !own {
-			b.notify(ctx, ap, Message{Title: fmt.Sprintf("%s denied your %s request (%s).", decider, ap.Action, ap.ID), Tone: ToneError})
-		}
-		b.private(ctx, r, Message{Title: "You denied " + ap.ID + ".", Tone: ToneOK})
+		b.denied(ctx, ev, r, a, ap, own)
 	case StateRunning:
 		b.runApproved(ctx, ev, r, a, ap)
 	}
+}
+
+// applyDecision applies verb ("approve" or "deny") by decider, of role,
+// to x at now: the compare-and-swap at the heart of decide, run inside
+// the store's transaction. It reports whether an approval was recorded
+// and more are needed. A pending approval past its time expires instead;
+// one no longer pending returns errDecided.
+func applyDecision(x *Approval, verb string, decider Actor, role Role, now time.Time) (partial bool, err error) {
+	if x.State != StatePending {
+		return false, errDecided{*x}
+	}
+	if now.After(x.ExpiresAt) {
+		x.State, x.DecidedAt = StateExpired, now
+		return false, nil
+	}
+	if verb == "deny" {
+		x.State, x.DecidedBy, x.DecidedAt = StateDenied, &decider, now
+		return false, nil
+	}
+	if slices.ContainsFunc(x.Approvers, func(p Actor) bool { return p.ID == decider.ID }) {
+		return false, errAlreadyApproved
+	}
+	// An admin is needed among the approvers: the last one must be,
+	// unless one already was.
+	if x.AdminNeeded && role < RoleAdmin && len(x.Approvers)+1 == x.needed() && !x.AdminApproved {
+		return false, errAdminNeeded
+	}
+	x.Approvers = append(x.Approvers, decider)
+	if role >= RoleAdmin {
+		x.AdminApproved = true
+	}
+	if len(x.Approvers) < x.needed() {
+		return true, nil
+	}
+	x.State, x.DecidedBy, x.DecidedAt = StateRunning, &decider, now
+	return false, nil
+}
+
+// denied records a denial, or the requester's withdrawal (own), and tells
+// the card, the requester and the one who denied.
+func (b *Bot) denied(ctx context.Context, ev Event, r Responder, a *actions.Action, ap Approval, own bool) {
+	decider := *ap.DecidedBy
+	rec := ap.auditRecord(KindDecision, "denied")
+	rec.Approver = &decider
+	b.record(ctx, ev, rec)
+	word := "Denied"
+	if own {
+		word = "Withdrawn"
+	}
+	card := decidedCard(a, ap, fmt.Sprintf("%s by %s: %s %s", word, decider, ap.Action, targetList(ap.Targets)), ToneError)
+	b.updateCard(ctx, ap, card)
+	if !own {
+		b.notify(ctx, ap, Message{Title: fmt.Sprintf("%s denied your %s request (%s).", decider, ap.Action, ap.ID), Tone: ToneError})
+	}
+	b.private(ctx, r, Message{Title: "You denied " + ap.ID + ".", Tone: ToneOK})
 }
 
 func alreadyDecided(ap Approval) Message {
