@@ -8,7 +8,9 @@
 package actions
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"slices"
 	"strconv"
@@ -108,10 +110,15 @@ type Action struct {
 	// Target says what the words naming users name: existing users (the
 	// default), users to create, or soft-deleted users.
 	Target TargetKind
-	// Form lists, for actions that can be filled in as a form (add-user),
-	// the parameters the form asks for, in order; FormRequired those it
-	// must have.
-	Form, FormRequired []string
+	// Form, if non-nil, lets a request that does not say enough be
+	// filled in as a form (add-user).
+	Form *Form
+	// FromFile, if non-nil, reads the files attached to a request as the
+	// targets and parameters they give (bulk-add's CSV of users to
+	// create), instead of as a list of users. The parameters are added to
+	// those typed. Its errors must not quote the files, which may hold
+	// anything (a key file attached by mistake).
+	FromFile func(files []File) (targets []string, p Params, err error)
 	// Permissions lists the Graph application permissions of which any
 	// one lets the action work; "check" reports actions a tenant lacks.
 	Permissions []string
@@ -152,10 +159,6 @@ type Action struct {
 	// change anything.
 	Groups func(ctx context.Context, t Tenant, targets []User, p Params) ([]string, error)
 
-	// TargetFrom, for TargetNew actions, names the user to create from
-	// the parameters when no address is typed ("" if it cannot).
-	TargetFrom func(p Params) string
-
 	// Slow marks actions whose run waits on a person (an MFA push): the
 	// bot shows that it is waiting instead of staying silent.
 	Slow bool
@@ -168,6 +171,54 @@ type Action struct {
 	// Run performs the action on one target, for actions that need more
 	// than one write or read what they write.
 	Run func(ctx context.Context, t Tenant, u User, p Params, env Env) (Outcome, error)
+}
+
+// Form describes the form an action can be filled in with instead of
+// typed, and how a new user's address relates to its fields.
+type Form struct {
+	Title   string // the form's title: "New user"
+	Heading string // the message that offers it: "Fill in the new user's details"
+	// Typed shows how to type the fields instead, after "/cipp <action> ".
+	Typed string
+	// Fields lists the parameters the form asks for, in order; Required
+	// those it must have; Long those that take several lines.
+	Fields, Required, Long []string
+	// User and Domain name the parameters that make the new user's
+	// address, user@domain: a typed address fills them, a channel bound
+	// to a tenant fills Domain with the tenant's domain, and a typed
+	// address stands in for both among the required fields.
+	User, Domain string
+}
+
+// Address returns the address of the user to create that p names, lower
+// case, or "" if p lacks the user or the domain.
+func (f *Form) Address(p Params) string {
+	if p[f.User] == "" || p[f.Domain] == "" {
+		return ""
+	}
+	return strings.ToLower(p[f.User] + "@" + p[f.Domain])
+}
+
+// File is a file attached to a request.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Records reads f as a spreadsheet saves CSV: with or without Excel's
+// byte-order mark, separated by semicolons where there are more of them
+// than commas (European spreadsheets), rows of any length, lines
+// starting with # skipped.
+func (f File) Records() ([][]string, error) {
+	data := bytes.TrimPrefix(f.Data, []byte("\ufeff"))
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.Comment = '#'
+	r.TrimLeadingSpace = true
+	if bytes.Count(data, []byte(";")) > bytes.Count(data, []byte(",")) {
+		r.Comma = ';'
+	}
+	return r.ReadAll()
 }
 
 // TargetKind says what an action's target words name.

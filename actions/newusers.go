@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -55,23 +56,25 @@ var addUser = &Action{
 	Area:    "Users",
 	Summary: "Create a user with licences, aliases and groups; password to you privately",
 	Params:  addUserParams(),
-	Form: []string{"displayname", "mailnickname", "primdomain", "givenname", "surname", "usagelocation", "licenses",
-		"jobtitle", "department", "copyfrom", "addedaliasses", "mobilephone", "businessphones", "companyname",
-		"streetaddress", "city", "postalcode", "country"},
-	FormRequired: []string{"displayname", "mailnickname", "primdomain"},
-	Permissions:  permUserWrite,
-	Risk:         RiskDestructive, // it hands out a credential
-	Secret:       true,
-	Target:       TargetNew,
-	TargetFrom: func(p Params) string {
-		if p["mailnickname"] == "" || p["primdomain"] == "" {
-			return ""
-		}
-		return strings.ToLower(p["mailnickname"] + "@" + p["primdomain"])
+	Form: &Form{
+		Title:   "New user",
+		Heading: "Fill in the new user's details",
+		Typed:   `displayName="Jane Doe" mailNickname=jane primDomain=contoso.com`,
+		Fields: []string{"displayname", "mailnickname", "primdomain", "givenname", "surname", "usagelocation", "licenses",
+			"jobtitle", "department", "copyfrom", "addedaliasses", "mobilephone", "businessphones", "companyname",
+			"streetaddress", "city", "postalcode", "country"},
+		Required: []string{"displayname", "mailnickname", "primdomain"},
+		Long:     []string{"addedaliasses"},
+		User:     "mailnickname",
+		Domain:   "primdomain",
 	},
-	Prepare: prepareNewUsers,
-	Groups:  copiedGroups,
-	Run:     runAddUser,
+	Permissions: permUserWrite,
+	Risk:        RiskDestructive, // it hands out a credential
+	Secret:      true,
+	Target:      TargetNew,
+	Prepare:     prepareNewUsers,
+	Groups:      copiedGroups,
+	Run:         runAddUser,
 }
 
 var bulkAdd = &Action{
@@ -89,20 +92,53 @@ var bulkAdd = &Action{
 	Bulk:        true,
 	Secret:      true,
 	Target:      TargetNew,
+	FromFile:    newUsersFromFile,
 	Prepare:     prepareNewUsers,
 	Groups:      copiedGroups,
 	Run:         runAddUser,
 }
 
+// newUsersFromFile reads bulk-add's CSV: a header of add-user's field
+// names, one user per row. It returns the users' addresses and their rows
+// as RowsParam, to pin to the approval.
+func newUsersFromFile(files []File) ([]string, Params, error) {
+	if len(files) != 1 {
+		return nil, nil, Errorf(EINVALID, "attach one CSV of the users to create")
+	}
+	f := files[0]
+	all, err := f.Records()
+	if err != nil {
+		return nil, nil, Errorf(EINVALID, "%s is not a readable CSV: %v", f.Name, err)
+	}
+	if len(all) < 2 {
+		return nil, nil, Errorf(EINVALID, "%s needs a header line (displayName,mailNickname,primDomain,…) and a line per user", f.Name)
+	}
+	for i, h := range all[0] {
+		if !fieldName.MatchString(strings.TrimSpace(h)) {
+			return nil, nil, Errorf(EINVALID,
+				"%s column %d of the header is not one of add-user's field names (displayName, mailNickname, primDomain, …); its contents are not shown", f.Name, i+1)
+		}
+	}
+	upns, rows, err := newUserRows(all[0], all[1:])
+	if err != nil {
+		return nil, nil, err
+	}
+	return upns, Params{RowsParam: rows}, nil
+}
+
+// fieldName is the shape of a bulk-add header cell; anything else is not
+// quoted back.
+var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,39}$`)
+
 // RowsParam is the parameter bulk-add's rows are pinned to the approval
 // under: a JSON object of field maps by lower-case UPN.
 const RowsParam = "rows"
 
-// NewUserRows reads the users to create from a CSV's header and rows
+// newUserRows reads the users to create from a CSV's header and rows
 // (CIPP's Invoke-AddUserBulk column names, any case; userPrincipalName or
 // mailNickname+primDomain name each user). It returns their UPNs and the
 // rows as RowsParam's value.
-func NewUserRows(header []string, rows [][]string) (upns []string, param string, err error) {
+func newUserRows(header []string, rows [][]string) (upns []string, param string, err error) {
 	known := map[string]bool{"userprincipalname": true, "upn": true, "licenses": true, "copyfrom": true, "mustchangepass": true}
 	for _, f := range newUserFields {
 		known[f.name] = true

@@ -270,7 +270,8 @@ func errorDetail(err error) string {
 	return err.Error()
 }
 
-// record appends to the audit trail, filling in the event's context.
+// record appends to the audit trail on behalf of ev: where rec names no
+// place or actor, ev's are written.
 func (b *Bot) record(ctx context.Context, ev Event, rec AuditRecord) error {
 	if rec.Platform == "" {
 		rec.Platform, rec.Workspace, rec.Channel = ev.Platform, ev.Workspace, ev.Channel
@@ -278,6 +279,21 @@ func (b *Bot) record(ctx context.Context, ev Event, rec AuditRecord) error {
 	if rec.Actor.ID == "" {
 		rec.Actor = ev.Actor
 	}
+	return b.appendRecord(ctx, rec)
+}
+
+// recordAt appends rec as written in ap's channel. It is for what happens
+// to an approval without anyone typing or clicking (Sweep finds it
+// expired, Recover finds it interrupted, a job left for later ends), so
+// there is no chat event to take the place from; rec names its actor.
+func (b *Bot) recordAt(ctx context.Context, ap Approval, rec AuditRecord) error {
+	rec.Platform, rec.Workspace, rec.Channel = ap.Platform, ap.Workspace, ap.Channel
+	return b.appendRecord(ctx, rec)
+}
+
+// appendRecord stamps rec with the time and appends it to the audit trail
+// as it is; a failure is logged here and returned for the caller to act on.
+func (b *Bot) appendRecord(ctx context.Context, rec AuditRecord) error {
 	rec.Time = b.now()
 	_, err := b.Store.Append(ctx, rec)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/cippbot/cippbot/actions"
 )
 
 // Command is one parsed chat command:
@@ -13,6 +15,20 @@ import (
 //
 // Targets are the words that contain an @; other bare words are positional
 // parameters. Order does not matter except among positional words.
+//
+// Command text is the one currency of requests: every way in reaches the
+// engine as text in this grammar, and ParseCommand is its only reader.
+// Slack's slash command and the console are typed text; Discord's typed
+// options are written back into text by its adapter, each value quoted;
+// every button carries a command (approve <id>, a follow-up, a choice
+// that asks again); a form's answers complete a command (Ask); and a
+// refusal's audit record keeps the command as it came. A structured
+// command would need a second way in beside text for all of those, and
+// two readers that must agree on every word. Text written by the program
+// quotes each value with Quote, the one place that knows how, and a word
+// that begins with a quote is only ever a word (a user, a name), never a
+// flag or name=value: whatever a value holds, it cannot change what the
+// command means.
 type Command struct {
 	Verb       string
 	Targets    []string
@@ -220,4 +236,42 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(ra)][len(rb)]
+}
+
+// Quote writes v as one literal word of the grammar: in double quotes,
+// with backslashes and double quotes escaped. ParseCommand reads it back
+// as v, and as a word only, never a flag or name=value. Everything that
+// writes command text for the engine to read (buttons, forms, the Discord
+// adapter) quotes values with it.
+func Quote(v string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}
+
+// rebuild writes a request back as command text, with param set to
+// value if param is not "": what a choice button sends.
+func rebuild(a *actions.Action, targets []string, p actions.Params, reason, param, value string) string {
+	words := []string{a.Name}
+	for _, t := range targets {
+		words = append(words, Quote(t))
+	}
+	for _, prm := range a.Params {
+		v, ok := p[prm.Name]
+		if prm.Name == param {
+			v, ok = value, true
+		}
+		if !ok {
+			continue
+		}
+		if prm.Kind == actions.ParamBool {
+			if v == "true" {
+				words = append(words, "--"+prm.Name)
+			}
+			continue
+		}
+		words = append(words, prm.Name+"="+Quote(v))
+	}
+	if reason != "" {
+		words = append(words, "reason="+Quote(reason))
+	}
+	return strings.Join(words, " ")
 }

@@ -1,8 +1,6 @@
 package bot
 
 import (
-	"bytes"
-	"encoding/csv"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,18 +18,10 @@ var userColumns = []string{"userprincipalname", "upn", "user", "mail", "email", 
 func usersFromFiles(files []File) ([]string, error) {
 	var out []string
 	for _, f := range files {
-		if len(f.Data) > MaxFileSize {
-			return nil, actions.Errorf(actions.EINVALID, "%s is larger than %d KiB", f.Name, MaxFileSize/1024)
+		if err := checkSize(f); err != nil {
+			return nil, err
 		}
-		data := bytes.TrimPrefix(f.Data, []byte("\ufeff")) // Excel's byte-order mark
-		r := csv.NewReader(bytes.NewReader(data))
-		r.FieldsPerRecord = -1
-		r.Comment = '#'
-		r.TrimLeadingSpace = true
-		if bytes.Count(data, []byte(";")) > bytes.Count(data, []byte(",")) {
-			r.Comma = ';' // European spreadsheets
-		}
-		rows, err := r.ReadAll()
+		rows, err := actions.File{Name: f.Name, Data: f.Data}.Records()
 		if err != nil {
 			return nil, actions.Errorf(actions.EINVALID, "%s is not a readable list: %v", f.Name, err)
 		}
@@ -90,4 +80,33 @@ func withFileTargets(cmd Command, files []File) (Command, error) {
 	}
 	cmd.Positional = append(bare, cmd.Positional...)
 	return cmd, nil
+}
+
+// actionFiles reads the attached files with the action's own reader
+// (FromFile), within the bounds every request has.
+func actionFiles(a *actions.Action, files []File) ([]string, actions.Params, error) {
+	fs := make([]actions.File, len(files))
+	for i, f := range files {
+		if err := checkSize(f); err != nil {
+			return nil, nil, err
+		}
+		fs[i] = actions.File{Name: f.Name, Data: f.Data}
+	}
+	targets, p, err := a.FromFile(fs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(targets) > maxTargets {
+		return nil, nil, actions.Errorf(actions.EINVALID, "at most %d users per request", maxTargets)
+	}
+	return targets, p, nil
+}
+
+// checkSize refuses a file larger than adapters accept, should one get
+// through.
+func checkSize(f File) error {
+	if len(f.Data) > MaxFileSize {
+		return actions.Errorf(actions.EINVALID, "%s is larger than %d KiB", f.Name, MaxFileSize/1024)
+	}
+	return nil
 }

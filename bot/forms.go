@@ -1,106 +1,64 @@
 package bot
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/cippbot/cippbot/actions"
 )
 
-// newUserRowsFromFiles reads bulk-add's CSV: a header of add-user's field
-// names, one user per row. It returns the users' addresses and the rows
-// to pin to the approval.
-func newUserRowsFromFiles(files []File) ([]string, string, error) {
-	if len(files) != 1 {
-		return nil, "", actions.Errorf(actions.EINVALID, "attach one CSV of the users to create")
+// formNeeded reports whether the request lacks what its action's form
+// requires, so that the form is offered instead of a refusal. A typed
+// address stands in for the address fields; a request read from a file
+// has said all it will.
+func (in *intake) formNeeded() bool {
+	f := in.a.Form
+	if f == nil || in.fromFile {
+		return false
 	}
-	f := files[0]
-	if len(f.Data) > MaxFileSize {
-		return nil, "", actions.Errorf(actions.EINVALID, "%s is larger than %d KiB", f.Name, MaxFileSize/1024)
-	}
-	data := bytes.TrimPrefix(f.Data, []byte("\ufeff"))
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	r.Comment = '#'
-	r.TrimLeadingSpace = true
-	if bytes.Count(data, []byte(";")) > bytes.Count(data, []byte(",")) {
-		r.Comma = ';'
-	}
-	all, err := r.ReadAll()
-	if err != nil {
-		return nil, "", actions.Errorf(actions.EINVALID, "%s is not a readable CSV: %v", f.Name, err)
-	}
-	if len(all) < 2 {
-		return nil, "", actions.Errorf(actions.EINVALID, "%s needs a header line (displayName,mailNickname,primDomain,…) and a line per user", f.Name)
-	}
-	for i, h := range all[0] {
-		if !fieldName.MatchString(strings.TrimSpace(h)) {
-			return nil, "", actions.Errorf(actions.EINVALID,
-				"%s column %d of the header is not one of add-user's field names (displayName, mailNickname, primDomain, …); its contents are not shown", f.Name, i+1)
-		}
-	}
-	upns, rows, err := actions.NewUserRows(all[0], all[1:])
-	if err != nil {
-		return nil, "", err
-	}
-	if len(upns) > maxTargets {
-		return nil, "", actions.Errorf(actions.EINVALID, "at most %d users per request", maxTargets)
-	}
-	return upns, rows, nil
-}
-
-// fieldName is the shape of a bulk-add header cell; anything else is not
-// quoted back.
-var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,39}$`)
-
-// formNeeded reports whether a request to create a user lacks what the
-// form requires (an address may stand in for mailNickname and primDomain).
-func formNeeded(a *actions.Action, p actions.Params, haveTarget bool) bool {
-	if !haveTarget {
+	if len(in.cmd.Targets) == 0 {
 		return true
 	}
-	for _, k := range a.FormRequired {
-		if k == "mailnickname" || k == "primdomain" {
+	for _, k := range f.Required {
+		if k == f.User || k == f.Domain {
 			continue
 		}
-		if strings.TrimSpace(p[k]) == "" {
+		if strings.TrimSpace(in.params[k]) == "" {
 			return true
 		}
 	}
 	return false
 }
 
-// newUserForm is the private message that asks for a new user's fields
-// as a form, prefilled with what was typed; the domain of a bound
-// channel's tenant is filled in.
-func (b *Bot) newUserForm(ctx context.Context, a *actions.Action, p actions.Params, cmd Command, tenantID string) Message {
-	if p["primdomain"] == "" && tenantID != "" {
-		if t, err := b.lookupTenant(ctx, tenantID); err == nil {
+// form is the private message that offers the action's form, prefilled
+// with what was typed; a typed address fills the address fields, and a
+// bound channel's tenant the domain.
+func (b *Bot) form(ctx context.Context, in *intake) Message {
+	a, f, p := in.a, in.a.Form, in.params
+	if p[f.Domain] == "" && in.binding.TenantID != "" {
+		if t, err := b.lookupTenant(ctx, in.binding.TenantID); err == nil {
 			p = p.Clone()
-			p["primdomain"] = t.DefaultDomain
+			p[f.Domain] = t.DefaultDomain
 		}
 	}
-	if len(cmd.Targets) == 1 {
-		nick, dom, _ := strings.Cut(cmd.Targets[0], "@")
+	if len(in.cmd.Targets) == 1 {
+		user, domain, _ := strings.Cut(in.cmd.Targets[0], "@")
 		p = p.Clone()
-		p["mailnickname"], p["primdomain"] = nick, dom
+		p[f.User], p[f.Domain] = user, domain
 	}
-	ask := &Ask{Title: "New user", Command: rebuild(a, nil, withoutKeys(p, a.Form), cmd.Reason, "", "")}
-	for _, k := range a.Form {
+	ask := &Ask{Title: f.Title, Command: rebuild(a, nil, withoutKeys(p, f.Fields), in.cmd.Reason, "", "")}
+	for _, k := range f.Fields {
 		prm := a.Param(k)
 		if prm == nil {
 			continue
 		}
 		ask.Fields = append(ask.Fields, AskField{Key: k, Label: fieldLabel(prm), Value: p[k],
-			Required: slices.Contains(a.FormRequired, k), Long: k == "addedaliasses"})
+			Required: slices.Contains(f.Required, k), Long: slices.Contains(f.Long, k)})
 	}
 	return Message{
-		Title: "Fill in the new user's details",
-		Lines: []string{"Or type them: /cipp " + a.Name + ` displayName="Jane Doe" mailNickname=jane primDomain=contoso.com`},
+		Title: f.Heading,
+		Lines: []string{"Or type them: /cipp " + a.Name + " " + f.Typed},
 		Tone:  ToneInfo,
 		Ask:   ask,
 	}
@@ -121,38 +79,4 @@ func withoutKeys(p actions.Params, keys []string) actions.Params {
 		delete(q, k)
 	}
 	return q
-}
-
-// rebuild writes a request back as command text, with param set to
-// value if param is not "": what a choice button sends.
-func rebuild(a *actions.Action, targets []string, p actions.Params, reason, param, value string) string {
-	words := []string{a.Name}
-	for _, t := range targets {
-		words = append(words, quoteArg(t))
-	}
-	for _, prm := range a.Params {
-		v, ok := p[prm.Name]
-		if prm.Name == param {
-			v, ok = value, true
-		}
-		if !ok {
-			continue
-		}
-		if prm.Kind == actions.ParamBool {
-			if v == "true" {
-				words = append(words, "--"+prm.Name)
-			}
-			continue
-		}
-		words = append(words, prm.Name+"="+quoteArg(v))
-	}
-	if reason != "" {
-		words = append(words, "reason="+quoteArg(reason))
-	}
-	return strings.Join(words, " ")
-}
-
-// quoteArg quotes a word for the grammar, escaping what it must.
-func quoteArg(v string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }

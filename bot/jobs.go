@@ -51,7 +51,6 @@ func (b *Bot) RunJobs(ctx context.Context) error {
 }
 
 func (b *Bot) runJob(ctx context.Context, j Job) {
-	ev := Event{Platform: j.Platform, Workspace: j.Workspace, Channel: j.Channel}
 	ap := Approval{ID: j.ApprovalID, Requester: j.Requester, Platform: j.Platform, Workspace: j.Workspace, Channel: j.Channel}
 	err := b.Runner.ApplyLater(ctx, j.TenantID, []actions.Op{j.Op})[0]
 	j.Attempts++
@@ -74,6 +73,6 @@ func (b *Bot) runJob(ctx context.Context, j Job) {
 		m = errorMessage(fmt.Sprintf("%s: %s failed after %d tries; do it by hand", j.Target.UPN, j.What, j.Attempts),
 			b.userError(ctx, err))
 	}
-	b.record(ctx, ev, rec)
+	b.recordAt(ctx, ap, rec)
 	b.notify(ctx, ap, m)
 }

@@ -97,7 +97,7 @@ func (a Ask) CompleteForm(answers map[string]string) string {
 		if v == "" {
 			continue
 		}
-		out += " " + f.Key + `="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+		out += " " + f.Key + "=" + Quote(v)
 	}
 	return out
 }

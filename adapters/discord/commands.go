@@ -233,7 +233,7 @@ func areaCommand(name, area string, part int, subs []*discordgo.ApplicationComma
 func actionSubcommand(a *bot.Action) *discordgo.ApplicationCommandOption {
 	user := &discordgo.ApplicationCommandOption{
 		Type: discordgo.ApplicationCommandOptionString, Name: userOption, Description: "user@domain",
-		Required: !a.Bulk && len(a.Form) == 0,
+		Required: !a.Bulk && a.Form == nil,
 	}
 	fixed := []*discordgo.ApplicationCommandOption{user}
 	switch {
@@ -243,7 +243,7 @@ func actionSubcommand(a *bot.Action) *discordgo.ApplicationCommandOption {
 			Type: discordgo.ApplicationCommandOptionAttachment, Name: fileOption,
 			Description: "CSV or list of users",
 		})
-	case len(a.Form) > 0:
+	case a.Form != nil:
 		user.Description = "user@domain; leave it out to fill in a form"
 	}
 	reason := &discordgo.ApplicationCommandOption{
@@ -408,7 +408,8 @@ func describeWith(s, suffix string) string {
 // free-text options of /cipp's built-ins (help's action, access's args),
 // are read by the grammar as typed: the grammar takes a quoted word
 // literally, so free text is as safe as a command typed in Slack. In the
-// areas' commands every option is quoted.
+// areas' commands every option is quoted with bot.Quote. Why options
+// become text at all is in the package comment.
 func commandText(data discordgo.ApplicationCommandInteractionData) string {
 	sub := subcommand(data)
 	if sub == nil {
@@ -435,7 +436,7 @@ func commandText(data discordgo.ApplicationCommandInteractionData) string {
 			// Each word is quoted, so it can only ever be a user: never a
 			// flag or name=value smuggled in through the text box.
 			for _, w := range strings.Fields(fmt.Sprint(o.Value)) {
-				words = append(words, quote(w))
+				words = append(words, bot.Quote(w))
 			}
 		case o.Type == discordgo.ApplicationCommandOptionAttachment:
 			// read by attachments, not as text
@@ -450,15 +451,10 @@ func commandText(data discordgo.ApplicationCommandInteractionData) string {
 		case builtin && (o.Name == "args" || o.Name == "action"):
 			words = append(words, fmt.Sprint(o.Value)) // free text, read by the grammar as typed
 		default:
-			words = append(words, o.Name+"="+quote(fmt.Sprint(o.Value)))
+			words = append(words, o.Name+"="+bot.Quote(fmt.Sprint(o.Value)))
 		}
 	}
 	return strings.Join(words, " ")
-}
-
-// quote wraps v in double quotes for the grammar, escaping what it must.
-func quote(v string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }
 
 // subcommand returns the chosen subcommand, inside its group if any.

@@ -5,6 +5,17 @@
 // channel messages updated in place; private answers are ephemeral, a
 // question opens a modal form, and a secret whose requester's interaction
 // has expired waits behind a Reveal button only they may use.
+//
+// Typed options go back into text. An area command's options (user,
+// reason, each parameter) are written as the command a technician would
+// type in Slack, each value quoted with bot.Quote, and the engine reads
+// that text with the one grammar it reads from every platform, button and
+// form alike (see bot.Command). Handing the engine a structured command
+// instead would give it a second way in that must agree with the first
+// on every word. Quoted, an option's value is only ever a value: a user
+// option cannot smuggle in a flag or a name=value, whatever is typed
+// into it. FuzzInteraction checks that every command Discord could send
+// reads back as exactly the command sent.
 package discord
 
 import (

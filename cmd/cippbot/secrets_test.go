@@ -27,7 +27,11 @@ const sweepNew = "sweep.user@contoso.com"
 // declaration does not say, such as free text.
 func secretCommand(a *actions.Action, target string) (string, error) {
 	words := []string{"/cipp", a.Name, target}
-	for _, k := range a.FormRequired {
+	var required []string // add-user's form fields
+	if a.Form != nil {
+		required = a.Form.Required
+	}
+	for _, k := range required {
 		if k != "mailnickname" && k != "primdomain" {
 			words = append(words, k+`="Sweep User"`)
 		}
