@@ -69,10 +69,14 @@ const (
 	DeviceLoginURL = "https://microsoft.com/devicelogin"
 )
 
-// Grant types of the delegated flows.
+// Grant types of the delegated flows. Microsoft documents the device code
+// grant as "urn:ietf:params:oauth:grant-type:device_code" (RFC 8628); the
+// MSAL libraries send the short "device_code" (MSAL Go's grant.DeviceCode),
+// which Entra accepts too.
 const (
-	grantDeviceCode   = "urn:ietf:params:oauth:grant-type:device_code"
-	grantRefreshToken = "refresh_token"
+	grantDeviceCode      = "urn:ietf:params:oauth:grant-type:device_code"
+	grantDeviceCodeShort = "device_code"
+	grantRefreshToken    = "refresh_token"
 )
 
 // delegatedState is the authority's memory of device codes and refresh
@@ -316,7 +320,7 @@ func isDelegatedGrant(raw []byte) bool {
 		return false
 	}
 	switch form.Get("grant_type") {
-	case grantDeviceCode, grantRefreshToken:
+	case grantDeviceCode, grantDeviceCodeShort, grantRefreshToken:
 		return true
 	}
 	return false
@@ -444,7 +448,7 @@ func (s *Server) issueDelegated(w http.ResponseWriter, r *http.Request, tenantID
 	var user, home string
 	var scopes []string
 	switch req.form.Get("grant_type") {
-	case grantDeviceCode:
+	case grantDeviceCode, grantDeviceCodeShort:
 		user, home, scopes, ok = s.redeemDeviceCode(w, r, req)
 	default:
 		user, home, scopes, ok = s.redeemRefreshToken(w, r, req, tenantID)
