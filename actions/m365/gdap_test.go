@@ -206,10 +206,10 @@ func TestGDAP_Failures(t *testing.T) {
 	sim := gdapSim(t, clock)
 
 	tests := []struct {
-		name   string
-		code   int
+		name    string
+		code    int
 		breakIt func()
-		heal   func()
+		heal    func()
 	}{
 		{"Revoked", 50173, func() {
 			clockMu.Lock()
