@@ -275,16 +275,17 @@ const seedAccountPrefix = "cipp-import."
 // the service account (CIPP's RefreshToken secret), redeems it once at the
 // partner tenant and stores the cache. MSAL Go cannot redeem a refresh
 // token it did not issue, so the token is written into the cache in MSAL's
-// schema first (see the package comment).
-func (g *GDAP) ImportRefreshToken(ctx context.Context, refreshToken string) error {
+// schema first (see the package comment). It returns the account's user
+// name.
+func (g *GDAP) ImportRefreshToken(ctx context.Context, refreshToken string) (string, error) {
 	refreshToken = strings.TrimSpace(refreshToken)
 	if refreshToken == "" {
-		return errors.New("gdap: the refresh token is empty")
+		return "", errors.New("gdap: the refresh token is empty")
 	}
 	seed := seedAccountPrefix + g.cfg.PartnerTenantID
 	blob, err := seedCache(seed, g.env, g.cfg.PartnerTenantID, g.cfg.ClientID, refreshToken)
 	if err != nil {
-		return err
+		return "", err
 	}
 	g.cache.load(blob, seed)
 	res, err := g.client.AcquireTokenSilent(ctx, []string{"https://graph.microsoft.com/.default"},
@@ -293,23 +294,23 @@ func (g *GDAP) ImportRefreshToken(ctx context.Context, refreshToken string) erro
 	if err != nil {
 		g.cache.load(nil, "")
 		if e := g.cache.storeErr(); e != nil {
-			return e
+			return "", e
 		}
-		return explainTokenError(err, g.cfg.PartnerTenantID)
+		return "", explainTokenError(err, g.cfg.PartnerTenantID)
 	}
 	if res.Account.HomeAccountID == "" || res.Account.HomeAccountID == seed {
 		g.cache.load(nil, "")
-		return errors.New("gdap: the authority did not say which account the refresh token belongs to")
+		return "", errors.New("gdap: the authority did not say which account the refresh token belongs to")
 	}
 	g.cache.setAccount(res.Account.HomeAccountID)
 	if err := g.client.RemoveAccount(ctx, confidential.Account{HomeAccountID: seed, Environment: g.env}); err != nil {
-		return fmt.Errorf("gdap: drop the imported token: %w", err)
+		return "", fmt.Errorf("gdap: drop the imported token: %w", err)
 	}
 	if e := g.cache.storeErr(); e != nil {
-		return e
+		return "", e
 	}
 	g.setDegraded(nil)
-	return nil
+	return res.Account.PreferredUsername, nil
 }
 
 // seedCache returns an MSAL cache holding one refresh token, in MSAL's

@@ -84,8 +84,12 @@ func importCIPP(t *testing.T, sim *fakegraph.Server, g *m365.GDAP) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.ImportRefreshToken(context.Background(), rt); err != nil {
+	user, err := g.ImportRefreshToken(context.Background(), rt)
+	if err != nil {
 		t.Fatalf("ImportRefreshToken: %v", err)
+	}
+	if !strings.EqualFold(user, gdapAccount) {
+		t.Errorf("ImportRefreshToken signed in %q, want %s", user, gdapAccount)
 	}
 	return rt
 }
@@ -268,7 +272,7 @@ func TestGDAP_Failures(t *testing.T) {
 
 	t.Run("ErrBadImport", func(t *testing.T) {
 		g := newGDAP(t, gdapConfig(sim, &memCacheStore{}))
-		err := g.ImportRefreshToken(ctx, "0.Anot-a-refresh-token")
+		_, err := g.ImportRefreshToken(ctx, "0.Anot-a-refresh-token")
 		var ge *m365.GDAPError
 		if !errors.As(err, &ge) || !ge.Relogin || strings.Contains(err.Error(), "0.Anot") {
 			t.Fatalf("err = %v", err)

@@ -53,6 +53,7 @@ Usage:
   cippbot tenants list | sync | add <domain-or-id> | remove <domain-or-id>
   cippbot tenants policy <domain-or-id> strict|two-approvers
   cippbot check                     can cippbot reach each tenant, and which actions work
+  cippbot login                     sign the partner service account in for delegated (GDAP) mode
   cippbot version
   cippbot healthcheck               exit 0 if serve answers /healthz on CIPPBOT_LISTEN (for containers)
 
@@ -94,6 +95,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		runErr = runTenants(ctx, cfg, args[1:], stdout, nil, log)
 	case "check":
 		runErr = runCheck(ctx, cfg, stdout, nil, log)
+	case "login":
+		runErr = runLogin(ctx, cfg, args[1:], getenv, stdout, nil, log) // login.go
 	case "version":
 		fmt.Fprintln(stdout, "cippbot", version())
 		return 0

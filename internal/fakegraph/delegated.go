@@ -294,12 +294,16 @@ func (s *Server) Delegated(token string) (DelegatedAccess, bool) {
 	return a, ok
 }
 
-// RefreshTokensIssued returns how many refresh tokens the server handed
-// out.
-func (s *Server) RefreshTokensIssued() int {
+// RefreshTokens returns every refresh token the server handed out, in no
+// order, for tests that sweep logs and files for them.
+func (s *Server) RefreshTokens() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.delegated().refresh)
+	out := make([]string, 0, len(s.delegated().refresh))
+	for tok := range s.delegated().refresh {
+		out = append(out, tok)
+	}
+	return out
 }
 
 // newRefreshToken records and returns a new refresh token; s.mu must be

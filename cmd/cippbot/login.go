@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/cippbot/cippbot/actions/m365"
+	"github.com/cippbot/cippbot/store"
+)
+
+// gdapCacheName is the sealed blob that holds the delegated mode's token
+// cache.
+const gdapCacheName = "gdap/msal-cache"
+
+// gdapSettings is the delegated mode's configuration. The partner app and
+// tenant come from AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or _FILE) and
+// AZURE_TENANT_ID, or, when those are unset, from the names a CIPP
+// installation already uses: ApplicationID, ApplicationSecret (or
+// ApplicationSecret_FILE), TenantID, and RefreshToken (or
+// RefreshToken_FILE), the partner service account's refresh token.
+type gdapSettings struct {
+	StoreKey     string // CIPPBOT_STORE_KEY or CIPPBOT_STORE_KEY_FILE
+	TenantID     string
+	ClientID     string
+	ClientSecret string
+	RefreshToken string
+}
+
+// loadGDAPSettings reads the delegated mode's settings.
+func loadGDAPSettings(cfg Config, getenv func(string) string) (gdapSettings, error) {
+	var s gdapSettings
+	var err error
+	if s.StoreKey, err = secretEnv(getenv, "CIPPBOT_STORE_KEY"); err != nil {
+		return s, usageError{err.Error()}
+	}
+	if s.StoreKey != "" && len(s.StoreKey) < store.MinSealKey {
+		return s, usageError{fmt.Sprintf("CIPPBOT_STORE_KEY: shorter than %d characters; use a random one, e.g. openssl rand -hex 32", store.MinSealKey)}
+	}
+	s.TenantID, s.ClientID, s.ClientSecret = cfg.TenantID, cfg.ClientID, cfg.ClientSecret
+	if s.TenantID == "" {
+		s.TenantID = getenv("TenantID")
+	}
+	if s.ClientID == "" {
+		s.ClientID = getenv("ApplicationID")
+	}
+	if s.ClientSecret == "" {
+		if s.ClientSecret, err = secretEnv(getenv, "ApplicationSecret"); err != nil {
+			return s, usageError{err.Error()}
+		}
+	}
+	if s.RefreshToken, err = secretEnv(getenv, "RefreshToken"); err != nil {
+		return s, usageError{err.Error()}
+	}
+	return s, nil
+}
+
+// sealedTokenCache is the delegated mode's token cache in the store.
+type sealedTokenCache struct{ s *store.Sealed }
+
+func (c sealedTokenCache) Get(ctx context.Context) ([]byte, error) { return c.s.Get(ctx, gdapCacheName) }
+func (c sealedTokenCache) Put(ctx context.Context, b []byte) error {
+	return c.s.Put(ctx, gdapCacheName, b)
+}
+
+// gdapConfig returns the token layer's configuration over db.
+func gdapConfig(cfg Config, gs gdapSettings, db *store.DB, hc *http.Client, log *slog.Logger) (m365.GDAPConfig, error) {
+	if gs.StoreKey == "" {
+		return m365.GDAPConfig{}, usageError{"delegated (GDAP) mode needs CIPPBOT_STORE_KEY (or CIPPBOT_STORE_KEY_FILE): the refresh token is kept only encrypted"}
+	}
+	if gs.TenantID == "" || gs.ClientID == "" {
+		return m365.GDAPConfig{}, usageError{"delegated (GDAP) mode needs the partner tenant and app: AZURE_TENANT_ID and AZURE_CLIENT_ID (or CIPP's TenantID and ApplicationID)"}
+	}
+	sealed, err := store.NewSealed(db, []byte(gs.StoreKey))
+	if err != nil {
+		return m365.GDAPConfig{}, usageError{err.Error()}
+	}
+	gc := m365.GDAPConfig{
+		AuthorityHost: cfg.AuthorityHost, PartnerTenantID: gs.TenantID,
+		ClientID: gs.ClientID, ClientSecret: gs.ClientSecret, CertificatePassword: cfg.CertificatePassword,
+		Store: sealedTokenCache{sealed}, HTTPClient: hc, Logger: log,
+	}
+	if gc.AuthorityHost == "" {
+		if cl, err := m365.CloudByName(cfg.Cloud); err == nil {
+			gc.AuthorityHost = cl.AuthorityHost
+		}
+	}
+	if cfg.CertificatePath != "" {
+		b, err := os.ReadFile(cfg.CertificatePath)
+		if err != nil {
+			return m365.GDAPConfig{}, usageError{fmt.Sprintf("AZURE_CLIENT_CERTIFICATE_PATH: %v", err)}
+		}
+		gc.ClientCertificate = b
+	}
+	return gc, nil
+}
+
+// runLogin signs the partner service account in for delegated (GDAP)
+// mode and stores its token cache sealed. With CIPP's RefreshToken set it
+// imports that token; otherwise it runs Microsoft's device code flow,
+// which needs the partner app to allow public client flows. hc, if
+// non-nil, carries the token requests (tests).
+func runLogin(ctx context.Context, cfg Config, args []string, getenv func(string) string, stdout io.Writer, hc *http.Client, log *slog.Logger) error {
+	if len(args) > 0 {
+		return usageError{"usage: cippbot login (device code sign-in, or RefreshToken set: import CIPP's refresh token)"}
+	}
+	gs, err := loadGDAPSettings(cfg, getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(cfg.DataPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	gc, err := gdapConfig(cfg, gs, db, hc, log)
+	if err != nil {
+		return err
+	}
+	var user string
+	if gs.RefreshToken != "" {
+		if gc.ClientSecret == "" && len(gc.ClientCertificate) == 0 {
+			return usageError{"importing CIPP's refresh token needs the partner app's secret: AZURE_CLIENT_SECRET or ApplicationSecret (or _FILE)"}
+		}
+		g, err := m365.NewGDAP(gc)
+		if err != nil {
+			return err
+		}
+		if user, err = g.ImportRefreshToken(ctx, gs.RefreshToken); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Imported CIPP's refresh token for %s.\n", user)
+	} else {
+		gc.ClientSecret, gc.ClientCertificate = "", nil // device code sign-in is a public client flow
+		user, err = m365.LoginDeviceCode(ctx, gc, func(p m365.DeviceCodePrompt) {
+			fmt.Fprintln(stdout, p.Message)
+			fmt.Fprintln(stdout, "Sign in as the partner service account (the member of your GDAP security groups). Waiting…")
+		})
+		if err != nil {
+			var ge *m365.GDAPError
+			if errors.As(err, &ge) {
+				return err
+			}
+			return fmt.Errorf("login: %w", err)
+		}
+		fmt.Fprintf(stdout, "Signed in as %s.\n", user)
+	}
+	fmt.Fprintln(stdout, "The token cache is stored encrypted in the database; run serve with CIPPBOT_AUTH=gdap and the same CIPPBOT_STORE_KEY.")
+	log.Info("delegated sign-in stored", "account", user)
+	return nil
+}
