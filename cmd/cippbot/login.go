@@ -62,7 +62,9 @@ func loadGDAPSettings(cfg Config, getenv func(string) string) (gdapSettings, err
 // sealedTokenCache is the delegated mode's token cache in the store.
 type sealedTokenCache struct{ s *store.Sealed }
 
-func (c sealedTokenCache) Get(ctx context.Context) ([]byte, error) { return c.s.Get(ctx, gdapCacheName) }
+func (c sealedTokenCache) Get(ctx context.Context) ([]byte, error) {
+	return c.s.Get(ctx, gdapCacheName)
+}
 func (c sealedTokenCache) Put(ctx context.Context, b []byte) error {
 	return c.s.Put(ctx, gdapCacheName, b)
 }
