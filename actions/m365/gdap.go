@@ -55,6 +55,8 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+
+	"github.com/cippbot/cippbot/actions"
 )
 
 // TokenCacheStore keeps the delegated mode's token cache, sealed. Get
@@ -104,7 +106,7 @@ type gdapEnvelope struct {
 }
 
 // ErrNotSignedIn is returned when no service account has signed in yet.
-var ErrNotSignedIn = errors.New("gdap: no partner service account has signed in: run `cippbot login` (or import CIPP's refresh token)")
+var ErrNotSignedIn = &GDAPError{Relogin: true, Reason: "no partner service account has signed in: run `cippbot login` (or import CIPP's refresh token)"}
 
 // GDAPError is a delegated token request Microsoft refused, explained in
 // one line. It never holds a token or a secret.
@@ -121,6 +123,23 @@ type GDAPError struct {
 }
 
 func (e *GDAPError) Error() string { return "gdap: " + e.Reason }
+
+// As lets errors.As find the catalogue's *actions.Error in a GDAPError, so
+// that a refused token reaches the technician as its one-line reason: a
+// failure of the sign-in itself is EUNAVAILABLE (every tenant, until
+// cippbot login), one tenant's refusal EFORBIDDEN.
+func (e *GDAPError) As(target any) bool {
+	t, ok := target.(**actions.Error)
+	if !ok {
+		return false
+	}
+	code := actions.EFORBIDDEN
+	if e.Relogin {
+		code = actions.EUNAVAILABLE
+	}
+	*t = &actions.Error{Code: code, Message: "delegated access: " + e.Reason, Detail: e.Error()}
+	return true
+}
 
 // GDAP hands out delegated tokens for the partner service account in any
 // customer tenant. It is safe for concurrent use.
@@ -222,6 +241,20 @@ func (g *GDAP) Token(ctx context.Context, tenantID string, scopes []string) (azc
 	}
 	g.setDegraded(nil)
 	return azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}, nil
+}
+
+// Check loads the stored sign-in without any request to Microsoft; with
+// none it marks the mode degraded and returns ErrNotSignedIn.
+func (g *GDAP) Check(ctx context.Context) error {
+	account, err := g.cache.account(ctx)
+	if err != nil {
+		return err
+	}
+	if account == "" {
+		g.setDegraded(ErrNotSignedIn)
+		return ErrNotSignedIn
+	}
+	return nil
 }
 
 // Degraded returns why delegated access fails for every tenant, or nil

@@ -8,6 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/cippbot/cippbot/actions/m365"
 	"github.com/cippbot/cippbot/store"
@@ -29,6 +33,9 @@ type gdapSettings struct {
 	ClientID     string
 	ClientSecret string
 	RefreshToken string
+
+	// source hands out delegated credentials in serve; nil elsewhere.
+	source *gdapSource
 }
 
 // loadGDAPSettings reads the delegated mode's settings.
@@ -153,5 +160,87 @@ func runLogin(ctx context.Context, cfg Config, args []string, getenv func(string
 	}
 	fmt.Fprintln(stdout, "The token cache is stored encrypted in the database; run serve with CIPPBOT_AUTH=gdap and the same CIPPBOT_STORE_KEY.")
 	log.Info("delegated sign-in stored", "account", user)
+	return nil
+}
+
+// gdapSource gives the connector each tenant's delegated credential. The
+// connector is built before serve opens the store, so the token layer is
+// set once the store is open (startGDAP). A nil *gdapSource is app-only
+// mode.
+type gdapSource struct {
+	mu sync.Mutex
+	g  *m365.GDAP
+}
+
+// Credential returns tenantID's delegated credential.
+func (s *gdapSource) Credential(tenantID string) azcore.TokenCredential {
+	return gdapSourceCredential{s: s, tenantID: tenantID}
+}
+
+// Degraded reports why delegated access fails for every tenant; nil in
+// app-only mode or while it works.
+func (s *gdapSource) Degraded() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	g := s.g
+	s.mu.Unlock()
+	if g == nil {
+		return errors.New("delegated (GDAP) mode is not started")
+	}
+	return g.Degraded()
+}
+
+type gdapSourceCredential struct {
+	s        *gdapSource
+	tenantID string
+}
+
+func (c gdapSourceCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	c.s.mu.Lock()
+	g := c.s.g
+	c.s.mu.Unlock()
+	if g == nil {
+		return azcore.AccessToken{}, errors.New("delegated (GDAP) mode is not started")
+	}
+	return g.Token(ctx, c.tenantID, opts.Scopes)
+}
+
+// startGDAP starts the delegated token layer over serve's store, in
+// delegated mode. Without a stored sign-in it imports CIPP's RefreshToken
+// when that is set; otherwise serve runs degraded until cippbot login.
+func startGDAP(ctx context.Context, cfg Config, db *store.DB, hc *http.Client, log *slog.Logger) error {
+	src := cfg.GDAP.source
+	if src == nil {
+		return nil
+	}
+	gc, err := gdapConfig(cfg, cfg.GDAP, db, hc, log.With("component", "gdap"))
+	if err != nil {
+		return err
+	}
+	g, err := m365.NewGDAP(gc)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	blob, err := gc.Store.Get(ctx)
+	if err != nil {
+		return err // the wrong CIPPBOT_STORE_KEY says so here, at start
+	}
+	if blob == nil && cfg.GDAP.RefreshToken != "" {
+		user, err := g.ImportRefreshToken(ctx, cfg.GDAP.RefreshToken)
+		if err != nil {
+			return err
+		}
+		log.Info("imported CIPP's refresh token", "account", user)
+	}
+	if err := g.Check(ctx); errors.Is(err, m365.ErrNotSignedIn) {
+		log.Warn("delegated (GDAP) mode has no sign-in yet: run cippbot login; until then every tenant is refused")
+	} else if err != nil {
+		return err
+	}
+	src.mu.Lock()
+	src.g = g
+	src.mu.Unlock()
 	return nil
 }

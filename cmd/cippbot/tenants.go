@@ -30,6 +30,9 @@ func connector(cfg Config, graphClient *http.Client, log *slog.Logger, observe .
 	if len(observe) > 0 {
 		mc.Observe = observe[0]
 	}
+	if cfg.GDAP.source != nil {
+		mc.Credential = cfg.GDAP.source.Credential // delegated mode (login.go)
+	}
 	if cfg.CertificatePath != "" {
 		b, err := os.ReadFile(cfg.CertificatePath)
 		if err != nil {
