@@ -190,6 +190,26 @@ func TestGDAP_Tokens(t *testing.T) {
 		}
 	})
 
+	t.Run("Concurrent", func(t *testing.T) {
+		g2 := newGDAP(t, gdapConfig(sim, st))
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 40 {
+			wg.Go(func() {
+				tenant := []string{fakegraph.ContosoTenantID, fakegraph.FabrikamTenantID}[i%2]
+				scope := [][]string{graphScope, exchangeScope}[i/2%2]
+				if _, err := g2.Token(ctx, tenant, scope); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+
 	t.Run("ErrNoRelationship", func(t *testing.T) {
 		_, err := g.Token(ctx, "6f1d2c3b-4a59-4e8d-9c7b-0a1b2c3d4e5f", graphScope)
 		var ge *m365.GDAPError

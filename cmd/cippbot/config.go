@@ -228,6 +228,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("admins", c.Admins),
 		slog.Duration("approval_ttl", c.ApprovalTTL),
 		slog.Duration("approval_retention", c.ApprovalRetention),
+		slog.String("auth", c.Auth),
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", secret),
 		slog.Bool("audit_key", c.AuditKey != ""),

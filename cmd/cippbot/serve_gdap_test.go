@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cippbot/cippbot/actions/m365"
 	"github.com/cippbot/cippbot/internal/fakegraph"
@@ -77,12 +78,14 @@ func TestServe_GDAPResetPassword(t *testing.T) {
 	}
 	// Every Graph call went out with the service account's delegated token.
 	var graphCalls int
+	var accessTokens []string
 	for _, req := range r.sim.Requests() {
 		if !strings.HasPrefix(req.Path, "/v1.0/") && !strings.HasPrefix(req.Path, "/beta/") {
 			continue
 		}
 		graphCalls++
 		tok := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
+		accessTokens = append(accessTokens, tok)
 		a, ok := r.sim.Delegated(tok)
 		if !ok || a.UPN != loginAccount {
 			t.Errorf("%s %s: not a delegated token for the service account (%+v)", req.Method, req.Path, a)
@@ -110,9 +113,18 @@ func TestServe_GDAPResetPassword(t *testing.T) {
 	r.stop(t)
 	raw, err := os.ReadFile(r.path)
 	must(t, err)
-	for _, s := range append(r.sim.RefreshTokens(), fakegraph.DefaultClientSecret, loginStoreKey) {
-		if bytes.Contains(raw, []byte(s)) || strings.Contains(r.logs.String(), s) {
-			t.Errorf("a secret (%.8s…) is in the bbolt file or the logs", s)
+	db, err := openStore(r.path)
+	must(t, err)
+	var export bytes.Buffer
+	must(t, db.ExportAudit(context.Background(), &export, "jsonl", time.Time{}))
+	must(t, db.Close())
+	if export.Len() == 0 {
+		t.Fatal("empty audit export")
+	}
+	secrets := append(r.sim.RefreshTokens(), accessTokens...)
+	for _, s := range append(secrets, fakegraph.DefaultClientSecret, loginStoreKey) {
+		if bytes.Contains(raw, []byte(s)) || strings.Contains(r.logs.String(), s) || bytes.Contains(export.Bytes(), []byte(s)) {
+			t.Errorf("a secret (%.8s…) is in the bbolt file, the logs or the audit export", s)
 		}
 	}
 }
