@@ -244,3 +244,16 @@ func startGDAP(ctx context.Context, cfg Config, db *store.DB, hc *http.Client, l
 	src.mu.Unlock()
 	return nil
 }
+
+// useGDAP, in delegated mode, starts the token layer over db and points
+// the connector built from cfg at it (tenants sync and add, check).
+func useGDAP(ctx context.Context, cfg *Config, db *store.DB, hc *http.Client, log *slog.Logger) error {
+	if cfg.Auth != "gdap" {
+		return nil
+	}
+	if cfg.GDAP.StoreKey == "" {
+		return usageError{"CIPPBOT_AUTH=gdap needs CIPPBOT_STORE_KEY (or CIPPBOT_STORE_KEY_FILE), the key the refresh token is sealed with"}
+	}
+	cfg.GDAP.source = &gdapSource{}
+	return startGDAP(ctx, *cfg, db, hc, log)
+}

@@ -181,3 +181,35 @@ func TestLogin_ErrNoStoreKey(t *testing.T) {
 		t.Fatalf("err = %v, want a usage error naming CIPPBOT_STORE_KEY", err)
 	}
 }
+
+func TestLogin_TenantsSyncDelegated(t *testing.T) {
+	sim, cfg, env := loginEnv(t)
+	rt, err := sim.IssueRefreshToken(fakegraph.PartnerTenantID, loginAccount)
+	must(t, err)
+	env["RefreshToken"] = rt
+	if _, _, err := login(t, context.Background(), sim, cfg, env); err != nil {
+		t.Fatal(err)
+	}
+	delete(env, "RefreshToken")
+	env["CIPPBOT_AUTH"] = "gdap"
+	c, err := LoadConfig(func(k string) string { return env[k] })
+	must(t, err)
+	c.DataPath, c.AuthorityHost, c.GraphURL = cfg.DataPath, cfg.AuthorityHost, sim.URL()
+	sim.ResetRequests()
+	var out bytes.Buffer
+	if err := runTenants(context.Background(), c, []string{"sync"}, &out, sim.Client(), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("tenants sync: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "2 added") {
+		t.Errorf("sync: %s", out.String())
+	}
+	for _, req := range sim.Requests() {
+		if !strings.HasPrefix(req.Path, "/v1.0/") {
+			continue
+		}
+		tok := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
+		if a, ok := sim.Delegated(tok); !ok || a.UPN != loginAccount {
+			t.Errorf("%s %s: not the service account's delegated token", req.Method, req.Path)
+		}
+	}
+}
