@@ -608,7 +608,13 @@ func explainTokenError(err error, tenantID string) *GDAPError {
 		return relogin("Microsoft requires the partner service account to complete multi-factor authentication again")
 	case 70043:
 		return relogin("a Conditional Access sign-in frequency policy ended the service account's session (or exclude the account from that policy)")
+	case 50057:
+		return relogin("the partner service account is disabled: enable it in the partner tenant")
 	case 9002313, 70000, 70008:
+		if body.Error == "authorization_declined" {
+			e.Reason = "AADSTS70000: the sign-in was declined: run `cippbot login` again and accept"
+			return e
+		}
 		return relogin("the stored refresh token is not valid")
 	case 7000218:
 		e.Reason = "AADSTS7000218: the partner app does not allow public client flows, which device code sign-in needs: turn on \"Allow public client flows\" in its Authentication settings"

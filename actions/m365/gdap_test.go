@@ -320,6 +320,19 @@ func TestGDAP_LoginDeviceCode(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrDeclined", func(t *testing.T) {
+		sim.SetPublicClientFlows(true)
+		_, err := m365.LoginDeviceCode(ctx, cfg, func(p m365.DeviceCodePrompt) {
+			if err := sim.DeclineDeviceCode(p.UserCode); err != nil {
+				t.Error(err)
+			}
+		})
+		var ge *m365.GDAPError
+		if !errors.As(err, &ge) || !strings.Contains(err.Error(), "declined") {
+			t.Fatalf("err = %v, want the sign-in declined", err)
+		}
+	})
+
 	t.Run("OK", func(t *testing.T) {
 		sim.SetPublicClientFlows(true)
 		var prompt m365.DeviceCodePrompt

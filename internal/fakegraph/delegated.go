@@ -38,7 +38,7 @@ package fakegraph
 //     ExpiredOrRevokedGrantInactiveToken, 70043 BadTokenDueToInteractionRequired
 //     by sign-in frequency, 50173 FreshTokenNeeded, 50076
 //     UserStrongAuthClientAuthNRequired, 50020 user not in the tenant,
-//     9002313 invalid request/grant).
+//     50057 UserDisabled, 9002313 invalid request/grant).
 //   - Delegated access token claims (scp, oid, upn, idtyp "user", tid of
 //     the resource tenant): https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference
 //   - ID token and client_info (uid.utid, what MSAL keys its account
@@ -614,9 +614,13 @@ func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, req del
 		u = ht.findUser(user, false)
 	}
 	switch {
-	case u == nil || !u.AccountEnabled:
+	case u == nil:
 		s.mu.Unlock()
 		s.delegatedError(w, r, "invalid_grant", 50173, "", "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.")
+		return
+	case !u.AccountEnabled:
+		s.mu.Unlock()
+		s.delegatedError(w, r, "invalid_grant", 50057, "", "The user account is disabled. The account has been disabled by an administrator.")
 		return
 	case !s.reachable(home, tenantID):
 		s.mu.Unlock()

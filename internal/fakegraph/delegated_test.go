@@ -255,6 +255,19 @@ func TestDelegated_RefreshToken(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrDisabled", func(t *testing.T) {
+		const priya = "PriyaP@" + fakegraph.PartnerDomain
+		rt, err := s.IssueRefreshToken(fakegraph.PartnerTenantID, priya)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := tenantGraph(t, s, fakegraph.PartnerTenantID)
+		if r := g.do(http.MethodPatch, "/v1.0/users/"+priya, map[string]any{"accountEnabled": false}); r.status != http.StatusNoContent {
+			t.Fatalf("block %s: %d %s", priya, r.status, r.raw)
+		}
+		wantAADSTS(t, tokenForm(t, s, fakegraph.ContosoTenantID, refreshForm(rt, "https://graph.microsoft.com/.default")), "invalid_grant", 50057)
+	})
+
 	t.Run("SecretsRedactedInLog", func(t *testing.T) {
 		rt := issue(t)
 		s.ResetRequests()
