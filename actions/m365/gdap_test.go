@@ -210,6 +210,32 @@ func TestGDAP_Tokens(t *testing.T) {
 		}
 	})
 
+	t.Run("NewSignInPickedUp", func(t *testing.T) {
+		// Another process (cippbot login, another replica) stores a new
+		// sign-in: the running token layer uses it from the next request.
+		shared := &memCacheStore{}
+		running := newGDAP(t, gdapConfig(sim, shared))
+		importCIPP(t, sim, running)
+		if _, err := running.Token(ctx, fakegraph.ContosoTenantID, graphScope); err != nil {
+			t.Fatal(err)
+		}
+		const nadia = "NadiaH@" + fakegraph.PartnerDomain
+		rt, err := sim.IssueRefreshToken(fakegraph.PartnerTenantID, nadia)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := newGDAP(t, gdapConfig(sim, shared)).ImportRefreshToken(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := running.Token(ctx, fakegraph.ContosoTenantID, graphScope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if upn := jwtClaims(t, tok.Token)["upn"]; upn != nadia {
+			t.Errorf("token for %v after the new sign-in, want %s", upn, nadia)
+		}
+	})
+
 	t.Run("ErrNoRelationship", func(t *testing.T) {
 		_, err := g.Token(ctx, "6f1d2c3b-4a59-4e8d-9c7b-0a1b2c3d4e5f", graphScope)
 		var ge *m365.GDAPError
