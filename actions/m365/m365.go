@@ -81,6 +81,11 @@ type Config struct {
 	// MFAConnectorURL is the root of the legacy MFA notification service
 	// that sends pushes; "" means https://adnotifications.windowsazure.com.
 	MFAConnectorURL string
+	// Credential, if non-nil, gives each customer tenant's credential for
+	// Graph, Exchange and SharePoint instead of the app-only one built
+	// from ClientID and its secret or certificate: delegated (GDAP) mode
+	// passes GDAP.Credential.
+	Credential func(tenantID string) azcore.TokenCredential
 	// MFASecretRetry is the wait before trying again to get a token with
 	// the MFA service app's new secret, which Entra ID takes a few seconds
 	// to accept; 0 means 2 s (it doubles, up to 5 attempts).
@@ -243,7 +248,9 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 	noDiscovery := !isMicrosoftHost(hostOf(c.cfg.AuthorityHost))
 	var cred azcore.TokenCredential
 	var err error
-	if len(c.cfg.ClientCertificate) > 0 {
+	if c.cfg.Credential != nil {
+		cred = c.cfg.Credential(tenantID)
+	} else if len(c.cfg.ClientCertificate) > 0 {
 		certs, key, perr := azidentity.ParseCertificates(c.cfg.ClientCertificate, []byte(c.cfg.CertificatePassword))
 		if perr != nil {
 			return nil, fmt.Errorf("m365: client certificate: %w", perr)

@@ -34,6 +34,12 @@ type Config struct {
 	GraphURL            string // CIPPBOT_GRAPH_URL
 	ExchangeURL         string // CIPPBOT_EXCHANGE_URL
 	AuthorityHost       string // AZURE_AUTHORITY_HOST
+	// Auth is CIPPBOT_AUTH: "app" (app-only tokens, the default) or
+	// "gdap" (delegated tokens for the partner service account, login.go).
+	Auth string
+	// GDAP holds the delegated mode's settings, secrets included (never
+	// logged).
+	GDAP gdapSettings
 
 	Listen string // CIPPBOT_LISTEN, default :8080
 
@@ -154,6 +160,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		*s.dst = v
 	}
+	c.Auth = getenv("CIPPBOT_AUTH")
+	if c.Auth == "gdap" {
+		var err error
+		if c.GDAP, err = loadGDAPSettings(c, getenv); err != nil {
+			return c, err
+		}
+		// A CIPP installation's names stand in for the AZURE_ ones.
+		c.TenantID, c.ClientID, c.ClientSecret = c.GDAP.TenantID, c.GDAP.ClientID, c.GDAP.ClientSecret
+	}
 	return c, c.Validate()
 }
 
@@ -183,6 +198,11 @@ func (c Config) Validate() error {
 	if c.SlackBotToken != "" && c.SlackSigningSecret == "" && c.SlackAppToken == "" {
 		return fmt.Errorf("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP) nor SLACK_APP_TOKEN (Socket Mode) is")
 	}
+	switch c.Auth {
+	case "", "app", "gdap":
+	default:
+		return fmt.Errorf("CIPPBOT_AUTH: %q is not app or gdap", c.Auth)
+	}
 	switch c.Cloud {
 	case "", "global", "usgov", "usgovdod", "china":
 	default:
@@ -208,6 +228,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("admins", c.Admins),
 		slog.Duration("approval_ttl", c.ApprovalTTL),
 		slog.Duration("approval_retention", c.ApprovalRetention),
+		slog.String("auth", c.Auth),
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", secret),
 		slog.Bool("audit_key", c.AuditKey != ""),

@@ -54,6 +54,7 @@ Usage:
   cippbot tenants policy <domain-or-id> strict|two-approvers
   cippbot check                     can cippbot reach each tenant, and which actions work
   cippbot check --rehearse USER@DOMAIN   every action's reads on one user, changing nothing
+  cippbot login                     sign the partner service account in for delegated (GDAP) mode
   cippbot version
   cippbot healthcheck               exit 0 if serve answers /healthz on CIPPBOT_LISTEN (for containers)
 
@@ -61,7 +62,8 @@ Environment: CIPPBOT_DATA (bbolt file, default ./cippbot.db), CIPPBOT_AUDIT_KEY
 (or _FILE), CIPPBOT_ADMINS,
 CIPPBOT_APPROVAL_TTL, CIPPBOT_APPROVAL_RETENTION, LOG_LEVEL, LOG_FORMAT,
 CIPPBOT_CLOUD, AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or _FILE)
-or AZURE_CLIENT_CERTIFICATE_PATH;
+or AZURE_CLIENT_CERTIFICATE_PATH; CIPPBOT_AUTH (app or gdap) and, for gdap
+and login, CIPPBOT_STORE_KEY (or _FILE);
 Slack and Discord settings: see README.
 `
 
@@ -99,6 +101,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			break
 		}
 		runErr = runCheck(ctx, cfg, stdout, nil, log)
+	case "login":
+		runErr = runLogin(ctx, cfg, args[1:], getenv, stdout, nil, log) // login.go
 	case "version":
 		fmt.Fprintln(stdout, "cippbot", version())
 		return 0

@@ -29,6 +29,12 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		defer ln.Close() // also when start-up fails, so nobody waits on it
 	}
 	met := newMetrics()
+	if cfg.Auth == "gdap" { // delegated mode (login.go)
+		if cfg.GDAP.StoreKey == "" {
+			return usageError{"serve: CIPPBOT_AUTH=gdap needs CIPPBOT_STORE_KEY (or CIPPBOT_STORE_KEY_FILE), the key the refresh token is sealed with"}
+		}
+		cfg.GDAP.source = &gdapSource{}
+	}
 	conn, err := connector(cfg, graphClient, log, met.graphExchange)
 	if err != nil {
 		return err
@@ -41,6 +47,9 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		return err
 	}
 	defer db.Close()
+	if err := startGDAP(ctx, cfg, db, graphClient, log); err != nil {
+		return err
+	}
 	if h, err := db.AuditHead(ctx); err == nil && cfg.AuditKey != "" && h.Seq > 0 && !h.Keyed {
 		// Either the key is new, or the keyed records were removed
 		// and the rest rechained: only a head published earlier tells.
@@ -112,6 +121,9 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 			problems = append(problems, "store: "+err.Error())
 		} else if len(ts) == 0 {
 			problems = append(problems, "tenant directory: no tenants (cippbot tenants sync or add)")
+		}
+		if err := cfg.GDAP.source.Degraded(); err != nil {
+			problems = append(problems, err.Error())
 		}
 		if sl != nil {
 			if err := sl.Ready(); err != nil {

@@ -58,6 +58,8 @@ type slackOpts struct {
 	// setup, if non-nil, runs on the store and the simulated tenant
 	// before serve starts, after the default tenant and grants.
 	setup func(ctx context.Context, db *store.DB, sim *fakegraph.Server)
+	// config, if non-nil, adjusts serve's configuration.
+	config func(*Config)
 }
 
 func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
@@ -102,6 +104,9 @@ func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 		cfg.SlackAppToken = fakeslack.DefaultAppToken
 	} else {
 		cfg.SlackSigningSecret = fakeslack.DefaultSigningSecret
+	}
+	if o.config != nil {
+		o.config(&cfg)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)

@@ -30,6 +30,9 @@ func connector(cfg Config, graphClient *http.Client, log *slog.Logger, observe .
 	if len(observe) > 0 {
 		mc.Observe = observe[0]
 	}
+	if cfg.GDAP.source != nil {
+		mc.Credential = cfg.GDAP.source.Credential // delegated mode (login.go)
+	}
 	if cfg.CertificatePath != "" {
 		b, err := os.ReadFile(cfg.CertificatePath)
 		if err != nil {
@@ -127,6 +130,11 @@ func runTenants(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		return err
 	}
 	defer db.Close()
+	if args[0] == "sync" || args[0] == "add" {
+		if err := useGDAP(ctx, &cfg, db, graphClient, log); err != nil { // delegated mode (login.go)
+			return err
+		}
+	}
 	switch args[0] {
 	case "list":
 		ts, err := db.Tenants(ctx)
@@ -219,6 +227,9 @@ func runCheck(ctx context.Context, cfg Config, stdout io.Writer, graphClient *ht
 		return err
 	}
 	defer db.Close()
+	if err := useGDAP(ctx, &cfg, db, graphClient, log); err != nil { // delegated mode (login.go)
+		return err
+	}
 	conn, err := connector(cfg, graphClient, log)
 	if err != nil {
 		return err

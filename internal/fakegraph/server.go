@@ -241,6 +241,8 @@ type Server struct {
 	writeWindow     time.Duration
 	writeBuckets    map[string]*writeBucket
 	writesThrottled int
+	// del is the delegated grants' state (delegated.go), nil until used.
+	del *delegatedState
 }
 
 // New returns a server seeded with the contoso tenant. It is not listening

@@ -62,7 +62,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []st
 	rest := strings.ToLower(strings.Join(segs[1:], "/"))
 	var known bool
 	switch rest {
-	case "v2.0/.well-known/openid-configuration", "oauth2/v2.0/token", "oauth2/token", "discovery/v2.0/keys":
+	case "v2.0/.well-known/openid-configuration", "oauth2/v2.0/token", "oauth2/v2.0/devicecode", "oauth2/token", "discovery/v2.0/keys":
 		known = true
 	}
 	if !known {
@@ -116,7 +116,13 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []st
 		})
 	case "discovery/v2.0/keys":
 		s.writeIdentityJSON(w, r, http.StatusOK, obj{{"keys", []any{}}})
+	case "oauth2/v2.0/devicecode":
+		s.serveDeviceCode(w, r, tenantID, tenantName, raw, rec)
 	case "oauth2/v2.0/token":
+		if isDelegatedGrant(raw) { // delegated.go
+			s.issueDelegated(w, r, tenantID, tenantName, raw, rec)
+			return
+		}
 		s.issueToken(w, r, tenantID, tenantName, raw, rec)
 	case "oauth2/token":
 		s.issueTokenV1(w, r, tenantID, tenantName, raw, rec)

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+)
+
+// bucketSealed holds the sealed blobs. It is created by the first Put, so
+// files written before it existed need nothing.
+var bucketSealed = []byte("sealed")
+
+// MinSealKey is the shortest store key accepted, in bytes.
+const MinSealKey = 32
+
+// sealVersion is the first byte of every sealed value: AES-256-GCM under
+// a key derived with HKDF-SHA256, a 12-byte random nonce, then the
+// ciphertext and tag.
+const sealVersion = 1
+
+// ErrWrongKey is returned by Sealed.Get when a blob does not open under
+// the key: the key is not the one it was sealed with, or the blob was
+// altered.
+var ErrWrongKey = errors.New("store: sealed data does not open with this store key (a different CIPPBOT_STORE_KEY, or the data was altered)")
+
+// Sealed keeps named blobs in the database encrypted and authenticated
+// with AES-256-GCM, for secrets cippbot must keep across restarts (the
+// delegated mode's token cache). The key never leaves memory; a blob's
+// name is bound to it as additional data, so blobs cannot be swapped. It
+// is safe for concurrent use.
+type Sealed struct {
+	db   *DB
+	aead cipher.AEAD
+}
+
+// NewSealed returns sealed storage in db under key, which must be at
+// least MinSealKey bytes; the AES key is derived from it with
+// HKDF-SHA256, so a passphrase, hex or base64 key all work.
+func NewSealed(db *DB, key []byte) (*Sealed, error) {
+	if len(key) < MinSealKey {
+		return nil, fmt.Errorf("store: the store key must be at least %d bytes, got %d", MinSealKey, len(key))
+	}
+	k, err := hkdf.Key(sha256.New, key, nil, "cippbot sealed store v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("store: derive key: %w", err)
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return &Sealed{db: db, aead: aead}, nil
+}
+
+// Put seals plaintext and stores it under name, replacing what was there.
+func (s *Sealed) Put(ctx context.Context, name string, plaintext []byte) error {
+	nonce := make([]byte, s.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return fmt.Errorf("store: seal %s: %w", name, err)
+	}
+	out := append([]byte{sealVersion}, nonce...)
+	out = s.aead.Seal(out, nonce, plaintext, []byte(name))
+	err := s.db.update(ctx, func(tx *bbolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(bucketSealed)
+		if err != nil {
+			return err
+		}
+		return bk.Put([]byte(name), out)
+	})
+	if err != nil {
+		return fmt.Errorf("store: seal %s: %w", name, err)
+	}
+	return nil
+}
+
+// Get opens the blob stored under name; it returns nil and no error when
+// there is none, and ErrWrongKey when the blob does not open.
+func (s *Sealed) Get(ctx context.Context, name string) ([]byte, error) {
+	var sealed []byte
+	err := s.db.view(ctx, func(tx *bbolt.Tx) error {
+		if v := get(tx, bucketSealed, []byte(name)); v != nil {
+			sealed = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open sealed %s: %w", name, err)
+	}
+	if sealed == nil {
+		return nil, nil
+	}
+	n := s.aead.NonceSize()
+	if len(sealed) < 1+n || sealed[0] != sealVersion {
+		return nil, fmt.Errorf("store: sealed %s: %w", name, ErrWrongKey)
+	}
+	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(name))
+	if err != nil {
+		return nil, fmt.Errorf("store: sealed %s: %w", name, ErrWrongKey)
+	}
+	return plain, nil
+}
+
+// Delete removes the blob stored under name, if any.
+func (s *Sealed) Delete(ctx context.Context, name string) error {
+	return s.db.update(ctx, func(tx *bbolt.Tx) error {
+		if bk := tx.Bucket(bucketSealed); bk != nil {
+			return bk.Delete([]byte(name))
+		}
+		return nil
+	})
+}
