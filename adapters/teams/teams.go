@@ -262,9 +262,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "message":
 		text := commandText(&act)
 		w.WriteHeader(http.StatusOK) // acknowledge at once, work after
-		if text != "" {
-			a.dispatch(&act, tenant, who, u, text, nil)
-		}
+		a.dispatch(&act, tenant, who, u, text, nil)
 	case "invoke":
 		a.invoke(w, &act, tenant, who, u)
 	default:
@@ -331,7 +329,7 @@ func commandText(act *activity) string {
 			break
 		}
 	}
-	if strings.EqualFold(t, "/cipp") || strings.EqualFold(t, "cipp") {
+	if t == "" || strings.EqualFold(t, "/cipp") || strings.EqualFold(t, "cipp") {
 		t = "help"
 	}
 	return t
