@@ -84,14 +84,13 @@ type Adapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	convs    map[string]string       // conversation ID → service URL
-	users    map[string]*userRef     // Entra object ID → how to reach them
-	cards    map[string]*cardState   // activity ID → the card on it
-	inflight map[string]*invoke      // card activity ID → a click waiting for its answer
-	reveals  map[string]*pendingSeen // nonce → secret waiting for its owner
-	asks     map[string]pendingAsk   // nonce → question waiting for its answer
-	told     map[string]time.Time    // user+channel → when told to open the chat
+	mu      sync.Mutex
+	convs   map[string]string       // conversation ID → service URL
+	users   map[string]*userRef     // Entra object ID → how to reach them
+	cards   map[string]*cardState   // activity ID → the card on it
+	reveals map[string]*pendingSeen // nonce → secret waiting for its owner
+	asks    map[string]pendingAsk   // nonce → question waiting for its answer
+	told    map[string]time.Time    // user+channel → when told to open the chat
 }
 
 type userRef struct {
@@ -170,7 +169,7 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 			tokens: &tokenSource{url: tokURL, appID: cfg.AppID, password: cfg.AppPassword, client: client, now: now}},
 		dedup: cfg.Dedup, ctx: ctx, cancel: cancel,
 		convs: map[string]string{}, users: map[string]*userRef{}, cards: map[string]*cardState{},
-		inflight: map[string]*invoke{}, reveals: map[string]*pendingSeen{}, asks: map[string]pendingAsk{}, told: map[string]time.Time{}}
+		reveals: map[string]*pendingSeen{}, asks: map[string]pendingAsk{}, told: map[string]time.Time{}}
 	if a.dedup == nil {
 		a.dedup = bot.NewMemDeduper(now)
 	}
@@ -335,14 +334,22 @@ func commandText(act *activity) string {
 	return t
 }
 
+// clickKey keys the click being handled in the context of its work, so
+// that an update of the clicked card made by that work answers the click.
+type clickKey struct{}
+
 func (a *Adapter) dispatch(act *activity, tenant string, who bot.Actor, u *userRef, text string, inv *invoke) {
 	ev := bot.Event{Platform: Platform, Workspace: tenant, Channel: act.Conversation.ID, Actor: who, Text: text}
 	r := &responder{a: a, conv: act.Conversation.ID, serviceURL: act.ServiceURL, who: who, user: u,
 		personal: act.Conversation.ConversationType == "personal", inv: inv}
+	ctx := a.ctx
+	if inv != nil {
+		ctx = context.WithValue(ctx, clickKey{}, inv)
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.handler.Handle(a.ctx, ev, r)
+		a.handler.Handle(ctx, ev, r)
 		if inv != nil {
 			inv.answer(messageResponse("Done."))
 		}
@@ -374,6 +381,7 @@ func writeInvoke(w http.ResponseWriter, r invokeResponse) {
 // invoke is one card click waiting for its answer: the first of the
 // clicked card's update (the decided card) or a private reply.
 type invoke struct {
+	card string // the clicked card's activity ID
 	mu   sync.Mutex
 	done chan invokeResponse
 	sent bool
@@ -432,23 +440,8 @@ func (a *Adapter) invoke(w http.ResponseWriter, act *activity, tenant string, wh
 		writeInvoke(w, messageResponse("Unknown action."))
 		return
 	}
-	inv := &invoke{done: make(chan invokeResponse, 1)}
-	ref := act.ReplyToID
-	a.mu.Lock()
-	if ref != "" && a.inflight[ref] == nil {
-		a.inflight[ref] = inv
-	} else {
-		ref = ""
-	}
-	a.mu.Unlock()
-	defer func() {
-		inv.close()
-		if ref != "" {
-			a.mu.Lock()
-			delete(a.inflight, ref)
-			a.mu.Unlock()
-		}
-	}()
+	inv := &invoke{card: act.ReplyToID, done: make(chan invokeResponse, 1)}
+	defer inv.close()
 	a.dispatch(act, tenant, who, u, text, inv)
 	t := time.NewTimer(a.invokeWait())
 	defer t.Stop()
@@ -506,9 +499,9 @@ func newNonce() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Update implements bot.Chat: a click waiting on this card gets the card
-// as its answer (the clicker sees it at once), then the activity is
-// replaced (PUT) for everyone.
+// Update implements bot.Chat: when the work of a click updates the clicked
+// card, the card is the click's answer (the clicker sees it at once); then
+// the activity is replaced (PUT) for everyone.
 func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message) error {
 	if len(m.Secrets) > 0 {
 		return errors.New("teams: refusing to put a secret on a card")
@@ -522,10 +515,9 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 	if cs != nil {
 		cs.card = c
 	}
-	inv := a.inflight[ref]
 	service := a.convs[baseConv(channel)]
 	a.mu.Unlock()
-	if inv != nil {
+	if inv, ok := ctx.Value(clickKey{}).(*invoke); ok && inv.card == ref {
 		inv.answer(cardResponse(c))
 	}
 	if service == "" {

@@ -54,6 +54,9 @@ type Config struct {
 	DiscordPublicKey string // DISCORD_PUBLIC_KEY (interactions endpoint mode)
 	DiscordGuildID   string // DISCORD_GUILD_ID
 	DiscordAPIURL    string // DISCORD_API_URL
+
+	// Teams (TEAMS_*; see teams.go).
+	Teams TeamsConfig
 }
 
 // minAuditKey is the shortest audit key accepted, in bytes.
@@ -154,6 +157,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		*s.dst = v
 	}
+	if err := c.Teams.load(getenv); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
 }
 
@@ -161,7 +167,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 func (c Config) Validate() error {
 	for _, a := range c.Admins {
 		p, id, ok := strings.Cut(a, ":")
-		if !ok || id == "" || (p != "slack" && p != "discord" && p != "console") {
+		if !ok || id == "" || (p != "slack" && p != "discord" && p != "teams" && p != "console") {
 			return fmt.Errorf("CIPPBOT_ADMINS: %q is not platform:userID (slack:U0123ABCD, discord:80351110224678912)", a)
 		}
 	}
@@ -220,6 +226,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("discord", c.DiscordBotToken != ""),
 		slog.Bool("discord_http", c.DiscordPublicKey != ""),
 		slog.String("discord_guild", c.DiscordGuildID),
+		slog.Any("teams", c.Teams),
 	)
 }
 

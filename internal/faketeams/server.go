@@ -14,7 +14,7 @@ package faketeams
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -129,8 +129,9 @@ func (s *Server) URL() string { return s.srv.URL }
 // Client returns an HTTP client that trusts the server's certificate.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
-// Certificate returns the server's TLS certificate.
-func (s *Server) Certificate() *tls.Certificate { return &s.srv.TLS.Certificates[0] }
+// Certificate returns the server's TLS certificate, for callers that
+// build their own transport.
+func (s *Server) Certificate() *x509.Certificate { return s.srv.Certificate() }
 
 // OpenIDURL is the Bot Framework OpenID metadata document.
 func (s *Server) OpenIDURL() string { return s.srv.URL + "/v1/.well-known/openidconfiguration" }
