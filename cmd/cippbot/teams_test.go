@@ -329,3 +329,85 @@ func TestTeamsForgedTokens(t *testing.T) {
 		t.Errorf("forged activities did work: %v", ms)
 	}
 }
+
+// approveReset asks for a reset as Riley and has Sam approve it; it
+// returns the card.
+func (r *teamsRun) approveReset(t *testing.T) faketeams.Message {
+	t.Helper()
+	r.deliver(t, r.ft.MessageActivity(r.riley, tChan, `reset-password AdeleV@contoso.com reason="locked out"`, true))
+	cardMsg := r.wait(t, "approval card", func(m faketeams.Message) bool {
+		return m.Conversation == tChan && strings.Contains(postedCard(t, m).text(), "Approval needed")
+	})
+	for _, a := range postedCard(t, cardMsg).Actions {
+		if a.Title == "Approve" {
+			r.deliver(t, r.ft.InvokeActivity(r.sam, tChan, cardMsg.ID, a.Verb, a.Data, "manual"))
+			return cardMsg
+		}
+	}
+	t.Fatalf("no Approve on %s", cardMsg)
+	return cardMsg
+}
+
+// revealFor clicks the Reveal in the user's chat and returns the answer.
+func (r *teamsRun) revealFor(t *testing.T, u faketeams.User) string {
+	t.Helper()
+	reveal := r.wait(t, "Reveal in the chat", func(m faketeams.Message) bool {
+		return len(m.Visible) == 1 && m.Visible[0] == u.MRI && strings.Contains(postedCard(t, m).text(), "[Reveal]")
+	})
+	acts := postedCard(t, reveal).Actions
+	return r.deliver(t, r.ft.InvokeActivity(u, reveal.Conversation, reveal.ID, acts[0].Verb, acts[0].Data, "manual"))
+}
+
+func TestTeamsNotInstalledForRequester(t *testing.T) {
+	shortHold(t, time.Minute)
+	r := startTeamsServe(t, false)
+	r.approveReset(t)
+	r.wait(t, "riley asked to open the chat", func(m faketeams.Message) bool {
+		s, _ := m.Activity["text"].(string)
+		return m.Conversation == tChan && strings.Contains(s, "Open a chat with cippbot")
+	})
+	u, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com")
+	secret := u.Password
+	if secret == "" {
+		t.Fatal("password not reset")
+	}
+	// Riley opens the bot's chat; the secret is offered there.
+	dm := r.ft.Install(r.riley.MRI)
+	r.deliver(t, r.ft.InstallActivity(r.riley, dm))
+	_, v := invokeValue(t, r.revealFor(t, r.riley))
+	if b, _ := json.Marshal(v); !hasSecret(string(b), secret) {
+		t.Fatalf("reveal answered %s", b)
+	}
+	r.stopServe()
+	assertSecretOnlyInReveal(t, r, secret)
+}
+
+func TestTeamsRedeliveredMessageRunsOnce(t *testing.T) {
+	r := startTeamsServe(t, true)
+	a := r.ft.MessageActivity(r.riley, tChan, `reset-password AdeleV@contoso.com reason="locked out"`, true)
+	r.deliver(t, a)
+	r.deliver(t, a)
+	r.wait(t, "approval card", func(m faketeams.Message) bool {
+		return m.Conversation == tChan && strings.Contains(postedCard(t, m).text(), "Approval needed")
+	})
+	time.Sleep(300 * time.Millisecond)
+	n := 0
+	for _, m := range r.ft.Messages() {
+		if strings.Contains(postedCard(t, m).text(), "Approval needed") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d approval cards, want 1", n)
+	}
+}
+
+func TestTeamsHelpInPersonalChat(t *testing.T) {
+	r := startTeamsServe(t, true)
+	dm := r.ft.Install(r.riley.MRI)
+	r.deliver(t, r.ft.MessageActivity(r.riley, dm, "help", false))
+	m := r.wait(t, "help in riley's chat", func(m faketeams.Message) bool { return m.Conversation == dm })
+	if !strings.Contains(postedCard(t, m).text(), "reset-password") {
+		t.Errorf("help: %s", m)
+	}
+}
