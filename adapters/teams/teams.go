@@ -219,12 +219,9 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var act activity
 	// Decoding is not work: the claims are checked against its fields.
+	// A body that is no activity cannot match a token's serviceurl claim.
 	if err := json.Unmarshal(body, &act); err != nil {
-		if a.verify.verify(r.Context(), r.Header.Get("Authorization"), "\x00", "") != nil {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		http.Error(w, "bad activity", http.StatusBadRequest)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
 	if err := a.verify.verify(r.Context(), r.Header.Get("Authorization"), act.ServiceURL, act.ChannelID); err != nil {
@@ -512,8 +509,11 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 	if cs != nil && hasApprove(c) && len(cs.requesters) > 0 {
 		c.Refresh = &refresh{Action: action{Type: "Action.Execute", Verb: verbView}, UserIDs: cs.requesters}
 	}
-	if cs != nil {
+	switch {
+	case cs != nil && c.Refresh != nil:
 		cs.card = c
+	case cs != nil:
+		delete(a.cards, ref) // decided: no refresh asks for it again
 	}
 	service := a.convs[baseConv(channel)]
 	a.mu.Unlock()
@@ -554,7 +554,9 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	}
 	conv, err := a.personal(ctx, aad, u)
 	if err != nil {
-		a.tellOpenChat(ctx, channel, aad, u)
+		if len(m.Secrets) > 0 || m.Ask != nil {
+			a.tellOpenChat(ctx, channel, aad, u)
+		}
 		return fmt.Errorf("teams: one-to-one chat with %s: %w", user.ID, err)
 	}
 	return a.sendPrivate(ctx, u.serviceURL, conv, aad, m)
@@ -706,8 +708,10 @@ func (r *responder) Public(ctx context.Context, m bot.Message) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("teams: post to %s: %w", r.conv, err)
 	}
-	r.a.mu.Lock()
-	r.a.cards[id] = &cardState{conv: r.conv, card: c, requesters: requesters}
-	r.a.mu.Unlock()
+	if c.Refresh != nil {
+		r.a.mu.Lock()
+		r.a.cards[id] = &cardState{conv: r.conv, card: c, requesters: requesters}
+		r.a.mu.Unlock()
+	}
 	return id, nil
 }

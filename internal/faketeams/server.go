@@ -545,7 +545,7 @@ func checkActivity(a map[string]any) (status int, code, msg string) {
 		// Action.Execute needs a card of version 1.4 or later, or
 		// clients don't render it (msteams-docs Universal-actions…/
 		// Work-with-universal-actions-for-adaptive-cards.md).
-		if v, _ := c["version"].(string); v < "1.4" && strings.Contains(fmt.Sprint(c["actions"]), "Action.Execute") {
+		if v, _ := c["version"].(string); !atLeast14(v) && strings.Contains(fmt.Sprint(c["actions"]), "Action.Execute") {
 			return 400, "BadArgument", "Action.Execute needs card version 1.4 or later"
 		}
 		// At most 60 user-specific views (msteams-docs User-Specific-Views.md).
@@ -559,6 +559,15 @@ func checkActivity(a map[string]any) (status int, code, msg string) {
 		return 400, "BadArgument", "Activity has neither text nor attachments"
 	}
 	return 0, "", ""
+}
+
+// atLeast14 reports whether a card version is 1.4 or later.
+func atLeast14(v string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 1 || major == 1 && minor >= 4
 }
 
 func (s *Server) post(w http.ResponseWriter, conv string, body []byte) {
