@@ -10,16 +10,25 @@ import (
 // askCard is m's question as a form: an Input.Text per field and an
 // Action.Execute submit, whose click brings the inputs back in the
 // action's data (msteams-docs Universal-actions…/Work-with-universal-actions-for-adaptive-cards.md).
-func (a *Adapter) askCard(aad string, m bot.Message) card {
+func (a *Adapter) askCard(aad, origin string, m bot.Message) card {
 	nonce := newNonce()
 	a.mu.Lock()
+	personal := false
+	if u := a.users[aad]; u != nil && u.personal == origin {
+		personal = true
+	}
+	kind := "channel"
+	if personal {
+		kind = "personal"
+	}
 	now := a.now()
 	for k, p := range a.asks {
 		if now.After(p.expires) {
 			delete(a.asks, k)
 		}
 	}
-	a.asks[nonce] = pendingAsk{aad: aad, ask: *m.Ask, expires: now.Add(a.revealTTL())}
+	a.asks[nonce] = pendingAsk{aad: aad, ask: *m.Ask, expires: now.Add(a.revealTTL()),
+		origin: conversation{ID: origin, ConversationType: kind}, service: a.convs[baseConv(origin)]}
 	a.mu.Unlock()
 	m.Buttons = nil
 	c := render(m, false)
@@ -34,9 +43,9 @@ func (a *Adapter) askCard(aad string, m bot.Message) card {
 	return c
 }
 
-// answerAsk turns a submitted form into its command; only the person asked
-// may answer, once.
-func (a *Adapter) answerAsk(aad, nonce string, data map[string]any) (string, bool) {
+// answerAsk turns a submitted form into its command and the conversation
+// it was asked from; only the person asked may answer, once.
+func (a *Adapter) answerAsk(aad, nonce string, data map[string]any) (string, conversation, string, bool) {
 	a.mu.Lock()
 	p, ok := a.asks[nonce]
 	if ok && p.aad == aad && a.now().Before(p.expires) {
@@ -45,13 +54,13 @@ func (a *Adapter) answerAsk(aad, nonce string, data map[string]any) (string, boo
 		ok = false
 	}
 	a.mu.Unlock()
-	if !ok {
-		return "", false
+	if !ok || p.service == "" {
+		return "", conversation{}, "", false
 	}
 	answers := map[string]string{}
 	for i, f := range p.ask.Inputs() {
 		v, _ := data[fmt.Sprintf("f%d", i)].(string)
 		answers[f.Key] = strings.TrimSpace(v)
 	}
-	return p.ask.CompleteForm(answers), true
+	return p.ask.CompleteForm(answers), p.origin, p.service, true
 }

@@ -117,6 +117,8 @@ type pendingAsk struct {
 	aad     string
 	ask     bot.Ask
 	expires time.Time
+	origin  conversation // where the question was asked
+	service string       // its service URL
 }
 
 var _ bot.Chat = (*Adapter)(nil)
@@ -425,11 +427,18 @@ func (a *Adapter) invoke(w http.ResponseWriter, act *activity, tenant string, wh
 		writeInvoke(w, a.reveal(strings.ToLower(act.From.AADObjectID), str("reveal")))
 		return
 	case verbAsk:
+		var origin conversation
+		var service string
 		var ok bool
-		if text, ok = a.answerAsk(strings.ToLower(act.From.AADObjectID), str("ask"), data); !ok {
+		if text, origin, service, ok = a.answerAsk(strings.ToLower(act.From.AADObjectID), str("ask"), data); !ok {
 			writeInvoke(w, messageResponse("This form has expired: type the command again."))
 			return
 		}
+		// The answer goes on where the question was asked (the channel
+		// whose approval card it leads to).
+		cp := *act
+		cp.Conversation, cp.ServiceURL, cp.ReplyToID = &origin, service, ""
+		act = &cp
 	case verbApprove, verbDeny, verbCommand:
 		text = str("cmd")
 	}
@@ -559,7 +568,7 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 		}
 		return fmt.Errorf("teams: one-to-one chat with %s: %w", user.ID, err)
 	}
-	return a.sendPrivate(ctx, u.serviceURL, conv, aad, m)
+	return a.sendPrivate(ctx, u.serviceURL, conv, aad, channel, m)
 }
 
 // personal returns the user's one-to-one chat, opening it if need be.
@@ -601,14 +610,15 @@ func (a *Adapter) tellOpenChat(ctx context.Context, channel, aad string, u userR
 }
 
 // sendPrivate posts m in a one-to-one chat: secrets behind Reveal, a
-// question as a form, anything else as a card.
-func (a *Adapter) sendPrivate(ctx context.Context, service, conv, aad string, m bot.Message) error {
+// question as a form (whose answer goes on in origin, the conversation
+// it was asked from), anything else as a card.
+func (a *Adapter) sendPrivate(ctx context.Context, service, conv, aad, origin string, m bot.Message) error {
 	if len(m.Secrets) > 0 {
 		return a.offerReveal(ctx, service, conv, aad, m)
 	}
 	c := render(m, false)
 	if m.Ask != nil {
-		c = a.askCard(aad, m)
+		c = a.askCard(aad, origin, m)
 	}
 	_, err := a.conn.post(ctx, service, conv, cardActivity(c))
 	return err
@@ -686,7 +696,7 @@ func (r *responder) Private(ctx context.Context, m bot.Message) error {
 		}
 	}
 	if r.personal {
-		return r.a.sendPrivate(ctx, r.serviceURL, r.conv, strings.TrimPrefix(r.who.ID, Platform+":"), m)
+		return r.a.sendPrivate(ctx, r.serviceURL, r.conv, strings.TrimPrefix(r.who.ID, Platform+":"), r.conv, m)
 	}
 	return r.a.Notify(ctx, r.conv, r.who, m)
 }
