@@ -411,3 +411,39 @@ func TestTeamsHelpInPersonalChat(t *testing.T) {
 		t.Errorf("help: %s", m)
 	}
 }
+
+func TestTeamsConfig(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	must(t, os.WriteFile(pwFile, []byte("s3cret-teams-pw\n"), 0o600))
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // part of the error; "" for none
+	}{
+		{"Off", map[string]string{}, ""},
+		{"OK", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "s3cret-teams-pw", "TEAMS_TENANT_ID": "t"}, ""},
+		{"PasswordFile", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD_FILE": pwFile, "TEAMS_TENANT_ID": "t"}, ""},
+		{"NoPassword", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_TENANT_ID": "t"}, "TEAMS_APP_PASSWORD"},
+		{"NoTenant", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "x"}, "TEAMS_TENANT_ID"},
+		{"PasswordWithoutApp", map[string]string{"TEAMS_APP_PASSWORD": "x"}, "TEAMS_APP_ID"},
+		{"PlainOpenID", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "x", "TEAMS_TENANT_ID": "t",
+			"TEAMS_OPENID_URL": "http://login.botframework.com/v1/.well-known/openidconfiguration"}, "https"},
+		{"TeamsAdmin", map[string]string{"CIPPBOT_ADMINS": "teams:0b6c2a4e-1111-4f6e-9a55-3c1a2b3c4d5e"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(func(k string) string { return tt.env[k] })
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("LoadConfig = %v, want %q", err, tt.want)
+			}
+			if err == nil && tt.env["TEAMS_APP_ID"] != "" && c.Teams.AppPassword != "s3cret-teams-pw" && tt.name != "PlainOpenID" {
+				t.Errorf("password = %q", c.Teams.AppPassword)
+			}
+			var buf strings.Builder
+			slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
+			if strings.Contains(buf.String(), "s3cret-teams-pw") {
+				t.Errorf("password logged: %s", buf.String())
+			}
+		})
+	}
+}
