@@ -9,22 +9,23 @@ import (
 // activity is the part of a Bot Framework Activity the adapter reads or
 // writes (bot-docs rest-api/bot-framework-rest-connector-api-reference.md).
 type activity struct {
-	Type         string        `json:"type"`
-	ID           string        `json:"id,omitempty"`
-	Name         string        `json:"name,omitempty"`
-	ServiceURL   string        `json:"serviceUrl,omitempty"`
-	ChannelID    string        `json:"channelId,omitempty"`
-	From         *account      `json:"from,omitempty"`
-	Recipient    *account      `json:"recipient,omitempty"`
-	Conversation *conversation `json:"conversation,omitempty"`
-	ReplyToID    string        `json:"replyToId,omitempty"`
-	Text         string        `json:"text,omitempty"`
-	TextFormat   string        `json:"textFormat,omitempty"`
-	Entities     []entity      `json:"entities,omitempty"`
-	Attachments  []attachment  `json:"attachments,omitempty"`
-	MembersAdded []account     `json:"membersAdded,omitempty"`
-	Value        *invokeValue  `json:"value,omitempty"`
-	ChannelData  *channelData  `json:"channelData,omitempty"`
+	Type           string        `json:"type"`
+	ID             string        `json:"id,omitempty"`
+	Name           string        `json:"name,omitempty"`
+	ServiceURL     string        `json:"serviceUrl,omitempty"`
+	ChannelID      string        `json:"channelId,omitempty"`
+	From           *account      `json:"from,omitempty"`
+	Recipient      *account      `json:"recipient,omitempty"`
+	Conversation   *conversation `json:"conversation,omitempty"`
+	ReplyToID      string        `json:"replyToId,omitempty"`
+	Text           string        `json:"text,omitempty"`
+	TextFormat     string        `json:"textFormat,omitempty"`
+	Entities       []entity      `json:"entities,omitempty"`
+	Attachments    []attachment  `json:"attachments,omitempty"`
+	MembersAdded   []account     `json:"membersAdded,omitempty"`
+	MembersRemoved []account     `json:"membersRemoved,omitempty"`
+	Value          *invokeValue  `json:"value,omitempty"`
+	ChannelData    *channelData  `json:"channelData,omitempty"`
 }
 
 type account struct {

@@ -297,6 +297,10 @@ func (a *Adapter) remember(act *activity, tenant string) *userRef {
 	u.mri, u.name, u.serviceURL, u.tenant = act.From.ID, act.From.Name, act.ServiceURL, tenant
 	if act.Conversation.ConversationType == "personal" {
 		u.personal = act.Conversation.ID
+		// Removing the bot from the personal scope closes the chat to it.
+		if act.Type == "conversationUpdate" && slices.ContainsFunc(act.MembersRemoved, func(m account) bool { return m.ID == a.botID }) {
+			u.personal = ""
+		}
 	}
 	cp := *u
 	return &cp
@@ -568,7 +572,20 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 		}
 		return fmt.Errorf("teams: one-to-one chat with %s: %w", user.ID, err)
 	}
-	return a.sendPrivate(ctx, u.serviceURL, conv, aad, channel, m)
+	err = a.sendPrivate(ctx, u.serviceURL, conv, aad, channel, m)
+	if st := statusOf(err); st == http.StatusForbidden || st == http.StatusNotFound {
+		// The user removed or blocked the bot (403 MessageWritesBlocked,
+		// msteams-docs send-proactive-messages.md): forget the chat.
+		a.mu.Lock()
+		if p := a.users[aad]; p != nil && p.personal == conv {
+			p.personal = ""
+		}
+		a.mu.Unlock()
+		if len(m.Secrets) > 0 || m.Ask != nil {
+			a.tellOpenChat(ctx, channel, aad, u)
+		}
+	}
+	return err
 }
 
 // personal returns the user's one-to-one chat, opening it if need be.

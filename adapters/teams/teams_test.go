@@ -319,3 +319,30 @@ func TestConnector_retries429(t *testing.T) {
 		t.Errorf("retried before Retry-After")
 	}
 }
+
+func TestNotify_botRemovedByUser(t *testing.T) {
+	e := newTestEnv(t, nil)
+	dm := e.ft.Install(e.riley.MRI)
+	e.ft.Deliver(e.endpoint, e.ft.InstallActivity(e.riley, dm))
+	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
+	e.a.Wait()
+	e.ft.Uninstall(e.riley.MRI)
+	riley := bot.Actor{ID: "teams:aad-riley", Name: "Riley"}
+	if err := e.a.Notify(context.Background(), channel, riley, secretMessage()); err == nil {
+		t.Fatal("Notify succeeded into a chat the user closed")
+	}
+	told := false
+	for _, m := range e.ft.Messages() {
+		if s, _ := m.Activity["text"].(string); m.Conversation == channel && strings.Contains(s, "Open a chat with cippbot") {
+			told = true
+		}
+	}
+	if !told {
+		t.Errorf("Riley was not asked to open the chat: %v", e.ft.Messages())
+	}
+	// Reinstalled, the chat is found again.
+	e.ft.Install(e.riley.MRI)
+	if err := e.a.Notify(context.Background(), channel, riley, secretMessage()); err != nil {
+		t.Errorf("after reinstall: %v", err)
+	}
+}

@@ -206,6 +206,14 @@ func (s *Server) personalLocked(mri string) *conversation {
 	return c
 }
 
+// Uninstall removes the bot from u's personal scope: posts to their chat
+// then fail with 403 and no chat can be created.
+func (s *Server) Uninstall(mri string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.installed[mri] = false
+}
+
 // AddChannel registers a channel conversation with its members.
 func (s *Server) AddChannel(id string, members ...string) {
 	s.mu.Lock()
