@@ -246,7 +246,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if !a.firstDelivery(act.ID) {
+	if !a.firstDelivery(baseConv(act.Conversation.ID), act.ID) {
 		if act.Type == "invoke" {
 			writeInvoke(w, messageResponse("Already handled."))
 			return
@@ -268,14 +268,14 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// firstDelivery reports whether the activity ID is new. Teams delivers an
-// activity again when the bot takes longer than 15 s (msteams-docs
-// bots/bot-basics.md).
-func (a *Adapter) firstDelivery(id string) bool {
+// firstDelivery reports whether the activity ID is new in its
+// conversation. Teams delivers an activity again when the bot takes longer
+// than 15 s (msteams-docs bots/bot-basics.md).
+func (a *Adapter) firstDelivery(conv, id string) bool {
 	if id == "" {
 		return true
 	}
-	first, err := a.dedup.FirstDelivery(a.ctx, Platform+":"+id, time.Hour)
+	first, err := a.dedup.FirstDelivery(a.ctx, Platform+":"+conv+":"+id, time.Hour)
 	if err != nil {
 		a.log.Warn("could not check for a repeated activity; handling it", "activity", id, "err", err)
 		return true
