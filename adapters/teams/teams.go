@@ -384,8 +384,9 @@ func writeInvoke(w http.ResponseWriter, r invokeResponse) {
 // invoke is one card click waiting for its answer: the first of the
 // clicked card's update (the decided card) or a private reply.
 type invoke struct {
-	card string // the clicked card's activity ID
-	mu   sync.Mutex
+	card    string        // the clicked card's activity ID
+	written chan struct{} // closed once the answer is written
+	mu      sync.Mutex
 	done chan invokeResponse
 	sent bool
 }
@@ -450,7 +451,8 @@ func (a *Adapter) invoke(w http.ResponseWriter, act *activity, tenant string, wh
 		writeInvoke(w, messageResponse("Unknown action."))
 		return
 	}
-	inv := &invoke{card: act.ReplyToID, done: make(chan invokeResponse, 1)}
+	inv := &invoke{card: act.ReplyToID, done: make(chan invokeResponse, 1), written: make(chan struct{})}
+	defer close(inv.written)
 	defer inv.close()
 	a.dispatch(act, tenant, who, u, text, inv)
 	t := time.NewTimer(a.invokeWait())
@@ -461,6 +463,9 @@ func (a *Adapter) invoke(w http.ResponseWriter, act *activity, tenant string, wh
 	case <-t.C:
 		inv.answer(messageResponse("Working on it…")) // or the answer that just came
 		writeInvoke(w, <-inv.done)
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
 	}
 }
 
@@ -530,8 +535,12 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 	}
 	service := a.convs[baseConv(channel)]
 	a.mu.Unlock()
-	if inv, ok := ctx.Value(clickKey{}).(*invoke); ok && inv.card == ref {
-		inv.answer(cardResponse(c))
+	if inv, ok := ctx.Value(clickKey{}).(*invoke); ok && inv.card == ref && inv.answer(cardResponse(c)) {
+		// The clicker gets the card first, then everyone (the PUT).
+		select {
+		case <-inv.written:
+		case <-time.After(2 * time.Second):
+		}
 	}
 	if service == "" {
 		return fmt.Errorf("teams: no service URL known for conversation %s", channel)
