@@ -67,6 +67,9 @@ type Config struct {
 	// Dedup, if non-nil, remembers activity IDs already handled; nil
 	// means in memory.
 	Dedup bot.Deduper
+	// Refs, if non-nil, keeps conversation references across restarts;
+	// nil means in memory.
+	Refs RefStore
 }
 
 // Adapter is the Teams chat platform. It implements bot.Chat.
@@ -174,6 +177,10 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		reveals: map[string]*pendingSeen{}, asks: map[string]pendingAsk{}, told: map[string]time.Time{}}
 	if a.dedup == nil {
 		a.dedup = bot.NewMemDeduper(now)
+	}
+	if err := a.load(); err != nil {
+		cancel()
+		return nil, err
 	}
 	return a, nil
 }
@@ -283,17 +290,20 @@ func (a *Adapter) firstDelivery(conv, id string) bool {
 	return first
 }
 
-// remember keeps how to reach the conversation and the sender.
+// remember keeps how to reach the conversation and the sender, in the
+// RefStore too when that changed.
 func (a *Adapter) remember(act *activity, tenant string) *userRef {
 	aad := strings.ToLower(act.From.AADObjectID)
+	conv := baseConv(act.Conversation.ID)
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.convs[baseConv(act.Conversation.ID)] = act.ServiceURL
+	convChanged := a.convs[conv] != act.ServiceURL
+	a.convs[conv] = act.ServiceURL
 	u := a.users[aad]
 	if u == nil {
 		u = &userRef{}
 		a.users[aad] = u
 	}
+	before := *u
 	u.mri, u.name, u.serviceURL, u.tenant = act.From.ID, act.From.Name, act.ServiceURL, tenant
 	if act.Conversation.ConversationType == "personal" {
 		u.personal = act.Conversation.ID
@@ -303,6 +313,13 @@ func (a *Adapter) remember(act *activity, tenant string) *userRef {
 		}
 	}
 	cp := *u
+	a.mu.Unlock()
+	if convChanged {
+		a.saveConv(conv, act.ServiceURL)
+	}
+	if cp != before {
+		a.saveUser(aad)
+	}
 	return &cp
 }
 
@@ -387,8 +404,8 @@ type invoke struct {
 	card    string        // the clicked card's activity ID
 	written chan struct{} // closed once the answer is written
 	mu      sync.Mutex
-	done chan invokeResponse
-	sent bool
+	done    chan invokeResponse
+	sent    bool
 }
 
 // answer gives the click its response; it reports whether this call did.
@@ -535,6 +552,9 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 	}
 	service := a.convs[baseConv(channel)]
 	a.mu.Unlock()
+	if cs != nil {
+		a.saveCard(ref)
+	}
 	if inv, ok := ctx.Value(clickKey{}).(*invoke); ok && inv.card == ref && inv.answer(cardResponse(c)) {
 		// The clicker gets the card first, then everyone (the PUT).
 		select {
@@ -590,6 +610,7 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 			p.personal = ""
 		}
 		a.mu.Unlock()
+		a.saveUser(aad)
 		if len(m.Secrets) > 0 || m.Ask != nil {
 			a.tellOpenChat(ctx, channel, aad, u)
 		}
@@ -612,6 +633,8 @@ func (a *Adapter) personal(ctx context.Context, aad string, u userRef) (string, 
 	}
 	a.convs[conv] = u.serviceURL
 	a.mu.Unlock()
+	a.saveConv(conv, u.serviceURL)
+	a.saveUser(aad)
 	return conv, nil
 }
 
@@ -748,6 +771,7 @@ func (r *responder) Public(ctx context.Context, m bot.Message) (string, error) {
 		r.a.mu.Lock()
 		r.a.cards[id] = &cardState{conv: r.conv, card: c, requesters: requesters}
 		r.a.mu.Unlock()
+		r.a.saveCard(id)
 	}
 	return id, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cippbot/cippbot/adapters/teams"
 	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/store"
 )
 
 // TeamsConfig configures Microsoft Teams, from TEAMS_* variables.
@@ -83,15 +84,16 @@ func (t TeamsConfig) LogValue() slog.Value {
 }
 
 // startTeams builds the Teams adapter and routes /teams/messages, when
-// Teams is configured; nil otherwise. client, if non-nil, carries its
+// Teams is configured; nil otherwise. db keeps redeliveries seen and how
+// to reach conversations and users across restarts. client, if non-nil, carries its
 // outgoing requests (tests point it at a simulated Teams).
-func startTeams(cfg Config, b *bot.Bot, dedup bot.Deduper, mux *http.ServeMux, client *http.Client, log *slog.Logger) (*teams.Adapter, error) {
+func startTeams(cfg Config, b *bot.Bot, db *store.DB, mux *http.ServeMux, client *http.Client, log *slog.Logger) (*teams.Adapter, error) {
 	t := cfg.Teams
 	if !t.enabled() {
 		return nil, nil
 	}
 	a, err := teams.New(teams.Config{AppID: t.AppID, AppPassword: t.AppPassword, TenantID: t.TenantID, Tenants: t.Tenants,
-		OpenIDURL: t.OpenIDURL, TokenURL: t.TokenURL, ServiceHosts: t.ServiceHosts, HTTPClient: client, Logger: log, Dedup: dedup}, b)
+		OpenIDURL: t.OpenIDURL, TokenURL: t.TokenURL, ServiceHosts: t.ServiceHosts, HTTPClient: client, Logger: log, Dedup: db, Refs: db}, b)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
