@@ -30,6 +30,8 @@ type teamsRun struct {
 	logs       *syncBuffer
 	stopServe  func()
 	riley, sam faketeams.User
+	cfg        Config
+	client     *http.Client
 }
 
 const tChan = "19:4a1f2c@thread.tacv2"
@@ -70,13 +72,21 @@ func startTeamsServe(t *testing.T, rileyInstalled bool) *teamsRun {
 	}
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	must(t, err)
+	r.cfg, r.client = cfg, client
+	r.start(t)
+	return r
+}
+
+// start runs serve on a new port until stopServe.
+func (r *teamsRun) start(t *testing.T) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	r.endpoint = "http://" + ln.Addr().String() + "/teams/messages"
 	log := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runServe(sctx, cfg, client, ln, log) }()
+	go func() { done <- runServe(sctx, r.cfg, r.client, ln, log) }()
 	r.stopServe = sync.OnceFunc(func() {
 		cancel()
 		select {
@@ -90,7 +100,6 @@ func startTeamsServe(t *testing.T, rileyInstalled bool) *teamsRun {
 	})
 	t.Cleanup(r.stopServe)
 	waitReady(t, "http://"+ln.Addr().String())
-	return r
 }
 
 func (r *teamsRun) deliver(t *testing.T, a faketeams.Activity) string {
@@ -446,4 +455,30 @@ func TestTeamsConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTeamsApprovalAfterRestart(t *testing.T) {
+	r := startTeamsServe(t, true)
+	r.deliver(t, r.ft.MessageActivity(r.riley, tChan, `reset-password AdeleV@contoso.com reason="locked out"`, true))
+	cardMsg := r.wait(t, "approval card", func(m faketeams.Message) bool {
+		return m.Conversation == tChan && strings.Contains(postedCard(t, m).text(), "Approval needed")
+	})
+	r.stopServe()
+	r.start(t)
+	// Sam approves on the new process; Riley has not spoken to it.
+	for _, a := range postedCard(t, cardMsg).Actions {
+		if a.Title == "Approve" {
+			r.deliver(t, r.ft.InvokeActivity(r.sam, tChan, cardMsg.ID, a.Verb, a.Data, "manual"))
+		}
+	}
+	r.wait(t, "card updated with the result", func(m faketeams.Message) bool {
+		return m.ID == cardMsg.ID && strings.Contains(strings.ToLower(postedCard(t, m).text()), "password reset")
+	})
+	_, v := invokeValue(t, r.revealFor(t, r.riley))
+	u, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com")
+	if b, _ := json.Marshal(v); u.Password == "" || !hasSecret(string(b), u.Password) {
+		t.Fatalf("reveal after a restart answered %s", b)
+	}
+	r.stopServe()
+	assertSecretOnlyInReveal(t, r, u.Password)
 }
