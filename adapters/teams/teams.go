@@ -597,7 +597,7 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	conv, err := a.personal(ctx, aad, u)
 	if err != nil {
 		if len(m.Secrets) > 0 || m.Ask != nil {
-			a.tellOpenChat(ctx, channel, aad, u)
+			a.tellOpenChat(ctx, channel, aad, u, true)
 		}
 		return fmt.Errorf("teams: one-to-one chat with %s: %w", user.ID, err)
 	}
@@ -612,7 +612,7 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 		a.mu.Unlock()
 		a.saveUser(aad)
 		if len(m.Secrets) > 0 || m.Ask != nil {
-			a.tellOpenChat(ctx, channel, aad, u)
+			a.tellOpenChat(ctx, channel, aad, u, true)
 		}
 	}
 	return err
@@ -640,7 +640,7 @@ func (a *Adapter) personal(ctx context.Context, aad string, u userRef) (string, 
 
 // tellOpenChat asks the user, in the channel, to open the bot's chat once;
 // at most once per hold.
-func (a *Adapter) tellOpenChat(ctx context.Context, channel, aad string, u userRef) {
+func (a *Adapter) tellOpenChat(ctx context.Context, channel, aad string, u userRef, resend bool) {
 	key := aad + "\x00" + channel
 	a.mu.Lock()
 	at, told := a.told[key]
@@ -651,7 +651,11 @@ func (a *Adapter) tellOpenChat(ctx context.Context, channel, aad string, u userR
 	}
 	a.told[key] = a.now()
 	a.mu.Unlock()
-	act := activity{Type: "message", Text: fmt.Sprintf("<at>%s</at> I can't message you privately. Open a chat with cippbot once; I'll send it there.", html.EscapeString(u.name)),
+	then := "then ask again."
+	if resend {
+		then = "I'll send it there."
+	}
+	act := activity{Type: "message", Text: fmt.Sprintf("<at>%s</at> I can't message you privately. Open a chat with cippbot once; %s", html.EscapeString(u.name), then),
 		Entities: []entity{{Type: "mention", Text: "<at>" + html.EscapeString(u.name) + "</at>", Mentioned: &account{ID: u.mri, Name: u.name}}}}
 	if _, err := a.conn.post(ctx, service, channel, act); err != nil {
 		a.log.Warn("could not ask the user to open the chat", "err", err)
@@ -744,10 +748,16 @@ func (r *responder) Private(ctx context.Context, m bot.Message) error {
 			return nil
 		}
 	}
+	aad := strings.TrimPrefix(r.who.ID, Platform+":")
 	if r.personal {
-		return r.a.sendPrivate(ctx, r.serviceURL, r.conv, strings.TrimPrefix(r.who.ID, Platform+":"), r.conv, m)
+		return r.a.sendPrivate(ctx, r.serviceURL, r.conv, aad, r.conv, m)
 	}
-	return r.a.Notify(ctx, r.conv, r.who, m)
+	err := r.a.Notify(ctx, r.conv, r.who, m)
+	if err != nil && r.user != nil {
+		// The answer cannot reach them: say where it would have gone.
+		r.a.tellOpenChat(ctx, r.conv, aad, *r.user, len(m.Secrets) > 0 || m.Ask != nil)
+	}
+	return err
 }
 
 // Public implements bot.Responder: a card in the conversation; its

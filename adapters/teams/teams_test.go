@@ -346,3 +346,27 @@ func TestNotify_botRemovedByUser(t *testing.T) {
 		t.Errorf("after reinstall: %v", err)
 	}
 }
+
+func TestPrivate_channelCommandWithoutChatAsksToOpenIt(t *testing.T) {
+	e := newTestEnv(t, nil)
+	e.ft.AddUser(e.riley, false)
+	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
+		r.Private(ctx, bot.Message{Title: "cippbot help: …"})
+	}
+	for range 2 {
+		e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "help", true))
+		e.a.Wait()
+	}
+	n := 0
+	for _, m := range e.ft.Messages() {
+		if s, _ := m.Activity["text"].(string); strings.Contains(s, "Open a chat with cippbot") {
+			n++
+		}
+		if strings.Contains(m.String(), "cippbot help") {
+			t.Errorf("private answer posted: %v", m)
+		}
+	}
+	if n != 1 {
+		t.Errorf("asked %d times to open the chat, want once", n)
+	}
+}
