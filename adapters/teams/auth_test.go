@@ -95,6 +95,9 @@ func TestServeHTTP_tokenChecks(t *testing.T) {
 	none.Header["kid"] = main.ID
 	noneTok, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
 
+	rs384 := jwt.NewWithClaims(jwt.SigningMethodRS384, e.ft.Claims(sv))
+	rs384.Header["kid"] = main.ID
+	rs384Tok, _ := rs384.SignedString(main.Private)
 	bearer := func(k faketeams.Key, set map[string]any) string {
 		return "Bearer " + faketeams.Sign(k, e.ft.ClaimsWith(sv, set))
 	}
@@ -119,6 +122,7 @@ func TestServeHTTP_tokenChecks(t *testing.T) {
 		{"UnknownKey", bearer(stray, nil), nil, 401},
 		{"AlgNone", "Bearer " + noneTok, nil, 401},
 		{"HS256WithPublicKey", "Bearer " + hsTok, nil, 401},
+		{"RS384", "Bearer " + rs384Tok, nil, 401},
 		{"Tampered", bearer(main, nil)[:40] + "x" + bearer(main, nil)[41:], nil, 401},
 		{"NoServiceURLClaim", bearer(main, map[string]any{"serviceurl": nil}), nil, 401},
 		{"ServiceURLMismatch", bearer(main, map[string]any{"serviceurl": "https://smba.trafficmanager.net/emea/"}), nil, 401},
