@@ -507,16 +507,18 @@ func (a *Adapter) reveal(aad, nonce string) invokeResponse {
 	a.mu.Lock()
 	p := a.reveals[nonce]
 	var m bot.Message
-	ok := p != nil && !p.revealed && a.now().Before(p.expires) && p.aad == aad
-	if ok {
+	var refusal string
+	switch {
+	case p == nil || p.revealed || !a.now().Before(p.expires):
+		refusal = "This secret has expired or was already revealed; ask for a new one."
+	case p.aad != aad:
+		refusal = "Only the person who asked can reveal this."
+	default:
 		m, p.m, p.revealed = p.m, bot.Message{}, true // one reveal, then it is gone
 	}
 	a.mu.Unlock()
-	switch {
-	case p == nil || p.revealed && !ok || !a.now().Before(p.expires):
-		return messageResponse("This secret has expired or was already revealed; ask for a new one.")
-	case !ok:
-		return messageResponse("Only the person who asked can reveal this.")
+	if refusal != "" {
+		return messageResponse(refusal)
 	}
 	c := render(m, true)
 	c.Body = append(c.Body, element{Type: "TextBlock", Text: "Shown once: copy it now.", IsSubtle: true, Wrap: true})
