@@ -370,3 +370,25 @@ func TestPrivate_channelCommandWithoutChatAsksToOpenIt(t *testing.T) {
 		t.Errorf("asked %d times to open the chat, want once", n)
 	}
 }
+
+func TestReveal_concurrentClicksShowItOnce(t *testing.T) {
+	e := newTestEnv(t, nil)
+	e.a.reveals["n1"] = &pendingSeen{aad: "aad-riley", m: secretMessage(), expires: time.Now().Add(time.Minute)}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	shown := 0
+	for range 20 {
+		wg.Go(func() {
+			r := e.a.reveal("aad-riley", "n1")
+			if b, _ := json.Marshal(r); strings.Contains(string(b), secretValue) {
+				mu.Lock()
+				shown++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if shown != 1 {
+		t.Errorf("secret shown %d times, want once", shown)
+	}
+}
