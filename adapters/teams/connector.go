@@ -3,6 +3,10 @@ package teams
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // connectorScope is the scope of tokens for the Bot Connector (bot-docs
@@ -26,9 +32,13 @@ const connectorScope = "https://api.botframework.com/.default"
 var DefaultServiceHosts = []string{"smba.trafficmanager.net", "smba.infra.gcc.teams.microsoft.com"}
 
 // tokenSource gets and caches the bot's Connector token with the
-// client-credentials grant from its own tenant (single-tenant bots).
+// client-credentials grant from its own tenant (single-tenant bots),
+// proving the app with its password or, if cert is set, a client
+// assertion signed with its certificate's key.
 type tokenSource struct {
 	url, appID, password string
+	cert                 *x509.Certificate
+	key                  crypto.Signer
 	client               *http.Client
 	now                  func() time.Time
 
@@ -43,8 +53,17 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 	if ts.tok != "" && ts.now().Before(ts.exp) {
 		return ts.tok, nil
 	}
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {ts.appID},
-		"client_secret": {ts.password}, "scope": {connectorScope}}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {ts.appID}, "scope": {connectorScope}}
+	if ts.cert != nil {
+		assertion, err := ts.assertion()
+		if err != nil {
+			return "", fmt.Errorf("bot token: client assertion: %w", err)
+		}
+		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		form.Set("client_assertion", assertion)
+	} else {
+		form.Set("client_secret", ts.password)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.url, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", err
@@ -69,6 +88,18 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 	ts.tok = out.AccessToken
 	ts.exp = ts.now().Add(time.Duration(max(out.ExpiresIn-300, 60)) * time.Second)
 	return ts.tok, nil
+}
+
+// assertion is a client assertion for the token endpoint: a JWT from the
+// app to the endpoint, naming the certificate by its SHA-1 thumbprint
+// (learn.microsoft.com/entra/identity-platform/certificate-credentials).
+func (ts *tokenSource) assertion() (string, error) {
+	now := ts.now()
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"aud": ts.url, "iss": ts.appID, "sub": ts.appID,
+		"jti": newNonce(), "nbf": now.Unix(), "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()})
+	sum := sha1.Sum(ts.cert.Raw)
+	t.Header["x5t"] = base64.RawURLEncoding.EncodeToString(sum[:])
+	return t.SignedString(ts.key)
 }
 
 func firstLine(s string) string {

@@ -10,7 +10,10 @@ package teams
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,7 +44,11 @@ type Handler interface {
 // Config configures the adapter.
 type Config struct {
 	AppID       string // the Azure Bot's app (client) ID
-	AppPassword string // its client secret
+	AppPassword string // its client secret; or Certificate and Key
+	// Certificate and Key, if set, prove the app with a client assertion
+	// instead of the password. Key must be an RSA key.
+	Certificate *x509.Certificate
+	Key         crypto.Signer
 	TenantID    string // the bot's own (single) tenant
 	// Tenants are the tenants whose activities are taken; empty means
 	// TenantID alone.
@@ -128,8 +135,13 @@ var _ bot.Chat = (*Adapter)(nil)
 
 // New returns an adapter that passes events to h.
 func New(cfg Config, h Handler) (*Adapter, error) {
-	if cfg.AppID == "" || cfg.AppPassword == "" || cfg.TenantID == "" {
-		return nil, errors.New("teams: TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID are required")
+	if cfg.AppID == "" || cfg.AppPassword == "" && cfg.Certificate == nil || cfg.TenantID == "" {
+		return nil, errors.New("teams: TEAMS_APP_ID, TEAMS_APP_PASSWORD (or a certificate) and TEAMS_TENANT_ID are required")
+	}
+	if cfg.Certificate != nil {
+		if _, ok := cfg.Key.(*rsa.PrivateKey); !ok {
+			return nil, errors.New("teams: the certificate's key must be an RSA private key")
+		}
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -171,7 +183,8 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, handler: h, log: log.With("component", Platform), botID: "28:" + cfg.AppID, tenants: tenants,
 		verify: &verifier{appID: cfg.AppID, now: now, keys: &keySet{metaURL: meta, client: client, now: now}},
 		conn: &connector{client: client, hosts: lower,
-			tokens: &tokenSource{url: tokURL, appID: cfg.AppID, password: cfg.AppPassword, client: client, now: now}},
+			tokens: &tokenSource{url: tokURL, appID: cfg.AppID, password: cfg.AppPassword, cert: cfg.Certificate, key: cfg.Key,
+				client: client, now: now}},
 		dedup: cfg.Dedup, ctx: ctx, cancel: cancel,
 		convs: map[string]string{}, users: map[string]*userRef{}, cards: map[string]*cardState{},
 		reveals: map[string]*pendingSeen{}, asks: map[string]pendingAsk{}, told: map[string]time.Time{}}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cippbot/cippbot/actions"
 	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/internal/faketeams"
 )
 
 func TestMessage_mentionRemovedAndRedeliveryDropped(t *testing.T) {
@@ -390,5 +391,30 @@ func TestReveal_concurrentClicksShowItOnce(t *testing.T) {
 	wg.Wait()
 	if shown != 1 {
 		t.Errorf("secret shown %d times, want once", shown)
+	}
+}
+
+func TestConnector_certificateCredential(t *testing.T) {
+	for _, registered := range []bool{true, false} {
+		cert, key, _ := faketeams.NewCertificate()
+		e := newTestEnv(t, func(c *Config) { c.AppPassword, c.Certificate, c.Key = "", cert, key })
+		if registered {
+			e.ft.RegisterCertificate(cert)
+		}
+		e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
+		e.a.Wait()
+		r := &responder{a: e.a, conv: channel, serviceURL: e.ft.ServiceURL()}
+		_, err := r.Public(context.Background(), bot.Message{Title: "hello"})
+		if registered && err != nil {
+			t.Errorf("with a registered certificate: %v", err)
+		}
+		if !registered && (err == nil || !strings.Contains(err.Error(), "AADSTS700027")) {
+			t.Errorf("with an unknown certificate: %v, want AADSTS700027", err)
+		}
+		for _, q := range e.ft.Requests() {
+			if strings.Contains(q.Body, "client_secret") {
+				t.Errorf("a secret was sent: %s", q.Path)
+			}
+		}
 	}
 }

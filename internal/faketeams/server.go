@@ -103,7 +103,8 @@ type Server struct {
 	installed map[string]bool // MRI → the bot is installed in their personal scope
 	msgs      []*Message
 	log       []Request
-	throttle  int // connector calls still to answer 429
+	certs     []*x509.Certificate // registered certificate credentials
+	throttle  int                 // connector calls still to answer 429
 	nextID    int
 	keyGets   int
 }
@@ -395,7 +396,17 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, body []byte) {
 		fail(400, "unauthorized_client", "AADSTS700016: Application with identifier '"+f["client_id"]+"' was not found.")
 		return
 	}
-	if f["client_secret"] != s.AppPassword {
+	switch {
+	case f["client_assertion"] != "":
+		if f["client_assertion_type"] != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+			fail(400, "invalid_request", "AADSTS50027: Invalid client_assertion_type.")
+			return
+		}
+		if desc, err := s.checkAssertion(f["client_assertion"], "https://"+r.Host+r.URL.Path); err != nil {
+			fail(401, "invalid_client", desc)
+			return
+		}
+	case f["client_secret"] != s.AppPassword:
 		fail(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 		return
 	}

@@ -1,12 +1,19 @@
 package faketeams
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 func postForm(t *testing.T, c *http.Client, u string, f url.Values) (int, map[string]any) {
@@ -135,5 +142,51 @@ func TestConnector(t *testing.T) {
 	both := `{"type":"message","text":"hi","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","content":{"type":"AdaptiveCard","version":"1.5","body":[]}}]}`
 	if _, body := connectorCall(t, s, "POST", conv, tok, both); strings.Contains(body, `"id"`) {
 		t.Errorf("text+card answered %s, want no id", body)
+	}
+}
+
+func TestToken_clientAssertion(t *testing.T) {
+	s := New()
+	defer s.Close()
+	cert, key, _ := NewCertificate()
+	s.RegisterCertificate(cert)
+	sum := sha1.Sum(cert.Raw)
+	x5t := base64.RawURLEncoding.EncodeToString(sum[:])
+	assertion := func(set map[string]any, alg jwt.SigningMethod, signer any) string {
+		c := jwt.MapClaims{"aud": s.TokenURL(), "iss": s.AppID, "sub": s.AppID, "jti": "j1",
+			"nbf": time.Now().Unix(), "exp": time.Now().Add(10 * time.Minute).Unix()}
+		for k, v := range set {
+			c[k] = v
+		}
+		tok := jwt.NewWithClaims(alg, c)
+		tok.Header["x5t"] = x5t
+		out, err := tok.SignedString(signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	tests := []struct {
+		name      string
+		assertion string
+		status    int
+	}{
+		{"OK", assertion(nil, jwt.SigningMethodRS256, key), 200},
+		{"Expired", assertion(map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}, jwt.SigningMethodRS256, key), 401},
+		{"WrongAudience", assertion(map[string]any{"aud": "https://login.microsoftonline.com/x/oauth2/v2.0/token"}, jwt.SigningMethodRS256, key), 401},
+		{"WrongIssuer", assertion(map[string]any{"iss": "other-app"}, jwt.SigningMethodRS256, key), 401},
+		{"OtherKey", assertion(nil, jwt.SigningMethodRS256, other), 401},
+		{"NoJTI", assertion(map[string]any{"jti": nil}, jwt.SigningMethodRS256, key), 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.AppID}, "scope": {Scope},
+				"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {tt.assertion}}
+			status, out := postForm(t, s.Client(), s.TokenURL(), f)
+			if status != tt.status {
+				t.Errorf("status %d (%v), want %d", status, out, tt.status)
+			}
+		})
 	}
 }
