@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/cippbot/cippbot/adapters/teams"
 	"github.com/cippbot/cippbot/bot"
@@ -17,6 +23,8 @@ import (
 type TeamsConfig struct {
 	AppID        string   // TEAMS_APP_ID: the Azure Bot's app ID
 	AppPassword  string   // TEAMS_APP_PASSWORD or TEAMS_APP_PASSWORD_FILE
+	CertPath     string   // TEAMS_APP_CERTIFICATE_PATH: PEM or PKCS#12 with an RSA key, instead of the password
+	CertPassword string   // TEAMS_APP_CERTIFICATE_PASSWORD or _FILE: the PKCS#12 password
 	TenantID     string   // TEAMS_TENANT_ID: the bot's own tenant
 	Tenants      []string // TEAMS_TENANTS: tenants whose users may talk to the bot; default TEAMS_TENANT_ID
 	OpenIDURL    string   // TEAMS_OPENID_URL: Bot Framework metadata (national clouds)
@@ -40,6 +48,10 @@ func (t *TeamsConfig) load(getenv func(string) string) error {
 		return err
 	}
 	t.AppPassword = pw
+	t.CertPath = getenv("TEAMS_APP_CERTIFICATE_PATH")
+	if t.CertPassword, err = secretEnv(getenv, "TEAMS_APP_CERTIFICATE_PASSWORD"); err != nil {
+		return err
+	}
 	return t.validate()
 }
 
@@ -60,8 +72,11 @@ func (t TeamsConfig) validate() error {
 		}
 		return nil
 	}
-	if t.AppPassword == "" {
-		return errors.New("TEAMS_APP_ID is set but TEAMS_APP_PASSWORD (or _FILE) is not (Azure Bot → Configuration → Manage Password)")
+	if t.AppPassword == "" && t.CertPath == "" {
+		return errors.New("TEAMS_APP_ID is set but neither TEAMS_APP_PASSWORD (or _FILE) nor TEAMS_APP_CERTIFICATE_PATH is (Azure Bot → Configuration → Manage Password)")
+	}
+	if t.AppPassword != "" && t.CertPath != "" {
+		return errors.New("TEAMS_APP_PASSWORD and TEAMS_APP_CERTIFICATE_PATH are both set: use one")
 	}
 	if t.TenantID == "" {
 		return errors.New("TEAMS_APP_ID is set but TEAMS_TENANT_ID is not: new Azure Bots are single-tenant")
@@ -79,7 +94,7 @@ func (t TeamsConfig) LogValue() slog.Value {
 	if !t.enabled() {
 		return slog.BoolValue(false)
 	}
-	return slog.GroupValue(slog.String("app_id", t.AppID), slog.String("tenant", t.TenantID),
+	return slog.GroupValue(slog.String("app_id", t.AppID), slog.String("tenant", t.TenantID), slog.String("certificate", t.CertPath),
 		slog.Any("tenants", t.Tenants), slog.String("openid_url", t.OpenIDURL))
 }
 
@@ -92,7 +107,25 @@ func startTeams(cfg Config, b *bot.Bot, db *store.DB, mux *http.ServeMux, client
 	if !t.enabled() {
 		return nil, nil
 	}
-	a, err := teams.New(teams.Config{AppID: t.AppID, AppPassword: t.AppPassword, TenantID: t.TenantID, Tenants: t.Tenants,
+	var cert *x509.Certificate
+	var key crypto.Signer
+	if t.CertPath != "" {
+		data, err := os.ReadFile(t.CertPath)
+		if err != nil {
+			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: " + err.Error()}
+		}
+		certs, k, err := azidentity.ParseCertificates(data, []byte(t.CertPassword))
+		if err != nil {
+			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: " + err.Error()}
+		}
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok || len(certs) == 0 {
+			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: needs a certificate and its RSA private key"}
+		}
+		cert, key = certs[0], rk
+	}
+	a, err := teams.New(teams.Config{AppID: t.AppID, AppPassword: t.AppPassword, Certificate: cert, Key: key,
+		TenantID: t.TenantID, Tenants: t.Tenants,
 		OpenIDURL: t.OpenIDURL, TokenURL: t.TokenURL, ServiceHosts: t.ServiceHosts, HTTPClient: client, Logger: log, Dedup: db, Refs: db}, b)
 	if err != nil {
 		return nil, usageError{err.Error()}

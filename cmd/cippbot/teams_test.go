@@ -36,7 +36,9 @@ type teamsRun struct {
 
 const tChan = "19:4a1f2c@thread.tacv2"
 
-func startTeamsServe(t *testing.T, rileyInstalled bool) *teamsRun {
+// startTeamsServe starts serve with Teams; tweaks, if any, change its
+// environment first.
+func startTeamsServe(t *testing.T, rileyInstalled bool, tweaks ...func(r *teamsRun, env map[string]string)) *teamsRun {
 	t.Helper()
 	r := &teamsRun{sim: fakegraph.New(fakegraph.Options{}), ft: faketeams.New(),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{},
@@ -69,6 +71,9 @@ func startTeamsServe(t *testing.T, rileyInstalled bool) *teamsRun {
 		"CIPPBOT_GRAPH_URL": r.sim.URL(), "AZURE_AUTHORITY_HOST": r.sim.URL() + "/",
 		"TEAMS_APP_ID": r.ft.AppID, "TEAMS_APP_PASSWORD": r.ft.AppPassword, "TEAMS_TENANT_ID": r.ft.TenantID,
 		"TEAMS_OPENID_URL": r.ft.OpenIDURL(), "TEAMS_TOKEN_URL": r.ft.TokenURL(), "TEAMS_SERVICE_HOSTS": host.Host,
+	}
+	for _, tw := range tweaks {
+		tw(r, env)
 	}
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	must(t, err)
@@ -438,6 +443,8 @@ func TestTeamsConfig(t *testing.T) {
 		{"PlainOpenID", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "x", "TEAMS_TENANT_ID": "t",
 			"TEAMS_OPENID_URL": "http://login.botframework.com/v1/.well-known/openidconfiguration"}, "https"},
 		{"TeamsAdmin", map[string]string{"CIPPBOT_ADMINS": "teams:0b6c2a4e-1111-4f6e-9a55-3c1a2b3c4d5e"}, ""},
+		{"PasswordAndCertificate", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "x", "TEAMS_TENANT_ID": "t",
+			"TEAMS_APP_CERTIFICATE_PATH": "/nonexistent.pem"}, "both set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -445,7 +452,7 @@ func TestTeamsConfig(t *testing.T) {
 			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 				t.Fatalf("LoadConfig = %v, want %q", err, tt.want)
 			}
-			if err == nil && tt.env["TEAMS_APP_ID"] != "" && c.Teams.AppPassword != "s3cret-teams-pw" && tt.name != "PlainOpenID" {
+			if err == nil && tt.env["TEAMS_APP_ID"] != "" && c.Teams.AppPassword != "s3cret-teams-pw" {
 				t.Errorf("password = %q", c.Teams.AppPassword)
 			}
 			var buf strings.Builder
@@ -481,4 +488,23 @@ func TestTeamsApprovalAfterRestart(t *testing.T) {
 	}
 	r.stopServe()
 	assertSecretOnlyInReveal(t, r, u.Password)
+}
+
+func TestTeamsCertificateCredential(t *testing.T) {
+	r := startTeamsServe(t, true, func(r *teamsRun, env map[string]string) {
+		cert, _, pemData := faketeams.NewCertificate()
+		r.ft.RegisterCertificate(cert)
+		path := filepath.Join(t.TempDir(), "bot.pem")
+		must(t, os.WriteFile(path, pemData, 0o600))
+		delete(env, "TEAMS_APP_PASSWORD")
+		env["TEAMS_APP_CERTIFICATE_PATH"] = path
+	})
+	dm := r.ft.Install(r.riley.MRI)
+	r.deliver(t, r.ft.MessageActivity(r.riley, dm, "whoami", false))
+	r.wait(t, "whoami answered in riley's chat", func(m faketeams.Message) bool { return m.Conversation == dm })
+	for _, q := range r.ft.Requests() {
+		if strings.Contains(q.Body, "client_secret") {
+			t.Errorf("a client secret was sent to %s", q.Path)
+		}
+	}
 }
