@@ -546,7 +546,10 @@ func (s *Server) createConversation(w http.ResponseWriter, body []byte) {
 	writeJSON(w, 201, map[string]any{"id": s.personalLocked(mri).id})
 }
 
-// checkActivity applies the rules of an outgoing activity.
+// checkActivity applies the rules of an outgoing activity: a bot sends
+// message activities with text or attachments (bot-docs
+// rest-api/bot-framework-rest-connector-api-reference.md, Activity object;
+// msteams-docs bots/how-to/conversations/conversation-messages.md).
 func checkActivity(a map[string]any) (status int, code, msg string) {
 	if a["type"] != "message" {
 		return 400, "BadArgument", "Unknown activity type"
@@ -604,6 +607,8 @@ func (s *Server) post(w http.ResponseWriter, conv string, body []byte) {
 	defer s.mu.Unlock()
 	c := s.convs[base]
 	if c == nil {
+		// A conversation the bot is not in cannot be written to
+		// (api-reference: 404 "The requested resource was not found").
 		connErr(w, 404, "ConversationNotFound", "Conversation not found.")
 		return
 	}
@@ -651,6 +656,8 @@ func (s *Server) update(w http.ResponseWriter, conv, id string, body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.find(conv, id)
+	// Only an existing activity of this conversation can be replaced
+	// (api-reference, "Update activity").
 	if m == nil || m.Deleted {
 		connErr(w, 404, "ActivityNotFound", "Activity not found.")
 		return
@@ -677,6 +684,8 @@ func (s *Server) member(w http.ResponseWriter, conv, mri string) {
 	base, _, _ := strings.Cut(conv, ";messageid=")
 	c := s.convs[base]
 	u, ok := s.users[mri]
+	// Only members of the conversation are found (api-reference, "Get
+	// conversation member").
 	if c == nil || !ok || !slices.Contains(c.members, mri) {
 		connErr(w, 404, "MemberNotFoundInConversation", "The member was not found in the conversation.")
 		return
