@@ -768,6 +768,9 @@ func (r *responder) Private(ctx context.Context, m bot.Message) error {
 		return r.a.sendPrivate(ctx, r.serviceURL, r.conv, aad, r.conv, m)
 	}
 	err := r.a.Notify(ctx, r.conv, r.who, m)
+	if err != nil && r.inv != nil && r.inv.answer(messageResponse("I can't message you privately. Open a chat with cippbot once, then try again.")) {
+		return err // the clicker alone was told
+	}
 	if err != nil && r.user != nil {
 		// The answer cannot reach them: say where it would have gone.
 		r.a.tellOpenChat(ctx, r.conv, aad, *r.user, len(m.Secrets) > 0 || m.Ask != nil)

@@ -418,3 +418,27 @@ func TestConnector_certificateCredential(t *testing.T) {
 		}
 	}
 }
+
+func TestPrivate_clickWithoutChatToldInItsAnswer(t *testing.T) {
+	e := newTestEnv(t, nil)
+	e.ft.AddUser(e.riley, false)
+	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
+		if strings.HasPrefix(ev.Text, "reveal ") {
+			r.Private(ctx, secretMessage())
+		}
+	}
+	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
+	e.a.Wait()
+	_, body, _ := e.ft.Deliver(e.endpoint, e.ft.InvokeActivity(e.riley, channel, "1000", verbCommand, map[string]any{"cmd": "reveal abc"}, "manual"))
+	if _, _, text := decodeInvoke(t, body); !strings.Contains(text, "Open a chat with cippbot") {
+		t.Errorf("click answered %q", body)
+	}
+	if strings.Contains(body, secretValue) {
+		t.Fatal("secret in a channel click's answer")
+	}
+	for _, m := range e.ft.Messages() {
+		if strings.Contains(m.String(), secretValue) {
+			t.Fatalf("secret posted: %v", m)
+		}
+	}
+}
