@@ -60,6 +60,9 @@ type Config struct {
 	DiscordPublicKey string // DISCORD_PUBLIC_KEY (interactions endpoint mode)
 	DiscordGuildID   string // DISCORD_GUILD_ID
 	DiscordAPIURL    string // DISCORD_API_URL
+
+	// Teams (TEAMS_*; see teams.go).
+	Teams TeamsConfig
 }
 
 // minAuditKey is the shortest audit key accepted, in bytes.
@@ -169,6 +172,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		// A CIPP installation's names stand in for the AZURE_ ones.
 		c.TenantID, c.ClientID, c.ClientSecret = c.GDAP.TenantID, c.GDAP.ClientID, c.GDAP.ClientSecret
 	}
+	if err := c.Teams.load(getenv); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
 }
 
@@ -176,7 +182,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 func (c Config) Validate() error {
 	for _, a := range c.Admins {
 		p, id, ok := strings.Cut(a, ":")
-		if !ok || id == "" || (p != "slack" && p != "discord" && p != "console") {
+		if !ok || id == "" || (p != "slack" && p != "discord" && p != "teams" && p != "console") {
 			return fmt.Errorf("CIPPBOT_ADMINS: %q is not platform:userID (slack:U0123ABCD, discord:80351110224678912)", a)
 		}
 	}
@@ -241,6 +247,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("discord", c.DiscordBotToken != ""),
 		slog.Bool("discord_http", c.DiscordPublicKey != ""),
 		slog.String("discord_guild", c.DiscordGuildID),
+		slog.Any("teams", c.Teams),
 	)
 }
 

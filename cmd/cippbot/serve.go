@@ -39,8 +39,8 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if err != nil {
 		return err
 	}
-	if cfg.SlackBotToken == "" && cfg.DiscordBotToken == "" {
-		return usageError{"serve: no chat platform is configured; set SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) and/or DISCORD_BOT_TOKEN with DISCORD_APP_ID"}
+	if cfg.SlackBotToken == "" && cfg.DiscordBotToken == "" && !cfg.Teams.enabled() {
+		return usageError{"serve: no chat platform is configured; set SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN), DISCORD_BOT_TOKEN with DISCORD_APP_ID, and/or TEAMS_APP_ID with TEAMS_APP_PASSWORD and TEAMS_TENANT_ID"}
 	}
 	db, err := openKeyedStore(cfg)
 	if err != nil {
@@ -109,6 +109,14 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		} else {
 			platforms = append(platforms, "discord (gateway)")
 		}
+	}
+	// Teams: see teams.go.
+	tm, err := startTeams(cfg, b, db, mux, graphClient, log)
+	if err != nil {
+		return err
+	}
+	if tm != nil {
+		platforms = append(platforms, "teams (HTTP /teams/messages)")
 	}
 	if err := b.Recover(ctx); err != nil {
 		return err
@@ -186,6 +194,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 				log.Warn("in-flight Discord work did not finish in time", "err", err)
 			}
 		}
+		closeTeams(sctx, tm, log)
 		b.Wait()
 		// Secrets still waiting for delivery die with the process: say so.
 		b.DropSecrets(sctx)
