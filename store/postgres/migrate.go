@@ -1,0 +1,126 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrations are the schema's versions, in order: migrations[i] brings a
+// database from version i to version i+1. Never change one that has been
+// released; add another.
+var migrations = []string{
+	// 1: everything the bbolt store keeps.
+	`
+CREATE TABLE approvals (
+	id           bytea PRIMARY KEY,
+	state        text NOT NULL,
+	created_key  bytea NOT NULL, -- creation time, as timeKey: nanoseconds, sortable
+	action       bytea NOT NULL, -- the quota stamp
+	requester_id bytea NOT NULL,
+	tenant_id    bytea NOT NULL,
+	doc          bytea NOT NULL  -- the approval's JSON
+);
+CREATE INDEX approvals_by_time ON approvals (created_key, id);
+CREATE INDEX approvals_active ON approvals (state) WHERE state IN ('pending', 'running');
+
+CREATE TABLE audit_head (
+	one    int PRIMARY KEY CHECK (one = 1),
+	seq    bigint NOT NULL,
+	hash   text NOT NULL,
+	scheme text NOT NULL
+);
+INSERT INTO audit_head (one, seq, hash, scheme) VALUES (1, 0, '', '');
+CREATE TABLE audit (
+	seq bigint PRIMARY KEY CHECK (seq > 0),
+	rec bytea NOT NULL -- the record's JSON, exactly the bytes hashed
+);
+CREATE TABLE audit_by_target (
+	name bytea NOT NULL, -- store.AuditTargetNames
+	seq  bigint NOT NULL REFERENCES audit,
+	PRIMARY KEY (name, seq)
+);
+
+CREATE TABLE grants (
+	actor  bytea NOT NULL,
+	tenant bytea NOT NULL,
+	doc    bytea NOT NULL,
+	PRIMARY KEY (actor, tenant)
+);
+CREATE TABLE tenants (
+	id  bytea PRIMARY KEY,
+	doc bytea NOT NULL
+);
+CREATE TABLE bindings (
+	platform  bytea NOT NULL,
+	channel   bytea NOT NULL,
+	tenant_id bytea NOT NULL,
+	doc       bytea NOT NULL,
+	PRIMARY KEY (platform, channel)
+);
+CREATE INDEX bindings_by_tenant ON bindings (tenant_id);
+CREATE TABLE jobs (
+	id  bytea PRIMARY KEY,
+	doc bytea NOT NULL
+);
+CREATE TABLE deliveries (
+	key     bytea PRIMARY KEY,
+	seen_at timestamptz NOT NULL -- by the database's clock
+);
+CREATE INDEX deliveries_by_time ON deliveries (seen_at);
+`,
+}
+
+// migrationLock is the advisory lock key under which migrations run
+// ("cippbot" in ASCII).
+const migrationLock = 0x63697070626f74
+
+// SchemaVersion is the schema version this code writes.
+var SchemaVersion = len(migrations)
+
+// migrate applies the migrations the database has not had yet, each in a
+// transaction of its own, holding an advisory lock so that replicas
+// starting together apply each once. A database of a newer version than
+// this code knows is refused.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
+		return fmt.Errorf("lock schema: %w", err)
+	}
+	defer func() {
+		// A fresh context: the lock must go even if ctx is done.
+		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
+	}()
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS cippbot_schema (
+	version    int PRIMARY KEY,
+	applied_at timestamptz NOT NULL DEFAULT now()
+)`); err != nil {
+		return fmt.Errorf("schema versions: %w", err)
+	}
+	var have int
+	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM cippbot_schema`).Scan(&have); err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("the database's schema is version %d, newer than this cippbot knows (%d): upgrade cippbot", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, migrations[v-1]); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO cippbot_schema (version) VALUES ($1)`, v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", v, err)
+		}
+	}
+	return nil
+}
