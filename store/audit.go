@@ -421,3 +421,12 @@ func (db *DB) walkAudit(ctx context.Context, fn func(k, v []byte) error) (auditH
 		}
 	}
 }
+
+// WalkAudit calls fn with every stored record's sequence number and exact
+// bytes, oldest first, reading the trail in batches outside any long
+// transaction. raw is valid only during the call. It is for moving a trail
+// to another store with its hashes intact.
+func (db *DB) WalkAudit(ctx context.Context, fn func(seq uint64, raw []byte) error) error {
+	_, err := db.walkAudit(ctx, func(k, v []byte) error { return fn(keySeq(k), v) })
+	return err
+}

@@ -14,6 +14,7 @@ import (
 // never from flags.
 type Config struct {
 	DataPath    string        // CIPPBOT_DATA
+	Store       string        // CIPPBOT_STORE: postgres://… selects the PostgreSQL store instead of DataPath (storepg.go)
 	AuditKey    string        // CIPPBOT_AUDIT_KEY or CIPPBOT_AUDIT_KEY_FILE: keys the audit trail (HMAC-SHA256)
 	Admins      []string      // CIPPBOT_ADMINS: platform:userID, comma-separated
 	ApprovalTTL time.Duration // CIPPBOT_APPROVAL_TTL
@@ -76,6 +77,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
 	if v := getenv("CIPPBOT_DATA"); v != "" {
 		c.DataPath = v
+	}
+	if c.Store = getenv("CIPPBOT_STORE"); c.Store != "" && !usesPostgres(c) {
+		return c, fmt.Errorf("CIPPBOT_STORE: only a postgres:// or postgresql:// URL; leave it unset to use the bbolt file CIPPBOT_DATA")
 	}
 	for _, a := range strings.Split(getenv("CIPPBOT_ADMINS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/cippbot/cippbot/adapters/discord"
 	"github.com/cippbot/cippbot/adapters/slack"
 	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/store"
 )
 
 // shutdownGrace is how long in-flight work may take after SIGTERM.
@@ -36,7 +37,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if cfg.SlackBotToken == "" && cfg.DiscordBotToken == "" {
 		return usageError{"serve: no chat platform is configured; set SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) and/or DISCORD_BOT_TOKEN with DISCORD_APP_ID"}
 	}
-	db, err := openKeyedStore(cfg)
+	db, err := openAnyStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,9 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		// and the rest rechained: only a head published earlier tells.
 		log.Warn("the audit trail is not keyed yet: it is keyed from the next record on; if it was keyed before, it was rewritten (check with cippbot audit verify --head and a head logged earlier)", "head", h.Seq)
 	}
-	if bl, err := listenBackup(cfg.DataPath, db, log); err != nil {
+	if bdb, ok := db.(*store.DB); !ok {
+		// PostgreSQL is backed up with its own tools (pg_dump).
+	} else if bl, err := listenBackup(cfg.DataPath, bdb, log); err != nil {
 		log.Warn("cippbot backup cannot reach this serve; stop it to take a backup", "err", err)
 	} else {
 		defer bl.Close()
