@@ -71,6 +71,14 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_by_time ON deliveries (seen_at);
 `,
+	// 2: leases, for duties one replica does at a time.
+	`
+CREATE TABLE leases (
+	name        bytea PRIMARY KEY,
+	holder      bytea NOT NULL,
+	valid_until timestamptz NOT NULL -- by the database's clock
+);
+`,
 }
 
 // migrationLock is the advisory lock key under which migrations run

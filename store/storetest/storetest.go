@@ -28,6 +28,13 @@ type Store interface {
 	VerifyAudit(ctx context.Context) (store.VerifyReport, error)
 	VerifyAuditHead(ctx context.Context, published store.AuditHead) (store.VerifyReport, error)
 	ExportAudit(ctx context.Context, w io.Writer, format string, since time.Time) error
+	// AcquireLease takes or renews the named lease for holder for ttl
+	// and reports whether holder has it now.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives up the lease if holder has it.
+	ReleaseLease(ctx context.Context, name, holder string) error
+	// LeaseHolder returns who holds the lease, "" if nobody.
+	LeaseHolder(ctx context.Context, name string) (string, error)
 	Close() error
 }
 
@@ -63,6 +70,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Bindings", func(t *testing.T) { testBindings(t, h) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, h) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, h) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, h) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, h) })
 }
 
