@@ -71,12 +71,17 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_by_time ON deliveries (seen_at);
 `,
-	// 2: leases, for duties one replica does at a time.
+	// 2: leases, for duties one replica does at a time, and replicas'
+	// heartbeats, for telling a dead replica's runs from a live one's.
 	`
 CREATE TABLE leases (
 	name        bytea PRIMARY KEY,
 	holder      bytea NOT NULL,
 	valid_until timestamptz NOT NULL -- by the database's clock
+);
+CREATE TABLE replicas (
+	id      bytea PRIMARY KEY,
+	seen_at timestamptz NOT NULL -- by the database's clock
 );
 `,
 }

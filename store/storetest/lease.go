@@ -109,3 +109,35 @@ func testLeases(t *testing.T, h Harness) {
 		}
 	})
 }
+
+func testReplicas(t *testing.T, h Harness) {
+	d := fresh(t, h)
+	a := d.handle(nil)
+	b := d.second(a, nil)
+	live := func(s Store, within time.Duration, want ...string) {
+		t.Helper()
+		got, err := s.LiveReplicas(ctx(), within)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("LiveReplicas(%v) = %v, want %v", within, got, want)
+		}
+	}
+	live(a, time.Minute)
+	for _, id := range []string{"replica-b", "replica-a"} {
+		if err := a.Heartbeat(ctx(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live(b, time.Minute, "replica-a", "replica-b")
+	time.Sleep(700 * time.Millisecond)
+	if err := b.Heartbeat(ctx(), "replica-a"); err != nil {
+		t.Fatal(err)
+	}
+	live(a, 500*time.Millisecond, "replica-a")
+	live(a, time.Minute, "replica-a", "replica-b")
+	if err := a.Heartbeat(ctx(), ""); err == nil {
+		t.Error("Heartbeat with an empty ID succeeded")
+	}
+}

@@ -35,6 +35,11 @@ type Store interface {
 	ReleaseLease(ctx context.Context, name, holder string) error
 	// LeaseHolder returns who holds the lease, "" if nobody.
 	LeaseHolder(ctx context.Context, name string) (string, error)
+	// Heartbeat records that replica is alive now.
+	Heartbeat(ctx context.Context, replica string) error
+	// LiveReplicas returns the replicas whose heartbeat is younger than
+	// within, sorted.
+	LiveReplicas(ctx context.Context, within time.Duration) ([]string, error)
 	Close() error
 }
 
@@ -71,6 +76,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, h) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, h) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, h) })
+	t.Run("Replicas", func(t *testing.T) { testReplicas(t, h) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, h) })
 }
 
