@@ -310,7 +310,7 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 	interrupted := false
 	if a.Risk != actions.RiskRead {
 		run := ap
-		run.State = StateRunning
+		run.State, run.Runner = StateRunning, b.ReplicaID
 		if id, err := b.createApproval(ctx, run); err != nil {
 			b.log().WarnContext(ctx, "could not keep the run for crash recovery", "err", err)
 		} else {
@@ -838,7 +838,7 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 			partial = true
 			return nil
 		}
-		x.State, x.DecidedBy, x.DecidedAt = StateRunning, &decider, now
+		x.State, x.DecidedBy, x.DecidedAt, x.Runner = StateRunning, &decider, now, b.ReplicaID
 		return nil
 	})
 	var dec errDecided
@@ -1109,10 +1109,15 @@ func (b *Bot) prune(ctx context.Context, now time.Time) {
 
 // Recover marks requests that were running when the process stopped as
 // "outcome unknown": they are never re-run automatically. Call it once at
-// start-up, before handling events.
+// start-up, before handling events. With replicas sharing the store, only
+// the runs of this replica and of replicas that are gone are marked
+// (orphanedRuns).
 func (b *Bot) Recover(ctx context.Context) error {
 	running, err := b.Store.Approvals(ctx, StateRunning)
 	if err != nil {
+		return err
+	}
+	if running, err = b.orphanedRuns(ctx, running); err != nil {
 		return err
 	}
 	for _, p := range running {
