@@ -30,13 +30,17 @@ const (
 )
 
 // orphanedRuns returns those of the running approvals whose runner is
-// gone: this replica's own (a run it had before it restarted), those of no
-// replica (written alone, or before replicas), and those of a replica
-// whose heartbeat is older than ReplicaTimeout. Without a ReplicaID or a
-// store that keeps heartbeats, every run is orphaned, as for one process.
-func (b *Bot) orphanedRuns(ctx context.Context, running []Approval) ([]Approval, error) {
+// gone: those of a replica whose heartbeat is older than ReplicaTimeout,
+// and at start (atStart) also this replica's own (a run it had before it
+// restarted) and those of no replica (written by a process alone, or
+// before replicas). Without a ReplicaID or a store that keeps heartbeats,
+// every run is orphaned at start, as for one process, and none later.
+func (b *Bot) orphanedRuns(ctx context.Context, running []Approval, atStart bool) ([]Approval, error) {
 	rs, ok := b.Store.(ReplicaStore)
 	if !ok || b.ReplicaID == "" || len(running) == 0 {
+		if !atStart {
+			return nil, nil
+		}
 		return running, nil
 	}
 	live, err := rs.LiveReplicas(ctx, ReplicaTimeout)
@@ -44,9 +48,20 @@ func (b *Bot) orphanedRuns(ctx context.Context, running []Approval) ([]Approval,
 		return nil, fmt.Errorf("live replicas: %w", err)
 	}
 	return slices.DeleteFunc(running, func(a Approval) bool {
-		return a.Runner != "" && a.Runner != b.ReplicaID && slices.Contains(live, a.Runner)
+		if a.Runner == "" || a.Runner == b.ReplicaID {
+			return !atStart
+		}
+		return slices.Contains(live, a.Runner)
 	}), nil
 }
+
+// RecoverOrphans marks "outcome unknown" the runs of replicas that died
+// (whose heartbeat is older than ReplicaTimeout), as Recover does at
+// start for every run it cannot have finished. Call it every so often on
+// every replica: a replica that died is otherwise only recovered when it
+// starts again under the same ID. It never touches this replica's runs,
+// nor a live replica's; of replicas racing for one run, one marks it.
+func (b *Bot) RecoverOrphans(ctx context.Context) error { return b.recoverRuns(ctx, false) }
 
 // Heartbeat keeps this replica's heartbeat in the store every ReplicaBeat
 // until ctx ends. It does nothing without a ReplicaID or a store that

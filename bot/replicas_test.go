@@ -56,3 +56,42 @@ func TestRunCarriesReplica(t *testing.T) {
 		t.Errorf("approved run: state %s, runner %q; want done, by replica-a", ap.State, ap.Runner)
 	}
 }
+
+// RecoverOrphans, while replicas run, marks only a dead replica's runs.
+func TestRecoverOrphans(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.bot.ReplicaID = "replica-a"
+	runners := map[string]string{}
+	for _, runner := range []string{"replica-a", "replica-b", "replica-c", ""} {
+		id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
+		_, err := h.db.UpdateApproval(ctx, id, func(a *bot.Approval) error {
+			a.State, a.Runner = bot.StateRunning, runner
+			return nil
+		})
+		must(t, err)
+		runners[id] = runner
+	}
+	must(t, h.db.Heartbeat(ctx, "replica-a"))
+	must(t, h.db.Heartbeat(ctx, "replica-b"))
+	must(t, h.bot.RecoverOrphans(ctx))
+	for id, runner := range runners {
+		ap, err := h.db.Approval(ctx, id)
+		must(t, err)
+		want := bot.StateRunning
+		if runner == "replica-c" {
+			want = bot.StateUnknown // no heartbeat: gone
+		}
+		if ap.State != want {
+			t.Errorf("run of %q: state %s after RecoverOrphans, want %s", runner, ap.State, want)
+		}
+	}
+	// Without a replica ID it does nothing.
+	h.bot.ReplicaID = ""
+	must(t, h.bot.RecoverOrphans(ctx))
+	for id := range runners {
+		if ap, _ := h.db.Approval(ctx, id); runners[id] != "replica-c" && ap.State != bot.StateRunning {
+			t.Errorf("RecoverOrphans without a replica ID changed %s to %s", id, ap.State)
+		}
+	}
+}

@@ -1112,12 +1112,15 @@ func (b *Bot) prune(ctx context.Context, now time.Time) {
 // start-up, before handling events. With replicas sharing the store, only
 // the runs of this replica and of replicas that are gone are marked
 // (orphanedRuns).
-func (b *Bot) Recover(ctx context.Context) error {
+func (b *Bot) Recover(ctx context.Context) error { return b.recoverRuns(ctx, true) }
+
+// recoverRuns marks the orphaned runs (orphanedRuns) "outcome unknown".
+func (b *Bot) recoverRuns(ctx context.Context, atStart bool) error {
 	running, err := b.Store.Approvals(ctx, StateRunning)
 	if err != nil {
 		return err
 	}
-	if running, err = b.orphanedRuns(ctx, running); err != nil {
+	if running, err = b.orphanedRuns(ctx, running, atStart); err != nil {
 		return err
 	}
 	for _, p := range running {

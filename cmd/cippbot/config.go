@@ -15,6 +15,7 @@ import (
 type Config struct {
 	DataPath    string        // CIPPBOT_DATA
 	Store       string        // CIPPBOT_STORE: postgres://… selects the PostgreSQL store instead of DataPath (storepg.go)
+	ReplicaID   string        // CIPPBOT_REPLICA_ID: this replica's name on a shared store; default the host name
 	AuditKey    string        // CIPPBOT_AUDIT_KEY or CIPPBOT_AUDIT_KEY_FILE: keys the audit trail (HMAC-SHA256)
 	Admins      []string      // CIPPBOT_ADMINS: platform:userID, comma-separated
 	ApprovalTTL time.Duration // CIPPBOT_APPROVAL_TTL
@@ -81,6 +82,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.Store = getenv("CIPPBOT_STORE"); c.Store != "" && !usesPostgres(c) {
 		return c, fmt.Errorf("CIPPBOT_STORE: only a postgres:// or postgresql:// URL; leave it unset to use the bbolt file CIPPBOT_DATA")
 	}
+	c.ReplicaID = getenv("CIPPBOT_REPLICA_ID")
 	for _, a := range strings.Split(getenv("CIPPBOT_ADMINS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			c.Admins = append(c.Admins, a)

@@ -104,6 +104,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 			platforms = append(platforms, "discord (gateway)")
 		}
 	}
+	defer startReplica(ctx, cfg, b, log)() // storepg.go: replicas on PostgreSQL
 	if err := b.Recover(ctx); err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/cippbot/cippbot/bot"
@@ -145,4 +147,47 @@ func runStoreCmd(ctx context.Context, cfg Config, args []string, stdout, stderr 
 		*from, storeName(*to), n.Approvals, n.Grants, n.Tenants, n.Bindings, n.Jobs, n.Audit)
 	fmt.Fprintf(stdout, "audit trail intact on both: head #%d %s\n", dstRep.Head, dstRep.HeadHash)
 	return nil
+}
+
+// startReplica, on the PostgreSQL store, names this process among the
+// replicas sharing it (CIPPBOT_REPLICA_ID, or the host name, which a
+// restarted container keeps), records a heartbeat before Recover runs,
+// keeps it every few seconds, and every ReplicaTimeout marks the runs of
+// replicas that died as outcome unknown. It returns the function that
+// stops all that. On bbolt, one process alone, it does nothing.
+func startReplica(ctx context.Context, cfg Config, b *bot.Bot, log *slog.Logger) func() {
+	rs, ok := b.Store.(bot.ReplicaStore)
+	if !usesPostgres(cfg) || !ok {
+		return func() {}
+	}
+	b.ReplicaID = cfg.ReplicaID
+	if b.ReplicaID == "" {
+		b.ReplicaID, _ = os.Hostname()
+	}
+	if b.ReplicaID == "" {
+		b.ReplicaID = fmt.Sprintf("pid-%d", os.Getpid())
+	}
+	if err := rs.Heartbeat(ctx, b.ReplicaID); err != nil {
+		log.Warn("replica heartbeat failed", "replica", b.ReplicaID, "err", err)
+	}
+	log.Info("replica on a shared store", "replica", b.ReplicaID)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{}, 2)
+	go func() { defer func() { done <- struct{}{} }(); b.Heartbeat(ctx) }()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		t := time.NewTicker(bot.ReplicaTimeout)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := b.RecoverOrphans(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("recovering runs of stopped replicas failed", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done; <-done }
 }
