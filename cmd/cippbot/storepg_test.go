@@ -252,3 +252,24 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreConfig(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "dsn")
+	must(t, os.WriteFile(file, []byte("postgres://cippbot:s3cret@db:5432/cippbot\n"), 0o600))
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{"CIPPBOT_STORE_FILE": file, "CIPPBOT_REPLICA_ID": "node-1"}[k]
+	})
+	must(t, err)
+	if cfg.Store != "postgres://cippbot:s3cret@db:5432/cippbot" || cfg.ReplicaID != "node-1" || !usesPostgres(cfg) {
+		t.Errorf("config = store %q, replica %q", cfg.Store, cfg.ReplicaID)
+	}
+	if name := configuredStoreName(cfg); strings.Contains(name, "s3cret") || !strings.Contains(name, "db:5432") {
+		t.Errorf("store named %q in messages, want the host without the password", name)
+	}
+	if _, err := LoadConfig(func(k string) string { return map[string]string{"CIPPBOT_STORE": "/var/lib/cippbot.db"}[k] }); err == nil {
+		t.Error("CIPPBOT_STORE=a path was accepted")
+	}
+	if cfg, err := LoadConfig(func(string) string { return "" }); err != nil || usesPostgres(cfg) {
+		t.Errorf("default config uses PostgreSQL (%v)", err)
+	}
+}
