@@ -24,7 +24,7 @@ CREATE TABLE approvals (
 	doc          bytea NOT NULL  -- the approval's JSON
 );
 CREATE INDEX approvals_by_time ON approvals (created_key, id);
-CREATE INDEX approvals_active ON approvals (state) WHERE state IN ('pending', 'running');
+CREATE INDEX approvals_by_state ON approvals (state, created_key, id);
 
 CREATE TABLE audit_head (
 	one    int PRIMARY KEY CHECK (one = 1),
