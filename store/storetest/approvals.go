@@ -144,13 +144,14 @@ func testApprovals(t *testing.T, h Harness) {
 		errNo := errors.New("not pending")
 		before, err := s.UpdateApproval(ctx(), "ap1", func(a *bot.Approval) error {
 			a.State = bot.StateDenied
+			a.Params["notify"] = "false" // must not reach the approval returned
 			return errNo
 		})
 		if !errors.Is(err, errNo) {
 			t.Fatalf("UpdateApproval with fn failing = %v, want fn's error", err)
 		}
-		if before.State != bot.StateRunning {
-			t.Errorf("UpdateApproval with fn failing returned state %s, want the stored %s", before.State, bot.StateRunning)
+		if diff := cmp.Diff(read, before); diff != "" {
+			t.Errorf("UpdateApproval with fn failing returned other than the stored approval (-stored +returned):\n%s", diff)
 		}
 		if read, _ := s.Approval(ctx(), "ap1"); read.State != bot.StateRunning {
 			t.Errorf("after fn failed the stored state is %s, want %s", read.State, bot.StateRunning)
