@@ -27,7 +27,7 @@
 //     store sorts them.
 //
 // The schema is versioned: Open applies the migrations the database has
-// not had yet, one transaction each, under an advisory lock so that
+// not had yet, in one transaction, under an advisory lock so that
 // replicas starting together do not race.
 package postgres
 

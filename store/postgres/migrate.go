@@ -93,47 +93,38 @@ const migrationLock = 0x63697070626f74
 // SchemaVersion is the schema version this code writes.
 var SchemaVersion = len(migrations)
 
-// migrate applies the migrations the database has not had yet, each in a
-// transaction of its own, holding an advisory lock so that replicas
-// starting together apply each once. A database of a newer version than
-// this code knows is refused.
+// migrate applies the migrations the database has not had yet, in one
+// transaction that holds a transaction-level advisory lock, so that
+// replicas starting together apply each once, and a migration that fails
+// leaves the schema as it was. (A transaction-level lock also works
+// through a transaction-pooling proxy, where a session lock would not.)
+// A database of a newer version than this code knows is refused.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
-		return fmt.Errorf("lock schema: %w", err)
-	}
-	defer func() {
-		// A fresh context: the lock must go even if ctx is done.
-		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
-	}()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS cippbot_schema (
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+			return fmt.Errorf("lock schema: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS cippbot_schema (
 	version    int PRIMARY KEY,
 	applied_at timestamptz NOT NULL DEFAULT now()
 )`); err != nil {
-		return fmt.Errorf("schema versions: %w", err)
-	}
-	var have int
-	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM cippbot_schema`).Scan(&have); err != nil {
-		return fmt.Errorf("schema version: %w", err)
-	}
-	if have > len(migrations) {
-		return fmt.Errorf("the database's schema is version %d, newer than this cippbot knows (%d): upgrade cippbot", have, len(migrations))
-	}
-	for v := have + 1; v <= len(migrations); v++ {
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, migrations[v-1]); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO cippbot_schema (version) VALUES ($1)`, v)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migrate schema to version %d: %w", v, err)
+			return fmt.Errorf("schema versions: %w", err)
 		}
-	}
-	return nil
+		var have int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM cippbot_schema`).Scan(&have); err != nil {
+			return fmt.Errorf("schema version: %w", err)
+		}
+		if have > len(migrations) {
+			return fmt.Errorf("the database's schema is version %d, newer than this cippbot knows (%d): upgrade cippbot", have, len(migrations))
+		}
+		for v := have + 1; v <= len(migrations); v++ {
+			if _, err := tx.Exec(ctx, migrations[v-1]); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", v, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO cippbot_schema (version) VALUES ($1)`, v); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", v, err)
+			}
+		}
+		return nil
+	})
 }
