@@ -158,9 +158,15 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	}
 	g.Go(func() error { sweep(gctx, b, log); return nil })
 	logHead(ctx, db, log, "start")
-	g.Go(func() error { logHeads(gctx, db, log); return nil })
+	g.Go(func() error {
+		leaderOnly(gctx, b, "audit-head", func(ctx context.Context) { logHeads(ctx, db, log) })
+		return nil
+	})
 	if cfg.TenantID != "" {
-		g.Go(func() error { syncLoop(gctx, conn, db, cfg.TenantID, log); return nil })
+		g.Go(func() error {
+			leaderOnly(gctx, b, "tenant-sync", func(ctx context.Context) { syncLoop(ctx, conn, db, cfg.TenantID, log) })
+			return nil
+		})
 	}
 	g.Go(func() error {
 		<-gctx.Done()

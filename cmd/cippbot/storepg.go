@@ -191,3 +191,15 @@ func startReplica(ctx context.Context, cfg Config, b *bot.Bot, log *slog.Logger)
 	}()
 	return func() { cancel(); <-done; <-done }
 }
+
+// leaderOnly runs duty until ctx ends: on a shared store (b has a
+// ReplicaID) only while this replica holds the named lease (store.Lead),
+// so that one replica of several does it; alone, always.
+func leaderOnly(ctx context.Context, b *bot.Bot, name string, duty func(context.Context)) {
+	ls, ok := b.Store.(store.LeaseStore)
+	if !ok || b.ReplicaID == "" {
+		duty(ctx)
+		return
+	}
+	store.Lead(ctx, ls, name, b.ReplicaID, store.LeaseTTL, store.LeaseRenew, duty)
+}

@@ -207,8 +207,15 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 	if strings.Join(live, ",") != "replica-a,replica-b" {
 		t.Errorf("live replicas = %v, want both", live)
 	}
+	// The hourly audit head is one replica's duty.
+	if h, err := seed.LeaseHolder(ctx, "audit-head"); err != nil || (h != "replica-a" && h != "replica-b") {
+		t.Errorf("audit-head lease held by %q (%v), want one of the replicas", h, err)
+	}
 	a.stop(t)
 	b.stop(t)
+	if h, _ := seed.LeaseHolder(ctx, "audit-head"); h != "" {
+		t.Errorf("audit-head lease still held by %q after both replicas stopped", h)
+	}
 
 	// One run: one outcome record for the approval, and one secret sent.
 	recs, err := seed.Audit(ctx, bot.AuditFilter{})
