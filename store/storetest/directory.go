@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -369,6 +370,20 @@ func testDeliveries(t *testing.T, h Harness) {
 func testClosed(t *testing.T, h Harness) {
 	d := fresh(t, h)
 	s := d.handle(nil)
+	cancelled, cancel := context.WithCancel(ctx())
+	cancel()
+	if _, err := s.Approval(cancelled, "x"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Approval with a cancelled context = %v, want context.Canceled", err)
+	}
+	if _, err := s.Append(cancelled, record(1)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Append with a cancelled context = %v, want context.Canceled", err)
+	}
+	if _, err := s.FirstDelivery(cancelled, "k", time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("FirstDelivery with a cancelled context = %v, want context.Canceled", err)
+	}
+	if head, err := s.AuditHead(ctx()); err != nil || head.Seq != 0 {
+		t.Errorf("after cancelled calls the head is %+v, %v; want nothing appended", head, err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
