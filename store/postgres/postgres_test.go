@@ -19,7 +19,7 @@ import (
 const dsnEnv = "CIPPBOT_TEST_POSTGRES"
 
 // testDSN returns the test database's DSN, or skips the test.
-func testDSN(t *testing.T) string {
+func testDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(dsnEnv)
 	if dsn == "" {
@@ -30,7 +30,7 @@ func testDSN(t *testing.T) string {
 
 // freshSchema creates an empty schema for t, dropped when t ends, and
 // returns a pool configuration whose connections use it.
-func freshSchema(t *testing.T) *pgxpool.Config {
+func freshSchema(t testing.TB) *pgxpool.Config {
 	t.Helper()
 	dsn := testDSN(t)
 	ctx := context.Background()
@@ -62,12 +62,19 @@ func freshSchema(t *testing.T) *pgxpool.Config {
 
 func TestConformance(t *testing.T) {
 	testDSN(t)
-	storetest.Run(t, storetest.Harness{
-		Fresh: func(t *testing.T) storetest.Opener {
-			cfg := freshSchema(t)
-			return func(key []byte) (storetest.Store, error) {
-				return postgres.OpenConfig(context.Background(), cfg.Copy(), postgres.Options{AuditKey: key})
-			}
-		},
-	})
+	storetest.Run(t, harness)
+}
+
+func BenchmarkStore(b *testing.B) {
+	testDSN(b)
+	storetest.Bench(b, harness)
+}
+
+var harness = storetest.Harness{
+	Fresh: func(t testing.TB) storetest.Opener {
+		cfg := freshSchema(t)
+		return func(key []byte) (storetest.Store, error) {
+			return postgres.OpenConfig(context.Background(), cfg.Copy(), postgres.Options{AuditKey: key})
+		}
+	},
 }

@@ -53,7 +53,7 @@ type Harness struct {
 	// Fresh makes a new, empty database for the test and returns an
 	// Opener for it. The suite closes the handles it opens; Fresh cleans
 	// up the database itself when the test ends (t.Cleanup).
-	Fresh func(t *testing.T) Opener
+	Fresh func(t testing.TB) Opener
 	// OneHandle says only one handle on a database may be open at a time
 	// (bbolt locks its file): the suite closes a handle before it opens
 	// the next, and the tests of two handles (two replicas) use one handle
@@ -82,13 +82,13 @@ func Run(t *testing.T, h Harness) {
 
 // db is a database of the store under test, with the handles opened on it.
 type db struct {
-	t    *testing.T
+	t    testing.TB
 	h    Harness
 	open Opener
 	last Store
 }
 
-func fresh(t *testing.T, h Harness) *db {
+func fresh(t testing.TB, h Harness) *db {
 	t.Helper()
 	return &db{t: t, h: h, open: h.Fresh(t)}
 }
