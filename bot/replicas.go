@@ -9,7 +9,7 @@ import (
 
 // More than one replica of the bot may share a store (PostgreSQL). Each
 // has an ID (Bot.ReplicaID) and keeps a heartbeat in the store; a request
-// set running carries the ID of the replica running it (Approval.Runner).
+// set running carries the ID of the replica running it (Approval.Replica).
 // Recover, at a replica's start, then marks "outcome unknown" only the runs
 // of replicas that are gone, never a live replica's.
 
@@ -48,10 +48,10 @@ func (b *Bot) orphanedRuns(ctx context.Context, running []Approval, atStart bool
 		return nil, fmt.Errorf("live replicas: %w", err)
 	}
 	return slices.DeleteFunc(running, func(a Approval) bool {
-		if a.Runner == "" || a.Runner == b.ReplicaID {
+		if a.Replica == "" || a.Replica == b.ReplicaID {
 			return !atStart
 		}
-		return slices.Contains(live, a.Runner)
+		return slices.Contains(live, a.Replica)
 	}), nil
 }
 

@@ -18,7 +18,7 @@ func TestRecoverOnlyOrphanedRuns(t *testing.T) {
 	for _, runner := range []string{"replica-a", "replica-b", "replica-c", ""} {
 		id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
 		_, err := h.db.UpdateApproval(ctx, id, func(a *bot.Approval) error {
-			a.State, a.Runner = bot.StateRunning, runner
+			a.State, a.Replica = bot.StateRunning, runner
 			return nil
 		})
 		must(t, err)
@@ -52,8 +52,8 @@ func TestRunCarriesReplica(t *testing.T) {
 	h.bot.Wait()
 	ap, err := h.db.Approval(context.Background(), id)
 	must(t, err)
-	if ap.State != bot.StateDone || ap.Runner != "replica-a" {
-		t.Errorf("approved run: state %s, runner %q; want done, by replica-a", ap.State, ap.Runner)
+	if ap.State != bot.StateDone || ap.Replica != "replica-a" {
+		t.Errorf("approved run: state %s, runner %q; want done, by replica-a", ap.State, ap.Replica)
 	}
 }
 
@@ -66,7 +66,7 @@ func TestRecoverOrphans(t *testing.T) {
 	for _, runner := range []string{"replica-a", "replica-b", "replica-c", ""} {
 		id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
 		_, err := h.db.UpdateApproval(ctx, id, func(a *bot.Approval) error {
-			a.State, a.Runner = bot.StateRunning, runner
+			a.State, a.Replica = bot.StateRunning, runner
 			return nil
 		})
 		must(t, err)

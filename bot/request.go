@@ -310,7 +310,7 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 	interrupted := false
 	if a.Risk != actions.RiskRead {
 		run := ap
-		run.State, run.Runner = StateRunning, b.ReplicaID
+		run.State, run.Replica = StateRunning, b.ReplicaID
 		if id, err := b.createApproval(ctx, run); err != nil {
 			b.log().WarnContext(ctx, "could not keep the run for crash recovery", "err", err)
 		} else {
@@ -838,7 +838,7 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 			partial = true
 			return nil
 		}
-		x.State, x.DecidedBy, x.DecidedAt, x.Runner = StateRunning, &decider, now, b.ReplicaID
+		x.State, x.DecidedBy, x.DecidedAt, x.Replica = StateRunning, &decider, now, b.ReplicaID
 		return nil
 	})
 	var dec errDecided
