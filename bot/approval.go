@@ -165,6 +165,9 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 	ap, err = b.Store.UpdateApproval(ctx, id, func(x *Approval) error {
 		var err error
 		partial, err = applyDecision(x, verb, decider, role, now)
+		if x.State == StateRunning {
+			x.Replica = b.ReplicaID // the run is this replica's (replicas.go)
+		}
 		return err
 	})
 	var dec errDecided
@@ -455,10 +458,18 @@ func (b *Bot) prune(ctx context.Context, now time.Time) {
 
 // Recover marks requests that were running when the process stopped as
 // "outcome unknown": they are never re-run automatically. Call it once at
-// start-up, before handling events.
-func (b *Bot) Recover(ctx context.Context) error {
+// start-up, before handling events. With replicas sharing the store, only
+// the runs of this replica and of replicas that are gone are marked
+// (orphanedRuns).
+func (b *Bot) Recover(ctx context.Context) error { return b.recoverRuns(ctx, true) }
+
+// recoverRuns marks the orphaned runs (orphanedRuns) "outcome unknown".
+func (b *Bot) recoverRuns(ctx context.Context, atStart bool) error {
 	running, err := b.Store.Approvals(ctx, StateRunning)
 	if err != nil {
+		return err
+	}
+	if running, err = b.orphanedRuns(ctx, running, atStart); err != nil {
 		return err
 	}
 	for _, p := range running {

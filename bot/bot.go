@@ -100,6 +100,9 @@ type Bot struct {
 	Now func() time.Time
 	// NewID, if non-nil, replaces the random approval ID generator.
 	NewID func() string
+	// ReplicaID names this process among replicas sharing a store
+	// (replicas.go); "" for one process alone.
+	ReplicaID string
 	// Logger, if non-nil, receives logs; nil discards them.
 	Logger *slog.Logger
 

@@ -27,7 +27,7 @@ func (b *Bot) runNow(ctx context.Context, ev Event, r Responder, a *actions.Acti
 	interrupted := false
 	if a.Risk != actions.RiskRead {
 		run := ap
-		run.State = StateRunning
+		run.State, run.Replica = StateRunning, b.ReplicaID
 		if id, err := b.createApproval(ctx, run); err != nil {
 			b.log().WarnContext(ctx, "could not keep the run for crash recovery", "err", err)
 		} else {

@@ -173,6 +173,9 @@ type Approval struct {
 	DecidedBy    *Actor            `json:"decided_by,omitempty"`
 	DecidedAt    time.Time         `json:"decided_at,omitzero"`
 	Outcome      string            `json:"outcome,omitempty"` // public one-line result
+	// Replica is the replica (Bot.ReplicaID) that set it running: while it
+	// runs, only that replica's death makes its outcome unknown.
+	Replica string `json:"replica,omitempty"`
 	// Needed is how many approvers must agree (0 means 1); Approvers are
 	// those who have so far.
 	Needed    int     `json:"needed,omitempty"`

@@ -131,15 +131,6 @@ func (db *DB) appendBatch(ctx context.Context, recs []bot.AuditRecord) error {
 
 // appendTx does Append's work in tx and returns the record as stored.
 func (db *DB) appendTx(tx *bbolt.Tx, r bot.AuditRecord) (bot.AuditRecord, error) {
-	r.Version = bot.AuditVersion
-	r.Scheme = ""
-	if db.AuditKey != nil {
-		r.Scheme = bot.HashHMAC
-	}
-	if r.Time.IsZero() {
-		r.Time = db.now()
-	}
-	r.Time = r.Time.UTC()
 	bk, err := tx.CreateBucketIfNotExists(bucketAudit)
 	if err != nil {
 		return bot.AuditRecord{}, err
@@ -165,22 +156,7 @@ func (db *DB) appendTx(tx *bbolt.Tx, r bot.AuditRecord) (bot.AuditRecord, error)
 	if bk.Get(key) != nil {
 		return bot.AuditRecord{}, fmt.Errorf("append audit record: record %d exists already; verify the audit trail", seq)
 	}
-	rec := r
-	rec.Seq = seq
-	rec.PrevHash = head.Hash
-	rec.Hash = ""
-	// Hash the record as it will read back, so that verification, which
-	// decodes and hashes again, gets the same result (for one, encoding
-	// replaces invalid UTF-8, which decoding cannot undo).
-	if rec, err = roundTrip(rec); err != nil {
-		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
-	}
-	if rec.Scheme == bot.HashHMAC {
-		rec.Hash = rec.ComputeMAC(db.AuditKey)
-	} else {
-		rec.Hash = rec.ComputeHash()
-	}
-	b, err := json.Marshal(rec)
+	rec, b, err := SealRecord(r, seq, head.Hash, db.AuditKey, db.now())
 	if err != nil {
 		return bot.AuditRecord{}, fmt.Errorf("append audit record: %w", err)
 	}
@@ -343,94 +319,17 @@ func (db *DB) VerifyAuditHead(ctx context.Context, published AuditHead) (VerifyR
 }
 
 func (db *DB) verifyAudit(ctx context.Context, published *AuditHead) (VerifyReport, error) {
-	var (
-		rep        VerifyReport
-		prevHash   string
-		sawPublish bool
-	)
-	check := func(k, v []byte) error {
-		want := rep.Head + 1
+	c := NewAuditChecker(db.AuditKey, published)
+	head, err := db.walkAudit(ctx, func(k, v []byte) error {
 		if len(k) != 8 {
-			return &AuditError{Seq: want, Reason: fmt.Sprintf("stored under a malformed key %x", k)}
+			return &AuditError{Seq: c.rep.Head + 1, Reason: fmt.Sprintf("stored under a malformed key %x", k)}
 		}
-		seq := binary.BigEndian.Uint64(k)
-		switch {
-		case seq == 0:
-			return &AuditError{Seq: 0, Reason: "there is no record 0"}
-		case seq == want+1:
-			return &AuditError{Seq: want, Reason: fmt.Sprintf("record %d is missing (the trail goes from %d to %d)", want, rep.Head, seq)}
-		case seq > want:
-			return &AuditError{Seq: want, Reason: fmt.Sprintf("records %d to %d are missing (the trail goes from %d to %d)", want, seq-1, rep.Head, seq)}
-		}
-		r, err := decodeStrict(v)
-		if err != nil {
-			return &AuditError{Seq: seq, Reason: "does not decode: " + err.Error()}
-		}
-		switch {
-		case r.Version != bot.AuditVersion:
-			return &AuditError{Seq: seq, Reason: fmt.Sprintf("unknown version %d", r.Version)}
-		case r.Seq != seq:
-			return &AuditError{Seq: seq, Reason: fmt.Sprintf("stored as record %d but says it is record %d", seq, r.Seq)}
-		case r.PrevHash != prevHash && seq == 1:
-			return &AuditError{Seq: seq, Reason: "the first record has a previous hash"}
-		case r.PrevHash != prevHash:
-			return &AuditError{Seq: seq, Reason: fmt.Sprintf("previous hash does not match the hash of record %d", seq-1)}
-		}
-		switch r.Scheme {
-		case "":
-			if rep.KeyedFrom != 0 {
-				return &AuditError{Seq: seq, Reason: fmt.Sprintf("is not keyed, but the trail is keyed from record %d on", rep.KeyedFrom)}
-			}
-			if r.Hash != r.ComputeHash() {
-				return &AuditError{Seq: seq, Reason: "hash does not match its contents"}
-			}
-		case bot.HashHMAC:
-			if db.AuditKey == nil {
-				return &AuditError{Seq: seq, Reason: "is keyed (HMAC-SHA256): verify with the audit key (CIPPBOT_AUDIT_KEY or CIPPBOT_AUDIT_KEY_FILE)"}
-			}
-			if !hmac.Equal([]byte(r.Hash), []byte(r.ComputeMAC(db.AuditKey))) {
-				return &AuditError{Seq: seq, Reason: "hash does not match its contents under the audit key (the record was altered, or the key is not the one it was written with)"}
-			}
-			if rep.KeyedFrom == 0 {
-				rep.KeyedFrom = seq
-			}
-		default:
-			return &AuditError{Seq: seq, Reason: fmt.Sprintf("unknown hash scheme %q", r.Scheme)}
-		}
-		if published != nil && seq == published.Seq {
-			if r.Hash != published.Hash {
-				return &AuditError{Seq: seq, Reason: "hash differs from the published head: the trail was rewritten"}
-			}
-			sawPublish = true
-		}
-		if b, err := json.Marshal(r); err != nil || !bytes.Equal(b, v) {
-			return &AuditError{Seq: seq, Reason: "stored form does not match its contents"}
-		}
-		rep.Records++
-		rep.Head = seq
-		rep.HeadHash = r.Hash
-		prevHash = r.Hash
-		return nil
-	}
-	head, err := db.walkAudit(ctx, check)
+		return c.Check(binary.BigEndian.Uint64(k), v)
+	})
 	if err != nil {
-		return rep, err
+		return c.rep, err
 	}
-	switch {
-	case head.Seq > rep.Head:
-		return rep, &AuditError{Seq: rep.Head + 1, Reason: fmt.Sprintf("records after %d are missing (the head is at %d)", rep.Head, head.Seq)}
-	case head.Seq < rep.Head:
-		return rep, &AuditError{Seq: head.Seq + 1, Reason: fmt.Sprintf("was not appended by cippbot (the head is at %d)", head.Seq)}
-	case head.Hash != rep.HeadHash:
-		return rep, &AuditError{Seq: rep.Head, Reason: "hash does not match the head's"}
-	}
-	if published != nil && !sawPublish && published.Seq != 0 {
-		return rep, &AuditError{Seq: published.Seq, Reason: fmt.Sprintf("is missing: the trail ends at record %d, before the published head; newer records were removed", rep.Head)}
-	}
-	if db.AuditKey != nil && rep.Records > 0 && rep.KeyedFrom == 0 {
-		return rep, &AuditError{Seq: rep.Head, Reason: "the newest record is not keyed: the trail was rewritten without the audit key, or no record has been written with the key yet"}
-	}
-	return rep, nil
+	return c.Finish(AuditHead{Seq: head.Seq, Hash: head.Hash})
 }
 
 // decodeStrict decodes one stored record, refusing unknown fields and
@@ -521,4 +420,13 @@ func (db *DB) walkAudit(ctx context.Context, fn func(k, v []byte) error) (auditH
 			return head, nil
 		}
 	}
+}
+
+// WalkAudit calls fn with every stored record's sequence number and exact
+// bytes, oldest first, reading the trail in batches outside any long
+// transaction. raw is valid only during the call. It is for moving a trail
+// to another store with its hashes intact.
+func (db *DB) WalkAudit(ctx context.Context, fn func(seq uint64, raw []byte) error) error {
+	_, err := db.walkAudit(ctx, func(k, v []byte) error { return fn(keySeq(k), v) })
+	return err
 }

@@ -45,20 +45,30 @@ var csvHeader = []string{
 // It reads the trail in batches, so it never holds a transaction open while
 // w blocks.
 func (db *DB) ExportAudit(ctx context.Context, w io.Writer, format string, since time.Time) error {
+	return WriteAuditExport(w, format, since, func(each func(seq uint64, raw []byte) error) error {
+		_, err := db.walkAudit(ctx, func(k, v []byte) error { return each(keySeq(k), v) })
+		return err
+	})
+}
+
+// WriteAuditExport writes an export as ExportAudit describes it. walk must
+// call its function with every stored record's sequence number and bytes,
+// oldest first, and return its first error.
+func WriteAuditExport(w io.Writer, format string, since time.Time, walk func(each func(seq uint64, raw []byte) error) error) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var (
-		each  func(k, v []byte) error
+		each  func(seq uint64, v []byte) error
 		flush func() error
 	)
 	switch format {
 	case FormatJSONL:
 		// JSON lines are the stored bytes, copied: only the time is
 		// decoded, and only when it is asked about.
-		each = func(k, raw []byte) error {
+		each = func(seq uint64, raw []byte) error {
 			if !since.IsZero() {
 				t, err := recordTime(raw)
 				if err != nil {
-					return fmt.Errorf("audit record %d: %w", keySeq(k), err)
+					return fmt.Errorf("audit record %d: %w", seq, err)
 				}
 				if t.Before(since) {
 					return nil
@@ -86,10 +96,10 @@ func (db *DB) ExportAudit(ctx context.Context, w io.Writer, format string, since
 		if err := cw.Write(csvHeader); err != nil {
 			return err
 		}
-		each = func(k, v []byte) error {
+		each = func(seq uint64, v []byte) error {
 			var r bot.AuditRecord
 			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("audit record %d: %w", keySeq(k), err)
+				return fmt.Errorf("audit record %d: %w", seq, err)
 			}
 			if !since.IsZero() && r.Time.Before(since) {
 				return nil
@@ -109,8 +119,7 @@ func (db *DB) ExportAudit(ctx context.Context, w io.Writer, format string, since
 	default:
 		return fmt.Errorf("export audit: unknown format %q (want %s or %s)", format, FormatJSONL, FormatCSV)
 	}
-	_, err := db.walkAudit(ctx, each)
-	if err != nil {
+	if err := walk(each); err != nil {
 		return err
 	}
 	if err := flush(); err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -36,14 +37,25 @@ var ErrWrongKey = errors.New("store: sealed data does not open with this store k
 // name is bound to it as additional data, so blobs cannot be swapped. It
 // is safe for concurrent use.
 type Sealed struct {
-	db   *DB
-	aead cipher.AEAD
+	blobs Blobs
+	aead  cipher.AEAD
 }
 
-// NewSealed returns sealed storage in db under key, which must be at
+// Blobs keeps named byte strings as they are given; Sealed encrypts them
+// before they get there. Both stores (bbolt and PostgreSQL) implement it.
+type Blobs interface {
+	// PutBlob stores value under name, replacing what was there.
+	PutBlob(ctx context.Context, name string, value []byte) error
+	// Blob returns the value stored under name, nil if there is none.
+	Blob(ctx context.Context, name string) ([]byte, error)
+	// DeleteBlob removes name, if it is there.
+	DeleteBlob(ctx context.Context, name string) error
+}
+
+// NewSealed returns sealed storage in blobs under key, which must be at
 // least MinSealKey bytes; the AES key is derived from it with
 // HKDF-SHA256, so a passphrase, hex or base64 key all work.
-func NewSealed(db *DB, key []byte) (*Sealed, error) {
+func NewSealed(blobs Blobs, key []byte) (*Sealed, error) {
 	if len(key) < MinSealKey {
 		return nil, fmt.Errorf("store: the store key must be at least %d bytes, got %d", MinSealKey, len(key))
 	}
@@ -59,7 +71,7 @@ func NewSealed(db *DB, key []byte) (*Sealed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return &Sealed{db: db, aead: aead}, nil
+	return &Sealed{blobs: blobs, aead: aead}, nil
 }
 
 // Put seals plaintext and stores it under name, replacing what was there.
@@ -70,14 +82,7 @@ func (s *Sealed) Put(ctx context.Context, name string, plaintext []byte) error {
 	}
 	out := append([]byte{sealVersion}, nonce...)
 	out = s.aead.Seal(out, nonce, plaintext, []byte(name))
-	err := s.db.update(ctx, func(tx *bbolt.Tx) error {
-		bk, err := tx.CreateBucketIfNotExists(bucketSealed)
-		if err != nil {
-			return err
-		}
-		return bk.Put([]byte(name), out)
-	})
-	if err != nil {
+	if err := s.blobs.PutBlob(ctx, name, out); err != nil {
 		return fmt.Errorf("store: seal %s: %w", name, err)
 	}
 	return nil
@@ -86,13 +91,7 @@ func (s *Sealed) Put(ctx context.Context, name string, plaintext []byte) error {
 // Get opens the blob stored under name; it returns nil and no error when
 // there is none, and ErrWrongKey when the blob does not open.
 func (s *Sealed) Get(ctx context.Context, name string) ([]byte, error) {
-	var sealed []byte
-	err := s.db.view(ctx, func(tx *bbolt.Tx) error {
-		if v := get(tx, bucketSealed, []byte(name)); v != nil {
-			sealed = append([]byte(nil), v...)
-		}
-		return nil
-	})
+	sealed, err := s.blobs.Blob(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sealed %s: %w", name, err)
 	}
@@ -112,7 +111,35 @@ func (s *Sealed) Get(ctx context.Context, name string) ([]byte, error) {
 
 // Delete removes the blob stored under name, if any.
 func (s *Sealed) Delete(ctx context.Context, name string) error {
-	return s.db.update(ctx, func(tx *bbolt.Tx) error {
+	return s.blobs.DeleteBlob(ctx, name)
+}
+
+// PutBlob implements Blobs in the bucket "sealed".
+func (db *DB) PutBlob(ctx context.Context, name string, value []byte) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(bucketSealed)
+		if err != nil {
+			return err
+		}
+		return bk.Put([]byte(name), bytes.Clone(value))
+	})
+}
+
+// Blob implements Blobs.
+func (db *DB) Blob(ctx context.Context, name string) ([]byte, error) {
+	var out []byte
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		if v := get(tx, bucketSealed, []byte(name)); v != nil {
+			out = bytes.Clone(v)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteBlob implements Blobs.
+func (db *DB) DeleteBlob(ctx context.Context, name string) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error {
 		if bk := tx.Bucket(bucketSealed); bk != nil {
 			return bk.Delete([]byte(name))
 		}

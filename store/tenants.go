@@ -24,9 +24,7 @@ func (db *DB) TenantByDomain(ctx context.Context, domain string) (bot.Tenant, er
 	var found []bot.Tenant
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		return forEachTenant(tx, func(t bot.Tenant) {
-			if strings.EqualFold(t.DefaultDomain, domain) || slices.ContainsFunc(t.Domains, func(d string) bool {
-				return strings.EqualFold(d, domain)
-			}) {
+			if TenantHasDomain(t, domain) {
 				found = append(found, t)
 			}
 		})

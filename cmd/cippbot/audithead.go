@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
-
-	"github.com/cippbot/cippbot/store"
 )
 
 // headEvery is how often serve logs the audit trail's head.
@@ -16,7 +14,7 @@ const headEvery = time.Hour
 // Kept outside the host (a log service), the logged heads let "cippbot
 // audit verify --head SEQ:HASH" show later that no record up to one of them
 // was removed or rewritten.
-func logHeads(ctx context.Context, db *store.DB, log *slog.Logger) {
+func logHeads(ctx context.Context, db anyStore, log *slog.Logger) {
 	t := time.NewTicker(headEvery)
 	defer t.Stop()
 	for {
@@ -31,7 +29,7 @@ func logHeads(ctx context.Context, db *store.DB, log *slog.Logger) {
 
 // logHead logs the audit trail's head, as "cippbot audit verify --head"
 // takes it.
-func logHead(ctx context.Context, db *store.DB, log *slog.Logger, why string) {
+func logHead(ctx context.Context, db anyStore, log *slog.Logger, why string) {
 	h, err := db.AuditHead(ctx)
 	if err != nil {
 		log.Warn("audit head unreadable", "err", err)

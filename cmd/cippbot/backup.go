@@ -99,6 +99,9 @@ func runBackup(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	if len(args) != 1 || args[0] == "" || args[0][0] == '-' {
 		return usageError{"usage: cippbot backup <file>"}
 	}
+	if usesPostgres(cfg) {
+		return usageError{"backup copies the bbolt file; with CIPPBOT_STORE=postgres://… back the database up with PostgreSQL's tools (pg_dump)"}
+	}
 	dst := args[0]
 	if abs, err := filepath.Abs(dst); err == nil {
 		if data, err := filepath.Abs(cfg.DataPath); err == nil && abs == data {

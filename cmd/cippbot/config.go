@@ -14,6 +14,8 @@ import (
 // never from flags.
 type Config struct {
 	DataPath    string        // CIPPBOT_DATA
+	Store       string        // CIPPBOT_STORE (or _FILE): postgres://… selects the PostgreSQL store instead of DataPath (storepg.go)
+	ReplicaID   string        // CIPPBOT_REPLICA_ID: this replica's name on a shared store; default the host name
 	AuditKey    string        // CIPPBOT_AUDIT_KEY or CIPPBOT_AUDIT_KEY_FILE: keys the audit trail (HMAC-SHA256)
 	Admins      []string      // CIPPBOT_ADMINS: platform:userID, comma-separated
 	ApprovalTTL time.Duration // CIPPBOT_APPROVAL_TTL
@@ -86,6 +88,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := getenv("CIPPBOT_DATA"); v != "" {
 		c.DataPath = v
 	}
+	// The URL may hold the database password, so it may come from a file.
+	if v, err := secretEnv(getenv, "CIPPBOT_STORE"); err != nil {
+		return c, err
+	} else if c.Store = strings.TrimSpace(v); c.Store != "" && !usesPostgres(c) {
+		return c, fmt.Errorf("CIPPBOT_STORE: only a postgres:// or postgresql:// URL; leave it unset to use the bbolt file CIPPBOT_DATA")
+	}
+	c.ReplicaID = getenv("CIPPBOT_REPLICA_ID")
 	for _, a := range strings.Split(getenv("CIPPBOT_ADMINS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			c.Admins = append(c.Admins, a)

@@ -77,7 +77,7 @@ func (c sealedTokenCache) Put(ctx context.Context, b []byte) error {
 }
 
 // gdapConfig returns the token layer's configuration over db.
-func gdapConfig(cfg Config, gs gdapSettings, db *store.DB, hc *http.Client, log *slog.Logger) (m365.GDAPConfig, error) {
+func gdapConfig(cfg Config, gs gdapSettings, db anyStore, hc *http.Client, log *slog.Logger) (m365.GDAPConfig, error) {
 	if gs.StoreKey == "" {
 		return m365.GDAPConfig{}, usageError{"delegated (GDAP) mode needs CIPPBOT_STORE_KEY (or CIPPBOT_STORE_KEY_FILE): the refresh token is kept only encrypted"}
 	}
@@ -121,7 +121,7 @@ func runLogin(ctx context.Context, cfg Config, args []string, getenv func(string
 	if err != nil {
 		return err
 	}
-	db, err := openStore(cfg.DataPath)
+	db, err := openPlainStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (c gdapSourceCredential) GetToken(ctx context.Context, opts policy.TokenReq
 // startGDAP starts the delegated token layer over serve's store, in
 // delegated mode. Without a stored sign-in it imports CIPP's RefreshToken
 // when that is set; otherwise serve runs degraded until cippbot login.
-func startGDAP(ctx context.Context, cfg Config, db *store.DB, hc *http.Client, log *slog.Logger) error {
+func startGDAP(ctx context.Context, cfg Config, db anyStore, hc *http.Client, log *slog.Logger) error {
 	src := cfg.GDAP.source
 	if src == nil {
 		return nil
@@ -247,7 +247,7 @@ func startGDAP(ctx context.Context, cfg Config, db *store.DB, hc *http.Client, l
 
 // useGDAP, in delegated mode, starts the token layer over db and points
 // the connector built from cfg at it (tenants sync and add, check).
-func useGDAP(ctx context.Context, cfg *Config, db *store.DB, hc *http.Client, log *slog.Logger) error {
+func useGDAP(ctx context.Context, cfg *Config, db anyStore, hc *http.Client, log *slog.Logger) error {
 	if cfg.Auth != "gdap" {
 		return nil
 	}

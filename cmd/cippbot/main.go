@@ -50,6 +50,7 @@ Usage:
   cippbot audit verify [--head SEQ:HASH]   check the audit trail's hash chain (and a head published earlier)
   cippbot audit export [--format jsonl|csv] [--since 2026-01-02]
   cippbot backup <file>             a consistent copy of the database, also while serve runs
+  cippbot store copy --from <bbolt file> --to postgres://…   move a store to PostgreSQL, audit chain intact
   cippbot tenants list | sync | add <domain-or-id> | remove <domain-or-id>
   cippbot tenants policy <domain-or-id> strict|two-approvers
   cippbot check                     can cippbot reach each tenant, and which actions work
@@ -58,7 +59,8 @@ Usage:
   cippbot version
   cippbot healthcheck               exit 0 if serve answers /healthz on CIPPBOT_LISTEN (for containers)
 
-Environment: CIPPBOT_DATA (bbolt file, default ./cippbot.db), CIPPBOT_AUDIT_KEY
+Environment: CIPPBOT_DATA (bbolt file, default ./cippbot.db), CIPPBOT_STORE
+(postgres://… instead of the file, for more than one replica), CIPPBOT_AUDIT_KEY
 (or _FILE), CIPPBOT_ADMINS,
 CIPPBOT_APPROVAL_TTL, CIPPBOT_APPROVAL_RETENTION, LOG_LEVEL, LOG_FORMAT,
 CIPPBOT_CLOUD, AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or _FILE)
@@ -93,6 +95,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runAudit(ctx, cfg, args[1:], stdout, stderr)
 	case "backup":
 		runErr = runBackup(ctx, cfg, args[1:], stdout)
+	case "store":
+		runErr = runStoreCmd(ctx, cfg, args[1:], stdout, stderr)
 	case "tenants":
 		runErr = runTenants(ctx, cfg, args[1:], stdout, nil, log)
 	case "check":
@@ -308,7 +312,7 @@ Buttons show as commands to type. Audit and approvals live in ` + where + `.
 `
 }
 
-func newBot(cfg Config, conn actions.Connector, db *store.DB, log *slog.Logger) *bot.Bot {
+func newBot(cfg Config, conn actions.Connector, db bot.Store, log *slog.Logger) *bot.Bot {
 	return &bot.Bot{
 		Catalogue: actions.Default(),
 		Runner: &actions.Service{
@@ -363,7 +367,7 @@ func runAudit(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			published = &h
 		}
 	}
-	db, err := openKeyedStore(cfg)
+	db, err := openAnyStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "cippbot:", err)
 		return 1
@@ -378,7 +382,7 @@ func runAudit(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			rep, err = db.VerifyAudit(ctx)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "cippbot: audit trail of %s is NOT intact: %v\n", cfg.DataPath, err)
+			fmt.Fprintf(stderr, "cippbot: audit trail of %s is NOT intact: %v\n", configuredStoreName(cfg), err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "audit trail intact: %d records, head #%d %s\n", rep.Records, rep.Head, rep.HeadHash)

@@ -26,7 +26,7 @@ func runRehearse(ctx context.Context, cfg Config, args []string, stdout io.Write
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || !strings.Contains(*upn, "@") {
 		return usageError{"usage: cippbot check [--rehearse user@domain [--tenant domain]]"}
 	}
-	db, err := openKeyedStore(cfg) // it appends to the audit trail
+	db, err := openAnyStore(ctx, cfg) // it appends to the audit trail
 	if err != nil {
 		return err
 	}

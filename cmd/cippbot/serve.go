@@ -15,6 +15,7 @@ import (
 	"github.com/cippbot/cippbot/adapters/discord"
 	"github.com/cippbot/cippbot/adapters/slack"
 	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/store"
 )
 
 // shutdownGrace is how long in-flight work may take after SIGTERM.
@@ -42,7 +43,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if cfg.SlackBotToken == "" && cfg.DiscordBotToken == "" && !cfg.Teams.enabled() {
 		return usageError{"serve: no chat platform is configured; set SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN), DISCORD_BOT_TOKEN with DISCORD_APP_ID, and/or TEAMS_APP_ID with TEAMS_APP_PASSWORD and TEAMS_TENANT_ID"}
 	}
-	db, err := openKeyedStore(cfg)
+	db, err := openAnyStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,9 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		// and the rest rechained: only a head published earlier tells.
 		log.Warn("the audit trail is not keyed yet: it is keyed from the next record on; if it was keyed before, it was rewritten (check with cippbot audit verify --head and a head logged earlier)", "head", h.Seq)
 	}
-	if bl, err := listenBackup(cfg.DataPath, db, log); err != nil {
+	if bdb, ok := db.(*store.DB); !ok {
+		// PostgreSQL is backed up with its own tools (pg_dump).
+	} else if bl, err := listenBackup(cfg.DataPath, bdb, log); err != nil {
 		log.Warn("cippbot backup cannot reach this serve; stop it to take a backup", "err", err)
 	} else {
 		defer bl.Close()
@@ -118,6 +121,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if tm != nil {
 		platforms = append(platforms, "teams (HTTP /teams/messages)")
 	}
+	defer startReplica(ctx, cfg, b, log)() // storepg.go: replicas on PostgreSQL
 	if err := b.Recover(ctx); err != nil {
 		return err
 	}
@@ -174,9 +178,15 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	}
 	g.Go(func() error { sweep(gctx, b, log); return nil })
 	logHead(ctx, db, log, "start")
-	g.Go(func() error { logHeads(gctx, db, log); return nil })
+	g.Go(func() error {
+		leaderOnly(gctx, b, "audit-head", func(ctx context.Context) { logHeads(ctx, db, log) })
+		return nil
+	})
 	if cfg.TenantID != "" {
-		g.Go(func() error { syncLoop(gctx, conn, db, cfg.TenantID, log); return nil })
+		g.Go(func() error {
+			leaderOnly(gctx, b, "tenant-sync", func(ctx context.Context) { syncLoop(ctx, conn, db, cfg.TenantID, log) })
+			return nil
+		})
 	}
 	g.Go(func() error {
 		<-gctx.Done()

@@ -16,7 +16,6 @@ import (
 
 	"github.com/cippbot/cippbot/adapters/teams"
 	"github.com/cippbot/cippbot/bot"
-	"github.com/cippbot/cippbot/store"
 )
 
 // TeamsConfig configures Microsoft Teams, from TEAMS_* variables.
@@ -102,7 +101,7 @@ func (t TeamsConfig) LogValue() slog.Value {
 // Teams is configured; nil otherwise. db keeps redeliveries seen and how
 // to reach conversations and users across restarts. client, if non-nil, carries its
 // outgoing requests (tests point it at a simulated Teams).
-func startTeams(cfg Config, b *bot.Bot, db *store.DB, mux *http.ServeMux, client *http.Client, log *slog.Logger) (*teams.Adapter, error) {
+func startTeams(cfg Config, b *bot.Bot, db anyStore, mux *http.ServeMux, client *http.Client, log *slog.Logger) (*teams.Adapter, error) {
 	t := cfg.Teams
 	if !t.enabled() {
 		return nil, nil

@@ -13,7 +13,6 @@ import (
 	"github.com/cippbot/cippbot/actions"
 	"github.com/cippbot/cippbot/actions/m365"
 	"github.com/cippbot/cippbot/bot"
-	"github.com/cippbot/cippbot/store"
 )
 
 // syncEvery is how often serve refreshes the tenant directory from GDAP.
@@ -60,7 +59,7 @@ type syncReport struct {
 // customer's domains into the tenant directory. A customer that cannot be
 // read is reported and kept as it was; one never seen is stored with the
 // name GDAP gives, so that check can explain what is wrong.
-func syncTenants(ctx context.Context, conn actions.Connector, db *store.DB, partnerID string) (syncReport, error) {
+func syncTenants(ctx context.Context, conn actions.Connector, db bot.TenantStore, partnerID string) (syncReport, error) {
 	rep := syncReport{Failed: map[string]error{}}
 	if partnerID == "" {
 		return rep, usageError{"tenants sync needs AZURE_TENANT_ID, the partner tenant"}
@@ -125,7 +124,7 @@ func runTenants(ctx context.Context, cfg Config, args []string, stdout io.Writer
 	if len(args) == 0 {
 		args = []string{"list"}
 	}
-	db, err := openStore(cfg.DataPath)
+	db, err := openPlainStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -222,7 +221,7 @@ func printSync(w io.Writer, rep syncReport) {
 // runCheck checks every onboarded tenant and exits non-zero if any cannot
 // be reached.
 func runCheck(ctx context.Context, cfg Config, stdout io.Writer, graphClient *http.Client, log *slog.Logger) error {
-	db, err := openStore(cfg.DataPath)
+	db, err := openPlainStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -260,7 +259,7 @@ func runCheck(ctx context.Context, cfg Config, stdout io.Writer, graphClient *ht
 }
 
 // syncLoop refreshes the tenant directory now and every syncEvery.
-func syncLoop(ctx context.Context, conn actions.Connector, db *store.DB, partnerID string, log *slog.Logger) {
+func syncLoop(ctx context.Context, conn actions.Connector, db bot.TenantStore, partnerID string, log *slog.Logger) {
 	for {
 		rep, err := syncTenants(ctx, conn, db, partnerID)
 		if err != nil {

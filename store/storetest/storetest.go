@@ -1,0 +1,146 @@
+// Package storetest is the conformance suite of cippbot's stores: the
+// contracts of every method the bot and the command line use, checked the
+// same way against each implementation (bbolt in package store, PostgreSQL
+// in store/postgres). A store passes by calling Run from its tests.
+package storetest
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/store"
+)
+
+// Store is what a cippbot store provides: everything the bot persists,
+// delivery keys, and the audit trail's head, verification and export.
+type Store interface {
+	bot.Store
+	bot.Deduper
+	// CreateApprovals stores new approvals, all or none.
+	CreateApprovals(ctx context.Context, list []bot.Approval) error
+	// ApprovalsSince returns the approvals created at or after t, oldest
+	// first.
+	ApprovalsSince(ctx context.Context, t time.Time) ([]bot.Approval, error)
+	AuditHead(ctx context.Context) (store.AuditHead, error)
+	VerifyAudit(ctx context.Context) (store.VerifyReport, error)
+	VerifyAuditHead(ctx context.Context, published store.AuditHead) (store.VerifyReport, error)
+	ExportAudit(ctx context.Context, w io.Writer, format string, since time.Time) error
+	// AcquireLease takes or renews the named lease for holder for ttl
+	// and reports whether holder has it now.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives up the lease if holder has it.
+	ReleaseLease(ctx context.Context, name, holder string) error
+	// LeaseHolder returns who holds the lease, "" if nobody.
+	LeaseHolder(ctx context.Context, name string) (string, error)
+	// Heartbeat records that replica is alive now.
+	Heartbeat(ctx context.Context, replica string) error
+	// LiveReplicas returns the replicas whose heartbeat is younger than
+	// within, sorted.
+	LiveReplicas(ctx context.Context, within time.Duration) ([]string, error)
+	// Blobs keep the sealed token cache (store.Sealed seals before).
+	store.Blobs
+	// PutChatRef, DeleteChatRef and ChatRefs keep what a chat adapter
+	// needs to reach conversations after a restart.
+	PutChatRef(ctx context.Context, key string, value []byte) error
+	DeleteChatRef(ctx context.Context, key string) error
+	ChatRefs(ctx context.Context, prefix string) (map[string][]byte, error)
+	Close() error
+}
+
+// Opener opens a handle on one database, keyed with auditKey (nil: no
+// audit key). An error is what opening the store returns (for one, a key
+// that does not verify the newest record).
+type Opener func(auditKey []byte) (Store, error)
+
+// Harness is how the suite gets databases of the store under test.
+type Harness struct {
+	// Fresh makes a new, empty database for the test and returns an
+	// Opener for it. The suite closes the handles it opens; Fresh cleans
+	// up the database itself when the test ends (t.Cleanup).
+	Fresh func(t testing.TB) Opener
+	// OneHandle says only one handle on a database may be open at a time
+	// (bbolt locks its file): the suite closes a handle before it opens
+	// the next, and the tests of two handles (two replicas) use one handle
+	// from both sides.
+	OneHandle bool
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, h Harness) {
+	t.Run("Approvals", func(t *testing.T) { testApprovals(t, h) })
+	t.Run("ApprovalIndexes", func(t *testing.T) { testApprovalIndexes(t, h) })
+	t.Run("ApprovalRace", func(t *testing.T) { testApprovalRace(t, h) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, h) })
+	t.Run("AuditKeyed", func(t *testing.T) { testAuditKeyed(t, h) })
+	t.Run("AuditExport", func(t *testing.T) { testAuditExport(t, h) })
+	t.Run("AuditTwoHandles", func(t *testing.T) { testAuditTwoHandles(t, h) })
+	t.Run("Grants", func(t *testing.T) { testGrants(t, h) })
+	t.Run("Tenants", func(t *testing.T) { testTenants(t, h) })
+	t.Run("Bindings", func(t *testing.T) { testBindings(t, h) })
+	t.Run("Jobs", func(t *testing.T) { testJobs(t, h) })
+	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, h) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, h) })
+	t.Run("Replicas", func(t *testing.T) { testReplicas(t, h) })
+	t.Run("Sealed", func(t *testing.T) { testSealed(t, h) })
+	t.Run("ChatRefs", func(t *testing.T) { testChatRefs(t, h) })
+	t.Run("Closed", func(t *testing.T) { testClosed(t, h) })
+}
+
+// db is a database of the store under test, with the handles opened on it.
+type db struct {
+	t    testing.TB
+	h    Harness
+	open Opener
+	last Store
+}
+
+func fresh(t testing.TB, h Harness) *db {
+	t.Helper()
+	return &db{t: t, h: h, open: h.Fresh(t)}
+}
+
+// handle opens a handle with key, failing the test if it cannot. With
+// OneHandle the previous handle is closed first.
+func (d *db) handle(key []byte) Store {
+	d.t.Helper()
+	s, err := d.tryHandle(key)
+	if err != nil {
+		d.t.Fatalf("open store: %v", err)
+	}
+	return s
+}
+
+func (d *db) tryHandle(key []byte) (Store, error) {
+	d.t.Helper()
+	if d.h.OneHandle && d.last != nil {
+		if err := d.last.Close(); err != nil {
+			d.t.Fatalf("close store: %v", err)
+		}
+		d.last = nil
+	}
+	s, err := d.open(key)
+	if err != nil {
+		return nil, err
+	}
+	d.last = s
+	d.t.Cleanup(func() { _ = s.Close() })
+	return s, nil
+}
+
+// second returns a second handle on the database, beside first: a handle
+// of its own, or first itself with OneHandle.
+func (d *db) second(first Store, key []byte) Store {
+	d.t.Helper()
+	if d.h.OneHandle {
+		return first
+	}
+	return d.handle(key)
+}
+
+// t0 has nanoseconds, which a store must keep.
+var t0 = time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.UTC)
+
+func ctx() context.Context { return context.Background() }
