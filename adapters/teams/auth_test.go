@@ -56,8 +56,8 @@ func newTestEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	t.Cleanup(ft.Close)
 	u, _ := url.Parse(ft.URL())
 	h := &recordingHandler{}
-	cfg := Config{AppID: ft.AppID, AppPassword: ft.AppPassword, TenantID: ft.TenantID,
-		OpenIDURL: ft.OpenIDURL(), TokenURL: ft.TokenURL(), ServiceHosts: []string{u.Host}, HTTPClient: ft.Client()}
+	cfg := Config{AppID: ft.AppID, Credential: secretCredential(t, ft, ft.TenantID, ft.AppPassword), TenantID: ft.TenantID,
+		OpenIDURL: ft.OpenIDURL(), ServiceHosts: []string{u.Host}, HTTPClient: ft.Client()}
 	if tweak != nil {
 		tweak(&cfg)
 	}

@@ -3,10 +3,6 @@ package teams
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/sha1"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,100 +12,30 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
-// connectorScope is the scope of tokens for the Bot Connector (bot-docs
-// …-connector-authentication.md, "Bot to connector").
-const connectorScope = "https://api.botframework.com/.default"
+// Scope is what the bot's tokens for the Bot Connector are asked for
+// (bot-docs …-connector-authentication.md, "Bot to connector").
+const Scope = "https://api.botframework.com/.default"
 
 // DefaultServiceHosts are the Connector hosts Teams sends in serviceUrl
 // (commercial and GCC, msteams-docs send-proactive-messages.md). The
 // bot's token goes to no other host.
 var DefaultServiceHosts = []string{"smba.trafficmanager.net", "smba.infra.gcc.teams.microsoft.com"}
 
-// tokenSource gets and caches the bot's Connector token with the
-// client-credentials grant from its own tenant (single-tenant bots),
-// proving the app with its password or, if cert is set, a client
-// assertion signed with its certificate's key.
-type tokenSource struct {
-	url, appID, password string
-	cert                 *x509.Certificate
-	key                  crypto.Signer
-	client               *http.Client
-	now                  func() time.Time
-
-	mu  sync.Mutex
-	tok string
-	exp time.Time
-}
-
-func (ts *tokenSource) token(ctx context.Context) (string, error) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if ts.tok != "" && ts.now().Before(ts.exp) {
-		return ts.tok, nil
-	}
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {ts.appID}, "scope": {connectorScope}}
-	if ts.cert != nil {
-		assertion, err := ts.assertion()
-		if err != nil {
-			return "", fmt.Errorf("bot token: client assertion: %w", err)
-		}
-		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-		form.Set("client_assertion", assertion)
-	} else {
-		form.Set("client_secret", ts.password)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.url, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := ts.client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("bot token: %w", err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
-		Error       string `json:"error"`
-		Desc        string `json:"error_description"`
-	}
-	json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out)
-	if resp.StatusCode != http.StatusOK || out.AccessToken == "" {
-		// The description names the AADSTS code, never the secret.
-		return "", fmt.Errorf("bot token: %s: %s %s", resp.Status, out.Error, firstLine(out.Desc))
-	}
-	ts.tok = out.AccessToken
-	ts.exp = ts.now().Add(time.Duration(max(out.ExpiresIn-300, 60)) * time.Second)
-	return ts.tok, nil
-}
-
-// assertion is a client assertion for the token endpoint: a JWT from the
-// app to the endpoint, naming the certificate by its SHA-1 thumbprint
-// (learn.microsoft.com/entra/identity-platform/certificate-credentials).
-func (ts *tokenSource) assertion() (string, error) {
-	now := ts.now()
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"aud": ts.url, "iss": ts.appID, "sub": ts.appID,
-		"jti": newNonce(), "nbf": now.Unix(), "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()})
-	sum := sha1.Sum(ts.cert.Raw)
-	t.Header["x5t"] = base64.RawURLEncoding.EncodeToString(sum[:])
-	return t.SignedString(ts.key)
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+// Credential gets the bot's access tokens. It is the bot's single-tenant
+// app signing in to its own tenant with the client-credentials grant
+// (since 31 July 2025 new Azure Bots are single-tenant; TEAMS.md A0); cmd
+// builds it with azidentity, which caches and refreshes the token.
+type Credential interface {
+	// Token returns a bearer token for scope. Its error names no secret.
+	Token(ctx context.Context, scope string) (string, error)
 }
 
 // connector calls the Bot Connector REST API.
 type connector struct {
-	tokens *tokenSource
+	cred   Credential
 	client *http.Client
 	hosts  []string
 }
@@ -154,9 +80,9 @@ func (c *connector) do(ctx context.Context, method, serviceURL, path string, in,
 	}
 	u := strings.TrimRight(serviceURL, "/") + path
 	for attempt := 0; ; attempt++ {
-		tok, err := c.tokens.token(ctx)
+		tok, err := c.cred.Token(ctx, Scope)
 		if err != nil {
-			return err
+			return fmt.Errorf("bot token: %w", err)
 		}
 		var rd io.Reader
 		if in != nil {
@@ -237,4 +163,9 @@ func (c *connector) createPersonal(ctx context.Context, serviceURL, botID, userM
 		return "", errors.New("teams connector: no conversation id came back")
 	}
 	return out.ID, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }

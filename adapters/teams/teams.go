@@ -10,10 +10,7 @@ package teams
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -43,21 +40,17 @@ type Handler interface {
 
 // Config configures the adapter.
 type Config struct {
-	AppID       string // the Azure Bot's app (client) ID
-	AppPassword string // its client secret; or Certificate and Key
-	// Certificate and Key, if set, prove the app with a client assertion
-	// instead of the password. Key must be an RSA key.
-	Certificate *x509.Certificate
-	Key         crypto.Signer
-	TenantID    string // the bot's own (single) tenant
+	AppID string // the Azure Bot's app (client) ID
+	// Credential gets the app's tokens for the Bot Connector (Scope)
+	// from its own tenant; the adapter never sees the app's password or
+	// key.
+	Credential Credential
+	TenantID   string // the bot's own (single) tenant
 	// Tenants are the tenants whose activities are taken; empty means
 	// TenantID alone.
 	Tenants []string
 	// OpenIDURL is the Bot Framework metadata; "" means DefaultOpenIDURL.
 	OpenIDURL string
-	// TokenURL is the token endpoint; "" means the bot tenant's at
-	// login.microsoftonline.com.
-	TokenURL string
 	// ServiceHosts are the Connector hosts the bot's token may go to;
 	// nil means DefaultServiceHosts.
 	ServiceHosts []string
@@ -135,13 +128,8 @@ var _ bot.Chat = (*Adapter)(nil)
 
 // New returns an adapter that passes events to h.
 func New(cfg Config, h Handler) (*Adapter, error) {
-	if cfg.AppID == "" || cfg.AppPassword == "" && cfg.Certificate == nil || cfg.TenantID == "" {
-		return nil, errors.New("teams: TEAMS_APP_ID, TEAMS_APP_PASSWORD (or a certificate) and TEAMS_TENANT_ID are required")
-	}
-	if cfg.Certificate != nil {
-		if _, ok := cfg.Key.(*rsa.PrivateKey); !ok {
-			return nil, errors.New("teams: the certificate's key must be an RSA private key")
-		}
+	if cfg.AppID == "" || cfg.Credential == nil || cfg.TenantID == "" {
+		return nil, errors.New("teams: an app ID, its credential and its tenant are required")
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -159,10 +147,6 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	meta := cfg.OpenIDURL
 	if meta == "" {
 		meta = DefaultOpenIDURL
-	}
-	tokURL := cfg.TokenURL
-	if tokURL == "" {
-		tokURL = "https://login.microsoftonline.com/" + cfg.TenantID + "/oauth2/v2.0/token"
 	}
 	hosts := cfg.ServiceHosts
 	if hosts == nil {
@@ -182,10 +166,8 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Adapter{cfg: cfg, handler: h, log: log.With("component", Platform), botID: "28:" + cfg.AppID, tenants: tenants,
 		verify: &verifier{appID: cfg.AppID, now: now, keys: &keySet{metaURL: meta, client: client, now: now}},
-		conn: &connector{client: client, hosts: lower,
-			tokens: &tokenSource{url: tokURL, appID: cfg.AppID, password: cfg.AppPassword, cert: cfg.Certificate, key: cfg.Key,
-				client: client, now: now}},
-		dedup: cfg.Dedup, ctx: ctx, cancel: cancel,
+		conn:   &connector{client: client, hosts: lower, cred: cfg.Credential},
+		dedup:  cfg.Dedup, ctx: ctx, cancel: cancel,
 		convs: map[string]string{}, users: map[string]*userRef{}, cards: map[string]*cardState{},
 		reveals: map[string]*pendingSeen{}, asks: map[string]pendingAsk{}, told: map[string]time.Time{}}
 	if a.dedup == nil {

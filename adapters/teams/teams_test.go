@@ -397,7 +397,8 @@ func TestReveal_concurrentClicksShowItOnce(t *testing.T) {
 func TestConnector_certificateCredential(t *testing.T) {
 	for _, registered := range []bool{true, false} {
 		cert, key, _ := faketeams.NewCertificate()
-		e := newTestEnv(t, func(c *Config) { c.AppPassword, c.Certificate, c.Key = "", cert, key })
+		e := newTestEnv(t, nil)
+		e.a.conn.cred = certCredential(t, e.ft, cert, key)
 		if registered {
 			e.ft.RegisterCertificate(cert)
 		}

@@ -2,18 +2,21 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"crypto/rsa"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/cippbot/cippbot/actions/m365"
 	"github.com/cippbot/cippbot/adapters/teams"
 	"github.com/cippbot/cippbot/bot"
 )
@@ -27,8 +30,10 @@ type TeamsConfig struct {
 	TenantID     string   // TEAMS_TENANT_ID: the bot's own tenant
 	Tenants      []string // TEAMS_TENANTS: tenants whose users may talk to the bot; default TEAMS_TENANT_ID
 	OpenIDURL    string   // TEAMS_OPENID_URL: Bot Framework metadata (national clouds)
-	TokenURL     string   // TEAMS_TOKEN_URL: token endpoint; default the tenant's at login.microsoftonline.com
-	ServiceHosts []string // TEAMS_SERVICE_HOSTS: Connector hosts the bot's token may go to
+	// AuthorityHost is TEAMS_AUTHORITY_HOST: the Entra ID login host the
+	// bot signs in at; default https://login.microsoftonline.com/.
+	AuthorityHost string
+	ServiceHosts  []string // TEAMS_SERVICE_HOSTS: Connector hosts the bot's token may go to
 }
 
 // enabled reports whether Teams is configured.
@@ -39,7 +44,10 @@ func (t *TeamsConfig) load(getenv func(string) string) error {
 	t.AppID = strings.TrimSpace(getenv("TEAMS_APP_ID"))
 	t.TenantID = strings.TrimSpace(getenv("TEAMS_TENANT_ID"))
 	t.OpenIDURL = getenv("TEAMS_OPENID_URL")
-	t.TokenURL = getenv("TEAMS_TOKEN_URL")
+	t.AuthorityHost = getenv("TEAMS_AUTHORITY_HOST")
+	if getenv("TEAMS_TOKEN_URL") != "" {
+		return errors.New("TEAMS_TOKEN_URL is no longer read: the bot signs in with azidentity; set TEAMS_AUTHORITY_HOST to the login host instead (default https://login.microsoftonline.com/)")
+	}
 	t.Tenants = splitList(getenv("TEAMS_TENANTS"))
 	t.ServiceHosts = splitList(getenv("TEAMS_SERVICE_HOSTS"))
 	pw, err := secretEnv(getenv, "TEAMS_APP_PASSWORD")
@@ -80,7 +88,7 @@ func (t TeamsConfig) validate() error {
 	if t.TenantID == "" {
 		return errors.New("TEAMS_APP_ID is set but TEAMS_TENANT_ID is not: new Azure Bots are single-tenant")
 	}
-	for _, u := range []struct{ name, v string }{{"TEAMS_OPENID_URL", t.OpenIDURL}, {"TEAMS_TOKEN_URL", t.TokenURL}} {
+	for _, u := range []struct{ name, v string }{{"TEAMS_OPENID_URL", t.OpenIDURL}, {"TEAMS_AUTHORITY_HOST", t.AuthorityHost}} {
 		if u.v != "" && !strings.HasPrefix(u.v, "https://") {
 			return fmt.Errorf("%s: %q is not an https URL", u.name, u.v)
 		}
@@ -94,7 +102,7 @@ func (t TeamsConfig) LogValue() slog.Value {
 		return slog.BoolValue(false)
 	}
 	return slog.GroupValue(slog.String("app_id", t.AppID), slog.String("tenant", t.TenantID), slog.String("certificate", t.CertPath),
-		slog.Any("tenants", t.Tenants), slog.String("openid_url", t.OpenIDURL))
+		slog.Any("tenants", t.Tenants), slog.String("openid_url", t.OpenIDURL), slog.String("authority_host", t.AuthorityHost))
 }
 
 // startTeams builds the Teams adapter and routes /teams/messages, when
@@ -106,32 +114,89 @@ func startTeams(cfg Config, b *bot.Bot, db anyStore, mux *http.ServeMux, client 
 	if !t.enabled() {
 		return nil, nil
 	}
-	var cert *x509.Certificate
-	var key crypto.Signer
-	if t.CertPath != "" {
-		data, err := os.ReadFile(t.CertPath)
-		if err != nil {
-			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: " + err.Error()}
-		}
-		certs, k, err := azidentity.ParseCertificates(data, []byte(t.CertPassword))
-		if err != nil {
-			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: " + err.Error()}
-		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok || len(certs) == 0 {
-			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: needs a certificate and its RSA private key"}
-		}
-		cert, key = certs[0], rk
+	cred, err := teamsCredential(t, client)
+	if err != nil {
+		return nil, err
 	}
-	a, err := teams.New(teams.Config{AppID: t.AppID, AppPassword: t.AppPassword, Certificate: cert, Key: key,
-		TenantID: t.TenantID, Tenants: t.Tenants,
-		OpenIDURL: t.OpenIDURL, TokenURL: t.TokenURL, ServiceHosts: t.ServiceHosts, HTTPClient: client, Logger: log, Dedup: db, Refs: db}, b)
+	a, err := teams.New(teams.Config{AppID: t.AppID, Credential: cred, TenantID: t.TenantID, Tenants: t.Tenants,
+		OpenIDURL: t.OpenIDURL, ServiceHosts: t.ServiceHosts, HTTPClient: client, Logger: log, Dedup: db, Refs: db}, b)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
 	b.Chats[teams.Platform] = a
 	a.Routes(mux)
 	return a, nil
+}
+
+// teamsCredential is the bot's single-tenant app signing in to
+// TEAMS_TENANT_ID with azidentity (TEAMS.md A1, step 4): its password, or
+// a certificate (a client assertion, no secret sent). azidentity caches
+// the token and gets a new one before it expires. client, if non-nil,
+// carries the sign-in; instance discovery is off for a login host that is
+// not Microsoft's (tests), as for the Graph connection.
+func teamsCredential(t TeamsConfig, client *http.Client) (teams.Credential, error) {
+	host := t.AuthorityHost
+	if host == "" {
+		host = m365.DefaultAuthorityHost
+	}
+	host = strings.TrimSuffix(host, "/") + "/"
+	opts := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: host}}
+	if client != nil {
+		opts.Transport = client
+	}
+	u, err := url.Parse(host)
+	if err != nil || u.Host == "" {
+		return nil, usageError{fmt.Sprintf("TEAMS_AUTHORITY_HOST: %q is not a URL", t.AuthorityHost)}
+	}
+	noDiscovery := !microsoftLoginHost(u.Hostname())
+	var cred azcore.TokenCredential
+	if t.CertPath != "" {
+		data, err := os.ReadFile(t.CertPath)
+		if err != nil {
+			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: " + err.Error()}
+		}
+		certs, key, err := azidentity.ParseCertificates(data, []byte(t.CertPassword))
+		if err != nil {
+			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: " + err.Error()}
+		}
+		if _, ok := key.(*rsa.PrivateKey); !ok || len(certs) == 0 {
+			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: needs a certificate and its RSA private key"}
+		}
+		cred, err = azidentity.NewClientCertificateCredential(t.TenantID, t.AppID, certs, key,
+			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery})
+		if err != nil {
+			return nil, usageError{"TEAMS_APP_CERTIFICATE_PATH: " + err.Error()}
+		}
+	} else {
+		cred, err = azidentity.NewClientSecretCredential(t.TenantID, t.AppID, t.AppPassword,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery})
+		if err != nil {
+			return nil, usageError{"TEAMS_TENANT_ID: " + err.Error()}
+		}
+	}
+	return azTokens{cred}, nil
+}
+
+// microsoftLoginHost reports whether host is one of Microsoft's Entra ID
+// login hosts, for which instance discovery is asked of the host itself.
+func microsoftLoginHost(host string) bool {
+	for _, s := range []string{".microsoftonline.com", ".microsoftonline.us", ".microsoftonline.cn", ".chinacloudapi.cn"} {
+		if strings.HasSuffix("."+strings.ToLower(host), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// azTokens is a teams.Credential from an azidentity credential.
+type azTokens struct{ cred azcore.TokenCredential }
+
+func (a azTokens) Token(ctx context.Context, scope string) (string, error) {
+	tok, err := a.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+	if err != nil {
+		return "", err
+	}
+	return tok.Token, nil
 }
 
 // closeTeams waits for Teams work already acknowledged.

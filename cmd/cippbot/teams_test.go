@@ -70,7 +70,7 @@ func startTeamsServe(t *testing.T, rileyInstalled bool, tweaks ...func(r *teamsR
 		"AZURE_CLIENT_ID": fakegraph.DefaultClientID, "AZURE_CLIENT_SECRET": fakegraph.DefaultClientSecret,
 		"CIPPBOT_GRAPH_URL": r.sim.URL(), "AZURE_AUTHORITY_HOST": r.sim.URL() + "/",
 		"TEAMS_APP_ID": r.ft.AppID, "TEAMS_APP_PASSWORD": r.ft.AppPassword, "TEAMS_TENANT_ID": r.ft.TenantID,
-		"TEAMS_OPENID_URL": r.ft.OpenIDURL(), "TEAMS_TOKEN_URL": r.ft.TokenURL(), "TEAMS_SERVICE_HOSTS": host.Host,
+		"TEAMS_OPENID_URL": r.ft.OpenIDURL(), "TEAMS_AUTHORITY_HOST": r.ft.AuthorityHost(), "TEAMS_SERVICE_HOSTS": host.Host,
 	}
 	for _, tw := range tweaks {
 		tw(r, env)
@@ -443,6 +443,10 @@ func TestTeamsConfig(t *testing.T) {
 		{"PlainOpenID", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "x", "TEAMS_TENANT_ID": "t",
 			"TEAMS_OPENID_URL": "http://login.botframework.com/v1/.well-known/openidconfiguration"}, "https"},
 		{"TeamsAdmin", map[string]string{"CIPPBOT_ADMINS": "teams:0b6c2a4e-1111-4f6e-9a55-3c1a2b3c4d5e"}, ""},
+		{"TokenURLReplaced", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "x", "TEAMS_TENANT_ID": "t",
+			"TEAMS_TOKEN_URL": "https://login.microsoftonline.com/t/oauth2/v2.0/token"}, "TEAMS_AUTHORITY_HOST"},
+		{"PlainAuthority", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "x", "TEAMS_TENANT_ID": "t",
+			"TEAMS_AUTHORITY_HOST": "http://login.microsoftonline.com/"}, "https"},
 		{"PasswordAndCertificate", map[string]string{"TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "x", "TEAMS_TENANT_ID": "t",
 			"TEAMS_APP_CERTIFICATE_PATH": "/nonexistent.pem"}, "both set"},
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -50,9 +51,11 @@ func (s *Server) RegisterCertificate(c *x509.Certificate) {
 
 // checkAssertion verifies a client assertion the way Entra ID does
 // (learn.microsoft.com/entra/identity-platform/certificate-credentials):
-// RS256 or PS256, x5t naming a registered certificate, aud the token
-// endpoint, iss and sub the app, a jti, not expired. It returns the
-// AADSTS error for a bad one.
+// PS256 with x5t#S256 (the SHA-256 thumbprint), or the older RS256 with
+// x5t (SHA-1), naming a registered certificate; aud the token endpoint,
+// iss and sub the app, a jti, not expired. MSAL Go encodes thumbprints
+// with standard base64, the page says base64url: both are taken. It
+// returns the AADSTS error for a bad one.
 func (s *Server) checkAssertion(raw, endpoint string) (string, error) {
 	s.mu.Lock()
 	certs := append([]*x509.Certificate(nil), s.certs...)
@@ -61,9 +64,10 @@ func (s *Server) checkAssertion(raw, endpoint string) (string, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		x5t, _ := t.Header["x5t"].(string)
+		s256, _ := t.Header["x5t#S256"].(string)
 		for _, c := range certs {
-			sum := sha1.Sum(c.Raw)
-			if base64.RawURLEncoding.EncodeToString(sum[:]) == x5t || base64.URLEncoding.EncodeToString(sum[:]) == x5t {
+			sum1, sum256 := sha1.Sum(c.Raw), sha256.Sum256(c.Raw)
+			if x5t != "" && thumbprintIs(x5t, sum1[:]) || s256 != "" && thumbprintIs(s256, sum256[:]) {
 				used = c
 				return c.PublicKey, nil
 			}
@@ -80,4 +84,15 @@ func (s *Server) checkAssertion(raw, endpoint string) (string, error) {
 		return "AADSTS700023: Client assertion contains an invalid jti.", errors.New("no jti")
 	}
 	return "", nil
+}
+
+// thumbprintIs reports whether enc is sum in base64 or base64url, padded
+// or not.
+func thumbprintIs(enc string, sum []byte) bool {
+	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if e.EncodeToString(sum) == enc {
+			return true
+		}
+	}
+	return false
 }

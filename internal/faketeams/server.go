@@ -1,7 +1,8 @@
 // Package faketeams is a simulated Microsoft Teams for tests: the Bot
 // Framework token service (OpenID metadata, signing keys with
-// endorsements, RS256 tokens for activities, the client-credentials token
-// endpoint) and the Bot Connector REST API (post, update and delete
+// endorsements, RS256 tokens for activities), the bot tenant's Microsoft
+// Entra ID authority as azidentity asks it (tenant discovery, the
+// client-credentials grant; authority.go) and the Bot Connector REST API (post, update and delete
 // activities, create a one-to-one conversation, members, 429). It also
 // plays the Teams client: it delivers signed activities to a bot's
 // messaging endpoint and keeps the invoke responses.
@@ -107,6 +108,8 @@ type Server struct {
 	throttle  int                 // connector calls still to answer 429
 	nextID    int
 	keyGets   int
+	// tokens issued by the token endpoint
+	tokenGrants int
 }
 
 // New starts a TLS server (the token endpoint must be HTTPS) with one
@@ -136,6 +139,11 @@ func (s *Server) Certificate() *x509.Certificate { return s.srv.Certificate() }
 
 // OpenIDURL is the Bot Framework OpenID metadata document.
 func (s *Server) OpenIDURL() string { return s.srv.URL + "/v1/.well-known/openidconfiguration" }
+
+// AuthorityHost is the simulated Microsoft Entra ID login host, for
+// azidentity's authority host (with instance discovery off: the host is
+// not Microsoft's).
+func (s *Server) AuthorityHost() string { return s.srv.URL + "/" }
 
 // TokenURL is the bot's tenant's token endpoint.
 func (s *Server) TokenURL() string { return s.srv.URL + "/" + s.TenantID + "/oauth2/v2.0/token" }
@@ -284,8 +292,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.openID(rw)
 	case p == "/v1/.well-known/keys" && r.Method == http.MethodGet:
 		s.jwks(rw)
-	case strings.HasSuffix(p, "/oauth2/v2.0/token"):
-		s.token(rw, r, body)
+	case isAuthorityPath(p):
+		s.authority(rw, r, p, body)
 	case strings.HasPrefix(p, "/amer/v3/conversations"):
 		s.connector(rw, r, strings.TrimPrefix(p, "/amer/v3/conversations"), body)
 	default:
@@ -360,81 +368,6 @@ func Sign(k Key, claims jwt.MapClaims) string {
 		panic(err)
 	}
 	return out
-}
-
-// token is the client-credentials grant of a single-tenant bot: its own
-// tenant, its app ID and password, the Bot Framework scope. A request
-// to the botframework.com tenant by a single-tenant app fails with
-// AADSTS700016 (TEAMS.md A0; techcommunity blog 4475227).
-func (s *Server) token(w http.ResponseWriter, r *http.Request, body []byte) {
-	fail := func(code int, errc, desc string) {
-		writeJSON(w, code, map[string]any{"error": errc, "error_description": desc})
-	}
-	if r.Method != http.MethodPost {
-		fail(405, "invalid_request", "AADSTS900561: The endpoint only accepts POST requests.")
-		return
-	}
-	tenant := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0]
-	if r.TLS == nil {
-		fail(400, "invalid_request", "AADSTS90002: https required")
-		return
-	}
-	if tenant != s.TenantID {
-		fail(400, "unauthorized_client", "AADSTS700016: Application with identifier '"+s.AppID+"' was not found in the directory '"+tenant+"'.")
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		fail(400, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
-		return
-	}
-	f, err := parseForm(body)
-	if err != nil || f["grant_type"] != "client_credentials" {
-		fail(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
-		return
-	}
-	if f["client_id"] != s.AppID {
-		fail(400, "unauthorized_client", "AADSTS700016: Application with identifier '"+f["client_id"]+"' was not found.")
-		return
-	}
-	switch {
-	case f["client_assertion"] != "":
-		if f["client_assertion_type"] != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
-			fail(400, "invalid_request", "AADSTS50027: Invalid client_assertion_type.")
-			return
-		}
-		if desc, err := s.checkAssertion(f["client_assertion"], "https://"+r.Host+r.URL.Path); err != nil {
-			fail(401, "invalid_client", desc)
-			return
-		}
-	case f["client_secret"] != s.AppPassword:
-		fail(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
-		return
-	}
-	if f["scope"] != Scope {
-		fail(400, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' is not valid.")
-		return
-	}
-	tok := "bf." + randHex(24)
-	s.mu.Lock()
-	s.tokens[tok] = time.Now().Add(time.Hour)
-	s.mu.Unlock()
-	writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
-}
-
-func parseForm(b []byte) (map[string]string, error) {
-	out := map[string]string{}
-	for _, kv := range strings.Split(string(b), "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		k, err := url.QueryUnescape(k)
-		if err != nil {
-			return nil, err
-		}
-		if v, err = url.QueryUnescape(v); err != nil {
-			return nil, err
-		}
-		out[k] = v
-	}
-	return out, nil
 }
 
 func (s *Server) bearerOK(r *http.Request) bool {

@@ -46,7 +46,11 @@ func TestToken(t *testing.T) {
 		{"MultiTenantAuthority", s.URL() + "/botframework.com/oauth2/v2.0/token", nil, 400, "AADSTS700016"},
 		{"WrongSecret", s.TokenURL(), func(f url.Values) { f.Set("client_secret", "nope") }, 401, "AADSTS7000215"},
 		{"WrongClient", s.TokenURL(), func(f url.Values) { f.Set("client_id", "other") }, 400, "AADSTS700016"},
-		{"WrongScope", s.TokenURL(), func(f url.Values) { f.Set("scope", "https://graph.microsoft.com/.default") }, 400, "AADSTS70011"},
+		{"OtherResource", s.TokenURL(), func(f url.Values) { f.Set("scope", "https://graph.microsoft.com/.default") }, 400, "AADSTS500011"},
+		{"NotDefaultScope", s.TokenURL(), func(f url.Values) { f.Set("scope", "https://api.botframework.com/Chat.Send") }, 400, "AADSTS1002012"},
+		{"NoScope", s.TokenURL(), func(f url.Values) { f.Del("scope") }, 400, "AADSTS90014"},
+		{"NoSecret", s.TokenURL(), func(f url.Values) { f.Del("client_secret") }, 401, "AADSTS7000218"},
+		{"UnknownTenant", s.URL() + "/0000aaaa-0000-0000-0000-000000000000/oauth2/v2.0/token", nil, 400, "AADSTS90002"},
 		{"WrongGrant", s.TokenURL(), func(f url.Values) { f.Set("grant_type", "password") }, 400, "AADSTS70003"},
 	}
 	for _, tt := range tests {
