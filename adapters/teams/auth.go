@@ -150,13 +150,21 @@ type verifier struct {
 	now   func() time.Time
 }
 
-// verify checks the Authorization header against the activity's service
-// URL and channel; it returns why it refused, for the log (never the
-// token).
-func (v *verifier) verify(ctx context.Context, header, serviceURL, channelID string) error {
+// token is a bearer token whose signature, issuer, audience and lifetime
+// were checked; what it says of the activity is checked by matches.
+type token struct {
+	serviceURL   string   // the serviceurl claim
+	endorsements []string // of the key that signed it
+}
+
+// verify checks the Authorization header on its own: signature (RS256,
+// a published key), issuer, audience, expiry. It needs nothing of the
+// body, so that a request without a valid token is refused before its
+// body is read. It returns why it refused, for the log (never the token).
+func (v *verifier) verify(ctx context.Context, header string) (token, error) {
 	raw, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok || raw == "" {
-		return fmt.Errorf("%w: no bearer token", errUnauthorized)
+		return token{}, fmt.Errorf("%w: no bearer token", errUnauthorized)
 	}
 	var key signingKey
 	claims := jwt.MapClaims{}
@@ -177,17 +185,26 @@ func (v *verifier) verify(ctx context.Context, header, serviceURL, channelID str
 		jwt.WithTimeFunc(v.now),
 	)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUnauthorized, err)
+		return token{}, fmt.Errorf("%w: %v", errUnauthorized, err)
 	}
 	su, _ := claims["serviceurl"].(string)
-	if su == "" || !sameServiceURL(su, serviceURL) {
-		return fmt.Errorf("%w: serviceurl claim does not match the activity", errUnauthorized)
-	}
-	if len(key.endorsements) > 0 && !slices.Contains(key.endorsements, channelID) {
-		return fmt.Errorf("%w: key not endorsed for channel %q", errUnauthorized, channelID)
+	if su == "" {
+		return token{}, fmt.Errorf("%w: no serviceurl claim", errUnauthorized)
 	}
 	if len(key.endorsements) == 0 {
-		return fmt.Errorf("%w: key has no endorsements", errUnauthorized)
+		return token{}, fmt.Errorf("%w: key has no endorsements", errUnauthorized)
+	}
+	return token{serviceURL: su, endorsements: key.endorsements}, nil
+}
+
+// matches checks the token against the activity: the serviceurl claim
+// is its service URL, and the signing key is endorsed for its channel.
+func (t token) matches(serviceURL, channelID string) error {
+	if !sameServiceURL(t.serviceURL, serviceURL) {
+		return fmt.Errorf("%w: serviceurl claim does not match the activity", errUnauthorized)
+	}
+	if !slices.Contains(t.endorsements, channelID) {
+		return fmt.Errorf("%w: key not endorsed for channel %q", errUnauthorized, channelID)
 	}
 	return nil
 }

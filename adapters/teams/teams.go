@@ -212,23 +212,32 @@ func (a *Adapter) revealTTL() time.Duration {
 // maxBody bounds an incoming activity.
 const maxBody = 256 << 10
 
-// ServeHTTP takes one activity. The token is checked before anything is
-// done with the activity; a failure is 401 (403 for a tenant or service
-// URL that is not allowed) and nothing else happens.
+// ServeHTTP takes one activity. The token is checked before the body is
+// read, and against the activity before anything is done with it; a
+// failure is 401 (403 for a tenant or service URL that is not allowed,
+// 413 for a body over 256 KiB) and nothing else happens.
 func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The token first: without a valid one, not a byte of the body is
+	// read.
+	tok, err := a.verify.verify(r.Context(), r.Header.Get("Authorization"))
+	if err != nil {
+		a.log.Warn("activity refused", "why", err.Error(), "remote", r.RemoteAddr)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil || len(body) > maxBody {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
 	var act activity
-	// Decoding is not work: the claims are checked against its fields.
-	// A body that is no activity cannot match a token's serviceurl claim.
+	// A body that is no activity cannot match the token's serviceurl
+	// claim.
 	if err := json.Unmarshal(body, &act); err != nil {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	if err := a.verify.verify(r.Context(), r.Header.Get("Authorization"), act.ServiceURL, act.ChannelID); err != nil {
+	if err := tok.matches(act.ServiceURL, act.ChannelID); err != nil {
 		a.log.Warn("activity refused", "why", err.Error(), "remote", r.RemoteAddr)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
@@ -397,6 +406,7 @@ func writeInvoke(w http.ResponseWriter, r invokeResponse) {
 // clicked card's update (the decided card) or a private reply.
 type invoke struct {
 	card    string        // the clicked card's activity ID
+	conv    string        // the conversation it was clicked in
 	written chan struct{} // closed once the answer is written
 	mu      sync.Mutex
 	done    chan invokeResponse
@@ -441,7 +451,7 @@ func (a *Adapter) invoke(w http.ResponseWriter, act *activity, tenant string, wh
 		writeInvoke(w, a.view(act))
 		return
 	case verbReveal:
-		writeInvoke(w, a.reveal(strings.ToLower(act.From.AADObjectID), str("reveal")))
+		writeInvoke(w, a.reveal(strings.ToLower(act.From.AADObjectID), act.Conversation.ID, str("reveal")))
 		return
 	case verbAsk:
 		var origin conversation
@@ -463,7 +473,7 @@ func (a *Adapter) invoke(w http.ResponseWriter, act *activity, tenant string, wh
 		writeInvoke(w, messageResponse("Unknown action."))
 		return
 	}
-	inv := &invoke{card: act.ReplyToID, done: make(chan invokeResponse, 1), written: make(chan struct{})}
+	inv := &invoke{card: act.ReplyToID, conv: act.Conversation.ID, done: make(chan invokeResponse, 1), written: make(chan struct{})}
 	defer close(inv.written)
 	defer inv.close()
 	a.dispatch(act, tenant, who, u, text, inv)
@@ -482,12 +492,15 @@ func (a *Adapter) invoke(w http.ResponseWriter, act *activity, tenant string, wh
 }
 
 // view answers a card's refresh: the requester's view for those in
-// refresh.userIds, the card as it is for everyone else.
+// refresh.userIds, the card as it is for everyone else in its
+// conversation; nothing for a refresh from anywhere else (a card's ID
+// does not say which conversation it is in, and an activity ID is unique
+// only within its conversation).
 func (a *Adapter) view(act *activity) invokeResponse {
 	a.mu.Lock()
 	cs := a.cards[act.ReplyToID]
 	a.mu.Unlock()
-	if cs == nil {
+	if cs == nil || baseConv(cs.conv) != baseConv(act.Conversation.ID) {
 		return messageResponse("")
 	}
 	if slices.Contains(cs.requesters, act.From.ID) && cs.card.Refresh != nil {
@@ -497,8 +510,10 @@ func (a *Adapter) view(act *activity) invokeResponse {
 }
 
 // reveal answers a Reveal click: the secret, in this invoke response
-// alone, to its owner, once; anyone else is refused.
-func (a *Adapter) reveal(aad, nonce string) invokeResponse {
+// alone, to its owner, once, in the one-to-one chat it was offered in;
+// anyone else, or a click from any other conversation (a forwarded or
+// copied card), is refused, and the secret stays for its owner.
+func (a *Adapter) reveal(aad, conv, nonce string) invokeResponse {
 	a.mu.Lock()
 	p := a.reveals[nonce]
 	var m bot.Message
@@ -508,6 +523,8 @@ func (a *Adapter) reveal(aad, nonce string) invokeResponse {
 		refusal = "This secret has expired or was already revealed; ask for a new one."
 	case p.aad != aad:
 		refusal = "Only the person who asked can reveal this."
+	case p.conv != conv:
+		refusal = "Reveal it in your chat with cippbot, where it was offered."
 	default:
 		m, p.m, p.revealed = p.m, bot.Message{}, true // one reveal, then it is gone
 	}
@@ -538,6 +555,9 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 	c := render(m, false)
 	a.mu.Lock()
 	cs := a.cards[ref]
+	if cs != nil && baseConv(cs.conv) != baseConv(channel) {
+		cs = nil // another conversation's activity of the same ID
+	}
 	if cs != nil && hasApprove(c) && len(cs.requesters) > 0 {
 		c.Refresh = &refresh{Action: action{Type: "Action.Execute", Verb: verbView}, UserIDs: cs.requesters}
 	}
@@ -552,7 +572,7 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 	if cs != nil {
 		a.saveCard(ref)
 	}
-	if inv, ok := ctx.Value(clickKey{}).(*invoke); ok && inv.card == ref && inv.answer(cardResponse(c)) {
+	if inv, ok := ctx.Value(clickKey{}).(*invoke); ok && inv.card == ref && baseConv(inv.conv) == baseConv(channel) && inv.answer(cardResponse(c)) {
 		// The clicker gets the card first, then everyone (the PUT).
 		select {
 		case <-inv.written:
@@ -645,6 +665,11 @@ func (a *Adapter) tellOpenChat(ctx context.Context, channel, aad string, u userR
 	if told && a.now().Sub(at) < a.revealTTL() || service == "" || channel == u.personal {
 		a.mu.Unlock()
 		return
+	}
+	for k, at := range a.told {
+		if a.now().Sub(at) >= a.revealTTL() {
+			delete(a.told, k) // kept no longer than it matters
+		}
 	}
 	a.told[key] = a.now()
 	a.mu.Unlock()

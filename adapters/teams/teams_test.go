@@ -380,7 +380,7 @@ func TestReveal_concurrentClicksShowItOnce(t *testing.T) {
 	shown := 0
 	for range 20 {
 		wg.Go(func() {
-			r := e.a.reveal("aad-riley", "n1")
+			r := e.a.reveal("aad-riley", "", "n1")
 			if b, _ := json.Marshal(r); strings.Contains(string(b), secretValue) {
 				mu.Lock()
 				shown++
