@@ -9,11 +9,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cippbot/cippbot/actions"
 	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/internal/fakegraph"
 	"github.com/cippbot/cippbot/internal/faketeams"
@@ -306,6 +308,8 @@ func TestTeamsForgedTokens(t *testing.T) {
 	stray := r.ft.NewKey("msteams")
 	skype := r.ft.NewKey("skype")
 	r.ft.Publish(skype)
+	bare := r.ft.NewKey() // published with no endorsements at all
+	r.ft.Publish(bare)
 	main := r.ft.MainKey()
 	foreign := func(a faketeams.Activity) {
 		a["channelData"] = map[string]any{"tenant": map[string]any{"id": "0000aaaa-0000-0000-0000-000000000000"}}
@@ -322,6 +326,9 @@ func TestTeamsForgedTokens(t *testing.T) {
 		{"Expired", main, map[string]any{"exp": time.Now().Add(-10 * time.Minute).Unix()}, nil},
 		{"UnknownKey", stray, nil, nil},
 		{"NotEndorsed", skype, nil, nil},
+		{"NoEndorsements", bare, nil, nil},
+		{"NotYetValid", main, map[string]any{"nbf": time.Now().Add(10 * time.Minute).Unix()}, nil},
+		{"NoServiceURLClaim", main, map[string]any{"serviceurl": nil}, nil},
 		{"ServiceURLMismatch", main, map[string]any{"serviceurl": "https://smba.trafficmanager.net/emea/"}, nil},
 		{"ForeignTenant", main, nil, foreign},
 	}
@@ -509,6 +516,150 @@ func TestTeamsCertificateCredential(t *testing.T) {
 	for _, q := range r.ft.Requests() {
 		if strings.Contains(q.Body, "client_secret") {
 			t.Errorf("a client secret was sent to %s", q.Path)
+		}
+	}
+}
+
+// TestTeamsAskFormThroughActionExecute: a reset without a reason (reasons
+// required) is asked for one with a form in the requester's chat; the
+// form's Action.Execute submit brings the reason back, and the request
+// goes on in the channel it was made in.
+func TestTeamsAskFormThroughActionExecute(t *testing.T) {
+	r := startTeamsServe(t, true, func(r *teamsRun, env map[string]string) { delete(env, "CIPPBOT_REASON_OPTIONAL") })
+	r.deliver(t, r.ft.MessageActivity(r.riley, tChan, "reset-password AdeleV@contoso.com", true))
+	form := r.wait(t, "a form in riley's chat", func(m faketeams.Message) bool {
+		return len(m.Visible) == 1 && m.Visible[0] == r.riley.MRI && strings.Contains(m.String(), "Input.Text")
+	})
+	var raw struct {
+		Version string `json:"version"`
+		Body    []struct{ Type, ID string }
+		Actions []struct {
+			Type, Verb string
+			Data       map[string]any
+		}
+	}
+	b, _ := json.Marshal(form.Activity["attachments"].([]any)[0].(map[string]any)["content"])
+	must(t, json.Unmarshal(b, &raw))
+	if len(raw.Actions) != 1 || raw.Actions[0].Type != "Action.Execute" || raw.Version != "1.5" {
+		t.Fatalf("form: %s", form)
+	}
+	data := raw.Actions[0].Data
+	for _, e := range raw.Body {
+		if e.Type == "Input.Text" {
+			data[e.ID] = "locked out" // Teams merges the inputs into the action's data
+		}
+	}
+	for _, m := range r.ft.Messages() {
+		if m.Conversation == tChan && strings.Contains(postedCard(t, m).text(), "Approval needed") {
+			t.Fatal("an approval card before the reason")
+		}
+	}
+	r.deliver(t, r.ft.InvokeActivity(r.riley, form.Conversation, form.ID, raw.Actions[0].Verb, data, "manual"))
+	card := r.wait(t, "approval card in the channel", func(m faketeams.Message) bool {
+		return m.Conversation == tChan && strings.Contains(postedCard(t, m).text(), "Approval needed")
+	})
+	if !strings.Contains(postedCard(t, card).text(), "locked out") {
+		t.Errorf("the card lacks the reason: %s", card)
+	}
+	// The form answers once, and only Riley.
+	_, v := invokeValue(t, r.deliver(t, r.ft.InvokeActivity(r.riley, form.Conversation, form.ID, raw.Actions[0].Verb, data, "manual")))
+	if s, _ := v.(string); !strings.Contains(s, "expired") {
+		t.Errorf("a second submit answered %v", v)
+	}
+}
+
+// TestTeamsConcurrentDoubleClick: Sam's two clicks arrive at once (two
+// activities); the password is reset once, one click gets the decided
+// card and the other is told it was already decided.
+func TestTeamsConcurrentDoubleClick(t *testing.T) {
+	r := startTeamsServe(t, true)
+	r.deliver(t, r.ft.MessageActivity(r.riley, tChan, `reset-password AdeleV@contoso.com reason="locked out"`, true))
+	cardMsg := r.wait(t, "approval card", func(m faketeams.Message) bool {
+		return m.Conversation == tChan && strings.Contains(postedCard(t, m).text(), "Approval needed")
+	})
+	var clicks []faketeams.Activity
+	for _, a := range postedCard(t, cardMsg).Actions {
+		if a.Title == "Approve" {
+			clicks = append(clicks, r.ft.InvokeActivity(r.sam, tChan, cardMsg.ID, a.Verb, a.Data, "manual"),
+				r.ft.InvokeActivity(r.sam, tChan, cardMsg.ID, a.Verb, a.Data, "manual"))
+		}
+	}
+	if len(clicks) != 2 {
+		t.Fatalf("no Approve on %s", cardMsg)
+	}
+	bodies := make([]string, 2)
+	var wg sync.WaitGroup
+	for i, c := range clicks {
+		wg.Go(func() { bodies[i] = r.deliver(t, c) })
+	}
+	wg.Wait()
+	cards := 0
+	for _, b := range bodies {
+		if typ, _ := invokeValue(t, b); typ == "application/vnd.microsoft.card.adaptive" {
+			cards++
+		} else if !strings.Contains(b, "already") {
+			t.Errorf("the other click answered %s", b)
+		}
+	}
+	if cards != 1 {
+		t.Errorf("%d clicks got the decided card, want 1: %q", cards, bodies)
+	}
+	r.wait(t, "card updated with the result", func(m faketeams.Message) bool {
+		return m.ID == cardMsg.ID && strings.Contains(strings.ToLower(postedCard(t, m).text()), "password reset")
+	})
+	r.stopServe()
+	resets := 0
+	for _, q := range r.sim.Requests() {
+		if q.Method == http.MethodPatch && strings.Contains(string(q.Body), "passwordProfile") {
+			resets++
+		}
+	}
+	if resets != 1 {
+		t.Errorf("%d password resets sent, want 1", resets)
+	}
+}
+
+// TestTeamsManifest checks the app package's manifest: the bot ID
+// placeholders, personal and team scopes, and a command menu of at most
+// ten commands (msteams-docs create-a-bot-commands-menu.md), each one
+// cippbot knows.
+func TestTeamsManifest(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "teams", "manifest.json"))
+	must(t, err)
+	var m struct {
+		ID   string `json:"id"`
+		Bots []struct {
+			BotID        string   `json:"botId"`
+			Scopes       []string `json:"scopes"`
+			CommandLists []struct {
+				Scopes   []string `json:"scopes"`
+				Commands []struct{ Title, Description string }
+			} `json:"commandLists"`
+		} `json:"bots"`
+	}
+	must(t, json.Unmarshal(raw, &m))
+	if len(m.Bots) != 1 || m.Bots[0].BotID != "{{TEAMS_APP_ID}}" || m.ID != "{{TEAMS_APP_ID}}" {
+		t.Fatalf("manifest bots/id: %+v", m)
+	}
+	known := map[string]bool{}
+	for _, a := range actions.Default().All() {
+		known[a.Name] = true
+	}
+	for _, b := range bot.Builtins() {
+		known[b.Name] = true
+	}
+	bt := m.Bots[0]
+	if !slices.Contains(bt.Scopes, "personal") || !slices.Contains(bt.Scopes, "team") || len(bt.CommandLists) == 0 {
+		t.Errorf("scopes %v, %d command lists", bt.Scopes, len(bt.CommandLists))
+	}
+	for _, cl := range bt.CommandLists {
+		if len(cl.Commands) > 10 {
+			t.Errorf("%d commands in a list, at most 10", len(cl.Commands))
+		}
+		for _, c := range cl.Commands {
+			if !known[c.Title] {
+				t.Errorf("the menu offers %q, which cippbot does not know", c.Title)
+			}
 		}
 	}
 }
