@@ -443,3 +443,49 @@ func TestPrivate_clickWithoutChatToldInItsAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestReveal_onlyInItsChat: Riley's own click from anywhere but the chat
+// the Reveal was offered in is refused, and does not use the secret up.
+func TestReveal_onlyInItsChat(t *testing.T) {
+	e := newTestEnv(t, nil)
+	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
+	e.a.Wait()
+	if err := e.a.Notify(context.Background(), channel, bot.Actor{ID: "teams:aad-riley"}, secretMessage()); err != nil {
+		t.Fatal(err)
+	}
+	var data map[string]any
+	var dm, id string
+	for _, m := range e.ft.Messages() {
+		if len(m.Visible) == 1 && m.Visible[0] == e.riley.MRI {
+			data, dm, id = cardOf(t, m.Activity).Actions[0].Data, m.Conversation, m.ID
+		}
+	}
+	_, body, _ := e.ft.Deliver(e.endpoint, e.ft.InvokeActivity(e.riley, channel, id, verbReveal, data, "manual"))
+	if strings.Contains(body, secretValue) || !strings.Contains(body, "your chat with cippbot") {
+		t.Errorf("a reveal in the channel answered %q", body)
+	}
+	_, body, _ = e.ft.Deliver(e.endpoint, e.ft.InvokeActivity(e.riley, dm, id, verbReveal, data, "manual"))
+	if !strings.Contains(body, secretValue) {
+		t.Errorf("the reveal in Riley's chat answered %q", body)
+	}
+}
+
+// TestView_onlyInItsConversation: a card's refresh names an activity ID,
+// unique only within a conversation; from another conversation it shows
+// nothing.
+func TestView_onlyInItsConversation(t *testing.T) {
+	e := newTestEnv(t, nil)
+	h := &approvalHandler{a: e.a}
+	e.a.handler = h
+	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "reset-password AdeleV@contoso.com", true))
+	e.a.Wait()
+	dm := e.ft.Install(e.sam.MRI)
+	_, body, _ := e.ft.Deliver(e.endpoint, e.ft.InvokeActivity(e.sam, dm, h.card, verbView, nil, "automatic"))
+	if strings.Contains(body, "AdeleV") {
+		t.Errorf("a refresh from Sam's chat showed the card: %s", body)
+	}
+	_, body, _ = e.ft.Deliver(e.endpoint, e.ft.InvokeActivity(e.sam, channel+";messageid="+h.card, h.card, verbView, nil, "automatic"))
+	if !strings.Contains(body, "AdeleV") {
+		t.Errorf("a refresh in the channel's thread answered %s", body)
+	}
+}
