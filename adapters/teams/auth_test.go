@@ -86,6 +86,8 @@ func TestServeHTTP_tokenChecks(t *testing.T) {
 	stray := faketeams.Key{ID: "unpublished", Private: e.ft.NewKey("msteams").Private}
 	skype := e.ft.NewKey("skype")
 	e.ft.Publish(skype)
+	webchat := e.ft.NewKey("webchat", "directline")
+	e.ft.Publish(webchat)
 	pubDER, _ := x509.MarshalPKIXPublicKey(&main.Private.PublicKey)
 	now := time.Now()
 	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, e.ft.Claims(sv))
@@ -127,6 +129,7 @@ func TestServeHTTP_tokenChecks(t *testing.T) {
 		{"NoServiceURLClaim", bearer(main, map[string]any{"serviceurl": nil}), nil, 401},
 		{"ServiceURLMismatch", bearer(main, map[string]any{"serviceurl": "https://smba.trafficmanager.net/emea/"}), nil, 401},
 		{"KeyNotEndorsedForTeams", bearer(skype, nil), nil, 401},
+		{"WebChat", bearer(webchat, nil), func(a faketeams.Activity) { a["channelId"] = "webchat" }, 403},
 		{"ForeignTenant", bearer(main, nil), func(a faketeams.Activity) {
 			a["channelData"] = map[string]any{"tenant": map[string]any{"id": "0000aaaa-0000-0000-0000-000000000000"}}
 			a["conversation"].(map[string]any)["tenantId"] = "0000aaaa-0000-0000-0000-000000000000"

@@ -30,6 +30,9 @@ import (
 // Platform is the platform name of Teams events and actor IDs.
 const Platform = "teams"
 
+// channelTeams is the channelId of activities from Teams.
+const channelTeams = "msteams"
+
 // Route is the messaging endpoint's path.
 const Route = "/teams/messages"
 
@@ -214,8 +217,9 @@ const maxBody = 256 << 10
 
 // ServeHTTP takes one activity. The token is checked before the body is
 // read, and against the activity before anything is done with it; a
-// failure is 401 (403 for a tenant or service URL that is not allowed,
-// 413 for a body over 256 KiB) and nothing else happens.
+// failure is 401 (403 for a channel other than Teams, or a tenant or
+// service URL that is not allowed; 413 for a body over 256 KiB) and
+// nothing else happens.
 func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The token first: without a valid one, not a byte of the body is
 	// read.
@@ -240,6 +244,14 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := tok.matches(act.ServiceURL, act.ChannelID); err != nil {
 		a.log.Warn("activity refused", "why", err.Error(), "remote", r.RemoteAddr)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if act.ChannelID != channelTeams {
+		// Web Chat and Direct Line are signed by the same service, with
+		// keys endorsed for them, but carry the "from" and "channelData"
+		// their client wrote: only Teams vouches for the user.
+		a.log.Warn("activity from a channel other than Teams", "channel", act.ChannelID)
+		http.Error(w, "channel not allowed", http.StatusForbidden)
 		return
 	}
 	tenant, ok := act.tenant()

@@ -35,6 +35,10 @@ func TestTeamsInsiders(t *testing.T) {
 	}
 	r.ft.AddChannel(tChan, r.riley.MRI, r.sam.MRI, nora.MRI, hal.MRI)
 	noraDM := r.ft.Install(nora.MRI)
+	// The Bot Framework's keys for other channels, published from the
+	// start like the real ones.
+	webchat := r.ft.NewKey("webchat", "directline")
+	r.ft.Publish(webchat)
 
 	r.deliver(t, r.ft.MessageActivity(r.riley, tChan, `reset-password AdeleV@contoso.com reason="locked out"`, true))
 	cardMsg := r.wait(t, "approval card", func(m faketeams.Message) bool {
@@ -98,6 +102,19 @@ func TestTeamsInsiders(t *testing.T) {
 			if status, _, _ := r.ft.DeliverWith(r.endpoint, click(r.sam, tChan), auth); status != http.StatusUnauthorized {
 				t.Errorf("HTTP %d, want 401", status)
 			}
+		}
+		pending(t)
+	})
+	// Web Chat and Direct Line pass on the "from" and "channelData" their
+	// client wrote, signed by keys endorsed for those channels: only
+	// Teams vouches for the user. An activity of another channel is
+	// refused even from an allowed service host.
+	t.Run("OtherChannelSpoofsFrom", func(t *testing.T) {
+		a := click(r.sam, tChan)
+		a["channelId"] = "webchat"
+		status, body, _ := r.ft.DeliverWith(r.endpoint, a, "Bearer "+faketeams.Sign(webchat, r.ft.Claims(r.ft.ServiceURL())))
+		if status != http.StatusForbidden && status != http.StatusUnauthorized {
+			t.Errorf("a Web Chat click as Sam: HTTP %d %s, want 401/403", status, body)
 		}
 		pending(t)
 	})
