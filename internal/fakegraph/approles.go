@@ -327,8 +327,8 @@ func (s *Server) permitAppRoles(c *call) *reply {
 	n := len(c.segs)
 	switch {
 	case c.seg(0) == "users" && n == 6 && (c.seg(3) == "methods" || c.seg(3) == "passwordmethods") &&
-		(c.seg(5) == "resetpassword" || c.seg(5) == "microsoft.graph.resetpassword"):
-		// Application: Not supported.
+		(c.seg(5) == "resetpassword" || c.seg(5) == "microsoft.graph.resetpassword") && c.caller == nil:
+		// Application: Not supported (a delegated call: writeback.go).
 		return accessDenied()
 	case c.seg(0) == "users" && n == 2 && (c.method == http.MethodPatch || c.method == http.MethodDelete):
 		keys := sensitiveKeys(c.body)

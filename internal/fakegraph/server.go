@@ -243,6 +243,9 @@ type Server struct {
 	writesThrottled int
 	// del is the delegated grants' state (delegated.go), nil until used.
 	del *delegatedState
+	// wb is the password reset operations' state (writeback.go), nil
+	// until used.
+	wb *writebackState
 }
 
 // New returns a server seeded with the contoso tenant. It is not listening
