@@ -110,20 +110,27 @@ func TestCheckNamesMissingRoles(t *testing.T) {
 	}
 }
 
-// TestDelegatedOnlyRefusedUpFront: an action Microsoft allows only with
-// a signed-in admin is refused before approval, without touching the
-// tenant.
+// TestDelegatedOnlyRefusedUpFront: on an app-only connection an action
+// Microsoft allows only with a signed-in admin is refused before
+// approval, pointing at GDAP mode; the connection is asked for nothing
+// but what it is.
 func TestDelegatedOnlyRefusedUpFront(t *testing.T) {
 	c := &oneConn{}
 	s := &actions.Service{Connector: c}
 	a := actions.Default().Lookup("provision-onedrive")
 	_, err := s.Prepare(context.Background(), "t", a, []actions.User{{ID: "u", UPN: "u@contoso.com"}}, actions.Params{})
 	if actions.ErrorCode(err) != actions.EFORBIDDEN ||
-		!strings.HasPrefix(actions.ErrorMessage(err), "provision-onedrive needs a signed-in admin (delegated access), which cippbot's app-only access cannot do: ") {
+		!strings.HasPrefix(actions.ErrorMessage(err), "provision-onedrive needs a signed-in admin (delegated access), which cippbot's app-only access cannot do: ") ||
+		!strings.HasSuffix(actions.ErrorMessage(err), actions.GDAPPointer) {
 		t.Errorf("Prepare = %v", err)
 	}
-	if c.calls != 0 {
-		t.Error("the tenant was asked")
+	if c.calls > 1 {
+		t.Error("the tenant was asked more than what it is")
+	}
+	// A delegated connection lets it through.
+	s.Connector = stubConn{actions.Tenant{Delegated: true}}
+	if _, err := s.Prepare(context.Background(), "t", a, []actions.User{{ID: "u", UPN: "u@contoso.com"}}, actions.Params{}); err != nil {
+		t.Errorf("Prepare, delegated = %v", err)
 	}
 	// Run refuses too, should a request get that far.
 	s.Connector = &oneConn{d: &roleDir{}}
