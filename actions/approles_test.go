@@ -184,3 +184,28 @@ func TestForbiddenNamesRole(t *testing.T) {
 		t.Errorf("revoke-sessions: %v", res[0].Err)
 	}
 }
+
+// delegatedConn is a GDAP connection: the tenant acts as a signed-in
+// admin; its administration is d.
+type delegatedConn struct{ d *roleDir }
+
+func (c delegatedConn) Tenant(context.Context, string) (actions.Tenant, error) {
+	return actions.Tenant{Delegated: true}, nil
+}
+
+func (c delegatedConn) Admin(context.Context, string) (actions.Admin, error) { return c.d, nil }
+
+// TestCheckDelegated: on a delegated (GDAP) connection, check no longer
+// counts provision-onedrive among what needs a signed-in admin.
+func TestCheckDelegated(t *testing.T) {
+	d := &roleDir{perms: []string{"User.ReadWrite.All", "Sites.FullControl.All", "RoleManagement.Read.Directory"},
+		roles: []string{actions.RoleUserAdmin}}
+	s := &actions.Service{Connector: delegatedConn{d}}
+	rep, err := s.Check(context.Background(), "t", actions.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Delegated) != 0 || !slices.Contains(rep.Working, "provision-onedrive") {
+		t.Errorf("delegated check: Delegated %v, Working %v", rep.Delegated, rep.Working)
+	}
+}
