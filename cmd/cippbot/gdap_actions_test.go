@@ -234,8 +234,8 @@ func TestServe_ActionsInBothModes(t *testing.T) {
 func TestServe_GDAPWritebackFails(t *testing.T) {
 	r := modeServe(t, true)
 	r.ask(t, "reset-password GradyA@contoso.com", "GradyA@contoso.com")
-	r.wait(t, "failure", func(m fakeslack.Message) bool {
-		return strings.Contains(m.Text+string(m.Blocks), "writeback is not enabled")
+	r.wait(t, "failure naming the cause", func(m fakeslack.Message) bool {
+		return strings.Contains(string(m.Blocks), "GradyA@contoso.com: Microsoft 365 did not reset the password: Password writeback is not enabled")
 	})
 	time.Sleep(200 * time.Millisecond)
 	for _, m := range r.fs.Messages() {

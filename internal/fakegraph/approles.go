@@ -74,7 +74,8 @@ import (
 //     System.UnauthorizedAccessException "Attempted to perform an
 //     unauthorized operation.", the error CIPP met
 //     (https://github.com/CyberDrain/CIPP/issues/592). A delegated token
-//     of a licensed SharePoint or Global Administrator works.
+//     of a licensed SharePoint or Global Administrator works, a partner's
+//     service account's through GDAP included (csomCaller).
 //
 // Authentication-method writes (temporary access pass, deleting methods)
 // list UserAuthenticationMethod.ReadWrite.All for application access and
