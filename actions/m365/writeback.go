@@ -38,8 +38,9 @@ const (
 	// resetPollMax caps a Retry-After.
 	resetPollMax = 30 * time.Second
 	// resetWaitMax is how long a reset may run before cippbot gives up
-	// waiting (its result then unknown).
-	resetWaitMax = 2 * time.Minute
+	// waiting (its result then unknown): inside the bot's two minutes per
+	// event, with time left to say so.
+	resetWaitMax = 90 * time.Second
 )
 
 var _ actions.PasswordWriteback = (*Directory)(nil)

@@ -98,6 +98,26 @@ func TestDirectory_ResetPasswordWriteback(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+	t.Run("ErrCannotFollow", func(t *testing.T) {
+		// A User Administrator may start a non-admin's reset, but only the
+		// authentication administrators may read how it went.
+		sim := fakegraph.New(fakegraph.Options{})
+		seed := fakegraph.PartnerSeed()
+		seed.Relationships[0].Roles = []string{"User Administrator"}
+		if err := sim.AddTenant(seed); err != nil {
+			t.Fatal(err)
+		}
+		sim.Start()
+		t.Cleanup(sim.Close)
+		sim.SetPasswordWriteback(fakegraph.ContosoTenantID, fakegraph.WritebackOn)
+		sim.SetResetRetryAfter(0)
+		tn := gdapTenant(t, sim)
+		err := tn.Writeback.ResetPasswordWriteback(context.Background(), fakegraph.ContosoGradyID, pw)
+		if actions.ErrorCode(err) != actions.EFORBIDDEN || !strings.Contains(actions.ErrorMessage(err), "progress cannot be read") ||
+			!strings.Contains(actions.ErrorMessage(err), "result is unknown") {
+			t.Errorf("err = %v", err)
+		}
+	})
 	t.Run("AppOnlyHasNone", func(t *testing.T) {
 		sim := gdapSim(t, nil)
 		c, err := m365.New(m365.Config{GraphURL: sim.URL(), AuthorityHost: sim.URL() + "/",

@@ -140,6 +140,9 @@ func TestResetPassword_Writeback(t *testing.T) {
 		g := &graph{t: t, s: s, tok: token(t, s)}
 		r, _ := reset(t, g, fakegraph.ContosoAdeleID, map[string]string{"newPassword": pw})
 		wantError(t, r, http.StatusForbidden, "Authorization_RequestDenied", "")
+		// Nor may an app read a reset's operation.
+		_, op := reset(t, delegatedGraph(t, s, fakegraph.ContosoTenantID), fakegraph.ContosoAdeleID, map[string]string{"newPassword": pw})
+		wantError(t, g.do(http.MethodGet, op, nil), http.StatusForbidden, "Authorization_RequestDenied", "")
 	})
 	t.Run("ErrRoleLacking", func(t *testing.T) {
 		// Helpdesk and User Administrators reset non-admins only.
