@@ -388,11 +388,11 @@ func (s *Service) ApplyLater(ctx context.Context, tenantID string, ops []Op) []e
 // else one by one, Exchange Online writes and password resets through
 // writeback one by one. errs[i] is the result of ops[i].
 func apply(ctx context.Context, t Tenant, ops []Op, progress func(done int)) []error {
-	var graph, exo []Op
-	var graphIdx, exoIdx []int
+	var graph, single []Op
+	var graphIdx, singleIdx []int
 	for i, op := range ops {
 		if singleOp(op) {
-			exo, exoIdx = append(exo, op), append(exoIdx, i)
+			single, singleIdx = append(single, op), append(singleIdx, i)
 		} else {
 			graph, graphIdx = append(graph, op), append(graphIdx, i)
 		}
@@ -407,39 +407,33 @@ func apply(ctx context.Context, t Tenant, ops []Op, progress func(done int)) []e
 			errs[graphIdx[k]] = err
 		}
 	}
-	if len(exo) == 0 {
+	if len(single) == 0 {
 		return errs
 	}
-	for k, op := range exo {
+	for k, op := range single {
 		x, err := need(t.Exchange, "Exchange Online")
 		if op.Kind == OpResetPassword {
 			_, err = need(t.Writeback, "password writeback")
 		}
 		switch {
 		case err != nil:
-			errs[exoIdx[k]] = err
+			errs[singleIdx[k]] = err
 		case ctx.Err() != nil:
-			errs[exoIdx[k]] = ctx.Err()
+			errs[singleIdx[k]] = ctx.Err()
+		case op.Kind == OpResetPassword && op.Update.Password == nil:
+			errs[singleIdx[k]] = Errorf(EINTERNAL, "a password reset without a password")
 		case op.Kind == OpResetPassword:
-			errs[exoIdx[k]] = t.Writeback.ResetPasswordWriteback(ctx, op.UserID, derefSecret(op.Update.Password))
+			errs[singleIdx[k]] = t.Writeback.ResetPasswordWriteback(ctx, op.UserID, *op.Update.Password)
 		case op.Kind == OpAddDistributionMember:
-			errs[exoIdx[k]] = x.AddDistributionMember(ctx, op.GroupID, op.UserID)
+			errs[singleIdx[k]] = x.AddDistributionMember(ctx, op.GroupID, op.UserID)
 		default:
-			errs[exoIdx[k]] = x.RemoveDistributionMember(ctx, op.GroupID, op.UserID)
+			errs[singleIdx[k]] = x.RemoveDistributionMember(ctx, op.GroupID, op.UserID)
 		}
 		if progress != nil {
 			progress(len(graph) + k + 1)
 		}
 	}
 	return errs
-}
-
-// derefSecret returns *s, or the zero Secret for nil.
-func derefSecret(s *Secret) Secret {
-	if s == nil {
-		return Secret{}
-	}
-	return *s
 }
 
 // applyEach performs Graph writes one by one through t's Users and
