@@ -96,6 +96,7 @@ type writebackState struct {
 
 // resetOperation is one password reset.
 type resetOperation struct {
+	seq                  int // order of acceptance
 	id, tenantID, userID string
 	password             string
 	created, last        time.Time
@@ -136,7 +137,8 @@ type ResetOperation struct {
 	Status, StatusDetail string
 }
 
-// ResetOperations returns the password reset operations, oldest first.
+// ResetOperations returns the password reset operations in the order
+// they were accepted.
 func (s *Server) ResetOperations() []ResetOperation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -144,9 +146,7 @@ func (s *Server) ResetOperations() []ResetOperation {
 	for _, op := range s.writeback().ops {
 		out = append(out, ResetOperation{op.id, op.tenantID, op.userID, op.status, op.detail})
 	}
-	slices.SortFunc(out, func(a, b ResetOperation) int {
-		return s.wb.ops[a.ID].created.Compare(s.wb.ops[b.ID].created)
-	})
+	slices.SortFunc(out, func(a, b ResetOperation) int { return s.wb.ops[a.ID].seq - s.wb.ops[b.ID].seq })
 	return out
 }
 
@@ -284,7 +284,7 @@ func (s *Server) resetPassword(c *call) *reply {
 		return badRequest("The specified password does not comply with password complexity requirements. Please provide a different password.")
 	}
 	op := &resetOperation{
-		id: newGUID(), tenantID: c.t.id, userID: u.ID, password: *body.NewPassword,
+		seq: len(s.writeback().ops), id: newGUID(), tenantID: c.t.id, userID: u.ID, password: *body.NewPassword,
 		created: c.now, last: c.now, status: "notStarted",
 		location: c.base + "/v1.0/users/" + u.ID + "/authentication/methods/" + passwordMethodID,
 	}
