@@ -139,6 +139,11 @@ type Action struct {
 	// app-only access cannot do: requests are refused before anyone is
 	// asked to approve, with this text saying what to do instead.
 	DelegatedOnly string
+	// AppOnlyCheck, if non-nil, runs besides Check on a connection
+	// without a signed-in admin (app-only): it refuses, before approval,
+	// the targets Microsoft lets only a signed-in admin change (a synced
+	// user's password), saying what to do instead.
+	AppOnlyCheck func(u User, p Params) error
 
 	// Prepare, if non-nil, runs once per request before any approval is
 	// asked: it checks parameters against the tenant and may resolve names to

@@ -102,14 +102,17 @@ func RoleList(roles []string) string {
 	return "the " + strings.Join(roles[:len(roles)-1], ", ") + " and " + roles[len(roles)-1] + " roles"
 }
 
-// DelegatedRefusal is the answer to an action Microsoft allows only with
-// a signed-in admin.
+// GDAPPointer says how cippbot gets a signed-in admin: GDAP mode.
+const GDAPPointer = "Connect cippbot through GDAP (CIPPBOT_AUTH=gdap, see docs/GDAP.md) and it can do this itself."
+
+// DelegatedRefusal is the answer, on an app-only connection, to an action
+// Microsoft allows only with a signed-in admin.
 func DelegatedRefusal(a *Action) error {
 	msg := a.Name + " needs a signed-in admin (delegated access), which cippbot's app-only access cannot do"
 	if a.DelegatedOnly != "" {
 		msg += ": " + a.DelegatedOnly
 	}
-	return Errorf(EFORBIDDEN, "%s", msg)
+	return Errorf(EFORBIDDEN, "%s. %s", strings.TrimSuffix(msg, "."), GDAPPointer)
 }
 
 // graphInsufficient is Graph's message when the app's roles or

@@ -110,20 +110,27 @@ func TestCheckNamesMissingRoles(t *testing.T) {
 	}
 }
 
-// TestDelegatedOnlyRefusedUpFront: an action Microsoft allows only with
-// a signed-in admin is refused before approval, without touching the
-// tenant.
+// TestDelegatedOnlyRefusedUpFront: on an app-only connection an action
+// Microsoft allows only with a signed-in admin is refused before
+// approval, pointing at GDAP mode; the connection is asked for nothing
+// but what it is.
 func TestDelegatedOnlyRefusedUpFront(t *testing.T) {
 	c := &oneConn{}
 	s := &actions.Service{Connector: c}
 	a := actions.Default().Lookup("provision-onedrive")
 	_, err := s.Prepare(context.Background(), "t", a, []actions.User{{ID: "u", UPN: "u@contoso.com"}}, actions.Params{})
 	if actions.ErrorCode(err) != actions.EFORBIDDEN ||
-		!strings.HasPrefix(actions.ErrorMessage(err), "provision-onedrive needs a signed-in admin (delegated access), which cippbot's app-only access cannot do: ") {
+		!strings.HasPrefix(actions.ErrorMessage(err), "provision-onedrive needs a signed-in admin (delegated access), which cippbot's app-only access cannot do: ") ||
+		!strings.HasSuffix(actions.ErrorMessage(err), actions.GDAPPointer) {
 		t.Errorf("Prepare = %v", err)
 	}
-	if c.calls != 0 {
-		t.Error("the tenant was asked")
+	if c.calls > 1 {
+		t.Error("the tenant was asked more than what it is")
+	}
+	// A delegated connection lets it through.
+	s.Connector = stubConn{actions.Tenant{Delegated: true}}
+	if _, err := s.Prepare(context.Background(), "t", a, []actions.User{{ID: "u", UPN: "u@contoso.com"}}, actions.Params{}); err != nil {
+		t.Errorf("Prepare, delegated = %v", err)
 	}
 	// Run refuses too, should a request get that far.
 	s.Connector = &oneConn{d: &roleDir{}}
@@ -175,5 +182,30 @@ func TestForbiddenNamesRole(t *testing.T) {
 	}
 	if res := run("revoke-sessions", &roleDir{applyErr: graph403}, "a@contoso.com"); actions.ErrorMessage(res[0].Err) != graph403.Message {
 		t.Errorf("revoke-sessions: %v", res[0].Err)
+	}
+}
+
+// delegatedConn is a GDAP connection: the tenant acts as a signed-in
+// admin; its administration is d.
+type delegatedConn struct{ d *roleDir }
+
+func (c delegatedConn) Tenant(context.Context, string) (actions.Tenant, error) {
+	return actions.Tenant{Delegated: true}, nil
+}
+
+func (c delegatedConn) Admin(context.Context, string) (actions.Admin, error) { return c.d, nil }
+
+// TestCheckDelegated: on a delegated (GDAP) connection, check no longer
+// counts provision-onedrive among what needs a signed-in admin.
+func TestCheckDelegated(t *testing.T) {
+	d := &roleDir{perms: []string{"User.ReadWrite.All", "Sites.FullControl.All", "RoleManagement.Read.Directory"},
+		roles: []string{actions.RoleUserAdmin}}
+	s := &actions.Service{Connector: delegatedConn{d}}
+	rep, err := s.Check(context.Background(), "t", actions.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Delegated) != 0 || !slices.Contains(rep.Working, "provision-onedrive") {
+		t.Errorf("delegated check: Delegated %v, Working %v", rep.Delegated, rep.Working)
 	}
 }

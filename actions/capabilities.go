@@ -125,6 +125,20 @@ type OneDrive interface {
 	AddShortcut(ctx context.Context, userID, targetURL string) (string, error)
 }
 
+// PasswordWriteback resets passwords through Microsoft Entra's password
+// authentication method (authenticationMethod: resetPassword): for a
+// synced user, the new password is written back to on-premises AD.
+type PasswordWriteback interface {
+	// ResetPasswordWriteback sets the user's password and waits for the
+	// reset, a long-running operation, to end. The user must change the
+	// password at the next sign-in, whatever was asked. ECONFLICT when
+	// the tenant refuses it (writeback not enabled, the on-premises
+	// policy rejects the password), EUNAVAILABLE when the operation did
+	// not end in time (its result is unknown), EFORBIDDEN when the
+	// signed-in admin lacks a role. Safe for concurrent use.
+	ResetPasswordWriteback(ctx context.Context, userID string, pw Secret) error
+}
+
 // PushResult is what a user did with an MFA push.
 type PushResult string
 

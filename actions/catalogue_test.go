@@ -150,7 +150,7 @@ func TestResetPassword(t *testing.T) {
 			Summary: "AdeleV@contoso.com: password reset", Lines: []string{"Must change it at next sign-in."}, Secret: newPassword,
 			Writes: []string{"update u-adele password=" + newPassword + " forceChange=true"}}},
 		{name: "ErrSynced", user: synced, want: result{
-			Err: "conflict: AdeleV@contoso.com is synced from on-premises AD: resetting a synced user's password (with writeback) needs a signed-in admin (delegated access), which cippbot's app-only access cannot do. Reset it in AD, or let the user use self-service password reset."}},
+			Err: "conflict: AdeleV@contoso.com is synced from on-premises AD: resetting a synced user's password (with writeback) needs a signed-in admin (delegated access), which cippbot's app-only access cannot do. Reset it in AD, or let the user use self-service password reset. " + actions.GDAPPointer}},
 		{name: "ErrThrottled", user: adele, updateErr: actions.Errorf(actions.EUNAVAILABLE, "throttled"), want: result{
 			Err:    "unavailable: throttled",
 			Writes: []string{"update u-adele password=" + newPassword + " forceChange=false"}}},
@@ -159,6 +159,42 @@ func TestResetPassword(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var w writes
 			tn := actions.Tenant{Users: usersStub(&w, tt.user, tt.updateErr)}
+			check(t, tt.want, run(t, tn, &w, "reset-password", tt.user, nil, nil, tt.flags...))
+		})
+	}
+}
+
+// TestResetPassword_Writeback: on a delegated (GDAP) connection a synced
+// user's password is reset through the password method, which writes it
+// back; the secret is delivered only when that succeeded.
+func TestResetPassword_Writeback(t *testing.T) {
+	synced := adele
+	synced.Synced = true
+	tests := []struct {
+		name    string
+		user    actions.User
+		flags   []string
+		resetFn error
+		want    result
+	}{
+		{name: "OK", user: synced, want: result{
+			Summary: "AdeleV@contoso.com: password reset and written back to on-premises AD",
+			Lines:   []string{"Must change it at next sign-in (a reset through writeback always asks)."}, Secret: newPassword,
+			Writes: []string{"writeback u-adele password=" + newPassword}}},
+		{name: "ErrWritebackOff", user: synced, resetFn: actions.Errorf(actions.ECONFLICT, "writeback is off"), want: result{
+			Err:    "conflict: writeback is off",
+			Writes: []string{"writeback u-adele password=" + newPassword}}},
+		{name: "CloudUserPatched", user: adele, flags: []string{"must-change"}, want: result{
+			Summary: "AdeleV@contoso.com: password reset", Lines: []string{"Must change it at next sign-in."}, Secret: newPassword,
+			Writes: []string{"update u-adele password=" + newPassword + " forceChange=true"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w writes
+			tn := actions.Tenant{Users: usersStub(&w, tt.user, nil), Delegated: true, Writeback: &mock.Writeback{
+				ResetPasswordWritebackFn: func(_ context.Context, id string, pw actions.Secret) error {
+					return w.add(tt.resetFn, "writeback %s password=%s", id, pw.Reveal())
+				}}}
 			check(t, tt.want, run(t, tn, &w, "reset-password", tt.user, nil, nil, tt.flags...))
 		})
 	}

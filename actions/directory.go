@@ -243,11 +243,20 @@ const (
 	// tenant's Exchange side.
 	OpAddDistributionMember    // Add-DistributionGroupMember
 	OpRemoveDistributionMember // Remove-DistributionGroupMember
+	// OpResetPassword resets Update.Password through the password
+	// method (Tenant.Writeback): a long-running operation, never
+	// batched.
+	OpResetPassword
 )
 
 // exchangeOp reports whether op runs through Exchange Online.
 func exchangeOp(op Op) bool {
 	return op.Kind == OpAddDistributionMember || op.Kind == OpRemoveDistributionMember
+}
+
+// singleOp reports whether op is sent on its own, outside Graph's $batch.
+func singleOp(op Op) bool {
+	return exchangeOp(op) || op.Kind == OpResetPassword
 }
 
 // Op is one write that takes a single Graph request, so that bulk runs

@@ -495,12 +495,10 @@ func (s *Service) Rehearse(ctx context.Context, tenantID string, c *Catalogue, u
 				reason = probeWhat[name] + ": " + ErrorMessage(err)
 			}
 		}
-		if a.Check != nil {
-			// Only the user matters here: a refusal of the (absent)
-			// parameters is not one of the user.
-			if err := a.Check(u, Params{}); ErrorCode(err) == ECONFLICT {
-				notes = append(notes, firstSentence(ErrorMessage(err)))
-			}
+		// Only the user matters here: a refusal of the (absent)
+		// parameters is not one of the user.
+		if err := checkTarget(a, t, u, Params{}); ErrorCode(err) == ECONFLICT {
+			notes = append(notes, firstSentence(ErrorMessage(err)))
 		}
 		line := Rehearsal{Action: a.Name, Ready: reason == "", Reason: reason}
 		if line.Ready {

@@ -186,6 +186,9 @@ func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (Che
 		return CheckReport{}, err
 	}
 	rep := CheckReport{Permissions: perms, Missing: map[string][]string{}, MissingRoles: map[string][]string{}, Rules: safetyRules(perms)}
+	// A delegated connection (GDAP) can do what app-only cannot.
+	t, err := s.Connector.Tenant(ctx, tenantID)
+	delegated := err == nil && t.Delegated
 	if roles, err := adm.AppRoles(ctx); err == nil {
 		rep.AppRoles, rep.RolesRead = roles, true
 	}
@@ -206,7 +209,7 @@ func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (Che
 			rep.MissingRoles[a.Name] = m
 			works = false
 		}
-		if a.DelegatedOnly != "" {
+		if a.DelegatedOnly != "" && !delegated {
 			rep.Delegated = append(rep.Delegated, a.Name)
 			works = false
 		}
@@ -236,24 +239,39 @@ func (s *Service) Prepare(ctx context.Context, tenantID string, a *Action, targe
 	if len(targets) > 1 && !a.Bulk {
 		return nil, Errorf(EINVALID, "%s takes one user at a time", a.Name)
 	}
-	if a.DelegatedOnly != "" {
+	var t Tenant
+	if a.Prepare != nil || a.DelegatedOnly != "" || a.AppOnlyCheck != nil {
+		var err error
+		if t, err = s.Connector.Tenant(ctx, tenantID); err != nil {
+			return nil, err
+		}
+	}
+	if a.DelegatedOnly != "" && !t.Delegated {
 		return nil, DelegatedRefusal(a)
 	}
-	if a.Check != nil {
-		for _, u := range targets {
-			if err := a.Check(u, p); err != nil {
-				return nil, err
-			}
+	for _, u := range targets {
+		if err := checkTarget(a, t, u, p); err != nil {
+			return nil, err
 		}
 	}
 	if a.Prepare == nil {
 		return p, nil
 	}
-	t, err := s.Connector.Tenant(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
 	return a.Prepare(ctx, t, p)
+}
+
+// checkTarget runs a's checks of one target on t: Check, and AppOnlyCheck on a
+// connection without a signed-in admin.
+func checkTarget(a *Action, t Tenant, u User, p Params) error {
+	if a.Check != nil {
+		if err := a.Check(u, p); err != nil {
+			return err
+		}
+	}
+	if a.AppOnlyCheck != nil && !t.Delegated {
+		return a.AppOnlyCheck(u, p)
+	}
+	return nil
 }
 
 // Progress, if non-nil, is told how many of total targets are finished.
@@ -284,7 +302,7 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 		}
 		return results
 	}
-	if a.DelegatedOnly != "" {
+	if a.DelegatedOnly != "" && !t.Delegated {
 		for i := range results {
 			results[i].Err = DelegatedRefusal(a)
 		}
@@ -305,11 +323,9 @@ func (s *Service) Run(ctx context.Context, tenantID string, a *Action, targetIDs
 			continue
 		}
 		results[i].Target = users[i]
-		if a.Check != nil {
-			if err := a.Check(users[i], p); err != nil {
-				results[i].Err = err
-				continue
-			}
+		if err := checkTarget(a, t, users[i], p); err != nil {
+			results[i].Err = err
+			continue
 		}
 		ready = append(ready, i)
 	}
@@ -369,14 +385,14 @@ func (s *Service) ApplyLater(ctx context.Context, tenantID string, ops []Op) []e
 }
 
 // apply performs ops: Graph writes through t.Batch (which may batch) or
-// else one by one, Exchange Online writes one by one. errs[i] is the
-// result of ops[i].
+// else one by one, Exchange Online writes and password resets through
+// writeback one by one. errs[i] is the result of ops[i].
 func apply(ctx context.Context, t Tenant, ops []Op, progress func(done int)) []error {
-	var graph, exo []Op
-	var graphIdx, exoIdx []int
+	var graph, single []Op
+	var graphIdx, singleIdx []int
 	for i, op := range ops {
-		if exchangeOp(op) {
-			exo, exoIdx = append(exo, op), append(exoIdx, i)
+		if singleOp(op) {
+			single, singleIdx = append(single, op), append(singleIdx, i)
 		} else {
 			graph, graphIdx = append(graph, op), append(graphIdx, i)
 		}
@@ -391,20 +407,27 @@ func apply(ctx context.Context, t Tenant, ops []Op, progress func(done int)) []e
 			errs[graphIdx[k]] = err
 		}
 	}
-	if len(exo) == 0 {
+	if len(single) == 0 {
 		return errs
 	}
-	x, err := need(t.Exchange, "Exchange Online")
-	for k, op := range exo {
+	for k, op := range single {
+		x, err := need(t.Exchange, "Exchange Online")
+		if op.Kind == OpResetPassword {
+			_, err = need(t.Writeback, "password writeback")
+		}
 		switch {
 		case err != nil:
-			errs[exoIdx[k]] = err
+			errs[singleIdx[k]] = err
 		case ctx.Err() != nil:
-			errs[exoIdx[k]] = ctx.Err()
+			errs[singleIdx[k]] = ctx.Err()
+		case op.Kind == OpResetPassword && op.Update.Password == nil:
+			errs[singleIdx[k]] = Errorf(EINTERNAL, "a password reset without a password")
+		case op.Kind == OpResetPassword:
+			errs[singleIdx[k]] = t.Writeback.ResetPasswordWriteback(ctx, op.UserID, *op.Update.Password)
 		case op.Kind == OpAddDistributionMember:
-			errs[exoIdx[k]] = x.AddDistributionMember(ctx, op.GroupID, op.UserID)
+			errs[singleIdx[k]] = x.AddDistributionMember(ctx, op.GroupID, op.UserID)
 		default:
-			errs[exoIdx[k]] = x.RemoveDistributionMember(ctx, op.GroupID, op.UserID)
+			errs[singleIdx[k]] = x.RemoveDistributionMember(ctx, op.GroupID, op.UserID)
 		}
 		if progress != nil {
 			progress(len(graph) + k + 1)

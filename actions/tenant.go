@@ -23,6 +23,16 @@ type Tenant struct {
 	// Rehearsal makes the reads only a rehearsal needs (see Rehearse).
 	Rehearsal Rehearser
 
+	// Delegated reports whether the connection acts as a signed-in admin
+	// (GDAP's partner service account) rather than as an app: what
+	// Microsoft allows only delegated (Action.DelegatedOnly,
+	// Action.AppOnlyCheck) is refused before approval without it.
+	Delegated bool
+	// Writeback resets passwords through the password authentication
+	// method, which writes a synced user's password back to on-premises
+	// AD; Microsoft offers it to delegated connections only.
+	Writeback PasswordWriteback
+
 	// Batch, if non-nil, sends many writes of a bulk run at once; nil
 	// means they go one by one through Users and Groups. It changes how
 	// writes travel, not what the tenant can do.

@@ -241,10 +241,12 @@ var resetPassword = &Action{
 	// A synced user's password is written back to AD only through
 	// authenticationMethod: resetPassword, whose only supported
 	// permission is delegated ("Application: Not supported",
-	// https://learn.microsoft.com/en-us/graph/api/authenticationmethod-resetpassword).
-	Check: func(u User, _ Params) error {
+	// https://learn.microsoft.com/en-us/graph/api/authenticationmethod-resetpassword):
+	// a GDAP connection resets it so (OpResetPassword), an app-only one
+	// refuses.
+	AppOnlyCheck: func(u User, _ Params) error {
 		if u.Synced {
-			return Errorf(ECONFLICT, "%s is synced from on-premises AD: resetting a synced user's password (with writeback) needs a signed-in admin (delegated access), which cippbot's app-only access cannot do. Reset it in AD, or let the user use self-service password reset.", u.UPN)
+			return Errorf(ECONFLICT, "%s is synced from on-premises AD: resetting a synced user's password (with writeback) needs a signed-in admin (delegated access), which cippbot's app-only access cannot do. Reset it in AD, or let the user use self-service password reset. %s", u.UPN, GDAPPointer)
 		}
 		return nil
 	},
@@ -256,6 +258,13 @@ var resetPassword = &Action{
 		pw = NewSecret(u.UPN+" password", pw.Reveal())
 		force := p.Bool("must-change")
 		o := Outcome{Summary: u.UPN + ": password reset", Secret: pw}
+		if u.Synced {
+			// The operation is reported once it has ended; the secret
+			// goes out only with a success.
+			o.Summary = u.UPN + ": password reset and written back to on-premises AD"
+			o.Lines = append(o.Lines, "Must change it at next sign-in (a reset through writeback always asks).")
+			return Plan{Op: &Op{Kind: OpResetPassword, UserID: u.ID, Update: UserUpdate{Password: &pw}}, Outcome: o}, nil
+		}
 		if force {
 			o.Lines = append(o.Lines, "Must change it at next sign-in.")
 		}

@@ -52,6 +52,9 @@ type Directory struct {
 	now        func() time.Time
 	writes     *writeBucket // the tenant's write pacing; nil for none
 	retryClock Clock        // RetryPolicy.Clock, when writes are not paced
+	// delegated reports whether the credential is a signed-in admin's
+	// (GDAP) rather than the app's.
+	delegated bool
 }
 
 // A Directory is every capability of a tenant at once.
@@ -69,11 +72,16 @@ var (
 // Tenant returns every capability of the tenant as the actions see them:
 // a Graph connection reaches them all.
 func (d *Directory) Tenant() actions.Tenant {
-	return actions.Tenant{
+	t := actions.Tenant{
 		Users: d, Groups: d, Auth: d, Roles: d, Org: d,
 		Lifecycle: d, Security: d, Exchange: d, OneDrive: d, Push: d, Rehearsal: d,
 		Batch: d, UsersWithRoles: d,
 	}
+	if d.delegated {
+		// What Microsoft allows only a signed-in admin (writeback.go).
+		t.Delegated, t.Writeback = true, d
+	}
+	return t
 }
 
 // userSelect lists the user properties the actions read.

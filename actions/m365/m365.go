@@ -334,6 +334,7 @@ func (c *Connector) newDirectory(tenantID string) (*Directory, error) {
 	d.spSuffix = c.cloud.SharePointSuffix
 	d.spClient = &http.Client{Timeout: 2 * time.Minute, Transport: khttp.NewCustomTransportWithParentTransport(parent, spMW...)}
 	d.mfaURL, d.mfaRetry, d.now = mfaURL, mfaRetry, time.Now
+	d.delegated = c.cfg.Credential != nil
 	return d, nil
 }
 

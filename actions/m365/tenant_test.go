@@ -255,7 +255,9 @@ func TestTokenFetchedOnceUnderConcurrency(t *testing.T) {
 }
 
 // TestConnector_Tenant: a Graph connection has every capability, so no
-// action refuses a real tenant for a field left out.
+// action refuses a real tenant for a field left out; only what Microsoft
+// allows a signed-in admin alone is left to a delegated connection
+// (writeback_test.go).
 func TestConnector_Tenant(t *testing.T) {
 	tn, err := connector(t, newSim(t)).Tenant(ctx(), fakegraph.ContosoTenantID)
 	if err != nil {
@@ -263,6 +265,9 @@ func TestConnector_Tenant(t *testing.T) {
 	}
 	v := reflect.ValueOf(tn)
 	for i := range v.NumField() {
+		if name := v.Type().Field(i).Name; name == "Delegated" || name == "Writeback" {
+			continue
+		}
 		if v.Field(i).IsNil() {
 			t.Errorf("Tenant.%s is nil", v.Type().Field(i).Name)
 		}

@@ -35,6 +35,7 @@ type Config struct {
 	CertificatePassword string // AZURE_CLIENT_CERTIFICATE_PASSWORD (or _FILE)
 	GraphURL            string // CIPPBOT_GRAPH_URL
 	ExchangeURL         string // CIPPBOT_EXCHANGE_URL
+	SharePointAdminURL  string // CIPPBOT_SHAREPOINT_ADMIN_URL: every tenant's SharePoint admin calls
 	AuthorityHost       string // AZURE_AUTHORITY_HOST
 	// Auth is CIPPBOT_AUTH: "app" (app-only tokens, the default) or
 	// "gdap" (delegated tokens for the partner service account, login.go).
@@ -128,6 +129,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.ClientID = getenv("AZURE_CLIENT_ID")
 	c.GraphURL = getenv("CIPPBOT_GRAPH_URL")
 	c.ExchangeURL = getenv("CIPPBOT_EXCHANGE_URL")
+	c.SharePointAdminURL = getenv("CIPPBOT_SHAREPOINT_ADMIN_URL")
 	c.AuthorityHost = getenv("AZURE_AUTHORITY_HOST")
 	if v := getenv("CIPPBOT_LISTEN"); v != "" {
 		c.Listen = v

@@ -23,7 +23,8 @@ const syncEvery = 6 * time.Hour
 func connector(cfg Config, graphClient *http.Client, log *slog.Logger, observe ...func(string, int, time.Duration)) (*m365.Connector, error) {
 	mc := m365.Config{
 		Cloud: cfg.Cloud, GraphURL: cfg.GraphURL, ExchangeURL: cfg.ExchangeURL, AuthorityHost: cfg.AuthorityHost,
-		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, CertificatePassword: cfg.CertificatePassword,
+		SharePointAdminURL: cfg.SharePointAdminURL,
+		ClientID:           cfg.ClientID, ClientSecret: cfg.ClientSecret, CertificatePassword: cfg.CertificatePassword,
 		HTTPClient: graphClient, Logger: log,
 	}
 	if len(observe) > 0 {

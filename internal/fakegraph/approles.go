@@ -74,7 +74,8 @@ import (
 //     System.UnauthorizedAccessException "Attempted to perform an
 //     unauthorized operation.", the error CIPP met
 //     (https://github.com/CyberDrain/CIPP/issues/592). A delegated token
-//     of a licensed SharePoint or Global Administrator works.
+//     of a licensed SharePoint or Global Administrator works, a partner's
+//     service account's through GDAP included (csomCaller).
 //
 // Authentication-method writes (temporary access pass, deleting methods)
 // list UserAuthenticationMethod.ReadWrite.All for application access and
@@ -327,8 +328,8 @@ func (s *Server) permitAppRoles(c *call) *reply {
 	n := len(c.segs)
 	switch {
 	case c.seg(0) == "users" && n == 6 && (c.seg(3) == "methods" || c.seg(3) == "passwordmethods") &&
-		(c.seg(5) == "resetpassword" || c.seg(5) == "microsoft.graph.resetpassword"):
-		// Application: Not supported.
+		(c.seg(5) == "resetpassword" || c.seg(5) == "microsoft.graph.resetpassword") && c.caller == nil:
+		// Application: Not supported (a delegated call: writeback.go).
 		return accessDenied()
 	case c.seg(0) == "users" && n == 2 && (c.method == http.MethodPatch || c.method == http.MethodDelete):
 		keys := sensitiveKeys(c.body)
@@ -382,37 +383,96 @@ func (s *Server) exchangeRoleDenied(t *tenant, cmdlet string) *exoFailure {
 	return nil
 }
 
+// exchangeDelegatedDenied judges a cmdlet run with a signed-in admin's
+// token (the partner's service account through GDAP, or a user of the
+// tenant); s.mu must be held. The token must carry Exchange Online's
+// delegated permission Exchange.Manage ("Manage Exchange As Current
+// User", what the ExchangeOnlineManagement module signs in with) rather
+// than the app's Exchange.ManageAsApp, and the admin's Microsoft Entra
+// roles decide as they do for an app: "Exchange Administrator" manages
+// recipients (Organization Management), the Exchange Recipient
+// Administrator "Can create or update Exchange Online recipients", and
+// the reader and security roles read only
+// (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/permissions-reference,
+// https://learn.microsoft.com/en-us/exchange/permissions-exo/permissions-exo#microsoft-entra-roles).
+func (s *Server) exchangeDelegatedDenied(a *DelegatedAccess, t *tenant, cmdlet string) *exoFailure {
+	if !containsFold(a.Scopes, "Exchange.Manage") {
+		f := exoRequestError(http.StatusUnauthorized, "Unauthorized", "User is not allowed to call "+cmdlet+".")
+		f.header = http.Header{"X-Ms-Diagnostics": {`2000008;reason="The token has no Exchange.Manage permission.";error_category="insufficient_claims"`}}
+		return f
+	}
+	roles := s.delegatedRoles(a, t)
+	if !holdsAny(roles, exchangeConnectRoles()...) ||
+		!strings.HasPrefix(strings.ToLower(cmdlet), "get-") && !holdsAny(roles, exchangeWriteRoles()...) {
+		return exoRequestError(http.StatusUnauthorized, "Unauthorized", "User is not allowed to call "+cmdlet+".")
+	}
+	return nil
+}
+
+// bearer returns the token of an Authorization header.
+func bearer(header string) string {
+	_, tok, _ := strings.Cut(strings.TrimSpace(header), " ")
+	return strings.TrimSpace(tok)
+}
+
 // csomUnauthorized is SharePoint's refusal of an operation the caller
 // may not perform.
 func csomUnauthorized() *csomError {
 	return &csomError{"Attempted to perform an unauthorized operation.", "System.UnauthorizedAccessException", -2147024891}
 }
 
-// csomCaller returns the signed-in user of a SharePoint admin token (nil
-// for an app-only one), refusing a delegated caller who is not a
-// SharePoint or Global Administrator, as the tenant admin site does;
-// s.mu must be held and the token already checked.
-func (s *Server) csomCaller(header string, t *tenant) (*User, *csomError) {
+// csomCaller returns the signed-in user of a SharePoint admin token and
+// the tenant the user belongs to (nil for an app-only token), refusing a
+// delegated caller who is not a SharePoint or Global Administrator, as
+// the tenant admin site does; s.mu must be held and the token already
+// checked. A partner's service account reaching t through GDAP holds the
+// roles its relationships grant (delegatedRoles, writeback.go) and needs
+// the delegated SharePoint permission the admin site takes,
+// AllSites.FullControl ("Have full control of all site collections",
+// https://learn.microsoft.com/graph/permissions-reference; what the
+// SharePoint Online Management Shell and PnP sign in with).
+func (s *Server) csomCaller(header string, t *tenant) (*User, *tenant, *csomError) {
 	_, tok, _ := strings.Cut(strings.TrimSpace(header), " ")
-	g, ok := s.tokens[strings.TrimSpace(tok)]
+	tok = strings.TrimSpace(tok)
+	g, ok := s.tokens[tok]
+	a := s.callerOf(tok)
+	denied := &csomError{"Access denied. You do not have permission to perform this action or access this resource.",
+		"System.UnauthorizedAccessException", -2147024891}
+	if a != nil && a.HomeTenantID != t.id {
+		home := s.tenants[a.HomeTenantID]
+		var u *User
+		if home != nil {
+			u = home.findUser(a.UserID, false)
+		}
+		switch {
+		case u == nil:
+			return nil, nil, csomUnauthorized()
+		case !containsFold(a.Scopes, "AllSites.FullControl"):
+			return u, home, denied
+		case !holdsAny(s.delegatedRoles(a, t), roleSharePointAdmin, roleGlobalAdmin):
+			return u, home, denied
+		}
+		return u, home, nil
+	}
 	if !ok || g.user == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	u := t.findUser(g.user, false)
 	if u == nil {
-		return nil, csomUnauthorized()
+		return nil, nil, csomUnauthorized()
 	}
 	if roles, _ := t.activeRoles(u); !holdsAny(roles, roleSharePointAdmin, roleGlobalAdmin) {
-		return u, &csomError{"Access denied. You do not have permission to perform this action or access this resource.",
-			"System.UnauthorizedAccessException", -2147024891}
+		return u, t, denied
 	}
-	return u, nil
+	return u, t, nil
 }
 
 // personalSitesDenied refuses RequestPersonalSites to an app-only caller
-// and to a signed-in admin without a SharePoint licence.
+// and to a signed-in admin without a SharePoint licence (held in the
+// admin's own tenant: a partner's service account is licensed in the
+// partner's).
 func (run *csomRun) personalSitesDenied() *csomError {
-	if run.user == nil || !run.t.spLicensed(run.user) {
+	if run.user == nil || !run.userTenant.spLicensed(run.user) {
 		return csomUnauthorized()
 	}
 	return nil

@@ -55,6 +55,8 @@ type call struct {
 	inBatch bool
 	// app is the application (client) ID of the call's token.
 	app string
+	// caller is who a delegated token acts for, nil for an app-only one.
+	caller *DelegatedAccess
 	// recorded collects the requests of $batch items.
 	recorded []Request
 }
@@ -222,6 +224,7 @@ func (s *Server) authorize(header string, c *call) *reply {
 	}
 	c.t = t
 	c.app = g.clientID
+	c.caller = s.callerOf(tok) // delegated tokens (writeback.go)
 	return nil
 }
 

@@ -134,6 +134,14 @@ func (s *Server) routeAuthentication(c *call) *reply {
 		}
 		return methodNotAllowed()
 	}
+	// The password method's reset and its operation (writeback.go).
+	if c.seg(3) == "operations" {
+		return s.getResetOperation(c)
+	}
+	if n == 6 && (c.seg(3) == "methods" || c.seg(3) == "passwordmethods") &&
+		(c.seg(5) == "resetpassword" || c.seg(5) == "microsoft.graph.resetpassword") {
+		return s.resetPassword(c)
+	}
 	kind, ok := methodCollections()[c.seg(3)]
 	if !ok {
 		return segmentNotFound(c.segs[3])

@@ -131,6 +131,15 @@
 // item counted on its own; a write over it is answered 429 with
 // Retry-After (see write_limit.go, Options.WriteLimit, SetWriteLimit).
 //
+// Delegated tokens (delegated.go) act for a signed-in user: the partner's
+// service account reaching a customer through GDAP holds the roles of
+// its home tenant's active relationships with that customer. An admin's
+// password reset through the password method and its long-running
+// operation (writeback.go) take delegated tokens only, as Microsoft
+// allows; SharePoint's RequestPersonalSites takes a SharePoint
+// Administrator's, and Exchange Online runs cmdlets for a delegated token
+// with Exchange.Manage as the admin's roles allow (approles.go).
+//
 // Like real Graph, GET /v1.0/users returns only the default property set
 // (id, businessPhones, displayName, givenName, jobTitle, mail, mobilePhone,
 // officeLocation, preferredLanguage, surname, userPrincipalName) unless
@@ -243,6 +252,9 @@ type Server struct {
 	writesThrottled int
 	// del is the delegated grants' state (delegated.go), nil until used.
 	del *delegatedState
+	// wb is the password reset operations' state (writeback.go), nil
+	// until used.
+	wb *writebackState
 }
 
 // New returns a server seeded with the contoso tenant. It is not listening

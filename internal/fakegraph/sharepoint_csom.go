@@ -135,13 +135,15 @@ type csomRun struct {
 	s  *Server
 	t  *tenant
 	sp *spTenant
-	// user is the signed-in admin of a delegated token, nil for app-only.
-	user  *User
-	now   time.Time
-	trace string
-	paths map[string]csomNode
-	objs  map[string]*csomObject
-	out   []any
+	// user is the signed-in admin of a delegated token, nil for app-only;
+	// userTenant the tenant the admin belongs to.
+	user       *User
+	userTenant *tenant
+	now        time.Time
+	trace      string
+	paths      map[string]csomNode
+	objs       map[string]*csomObject
+	out        []any
 }
 
 // serveSharePoint answers the SharePoint admin CSOM endpoint.
@@ -189,7 +191,7 @@ func (s *Server) processQuery(r *http.Request, segs []string, body []byte, decEr
 	answer := func(status int, hdr http.Header, e *csomError) func(http.ResponseWriter) {
 		return func(w http.ResponseWriter) { s.csomWrite(w, trace, status, hdr, nil, e) }
 	}
-	user, denied := s.csomCaller(r.Header.Get("Authorization"), t) // delegated callers (approles.go)
+	user, userTenant, denied := s.csomCaller(r.Header.Get("Authorization"), t) // delegated callers (approles.go)
 	if denied != nil {
 		return answer(http.StatusForbidden, nil, denied)
 	}
@@ -208,7 +210,7 @@ func (s *Server) processQuery(r *http.Request, segs []string, body []byte, decEr
 	if decErr != nil {
 		return answer(decErr.status, nil, csomInvalidQuery("%s", decErr.err.message))
 	}
-	run := &csomRun{s: s, t: t, sp: s.spState(t), now: now, trace: trace, user: user,
+	run := &csomRun{s: s, t: t, sp: s.spState(t), now: now, trace: trace, user: user, userTenant: userTenant,
 		paths: map[string]csomNode{}, objs: map[string]*csomObject{}}
 	if e := run.process(body); e != nil {
 		return answer(http.StatusOK, nil, e)

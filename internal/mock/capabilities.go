@@ -224,3 +224,15 @@ func (s *Exchange) AddDistributionMember(ctx context.Context, groupID, userID st
 func (s *Exchange) RemoveDistributionMember(ctx context.Context, groupID, userID string) error {
 	return s.RemoveDistributionMemberFn(ctx, groupID, userID)
 }
+
+// Writeback is a function-field stub of actions.PasswordWriteback.
+type Writeback struct {
+	ResetPasswordWritebackFn func(ctx context.Context, userID string, pw actions.Secret) error
+}
+
+var _ actions.PasswordWriteback = (*Writeback)(nil)
+
+// ResetPasswordWriteback calls ResetPasswordWritebackFn.
+func (s *Writeback) ResetPasswordWriteback(ctx context.Context, userID string, pw actions.Secret) error {
+	return s.ResetPasswordWritebackFn(ctx, userID, pw)
+}

@@ -1,0 +1,133 @@
+package m365_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cippbot/cippbot/actions"
+	"github.com/cippbot/cippbot/actions/m365"
+	"github.com/cippbot/cippbot/internal/fakegraph"
+)
+
+// gdapTenant returns contoso's capabilities over the partner service
+// account's delegated token, as serve builds them in GDAP mode.
+func gdapTenant(t *testing.T, sim *fakegraph.Server) actions.Tenant {
+	t.Helper()
+	g := newGDAP(t, gdapConfig(sim, &memCacheStore{}))
+	importCIPP(t, sim, g)
+	c, err := m365.New(m365.Config{
+		GraphURL: sim.URL(), ExchangeURL: sim.URL(), SharePointAdminURL: sim.URL(), AuthorityHost: sim.URL() + "/",
+		ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret, HTTPClient: sim.Client(),
+		Credential: g.Credential,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := c.Tenant(context.Background(), fakegraph.ContosoTenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
+func TestDirectory_ResetPasswordWriteback(t *testing.T) {
+	pw := actions.NewSecret("password", "Xk7#mPq2$wRt9z")
+	t.Run("OK", func(t *testing.T) {
+		sim := gdapSim(t, nil)
+		sim.SetPasswordWriteback(fakegraph.ContosoTenantID, fakegraph.WritebackOn)
+		sim.SetResetRetryAfter(0)
+		tn := gdapTenant(t, sim)
+		if !tn.Delegated || tn.Writeback == nil {
+			t.Fatalf("a GDAP connection: Delegated %v, Writeback %v", tn.Delegated, tn.Writeback)
+		}
+		if err := tn.Writeback.ResetPasswordWriteback(context.Background(), fakegraph.ContosoGradyID, pw); err != nil {
+			t.Fatal(err)
+		}
+		u, _ := sim.User(fakegraph.ContosoTenantID, fakegraph.ContosoGradyID)
+		if u.Password != pw.Reveal() {
+			t.Error("the password was not written")
+		}
+		ops := sim.ResetOperations()
+		if len(ops) != 1 || ops[0].Status != "succeeded" {
+			t.Errorf("operations = %+v", ops)
+		}
+	})
+	t.Run("HonoursRetryAfter", func(t *testing.T) {
+		sim := gdapSim(t, nil)
+		sim.SetPasswordWriteback(fakegraph.ContosoTenantID, fakegraph.WritebackOn)
+		sim.SetResetRetryAfter(1)
+		tn := gdapTenant(t, sim)
+		start := time.Now()
+		if err := tn.Writeback.ResetPasswordWriteback(context.Background(), fakegraph.ContosoGradyID, pw); err != nil {
+			t.Fatal(err)
+		}
+		// The first poll comes after the default second, the second after
+		// the operation's Retry-After of one more.
+		var polls []time.Time
+		for _, r := range sim.Requests() {
+			if strings.Contains(r.Path, "/authentication/operations/") {
+				polls = append(polls, r.Time)
+			}
+		}
+		if len(polls) != 2 || polls[1].Sub(polls[0]) < 900*time.Millisecond || time.Since(start) < 1900*time.Millisecond {
+			t.Errorf("polls at %v (start %v)", polls, start)
+		}
+	})
+	t.Run("ErrWritebackOff", func(t *testing.T) {
+		sim := gdapSim(t, nil)
+		sim.SetResetRetryAfter(0)
+		tn := gdapTenant(t, sim)
+		err := tn.Writeback.ResetPasswordWriteback(context.Background(), fakegraph.ContosoGradyID, pw)
+		if actions.ErrorCode(err) != actions.ECONFLICT || !strings.Contains(actions.ErrorMessage(err), "writeback is not enabled") {
+			t.Errorf("err = %v", err)
+		}
+		if strings.Contains(err.Error(), pw.Reveal()) || strings.Contains(actions.ErrorMessage(err), pw.Reveal()) {
+			t.Error("the password is in the error")
+		}
+	})
+	t.Run("ErrCancelled", func(t *testing.T) {
+		sim := gdapSim(t, nil)
+		sim.SetPasswordWriteback(fakegraph.ContosoTenantID, fakegraph.WritebackOn)
+		tn := gdapTenant(t, sim)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		err := tn.Writeback.ResetPasswordWriteback(ctx, fakegraph.ContosoGradyID, pw)
+		if actions.ErrorCode(err) != actions.EUNAVAILABLE || !strings.Contains(actions.ErrorMessage(err), "result is unknown") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("ErrCannotFollow", func(t *testing.T) {
+		// A User Administrator may start a non-admin's reset, but only the
+		// authentication administrators may read how it went.
+		sim := fakegraph.New(fakegraph.Options{})
+		seed := fakegraph.PartnerSeed()
+		seed.Relationships[0].Roles = []string{"User Administrator"}
+		if err := sim.AddTenant(seed); err != nil {
+			t.Fatal(err)
+		}
+		sim.Start()
+		t.Cleanup(sim.Close)
+		sim.SetPasswordWriteback(fakegraph.ContosoTenantID, fakegraph.WritebackOn)
+		sim.SetResetRetryAfter(0)
+		tn := gdapTenant(t, sim)
+		err := tn.Writeback.ResetPasswordWriteback(context.Background(), fakegraph.ContosoGradyID, pw)
+		if actions.ErrorCode(err) != actions.EFORBIDDEN || !strings.Contains(actions.ErrorMessage(err), "progress cannot be read") ||
+			!strings.Contains(actions.ErrorMessage(err), "result is unknown") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("AppOnlyHasNone", func(t *testing.T) {
+		sim := gdapSim(t, nil)
+		c, err := m365.New(m365.Config{GraphURL: sim.URL(), AuthorityHost: sim.URL() + "/",
+			ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret, HTTPClient: sim.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn, _ := c.Tenant(context.Background(), fakegraph.ContosoTenantID)
+		if tn.Delegated || tn.Writeback != nil {
+			t.Errorf("app-only connection: Delegated %v, Writeback %v", tn.Delegated, tn.Writeback)
+		}
+	})
+}
