@@ -17,6 +17,19 @@ import (
 	"github.com/cippbot/cippbot/internal/fakegraph"
 )
 
+// runAsMain is the environment variable that makes the test binary run
+// as cippbot itself (main, with the command line it was given), so that
+// tests can run cippbot as a separate process, to kill it or hand it a
+// damaged file, without building it first.
+const runAsMain = "CIPPBOT_TEST_RUN_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsMain) == "1" {
+		main() // exits
+	}
+	os.Exit(m.Run())
+}
+
 // run is one scripted console session against a simulated tenant.
 type run struct {
 	sim  *fakegraph.Server

@@ -234,6 +234,7 @@ type Server struct {
 	requests     []Request
 	exoCalls     []ExchangeCall
 	faults       []*Fault
+	holds        []*Hold
 	ts           *httptest.Server
 	sp           sharePointState
 	// the write quota (write_limit.go)
@@ -520,6 +521,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Body = raw
 		s.writeGraph(sw, r, graphErr(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is too large."))
 	case len(segs) > 0 && isVersion(segs[0]):
+		if h := s.takeHold(r); h != nil {
+			defer close(h.done)
+			if !h.wait(r) {
+				rec.Body = raw
+				s.writeGraph(sw, r, graphErr(499, "RequestCanceled", "The client canceled the request."))
+				break
+			}
+		}
 		items = s.serveGraph(sw, r, segs, raw, &rec)
 	case isExchangePath(segs):
 		s.serveExchange(sw, r, segs, raw, &rec)
