@@ -162,6 +162,7 @@ func (r *discordRun) wait(t *testing.T, what string, match func(fakediscord.Mess
 var customApprove = regexp.MustCompile(`"custom_id":"(approve [0-9a-f]+)"`)
 
 func TestDiscordResetPassword(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	cmd := r.fd.Command(dChan, riley, command("reset-password",
 		opt("user", 3, "AdeleV@contoso.com"), opt("must-change", 5, true), opt("reason", 3, "locked out")))
@@ -226,6 +227,7 @@ func TestDiscordResetPassword(t *testing.T) {
 }
 
 func TestDiscordSignatures(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	ping := r.fd.Ping()
 	resp, err := r.fd.Deliver(r.url, ping)
@@ -264,7 +266,7 @@ func TestDiscordSignatures(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	r.stop(t) // serve has finished whatever the requests started
 	for _, c := range r.fd.Calls() {
 		if strings.Contains(c.Path, "/interactions/") || strings.Contains(c.Path, "/messages") {
 			t.Errorf("a forged request led to %s %s", c.Method, c.Path)
@@ -273,13 +275,14 @@ func TestDiscordSignatures(t *testing.T) {
 }
 
 func TestDiscordRepeatedInteractionRunsOnce(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	in := r.fd.Command(dChan, riley, command("revoke-sessions", opt("user", 3, "AdeleV@contoso.com")))
 	for range 3 {
 		r.deliver(t, in)
 	}
 	r.wait(t, "result", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "sessions revoked") })
-	time.Sleep(300 * time.Millisecond)
+	r.stop(t) // serve has finished whatever the deliveries started
 	var revokes int
 	for _, q := range r.sim.Requests() {
 		if strings.HasSuffix(q.Path, "revokeSignInSessions") {
@@ -292,6 +295,7 @@ func TestDiscordRepeatedInteractionRunsOnce(t *testing.T) {
 }
 
 func TestDiscordRefusalIsEphemeral(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.deliver(t, r.fd.Command(dChan, riley, command("block-signin", opt("user", 3, "GradyA@contoso.com"))))
 	m := r.wait(t, "refusal", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "synced from on-premises") })
@@ -304,6 +308,7 @@ func TestDiscordRefusalIsEphemeral(t *testing.T) {
 // run, and one command per area holding that area's actions, each action
 // once.
 func TestDiscordRegistration(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	type option struct {
 		Name     string   `json:"name"`
@@ -350,12 +355,14 @@ func TestDiscordRegistration(t *testing.T) {
 
 // TestDiscordRun: /cipp run takes a command as typed in Slack.
 func TestDiscordRun(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.deliver(t, r.fd.Command(dChan, riley, command("run", opt("command", 3, `revoke-sessions AdeleV@contoso.com reason="lost phone"`))))
 	r.wait(t, "result", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "sessions revoked") })
 }
 
 func TestDiscordRateLimitedThenPosted(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.fd.RateLimit("POST", "/channels/", 1, 0.01)
 	r.deliver(t, r.fd.Command(dChan, riley, command("revoke-sessions", opt("user", 3, "AdeleV@contoso.com"))))
@@ -374,6 +381,7 @@ func TestDiscordRateLimitedThenPosted(t *testing.T) {
 }
 
 func TestDiscordMissingAccessExplained(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.deliver(t, r.fd.Command("2000000000000000999", riley, command("delete-user", opt("user", 3, "AdeleV@contoso.com"))))
 	m := r.wait(t, "explanation", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "cannot post in this channel") })
@@ -385,6 +393,7 @@ func TestDiscordMissingAccessExplained(t *testing.T) {
 // TestDiscordReasonModal: the question's button opens a modal, and its
 // answer becomes the card's reason.
 func TestDiscordReasonModal(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t, true)
 	r.deliver(t, r.fd.Command(dChan, riley, command("block-signin", opt("user", 3, "AdeleV@contoso.com"))))
 	ask := r.wait(t, "question", func(m fakediscord.Message) bool {
@@ -426,6 +435,7 @@ func TestDiscordReasonModal(t *testing.T) {
 // modal shows its first five inputs, required first, and the submission
 // becomes the request.
 func TestDiscordAddUserForm(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.deliver(t, r.fd.Command(dChan, riley, command("add-user")))
 	ask := r.wait(t, "form", func(m fakediscord.Message) bool {

@@ -166,6 +166,7 @@ func (r *run) verify(t *testing.T) (int, string) {
 // holds the new password, riley alone sees it, the audit verifies, and
 // the password is nowhere else.
 func TestResetPasswordEndToEnd(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t,
 		`/cipp reset-password AdeleV@contoso.com --must-change reason="locked out"`,
@@ -203,6 +204,7 @@ func TestResetPasswordEndToEnd(t *testing.T) {
 }
 
 func TestCreateTAPEndToEnd(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, "/cipp create-tap AlexW@contoso.com lifetime=60 --once", "/as sam", "approve 1")
 	got := secrets(t, out, "riley")
@@ -217,6 +219,7 @@ func TestCreateTAPEndToEnd(t *testing.T) {
 }
 
 func TestThrottledTenantRetried(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	r.sim.Inject(fakegraph.Fault{Method: "PATCH", PathContains: "/users/", Status: 429, RetryAfter: "0", Times: 2})
 	out := r.session(t, "/cipp block-signin AdeleV@contoso.com", "/as sam", "approve 1")
@@ -238,6 +241,7 @@ func TestThrottledTenantRetried(t *testing.T) {
 }
 
 func TestSyncedUserBlockReportedHonestly(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, "/cipp block-signin GradyA@contoso.com")
 	if !strings.Contains(out, "GradyA@contoso.com is synced from on-premises AD") || strings.Contains(out, "Approval needed") {
@@ -254,6 +258,7 @@ func TestSyncedUserBlockReportedHonestly(t *testing.T) {
 }
 
 func TestPendingApprovalSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	r.session(t, "/cipp delete-user PattiF@contoso.com")
 	out := r.session(t, "/as sam", "approve 1")
@@ -266,6 +271,7 @@ func TestPendingApprovalSurvivesRestart(t *testing.T) {
 }
 
 func TestAuditVerifyDetectsTampering(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	r.session(t, "/cipp revoke-sessions AdeleV@contoso.com", "/cipp user AlexW@contoso.com")
 	if code, msg := r.verify(t); code != 0 {
@@ -291,6 +297,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 }
 
 func TestMain_ScriptedDemo(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	script := "/cipp help\n/cipp reset-password AdeleV@contoso.com reason=\"locked out\"\n/as sam\napprove 1\n"
 	code := Main(context.Background(), []string{"demo"}, strings.NewReader(script), &stdout, &stderr, func(string) string { return "" })
@@ -305,6 +312,7 @@ func TestMain_ScriptedDemo(t *testing.T) {
 }
 
 func TestMain_Usage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		env  map[string]string
@@ -331,6 +339,7 @@ func TestMain_Usage(t *testing.T) {
 }
 
 func TestSecretFromFile(t *testing.T) {
+	t.Parallel()
 	f := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(f, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -355,6 +364,7 @@ func TestSecretFromFile(t *testing.T) {
 // reports exactly which failed and why, done and failed counts, and one
 // audit record per target.
 func TestBulkSummaryExact(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	var upns []string
 	var failing []string
@@ -406,6 +416,7 @@ func TestBulkSummaryExact(t *testing.T) {
 }
 
 func TestBulkFromFile(t *testing.T) {
+	// Not parallel: t.Chdir.
 	r := newRun(t)
 	t.Chdir(t.TempDir()) // the console attaches files of the working directory
 	f := "leavers.csv"
@@ -421,6 +432,7 @@ func TestBulkFromFile(t *testing.T) {
 }
 
 func TestConsoleAsksForReason(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	r.reasonOptional = nil
 	out := r.session(t, "/cipp block-signin AdeleV@contoso.com", "she left today")

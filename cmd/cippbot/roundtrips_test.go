@@ -27,6 +27,7 @@ func graphRoundTrips(sim *fakegraph.Server) (n int, paths []string) {
 // with its roles at the request, its roles and state read again together
 // on approval, and written.
 func TestRoundTrips(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		lines []string
 		want  int

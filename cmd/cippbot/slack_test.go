@@ -276,6 +276,7 @@ func isCard(m fakeslack.Message) bool {
 // card, refused self-approval, approval by sam, the tenant changed, the
 // card updated, the secret by chat.postEphemeral to riley alone.
 func TestSlackResetPassword(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.sim.SetLatency(300 * time.Millisecond)
 	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com --must-change reason="locked out"`)
@@ -349,6 +350,7 @@ func TestSlackResetPassword(t *testing.T) {
 }
 
 func TestSlackForgedAndStale(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	body := []byte("team_id=T0001&channel_id=COPS&user_id=URILEY&command=%2Fcipp&text=delete-user+AdeleV%40contoso.com&trigger_id=1.2.3")
 	tests := []struct {
@@ -381,7 +383,8 @@ func TestSlackForgedAndStale(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Once serve has stopped, whatever the requests started is done.
+	r.stop(t)
 	if n := len(r.fs.Calls()); n != 1 { // auth.test at start-up only
 		t.Errorf("%d Web API calls after forged requests, want only auth.test", n)
 	}
@@ -391,6 +394,7 @@ func TestSlackForgedAndStale(t *testing.T) {
 }
 
 func TestSlackRetryRunsOnce(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	var fields map[string]string
 	must(t, json.Unmarshal(r.fs.SlashCommandPayload("/cipp", "revoke-sessions AdeleV@contoso.com", "COPS", "URILEY"), &fields))
@@ -412,7 +416,7 @@ func TestSlackRetryRunsOnce(t *testing.T) {
 		resp.Body.Close()
 	}
 	r.wait(t, "result", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "sessions revoked") })
-	time.Sleep(300 * time.Millisecond)
+	r.stop(t) // serve has finished whatever the retries started
 	var revokes int
 	for _, q := range r.sim.Requests() {
 		if strings.HasSuffix(q.Path, "revokeSignInSessions") {
@@ -425,6 +429,7 @@ func TestSlackRetryRunsOnce(t *testing.T) {
 }
 
 func TestSlackSecretFallsBackToDM(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.slash(t, "COPS", "URILEY", "create-tap AlexW@contoso.com")
 	card := r.wait(t, "card", isCard)
@@ -448,6 +453,7 @@ func TestSlackSecretFallsBackToDM(t *testing.T) {
 }
 
 func TestSlackNotInChannel(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.slash(t, "CQUIET", "URILEY", "delete-user AdeleV@contoso.com")
 	r.wait(t, "invite hint", func(m fakeslack.Message) bool {
@@ -456,6 +462,7 @@ func TestSlackNotInChannel(t *testing.T) {
 }
 
 func TestSlackRateLimited(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.fs.RateLimit("chat.postMessage", 1, 0)
 	r.slash(t, "COPS", "URILEY", "revoke-sessions AdeleV@contoso.com")
@@ -463,6 +470,7 @@ func TestSlackRateLimited(t *testing.T) {
 }
 
 func TestSlackSocketMode(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -486,6 +494,7 @@ func TestSlackSocketMode(t *testing.T) {
 }
 
 func TestSlackBadAppTokenStops(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New(fakeslack.Options{})
 	defer fs.Close()
 	sim := fakegraph.New(fakegraph.Options{})
@@ -507,6 +516,7 @@ func TestSlackBadAppTokenStops(t *testing.T) {
 }
 
 func TestMetricsAfterRequest(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "revokeSignInSessions", Status: 429, RetryAfter: "0"})
 	r.slash(t, "COPS", "URILEY", "revoke-sessions AdeleV@contoso.com")
@@ -539,6 +549,7 @@ func cardID(t *testing.T, r *slackRun, text string) string {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, true) // Socket Mode: ready only once connected
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -580,6 +591,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestNotReadyWithoutTenants(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false, slackOpts{noTenant: true})
 	resp, err := http.Get(r.base + "/readyz")
 	must(t, err)
@@ -593,6 +605,7 @@ func TestNotReadyWithoutTenants(t *testing.T) {
 // TestSlackReasonModal: a destructive request without a reason gets a
 // button; the button opens a modal; its answer becomes the card's reason.
 func TestSlackReasonModal(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false, slackOpts{reasonRequired: true})
 	r.slash(t, "COPS", "URILEY", "block-signin AdeleV@contoso.com")
 	ask := r.wait(t, "question", func(m fakeslack.Message) bool {
@@ -624,6 +637,7 @@ func TestSlackReasonModal(t *testing.T) {
 // answered, in the ack, with an error on its input, and the modal stays
 // open; a real one becomes the card's reason.
 func TestSlackReasonModalSocketMode(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, true, slackOpts{reasonRequired: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -663,6 +677,7 @@ func TestSlackReasonModalSocketMode(t *testing.T) {
 // field, prefilled with what was typed; the submission becomes the
 // request.
 func TestSlackAddUserForm(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.slash(t, "COPS", "URILEY", "add-user jobTitle=Buyer")
 	ask := r.wait(t, "form", func(m fakeslack.Message) bool {
