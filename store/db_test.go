@@ -23,6 +23,7 @@ func MustOpenDB(tb testing.TB) *store.DB {
 	if err := db.Open(); err != nil {
 		tb.Fatal(err)
 	}
+	store.SkipFsync(db) // the file dies with the test
 	tb.Cleanup(func() {
 		if err := db.Close(); err != nil {
 			tb.Error(err)
@@ -40,6 +41,7 @@ func MustReopen(tb testing.TB, db *store.DB) {
 	if err := db.Open(); err != nil {
 		tb.Fatal(err)
 	}
+	store.SkipFsync(db)
 }
 
 func TestOpen(t *testing.T) {
