@@ -17,7 +17,7 @@ const tenant = fakegraph.ContosoTenantID
 
 func newSim(t *testing.T) *fakegraph.Server {
 	t.Helper()
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()
 	t.Cleanup(sim.Close)
 	return sim

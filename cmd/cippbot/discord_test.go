@@ -67,7 +67,7 @@ type discordOpts struct {
 
 func startDiscordOpts(t *testing.T, o discordOpts) *discordRun {
 	t.Helper()
-	r := &discordRun{sim: fakegraph.New(fakegraph.Options{}), fd: fakediscord.New(fakediscord.Options{}),
+	r := &discordRun{sim: fakegraph.NewTest(t, fakegraph.Options{}), fd: fakediscord.NewTest(t, fakediscord.Options{}),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, reasonOptional: []string{"all"}}
 	if o.reasonRequired {
 		r.reasonOptional = nil
@@ -248,7 +248,7 @@ func TestDiscordSignatures(t *testing.T) {
 		{"Future", r.fd.Sign(in.Body, time.Now().Add(10*time.Minute)), in.Body},
 		{"Tampered", r.fd.Sign(in.Body, time.Now()), []byte(strings.Replace(string(in.Body), "delete-user", "block-signin", 1))},
 		{"OtherKey", func() http.Header {
-			other := fakediscord.New(fakediscord.Options{})
+			other := fakediscord.NewTest(t, fakediscord.Options{})
 			defer other.Close()
 			return other.Sign(in.Body, time.Now())
 		}(), in.Body},

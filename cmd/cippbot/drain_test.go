@@ -42,12 +42,12 @@ func newBinaryRun(t *testing.T) *binaryRun {
 	bin, err := os.Executable()
 	must(t, err)
 	r := &binaryRun{bin: bin, data: filepath.Join(dir, "serve.db")}
-	r.sim = fakegraph.New(fakegraph.Options{})
+	r.sim = fakegraph.NewTest(t, fakegraph.Options{})
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	certFile := filepath.Join(dir, "sim.pem")
 	must(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.sim.Certificate().Raw}), 0o600))
-	r.fs = fakeslack.New(fakeslack.Options{})
+	r.fs = fakeslack.NewTest(t, fakeslack.Options{})
 	t.Cleanup(r.fs.Close)
 	r.fs.AddChannel("COPS", "ops", "URILEY", fakeslack.DefaultBotUserID)
 

@@ -43,7 +43,7 @@ type run struct {
 
 func newRun(t *testing.T) *run {
 	t.Helper()
-	r := &run{sim: fakegraph.New(fakegraph.Options{}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
+	r := &run{sim: fakegraph.NewTest(t, fakegraph.Options{}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	return r

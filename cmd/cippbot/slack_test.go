@@ -62,7 +62,7 @@ type slackOpts struct {
 
 func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 	t.Helper()
-	r := &slackRun{sim: fakegraph.New(fakegraph.Options{}), fs: fakeslack.New(fakeslack.Options{}),
+	r := &slackRun{sim: fakegraph.NewTest(t, fakegraph.Options{}), fs: fakeslack.NewTest(t, fakeslack.Options{}),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, done: make(chan error, 1),
 		reasonOptional: []string{"all"}}
 	r.sim.Start()
@@ -365,7 +365,7 @@ func TestSlackForgedAndStale(t *testing.T) {
 		}()},
 		{"Stale", r.fs.Sign(body, time.Now().Add(-10*time.Minute))},
 		{"OtherSecret", func() http.Header {
-			other := fakeslack.New(fakeslack.Options{SigningSecret: "someone-elses-secret"})
+			other := fakeslack.NewTest(t, fakeslack.Options{SigningSecret: "someone-elses-secret"})
 			defer other.Close()
 			return other.Sign(body, time.Now())
 		}()},
@@ -495,9 +495,9 @@ func TestSlackSocketMode(t *testing.T) {
 
 func TestSlackBadAppTokenStops(t *testing.T) {
 	t.Parallel()
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := fakeslack.NewTest(t, fakeslack.Options{})
 	defer fs.Close()
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()
 	defer sim.Close()
 	cfg := DefaultConfig()

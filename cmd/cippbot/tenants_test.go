@@ -13,7 +13,7 @@ import (
 
 func msp(t *testing.T) (*fakegraph.Server, Config) {
 	t.Helper()
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()
 	t.Cleanup(sim.Close)
 	for _, seed := range []fakegraph.TenantSeed{fakegraph.FabrikamSeed(), fakegraph.PartnerSeed()} {

@@ -445,7 +445,7 @@ func (r *run) sweep(t *testing.T, now func() time.Time) string {
 func TestAddUserDistributionListLater(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{t: time.Now().UTC()}
-	r := &run{sim: fakegraph.New(fakegraph.Options{Now: clock.Now}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
+	r := &run{sim: fakegraph.NewTest(t, fakegraph.Options{Now: clock.Now}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	newsletter := func(upn string) bool {

@@ -197,6 +197,7 @@ func TestBotUserAndAuth(t *testing.T) {
 
 func TestUnknownRoute(t *testing.T) {
 	srv, dg := setup(t, fakediscord.Options{})
+	srv.ExpectUnhandled(http.MethodGet, "/api/v9/guilds/123")
 	_, err := dg.Guild("123")
 	wantRESTError(t, err, 404, 0)
 	calls := srv.Calls()

@@ -397,7 +397,7 @@ func TestSignVerifiesWithDiscordgo(t *testing.T) {
 	if discordgo.VerifyInteraction(req, srv.PublicKey()) {
 		t.Fatal("tampered body accepted")
 	}
-	other := fakediscord.New(fakediscord.Options{})
+	other := fakediscord.NewTest(t, fakediscord.Options{})
 	defer other.Close()
 	req = httptest.NewRequest("POST", "/interactions", bytes.NewReader(in.Body))
 	for k, v := range h {
@@ -511,7 +511,7 @@ func TestDeliverInlineAndCallbackStyles(t *testing.T) {
 
 	// An app that rejects the signature (here: it checks another key)
 	// answers 401; that is recorded, not an error of Deliver.
-	other := fakediscord.New(fakediscord.Options{})
+	other := fakediscord.NewTest(t, fakediscord.Options{})
 	defer other.Close()
 	strict := app(t, other, func(*discordgo.Interaction, http.ResponseWriter) { t.Error("forged request accepted") })
 	resp, err = srv.Deliver(strict.URL, srv.Command("C1", "U1", command("inline")))

@@ -149,6 +149,11 @@ type Options struct {
 	// Now is the clock for snowflakes, message timestamps, interaction
 	// deadlines and token expiry. Default time.Now.
 	Now func() time.Time
+	// Unhandled, if non-nil, is called with the method and path of every
+	// request the server has no route for (see Call.Unhandled), after it
+	// has been answered; nil leaves the answer to speak for itself, as the
+	// demo wants. NewTest sets it to fail the test.
+	Unhandled func(method, path string)
 }
 
 // Call is one REST request as the server saw it.
@@ -169,6 +174,10 @@ type Call struct {
 	Response []byte
 	// At is when the call was received, by Options.Now.
 	At time.Time
+	// Unhandled reports a request the server has no route for (an unknown
+	// path, or a method the path does not take), answered as Discord
+	// answers one; a server made by NewTest fails the test.
+	Unhandled bool
 }
 
 // Message is a message as it currently looks.
@@ -260,6 +269,7 @@ type Delivery struct {
 // Close.
 type Server struct {
 	opts   Options
+	strict *strictness // set by NewTest
 	hs     *httptest.Server
 	client *http.Client
 	priv   ed25519.PrivateKey
@@ -503,6 +513,9 @@ type reply struct {
 	status int
 	body   []byte
 	header http.Header
+	// unhandled marks the answer to a request the server has no route
+	// for (Call.Unhandled).
+	unhandled bool
 }
 
 func jsonReply(status int, v any) reply {
@@ -532,8 +545,15 @@ func errReply(status int, msg string, code int) reply {
 
 // Discord's errors, by name.
 func errUnauthorized() reply { return errReply(401, "401: Unauthorized", 0) }
-func errNotFound() reply     { return errReply(404, "404: Not Found", 0) }
-func errMethod() reply       { return errReply(405, "405: Method Not Allowed", 0) }
+
+// errNotFound and errMethod answer a path or method the server has no
+// route for, as Discord does.
+func errNotFound() reply { rp := errReply(404, "404: Not Found", 0); rp.unhandled = true; return rp }
+func errMethod() reply {
+	rp := errReply(405, "405: Method Not Allowed", 0)
+	rp.unhandled = true
+	return rp
+}
 func errUnknownInteraction() reply {
 	return errReply(404, "Unknown interaction", 10062)
 }
@@ -562,17 +582,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rp = s.routeLocked(r, body)
 	}
 	s.calls = append(s.calls, Call{
-		Method:   r.Method,
-		Path:     r.URL.Path,
-		Query:    r.URL.RawQuery,
-		Body:     body,
-		Auth:     r.Header.Get("Authorization"),
-		Status:   rp.status,
-		Response: rp.body,
-		At:       s.opts.Now(),
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Query:     r.URL.RawQuery,
+		Body:      body,
+		Auth:      r.Header.Get("Authorization"),
+		Status:    rp.status,
+		Response:  rp.body,
+		At:        s.opts.Now(),
+		Unhandled: rp.unhandled,
 	})
 	s.notifyLocked()
 	s.mu.Unlock()
+	if rp.unhandled && s.opts.Unhandled != nil {
+		s.opts.Unhandled(r.Method, r.URL.Path)
+	}
 
 	for k, v := range rp.header {
 		w.Header()[k] = v

@@ -131,6 +131,7 @@ func TestServicePrincipalPasswords(t *testing.T) {
 		"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-11-30T00:00:00Z"}}), http.StatusBadRequest, "Request_BadRequest", "endDateTime")
 	wantError(t, g.do(http.MethodPost, "/v1.0/servicePrincipals/"+id+"/addPassword", map[string]any{"secret": "x"}),
 		http.StatusBadRequest, "BadRequest", "The parameter 'secret' in the request payload is not a valid parameter for the operation 'addPassword'.")
+	g.s.ExpectUnhandled(http.MethodGet, "/v1.0/servicePrincipals/"+id+"/addPassword")
 	wantError(t, g.do(http.MethodGet, "/v1.0/servicePrincipals/"+id+"/addPassword", nil), http.StatusMethodNotAllowed, "Request_BadRequest", "not allowed")
 }
 

@@ -84,6 +84,7 @@ func TestConditionalAccessPolicies(t *testing.T) {
 	wantError(t, g.do(http.MethodGet, caPolicies+"?$expand=grantControls", nil), http.StatusBadRequest, "BadRequest", "is not a navigation property")
 	wantError(t, g.do(http.MethodGet, caPolicies+"/"+fakegraph.ContosoRequireMFAPolicyID+"?$skip=1", nil), http.StatusBadRequest, "BadRequest", "$skip")
 	wantError(t, g.do(http.MethodGet, "/v1.0/users?$skip=1", nil), http.StatusBadRequest, "BadRequest", "$skip")
+	g.s.ExpectUnhandled(http.MethodPatch, caPolicies+"/"+fakegraph.ContosoRequireMFAPolicyID)
 	if res := g.do(http.MethodPatch, caPolicies+"/"+fakegraph.ContosoRequireMFAPolicyID, map[string]any{"state": "disabled"}); res.status != http.StatusMethodNotAllowed {
 		t.Errorf("PATCH: %d", res.status)
 	}

@@ -237,6 +237,9 @@ func TestInvokeCommandRequestChecks(t *testing.T) {
 	wantRequestError(t, post(path, with("Authorization", "Bearer forged")), http.StatusUnauthorized, "Unauthorized", "not valid")
 
 	// Method, path and body.
+	x.s.ExpectUnhandled(http.MethodGet, path)
+	x.s.ExpectUnhandled(http.MethodPost, "/adminapi/v1.0/"+fakegraph.ContosoTenantID+"/InvokeCommand")
+	x.s.ExpectUnhandled(http.MethodPost, "/adminapi/beta/"+fakegraph.ContosoTenantID+"/Mailbox")
 	wantRequestError(t, send(t, x.s, http.MethodGet, path, x.headers(), nil), http.StatusMethodNotAllowed, "MethodNotAllowed", "POST")
 	wantRequestError(t, post("/adminapi/v1.0/"+fakegraph.ContosoTenantID+"/InvokeCommand", x.headers()), http.StatusNotFound, "NotFound", "InvokeCommand")
 	wantRequestError(t, post("/adminapi/beta/"+fakegraph.ContosoTenantID+"/Mailbox", x.headers()), http.StatusNotFound, "NotFound", "InvokeCommand")
@@ -540,6 +543,7 @@ func TestDistributionGroupMembers(t *testing.T) {
 
 func TestUnknownCmdlet(t *testing.T) {
 	x := newExo(t)
+	x.s.ExpectUnhandled(http.MethodPost, "/adminapi/beta/"+x.tenant+"/InvokeCommand") // a cmdlet the server does not run
 	wantCmdletError(t, x.invoke("Remove-Mailbox", map[string]any{"Identity": "AdeleV"}), http.StatusBadRequest, "BadRequest",
 		"System.Management.Automation.CommandNotFoundException", "The term 'Remove-Mailbox' is not recognized")
 	if u := x.user(fakegraph.ContosoAdeleID); u.MailboxType == "" {
@@ -656,7 +660,7 @@ func TestMailboxSeedAndProvisioning(t *testing.T) {
 }
 
 func TestSetMailboxHelper(t *testing.T) {
-	s := fakegraph.New(fakegraph.Options{})
+	s := fakegraph.NewTest(t, fakegraph.Options{})
 	s.SetMailbox(fakegraph.ContosoDomain, "JoniS@contoso.com", func(u *fakegraph.User) {
 		u.MailboxType = fakegraph.MailboxShared
 		u.MailboxSizeGB = 12.5

@@ -185,6 +185,7 @@ func TestMFAPushRejects(t *testing.T) {
 	if n := m.s.PushesSent(fakegraph.ContosoTenantID, "MeganB@contoso.com"); n != 0 {
 		t.Errorf("%d pushes sent by rejected requests", n)
 	}
+	m.s.ExpectUnhandled(http.MethodGet, connectorPath)
 	req, _ := http.NewRequest(http.MethodGet, m.s.URL()+connectorPath, nil)
 	req.Header.Set("Authorization", "Bearer "+m.tok)
 	if res, err := m.s.Client().Do(req); err != nil || res.StatusCode != http.StatusMethodNotAllowed {

@@ -181,7 +181,7 @@ func TestRelationshipSeeds(t *testing.T) {
 		"role":     {DisplayName: "x", CustomerTenantID: fakegraph.ContosoTenantID, Roles: []string{"Dungeon Master"}},
 		"duration": {DisplayName: "x", CustomerTenantID: fakegraph.ContosoTenantID, Duration: "P1Y"},
 	} {
-		s2 := fakegraph.New(fakegraph.Options{})
+		s2 := fakegraph.NewTest(t, fakegraph.Options{})
 		if err := s2.AddTenant(fakegraph.TenantSeed{ID: partner, Domains: []string{"msp.example"}, Relationships: []fakegraph.Relationship{bad}}); err == nil {
 			t.Errorf("bad %s accepted", name)
 		}

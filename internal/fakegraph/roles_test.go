@@ -127,6 +127,7 @@ func TestRoleAssignmentsRejectUnsupportedQueries(t *testing.T) {
 			wantError(t, g.do(http.MethodGet, assignmentsPath+"?"+tc.query, nil), http.StatusBadRequest, tc.code, tc.msg)
 		})
 	}
+	g.s.ExpectUnhandled(http.MethodPost, assignmentsPath)
 	if res := g.do(http.MethodPost, assignmentsPath, map[string]any{}); res.status != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", res.status)
 	}

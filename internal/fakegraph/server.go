@@ -175,6 +175,11 @@ type Options struct {
 	Latency time.Duration
 	// Now is the server's clock; nil means time.Now.
 	Now func() time.Time
+	// Unhandled, if non-nil, is called with the method and path of every
+	// request the server has no route for (see Request.Unhandled), after
+	// it has been answered; nil leaves the answer to speak for itself, as
+	// the demo wants. NewTest sets it to fail the test.
+	Unhandled func(method, path string)
 	// WriteLimit writes per WriteWindow are accepted per application and
 	// tenant (write_limit.go); 0 means Microsoft Entra's documented 3,000
 	// per 2 min 30 s, a negative WriteLimit no limit.
@@ -204,6 +209,11 @@ type Request struct {
 	// BatchItemID is the item id for a request that arrived inside a
 	// $batch; such items are recorded right after their batch.
 	BatchItemID string
+	// Unhandled reports a request the server has no route for: an unknown
+	// path or method, a path Microsoft's v1.0 schema does not have, or an
+	// Exchange cmdlet it does not run. It was answered as the real service
+	// answers one, and a server made by NewTest fails the test.
+	Unhandled bool
 }
 
 // grant is an issued access token.
@@ -222,6 +232,8 @@ type Server struct {
 	clientID     string
 	clientSecret string
 	nowFn        func() time.Time
+	unhandled    func(method, path string)
+	strict       *strictness // set by NewTest
 
 	mu      sync.Mutex
 	latency time.Duration
@@ -251,6 +263,7 @@ func New(opts Options) *Server {
 		clientID:     opts.ClientID,
 		clientSecret: opts.ClientSecret,
 		nowFn:        opts.Now,
+		unhandled:    opts.Unhandled,
 		latency:      opts.Latency,
 		writeLimit:   opts.WriteLimit,
 		writeWindow:  opts.WriteWindow,
@@ -540,7 +553,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveIdentity(sw, r, segs, raw, &rec)
 	}
 	rec.Status = sw.status
-	s.record(append([]Request{rec}, items...)...)
+	all := append([]Request{rec}, items...)
+	s.record(all...)
+	if s.unhandled != nil {
+		for _, q := range all {
+			if q.Unhandled {
+				s.unhandled(q.Method, q.Path)
+			}
+		}
+	}
 }
 
 // isVersion reports whether seg is a Graph API version segment.

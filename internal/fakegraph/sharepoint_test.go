@@ -329,6 +329,7 @@ func TestCSOMAuth(t *testing.T) {
 	if res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d", res.StatusCode)
 	}
+	s.ExpectUnhandled(http.MethodPost, "/_vti_bin/lists.asmx")
 	res, err = s.Client().Post(s.URL()+"/_vti_bin/lists.asmx", "text/xml", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

@@ -80,6 +80,7 @@ func TestSitesRoot(t *testing.T) {
 	if r3.json["id"] != id || r3.json["webUrl"] != "https://contoso.sharepoint.com" || r3.json["displayName"] != nil {
 		t.Errorf("by id with $select: %s", r3.raw)
 	}
+	g.s.ExpectUnhandled(http.MethodPatch, "/v1.0/sites/root")
 	wantError(t, g.do(http.MethodPatch, "/v1.0/sites/root", map[string]any{"displayName": "x"}), http.StatusMethodNotAllowed, "Request_BadRequest", "")
 	// Beta, and inside $batch.
 	if r4 := g.do(http.MethodGet, "/beta/sites/root", nil); r4.json["id"] != id {
@@ -230,6 +231,7 @@ func TestSiteFolders(t *testing.T) {
 	wantError(t, g.do(http.MethodGet, base+"/root:/Shared Documents/Proposals", nil), http.StatusNotFound, "itemNotFound", "The resource could not be found.")
 	wantError(t, g.do(http.MethodGet, base+"/root:/Missing", nil), http.StatusNotFound, "itemNotFound", "The resource could not be found.")
 	wantError(t, g.do(http.MethodGet, base+"/items/01NOPE", nil), http.StatusNotFound, "itemNotFound", "")
+	g.s.ExpectUnhandled(http.MethodGet, base+"/bogus")
 	wantError(t, g.do(http.MethodGet, base+"/bogus", nil), http.StatusBadRequest, "BadRequest", "bogus")
 	// Files.Read.All does not allow creating folders.
 	wantError(t, g.do(http.MethodPost, base+"/root/children", map[string]any{"name": "New", "folder": map[string]any{}}),

@@ -90,6 +90,7 @@ func TestTransitiveMemberOf(t *testing.T) {
 	}
 	wantError(t, g.do(http.MethodGet, tmo+"?$expand=members", nil), http.StatusBadRequest, "BadRequest",
 		"Could not find a property named 'members' on type 'microsoft.graph.directoryObject'.")
+	g.s.ExpectUnhandled(http.MethodGet, tmo+"/microsoft.graph.user")
 	wantError(t, g.do(http.MethodGet, tmo+"/microsoft.graph.user", nil), http.StatusBadRequest, "BadRequest", "microsoft.graph.user")
 	if res := g.do(http.MethodGet, "/v1.0/users/nobody@contoso.com/transitiveMemberOf", nil); res.status != http.StatusNotFound {
 		t.Errorf("unknown user: %d", res.status)

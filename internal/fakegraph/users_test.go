@@ -116,18 +116,27 @@ func TestUnknownRoute(t *testing.T) {
 		method, path string
 		status       int
 		code, msg    string
+		// noRoute is a route the server lacks (Request.Unhandled).
+		noRoute bool
 	}{
-		{http.MethodGet, "/v1.0/contacts", 400, "BadRequest", "Resource not found for the segment 'contacts'."},
-		{http.MethodGet, "/v1.0/users/AdeleV@contoso.com/bogus", 400, "BadRequest", "Resource not found for the segment 'bogus'."},
-		{http.MethodGet, "/v1.0/users/AdeleV@contoso.com/authentication/requirements", 400, "BadRequest", "segment 'requirements'"},
-		{http.MethodPut, "/v1.0/users/AdeleV@contoso.com", 405, "Request_BadRequest", "Specified HTTP method is not allowed"},
-		{http.MethodGet, "/v2/users", 400, "BadRequest", "Invalid version: v2"},
-		{http.MethodGet, "/v1.0/me", 400, "BadRequest", "/me request is only valid with delegated authentication flow."},
-		{http.MethodGet, "/v1.0/users?$search=%22displayName:adele%22", 400, "BadRequest", "Query option '$search' is not supported."},
+		{http.MethodGet, "/v1.0/contacts", 400, "BadRequest", "Resource not found for the segment 'contacts'.", true},
+		{http.MethodGet, "/v1.0/users/AdeleV@contoso.com/bogus", 400, "BadRequest", "Resource not found for the segment 'bogus'.", true},
+		{http.MethodGet, "/v1.0/users/AdeleV@contoso.com/authentication/requirements", 400, "BadRequest", "segment 'requirements'", true},
+		{http.MethodPut, "/v1.0/users/AdeleV@contoso.com", 405, "Request_BadRequest", "Specified HTTP method is not allowed", true},
+		{http.MethodGet, "/v2/users", 400, "BadRequest", "Invalid version: v2", true},
+		{http.MethodGet, "/v1.0/me", 400, "BadRequest", "/me request is only valid with delegated authentication flow.", false},
+		{http.MethodGet, "/v1.0/users?$search=%22displayName:adele%22", 400, "BadRequest", "Query option '$search' is not supported.", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			if tc.noRoute {
+				path, _, _ := strings.Cut(tc.path, "?")
+				g.s.ExpectUnhandled(tc.method, path)
+			}
 			res := g.do(tc.method, tc.path, nil)
+			if got := g.s.Requests(); got[len(got)-1].Unhandled != tc.noRoute {
+				t.Errorf("Request.Unhandled = %v, want %v", got[len(got)-1].Unhandled, tc.noRoute)
+			}
 			wantError(t, res, tc.status, tc.code, tc.msg)
 		})
 	}
@@ -287,8 +296,8 @@ func TestPasswordComplexity(t *testing.T) {
 }
 
 func TestSeedPasswordsAreRandom(t *testing.T) {
-	a := fakegraph.New(fakegraph.Options{})
-	b := fakegraph.New(fakegraph.Options{})
+	a := fakegraph.NewTest(t, fakegraph.Options{})
+	b := fakegraph.NewTest(t, fakegraph.Options{})
 	ua, _ := a.User(fakegraph.ContosoTenantID, "MeganB@contoso.com")
 	ub, _ := b.User(fakegraph.ContosoTenantID, "MeganB@contoso.com")
 	if ua.Password == "" || ua.Password == ub.Password {
@@ -300,7 +309,7 @@ func TestSeedPasswordsAreRandom(t *testing.T) {
 }
 
 func TestContosoSeed(t *testing.T) {
-	s := fakegraph.New(fakegraph.Options{})
+	s := fakegraph.NewTest(t, fakegraph.Options{})
 	users := s.Users(fakegraph.ContosoTenantID)
 	if len(users) < 23 {
 		t.Fatalf("%d users", len(users))
@@ -551,7 +560,7 @@ func TestLatency(t *testing.T) {
 }
 
 func TestHandlerInProcess(t *testing.T) {
-	s := fakegraph.New(fakegraph.Options{})
+	s := fakegraph.NewTest(t, fakegraph.Options{})
 	if s.URL() != "" || s.Client() != nil {
 		t.Error("URL and Client must be empty before Start")
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 func TestSignSlackDocsVector(t *testing.T) {
-	s := fakeslack.New(fakeslack.Options{SigningSecret: "8f742231b10e8888abcd99yyyzzz85a5"})
+	s := fakeslack.NewTest(t, fakeslack.Options{SigningSecret: "8f742231b10e8888abcd99yyyzzz85a5"})
 	defer s.Close()
 	body := "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
 	h := s.Sign([]byte(body), time.Unix(1531420618, 0))
@@ -32,7 +32,7 @@ func TestSignSlackDocsVector(t *testing.T) {
 }
 
 func TestSignVerifiesWithSlackGo(t *testing.T) {
-	s := fakeslack.New(fakeslack.Options{})
+	s := fakeslack.NewTest(t, fakeslack.Options{})
 	defer s.Close()
 	body := []byte("payload=%7B%7D")
 	h := s.Sign(body, time.Now())

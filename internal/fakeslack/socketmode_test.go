@@ -221,7 +221,7 @@ func TestSocketModeInvalidAppTokenIsFatal(t *testing.T) {
 }
 
 func TestCloseDisconnectsClients(t *testing.T) {
-	s := fakeslack.New(fakeslack.Options{})
+	s := fakeslack.NewTest(t, fakeslack.Options{})
 	_, next := runSocketMode(t, s)
 	next(socketmode.EventTypeConnected)
 	done := make(chan struct{})

@@ -20,7 +20,7 @@ import (
 // and UBOB, and channel C2 "quiet" holding UALICE but not the bot.
 func newServer(t *testing.T, opts fakeslack.Options) *fakeslack.Server {
 	t.Helper()
-	s := fakeslack.New(opts)
+	s := fakeslack.NewTest(t, opts)
 	t.Cleanup(s.Close)
 	s.AddChannel("C1", "ops", "UBOT", "UALICE", "UBOB")
 	s.AddChannel("C2", "quiet", "UALICE")
@@ -372,6 +372,7 @@ func TestUnknownMethodAndJSONBody(t *testing.T) {
 		}
 		return out
 	}
+	s.ExpectUnhandled(http.MethodPost, "/api/users.flip")
 	got := post("users.flip", "application/x-www-form-urlencoded", "token=xoxb-test", false)
 	if got["ok"] != false || got["error"] != "unknown_method" || got["req_method"] != "users.flip" {
 		t.Fatalf("unknown method = %v", got)
