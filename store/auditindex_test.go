@@ -240,7 +240,6 @@ func rawUpdate(t *testing.T, db *store.DB, reopen bool, fn func(tx *bbolt.Tx) er
 		if err := db.Open(); err != nil {
 			t.Fatal(err)
 		}
-		store.SkipFsync(db)
 	}
 }
 

@@ -20,10 +20,10 @@ import (
 func MustOpenDB(tb testing.TB) *store.DB {
 	tb.Helper()
 	db := store.NewDB(filepath.Join(tb.TempDir(), "cippbot.db"))
+	db.NoSync = true // the file dies with the test
 	if err := db.Open(); err != nil {
 		tb.Fatal(err)
 	}
-	store.SkipFsync(db) // the file dies with the test
 	tb.Cleanup(func() {
 		if err := db.Close(); err != nil {
 			tb.Error(err)
@@ -41,7 +41,6 @@ func MustReopen(tb testing.TB, db *store.DB) {
 	if err := db.Open(); err != nil {
 		tb.Fatal(err)
 	}
-	store.SkipFsync(db)
 }
 
 func TestOpen(t *testing.T) {
