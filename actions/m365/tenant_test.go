@@ -53,6 +53,7 @@ func dir(t *testing.T, c *m365.Connector, tenantID string) actions.Directory {
 // TestTokenPerTenant: each tenant's calls carry that tenant's token and
 // see that tenant's users only.
 func TestTokenPerTenant(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	c := connector(t, sim)
 	contoso, fabrikam := dir(t, c, fakegraph.ContosoTenantID), dir(t, c, fakegraph.FabrikamTenantID)
@@ -77,6 +78,7 @@ func TestTokenPerTenant(t *testing.T) {
 }
 
 func TestCustomersAndOrganization(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	c := connector(t, sim)
 	custs, err := dir(t, c, fakegraph.PartnerTenantID).Customers(ctx())
@@ -100,6 +102,7 @@ func TestCustomersAndOrganization(t *testing.T) {
 }
 
 func TestPermissionsFromToken(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	sim.SetPermissions(fakegraph.FabrikamTenantID, []string{"User.Read.All", "User.ReadWrite.All"})
 	c := connector(t, sim)
@@ -123,6 +126,7 @@ func TestPermissionsFromToken(t *testing.T) {
 }
 
 func TestConsentErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		code string
 		want string
@@ -149,6 +153,7 @@ func TestConsentErrors(t *testing.T) {
 }
 
 func TestFindUsers(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	d := dir(t, connector(t, sim), fakegraph.FabrikamTenantID)
 	found, err := d.FindUsers(ctx(), "alexw", 6)
@@ -160,6 +165,7 @@ func TestFindUsers(t *testing.T) {
 // TestBulkWithThrottledItems: 10% of $batch items throttled; every write
 // ends done and none is sent twice after it succeeded.
 func TestBulkWithThrottledItems(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	var ops []actions.Op
@@ -190,6 +196,7 @@ func TestBulkWithThrottledItems(t *testing.T) {
 }
 
 func TestClouds(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"global", "usgov", "usgovdod", "china"} {
 		c, err := m365.CloudByName(name)
 		if err != nil || !strings.HasPrefix(c.GraphURL, "https://") || !strings.HasPrefix(c.AuthorityHost, "https://login.") {
@@ -205,6 +212,7 @@ func TestClouds(t *testing.T) {
 }
 
 func TestCertificateCredential(t *testing.T) {
+	t.Parallel()
 	certPEM := func(key any, pub any) []byte {
 		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cippbot"},
 			NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
@@ -235,6 +243,7 @@ func TestCertificateCredential(t *testing.T) {
 // TestTokenFetchedOnceUnderConcurrency: twenty calls at once on a new
 // connector get one token between them.
 func TestTokenFetchedOnceUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	d := dir(t, connector(t, sim), fakegraph.FabrikamTenantID)
 	var wg sync.WaitGroup

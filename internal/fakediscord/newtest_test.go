@@ -49,6 +49,7 @@ func (r *recordingTB) reported() []string {
 // method it has no route for, except those the test said it meant to
 // send, and fails it for each of those never sent.
 func TestNewTest(t *testing.T) {
+	t.Parallel()
 	rec := &recordingTB{}
 	s := fakediscord.NewTest(rec, fakediscord.Options{})
 	defer s.Close()

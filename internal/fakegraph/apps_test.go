@@ -21,6 +21,7 @@ func (g *graph) mfaSP() string {
 }
 
 func TestServicePrincipals(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	g := newGraph(t, fakegraph.Options{Now: (&fixedClock{t: now}).Now})
 	all := values(t, g.do(http.MethodGet, "/v1.0/servicePrincipals", nil))
@@ -81,6 +82,7 @@ func TestServicePrincipals(t *testing.T) {
 }
 
 func TestServicePrincipalPasswords(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
 	id := g.mfaSP()
@@ -136,6 +138,7 @@ func TestServicePrincipalPasswords(t *testing.T) {
 }
 
 func TestServicePrincipalPermissions(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	id := g.mfaSP()
 	add := map[string]any{"passwordCredential": map[string]any{"displayName": "x"}}

@@ -20,6 +20,7 @@ func strs(v any) []string {
 }
 
 func TestConditionalAccessPolicies(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, caPolicies, nil)
 	items := values(t, res)
@@ -91,6 +92,7 @@ func TestConditionalAccessPolicies(t *testing.T) {
 }
 
 func TestConditionalAccessSeedRules(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	user := fakegraph.User{ID: "aaaaaaaa-0000-4000-8000-000000000001", UserPrincipalName: "kim@ca.example", DisplayName: "Kim", AccountEnabled: true}
 	seed := func(p fakegraph.ConditionalAccessPolicy) fakegraph.TenantSeed {

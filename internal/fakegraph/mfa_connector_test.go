@@ -102,6 +102,7 @@ func (m *mfaClient) push(upn string) pushReply {
 }
 
 func TestMFAPush(t *testing.T) {
+	t.Parallel()
 	m := newMFAClient(t)
 	const megan = "MeganB@contoso.com"
 	begin := time.Now()
@@ -157,6 +158,7 @@ func TestMFAPush(t *testing.T) {
 }
 
 func TestMFAPushRejects(t *testing.T) {
+	t.Parallel()
 	m := newMFAClient(t)
 	ctx := context.Background()
 	graphTok := token(t, m.s)

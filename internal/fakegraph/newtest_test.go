@@ -49,6 +49,7 @@ func (r *recordingTB) reported() []string {
 // it has no route for, a $batch item included, except those the test
 // said it meant to send, and fails it for each of those never sent.
 func TestNewTest(t *testing.T) {
+	t.Parallel()
 	rec := &recordingTB{}
 	s := fakegraph.NewTest(rec, fakegraph.Options{})
 	s.Start()

@@ -14,6 +14,7 @@ import (
 // where a route narrows by default), and fails on any answer the
 // server's own response check refuses: a property v1.0 does not have.
 func TestSchemaRendersOnlyV1Properties(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	u := "/v1.0/users/" + fakegraph.ContosoIsaiahID
 	paths := []string{
@@ -100,6 +101,7 @@ func TestSchemaRendersOnlyV1Properties(t *testing.T) {
 // TestSchemaRejects shows each kind of request the v1.0 schema does not
 // allow, answered the way Graph answers it.
 func TestSchemaRejects(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	sp := "/v1.0/servicePrincipals"
 	u := "/v1.0/users/" + fakegraph.ContosoAdeleID
@@ -173,6 +175,7 @@ func TestSchemaRejects(t *testing.T) {
 // reading might refuse: casts to derived types, namespace-qualified
 // actions, lambdas, complex paths, path-based addressing.
 func TestSchemaAccepts(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	u := "/v1.0/users/" + fakegraph.ContosoAdminID
 	// A cast of a directoryObject list is an advanced query.
@@ -203,6 +206,7 @@ func TestSchemaAccepts(t *testing.T) {
 // TestSchemaBatchItem shows a $batch item the schema refuses, answered
 // on its own while the other items succeed.
 func TestSchemaBatchItem(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	payload := map[string]any{"requests": []any{
 		map[string]any{"id": "1", "method": "GET", "url": "/users/" + fakegraph.ContosoAdeleID + "?$select=displayName"},
@@ -230,6 +234,7 @@ func TestSchemaBatchItem(t *testing.T) {
 // TestSchemaBetaNotChecked shows that beta requests, for which there is
 // no schema here, are left to the routes.
 func TestSchemaBetaNotChecked(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, "/beta/users/"+fakegraph.ContosoAdeleID+"?$select=displayName", nil)
 	if res.status != http.StatusOK {

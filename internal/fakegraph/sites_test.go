@@ -53,6 +53,7 @@ func salesSite(t *testing.T, s *fakegraph.Server) fakegraph.SharePointSite {
 }
 
 func TestSitesRoot(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t)
 	r := g.do(http.MethodGet, "/v1.0/sites/root", nil)
 	if r.status != http.StatusOK {
@@ -95,6 +96,7 @@ func TestSitesRoot(t *testing.T) {
 }
 
 func TestSitesByPath(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t, "Sites.Read.All")
 	sales := salesSite(t, g.s)
 	for _, p := range []string{
@@ -136,6 +138,7 @@ func TestSitesByPath(t *testing.T) {
 }
 
 func TestSiteDrive(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t, "Sites.Read.All")
 	sales := salesSite(t, g.s)
 	r := g.do(http.MethodGet, "/v1.0/sites/"+sales.ID+"/drive", nil)
@@ -172,6 +175,7 @@ func TestSiteDrive(t *testing.T) {
 }
 
 func TestSiteFolders(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t, "Files.Read.All")
 	sales := salesSite(t, g.s)
 	base := "/v1.0/sites/" + sales.ID + "/drive"
@@ -239,6 +243,7 @@ func TestSiteFolders(t *testing.T) {
 }
 
 func TestSitesPermissions(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.SetPermissions(fakegraph.ContosoTenantID, noSharePoint())
 	wantError(t, g.do(http.MethodGet, "/v1.0/sites/root", nil), http.StatusForbidden, "accessDenied", "Access denied")
@@ -252,6 +257,7 @@ func TestSitesPermissions(t *testing.T) {
 }
 
 func TestOneDriveSeed(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t)
 	s := g.s
 	for _, c := range []struct {
@@ -323,6 +329,7 @@ func shortcutBody(sales fakegraph.SharePointSite, name, unique, behavior string)
 }
 
 func TestDriveShortcuts(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t)
 	s := g.s
 	sales := salesSite(t, s)

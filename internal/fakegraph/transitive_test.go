@@ -13,6 +13,7 @@ import (
 var eventual = http.Header{"ConsistencyLevel": {"eventual"}}
 
 func TestTransitiveMemberOf(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	// Nest Break Glass Exclusions (Debra joins it) in a new security group.
 	if err := g.s.AddGroup(fakegraph.ContosoDomain, fakegraph.Group{DisplayName: "Outer", MailNickname: "outer", SecurityEnabled: true,
@@ -98,6 +99,7 @@ func TestTransitiveMemberOf(t *testing.T) {
 }
 
 func TestTransitiveMemberOfPaging(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	const uid = "aaaaaaaa-0000-4000-8000-000000000001"
 	err := s.AddTenant(fakegraph.TenantSeed{ID: "aaaaaaaa-0000-4000-8000-0000000000ee", Domains: []string{"paging.example"},

@@ -12,6 +12,7 @@ import (
 )
 
 func TestGetUserByUPNWithSelect(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, "/v1.0/users/adelev@CONTOSO.com?%24select=displayName,accountEnabled,onPremisesSyncEnabled", nil)
 	if res.status != http.StatusOK {
@@ -46,6 +47,7 @@ func TestGetUserByUPNWithSelect(t *testing.T) {
 }
 
 func TestUserDefaultProperties(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	v1 := g.do(http.MethodGet, "/v1.0/users/"+fakegraph.ContosoGradyID, nil)
 	if v1.status != http.StatusOK {
@@ -70,6 +72,7 @@ func TestUserDefaultProperties(t *testing.T) {
 }
 
 func TestExpandManager(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, "/v1.0/users/AdeleV@contoso.com?$select=displayName&$expand=manager", nil)
 	m, ok := res.json["manager"].(map[string]any)
@@ -88,6 +91,7 @@ func TestExpandManager(t *testing.T) {
 }
 
 func TestNotFoundShape(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	req, _ := http.NewRequest(http.MethodGet, g.s.URL()+"/v1.0/users/nobody@contoso.com", nil)
 	req.Header.Set("Authorization", "Bearer "+g.tok)
@@ -111,6 +115,7 @@ func TestNotFoundShape(t *testing.T) {
 }
 
 func TestUnknownRoute(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	tests := []struct {
 		method, path string
@@ -148,6 +153,7 @@ func TestUnknownRoute(t *testing.T) {
 }
 
 func TestPatchGzip(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
 	clock.Set(clock.Now().Add(time.Minute))
@@ -186,6 +192,7 @@ func TestPatchGzip(t *testing.T) {
 }
 
 func TestPatchBodyErrors(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	auth := func(extra ...string) http.Header {
 		h := http.Header{"Authorization": {"Bearer " + g.tok}, "Content-Type": {"application/json"}}
@@ -222,6 +229,7 @@ func TestPatchBodyErrors(t *testing.T) {
 }
 
 func TestSyncedUser(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	const msg = "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration."
 	for _, body := range []map[string]any{
@@ -246,6 +254,7 @@ func TestSyncedUser(t *testing.T) {
 }
 
 func TestLeftoverImmutableID(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	u, _ := g.s.User(fakegraph.ContosoTenantID, "LeeG@contoso.com")
 	if u.OnPremisesSyncEnabled || u.OnPremisesImmutableID == "" {
@@ -261,6 +270,7 @@ func TestLeftoverImmutableID(t *testing.T) {
 }
 
 func TestPasswordComplexity(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	tests := []struct {
 		password string
@@ -296,6 +306,7 @@ func TestPasswordComplexity(t *testing.T) {
 }
 
 func TestSeedPasswordsAreRandom(t *testing.T) {
+	t.Parallel()
 	a := fakegraph.NewTest(t, fakegraph.Options{})
 	b := fakegraph.NewTest(t, fakegraph.Options{})
 	ua, _ := a.User(fakegraph.ContosoTenantID, "MeganB@contoso.com")
@@ -309,6 +320,7 @@ func TestSeedPasswordsAreRandom(t *testing.T) {
 }
 
 func TestContosoSeed(t *testing.T) {
+	t.Parallel()
 	s := fakegraph.NewTest(t, fakegraph.Options{})
 	users := s.Users(fakegraph.ContosoTenantID)
 	if len(users) < 23 {
@@ -355,6 +367,7 @@ func TestContosoSeed(t *testing.T) {
 }
 
 func TestFilterUsers(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	tests := []struct {
 		filter string
@@ -392,6 +405,7 @@ func TestFilterUsers(t *testing.T) {
 }
 
 func TestTopAndPaging(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	next := "/v1.0/users?$top=10&$select=id"
 	seen := map[string]bool{}
@@ -418,6 +432,7 @@ func TestTopAndPaging(t *testing.T) {
 }
 
 func TestDeleteAndRestoreUser(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	if res := g.do(http.MethodDelete, "/v1.0/users/JoniS@contoso.com", nil); res.status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", res.status, res.raw)
@@ -438,6 +453,7 @@ func TestDeleteAndRestoreUser(t *testing.T) {
 }
 
 func TestRevokeSignInSessions(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
 	clock.Set(clock.Now().Add(90 * time.Second))
@@ -457,6 +473,7 @@ func TestRevokeSignInSessions(t *testing.T) {
 }
 
 func TestLicenses(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	skus := values(t, g.do(http.MethodGet, "/v1.0/subscribedSkus", nil))
 	if len(skus) != 5 {
@@ -487,6 +504,7 @@ func TestLicenses(t *testing.T) {
 }
 
 func TestOrganizationAndDomains(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	org := values(t, g.do(http.MethodGet, "/v1.0/organization", nil))
 	if len(org) != 1 || org[0]["id"] != fakegraph.ContosoTenantID || org[0]["displayName"] != "Contoso" {
@@ -499,6 +517,7 @@ func TestOrganizationAndDomains(t *testing.T) {
 }
 
 func TestSignIns(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, "/v1.0/auditLogs/signIns?$filter="+urlEncode("userId eq '"+fakegraph.ContosoMeganID+"'")+"&$top=3", nil)
 	items := values(t, res)
@@ -527,6 +546,7 @@ func TestSignIns(t *testing.T) {
 }
 
 func TestPerUserMFA(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	path := "/beta/users/" + fakegraph.ContosoAdeleID + "/authentication/requirements"
 	if res := g.do(http.MethodGet, path, nil); res.json["perUserMfaState"] != "disabled" {
@@ -560,6 +580,7 @@ func TestLatency(t *testing.T) {
 }
 
 func TestHandlerInProcess(t *testing.T) {
+	t.Parallel()
 	s := fakegraph.NewTest(t, fakegraph.Options{})
 	if s.URL() != "" || s.Client() != nil {
 		t.Error("URL and Client must be empty before Start")

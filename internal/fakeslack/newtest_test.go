@@ -51,6 +51,7 @@ func (r *recordingTB) reported() []string {
 // those the test said it meant to send, and fails it for each of those
 // never sent.
 func TestNewTest(t *testing.T) {
+	t.Parallel()
 	rec := &recordingTB{}
 	s := fakeslack.NewTest(rec, fakeslack.Options{})
 	defer s.Close()
