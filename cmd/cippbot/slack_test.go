@@ -278,7 +278,9 @@ func isCard(m fakeslack.Message) bool {
 func TestSlackResetPassword(t *testing.T) {
 	t.Parallel()
 	r := startSlack(t, false)
-	r.sim.SetLatency(300 * time.Millisecond)
+	// The first Graph call is held until the ack is back (or 10 s).
+	hold := r.sim.Hold("", "/v1.0/")
+	time.AfterFunc(10*time.Second, hold.Release)
 	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com --must-change reason="locked out"`)
 	// The ack came back before any Graph call finished.
 	for _, m := range r.fs.Messages() {
@@ -286,8 +288,13 @@ func TestSlackResetPassword(t *testing.T) {
 			t.Fatal("card posted before the ack returned: the ack waited for Graph")
 		}
 	}
-	r.sim.SetLatency(0)
+	hold.Release()
 	card := r.wait(t, "approval card", isCard)
+	select {
+	case <-hold.Arrived():
+	default:
+		t.Error("the card was posted without a Graph call to hold")
+	}
 	val := approveValue.FindStringSubmatch(string(card.Blocks))
 	if val == nil {
 		t.Fatalf("card has no approve button: %s", card.Blocks)
