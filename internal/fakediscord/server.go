@@ -1,6 +1,10 @@
 // Package fakediscord is an in-memory fake of the Discord REST API for
 // tests, together with the Discord side of HTTP interactions.
 //
+// Tests make a Server with NewTest, which fails the test on any request
+// the fake has no route for; New answers such a request as Discord does
+// (404 or 405) and nothing more.
+//
 // A Server listens on the loopback interface and answers the routes a bot
 // built on the real discordgo client uses, under /api/v9/ (point the
 // client at BaseURL, for example with an http.RoundTripper that rewrites

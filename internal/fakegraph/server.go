@@ -16,7 +16,9 @@
 // (Inject, SetLatency, SetTokenError, SetPermissions) so that retry,
 // consent and error paths can be exercised. Anything it does not
 // implement is answered with a Graph-shaped error rather than silently
-// accepted.
+// accepted (what the demo wants); a server made by NewTest also fails
+// the test on such a request, naming it, and Hold keeps one chosen
+// request in flight while a test acts.
 //
 // Access tokens look like Microsoft Entra app-only tokens: JWTs whose
 // payload carries tid, appid, roles (the tenant's consented application

@@ -1,5 +1,9 @@
 // Package fakeslack is an in-memory fake of Slack for tests.
 //
+// Tests make a Server with NewTest, which fails the test on any request
+// the fake has no route for; New answers such a request as Slack does and
+// nothing more.
+//
 // A Server plays three parts of Slack at once, over real HTTP on the
 // loopback interface, so that the real slack-go client can talk to it
 // unchanged:
