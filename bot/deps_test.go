@@ -1,7 +1,11 @@
 package bot_test
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -164,5 +168,31 @@ func TestGraphSDKFootprint(t *testing.T) {
 	}
 	if len(pkgs) > limit {
 		t.Errorf("cmd/cippbot depends on %d msgraph-sdk-go packages, want at most %d:\n%s", len(pkgs), limit, strings.Join(pkgs, "\n"))
+	}
+}
+
+// TestTestsUseStrictFakes keeps every test on the fakes' NewTest, which
+// fails the test on a route the fake lacks; New, which only answers such
+// a request realistically, is for the demo (and for the one test that
+// checks that answer).
+func TestTestsUseStrictFakes(t *testing.T) {
+	t.Parallel()
+	lenient := regexp.MustCompile(`\bfake(graph|slack|discord)\.New\(`)
+	allowed := map[string]int{filepath.Join("..", "internal", "fakegraph", "newtest_test.go"): 1}
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if n := len(lenient.FindAll(src, -1)); n > allowed[path] {
+			t.Errorf("%s makes a fake with New; tests use NewTest", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
