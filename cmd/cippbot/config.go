@@ -54,6 +54,11 @@ type Config struct {
 	DiscordPublicKey string // DISCORD_PUBLIC_KEY (interactions endpoint mode)
 	DiscordGuildID   string // DISCORD_GUILD_ID
 	DiscordAPIURL    string // DISCORD_API_URL
+
+	// noSync skips the store's fsync after each commit (store.DB.NoSync).
+	// Only in-process tests set it, on stores that die with them; no flag
+	// or variable does.
+	noSync bool
 }
 
 // minAuditKey is the shortest audit key accepted, in bytes.

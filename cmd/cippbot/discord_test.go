@@ -89,6 +89,7 @@ func startDiscordOpts(t *testing.T, o discordOpts) *discordRun {
 	must(t, db.Close())
 
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = r.path
 	cfg.ReasonOptional = r.reasonOptional
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret

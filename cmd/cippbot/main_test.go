@@ -54,6 +54,7 @@ func newRun(t *testing.T) *run {
 func (r *run) start(t *testing.T) *demo {
 	t.Helper()
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = r.path
 	cfg.ReasonOptional = r.reasonOptional
 	log := slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -93,6 +93,7 @@ func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 	must(t, db.Close())
 
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = r.path
 	cfg.ReasonOptional = r.reasonOptional
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
@@ -508,6 +509,7 @@ func TestSlackBadAppTokenStops(t *testing.T) {
 	sim.Start()
 	defer sim.Close()
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = filepath.Join(t.TempDir(), "c.db")
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
 	cfg.GraphURL, cfg.AuthorityHost = sim.URL(), sim.URL()+"/"

@@ -20,6 +20,7 @@ func msp(t *testing.T) (*fakegraph.Server, Config) {
 		must(t, sim.AddTenant(seed))
 	}
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = filepath.Join(t.TempDir(), "cippbot.db")
 	cfg.TenantID = fakegraph.PartnerTenantID
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
