@@ -552,9 +552,11 @@ func errUnauthorized() reply { return errReply(401, "401: Unauthorized", 0) }
 
 // errNotFound and errMethod answer a path or method the server has no
 // route for, as Discord does.
-func errNotFound() reply { rp := errReply(404, "404: Not Found", 0); rp.unhandled = true; return rp }
-func errMethod() reply {
-	rp := errReply(405, "405: Method Not Allowed", 0)
+func errNotFound() reply { return unhandled(errReply(404, "404: Not Found", 0)) }
+func errMethod() reply   { return unhandled(errReply(405, "405: Method Not Allowed", 0)) }
+
+// unhandled marks rp as the answer to a request without a route.
+func unhandled(rp reply) reply {
 	rp.unhandled = true
 	return rp
 }
