@@ -223,6 +223,7 @@ func runAuthzModel(t testing.TB, src rand.Source, input string, steps int) *amWo
 func newAMWorld(t testing.TB, src rand.Source, input string, steps int) *amWorld {
 	t.Helper()
 	db := store.NewDB(t.TempDir() + "/model.db")
+	db.NoSync = true // the file dies with the test
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,7 @@ func (c *clock) Add(d time.Duration) {
 func newHarness(t testing.TB) *harness {
 	t.Helper()
 	db := store.NewDB(t.TempDir() + "/bot.db")
+	db.NoSync = true // the file dies with the test
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -226,7 +226,7 @@ func rawUpdate(t *testing.T, db *store.DB, reopen bool, fn func(tx *bbolt.Tx) er
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: time.Second})
+	b, err := bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,10 @@ type DB struct {
 	// HMAC-SHA256 under it instead of plain SHA-256, and VerifyAudit
 	// checks them with it. It never appears in records, logs or errors.
 	AuditKey []byte
+	// NoSync skips the fsync after each commit (bbolt's DB.NoSync): a
+	// crash or power loss can then lose or damage the file. Only tests set
+	// it, on files that die with them; serve never does.
+	NoSync bool
 
 	bolt atomic.Pointer[bbolt.DB]
 }
@@ -143,6 +147,7 @@ func (db *DB) Open() error {
 		}
 		return fmt.Errorf("open %s: %w", db.Path, err)
 	}
+	b.NoSync = db.NoSync
 	err = guardBolt(db.Path, func() error { return b.Update(db.openTx) })
 	if err != nil {
 		_ = b.Close()

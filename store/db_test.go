@@ -20,6 +20,7 @@ import (
 func MustOpenDB(tb testing.TB) *store.DB {
 	tb.Helper()
 	db := store.NewDB(filepath.Join(tb.TempDir(), "cippbot.db"))
+	db.NoSync = true // the file dies with the test
 	if err := db.Open(); err != nil {
 		tb.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 )
 
 func TestDirectory_AppRoles(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	want := fakegraph.DefaultAppRoles()

@@ -24,7 +24,7 @@ func bigTenant(b *testing.B, n int, latency time.Duration) (*fakegraph.Server, *
 // cippbot's retry policy given.
 func bigTenantWith(b *testing.B, n int, latency time.Duration, opts fakegraph.Options, retry m365.RetryPolicy) (*fakegraph.Server, *m365.Directory, []string) {
 	b.Helper()
-	sim := fakegraph.New(opts)
+	sim := fakegraph.NewTest(b, opts)
 	sim.Start()
 	b.Cleanup(sim.Close)
 	seed := fakegraph.TenantSeed{ID: benchTenant, DisplayName: "Bench", Domains: []string{"bench.example", "bench.onmicrosoft.com"}}

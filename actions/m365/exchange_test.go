@@ -21,6 +21,7 @@ func exchangeSide(t *testing.T, sim *fakegraph.Server) actions.Exchange {
 // the user is given by object ID; cmdlets about the organization (a
 // distribution group's members) by the system mailbox.
 func TestExchange_Anchors(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	x := exchangeSide(t, sim)
 	adele := "AdeleV@contoso.com"
@@ -70,6 +71,7 @@ func TestExchange_Anchors(t *testing.T) {
 }
 
 func TestExchange_MailboxTimeZone(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	x := exchangeSide(t, sim)
 	if tz, err := x.MailboxTimeZone(ctx(), "EnricoC@contoso.com"); err != nil || tz != "W. Europe Standard Time" {
@@ -85,6 +87,7 @@ func TestExchange_MailboxTimeZone(t *testing.T) {
 
 // SetAutoReply sends the window as UTC instants, which Exchange keeps.
 func TestExchange_SetAutoReplyWindow(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	x := exchangeSide(t, sim)
 	berlin, err := time.LoadLocation("Europe/Berlin")

@@ -47,7 +47,7 @@ func (m *memCacheStore) Put(_ context.Context, b []byte) error {
 // gdapSim starts a simulated cloud with the partner and its customers.
 func gdapSim(t *testing.T, now func() time.Time) *fakegraph.Server {
 	t.Helper()
-	sim := fakegraph.New(fakegraph.Options{Now: now})
+	sim := fakegraph.NewTest(t, fakegraph.Options{Now: now})
 	for _, seed := range []fakegraph.TenantSeed{fakegraph.FabrikamSeed(), fakegraph.PartnerSeed(),
 		{ID: "6f1d2c3b-4a59-4e8d-9c7b-0a1b2c3d4e5f", DisplayName: "Litware", Domains: []string{"litware.com", "litware.onmicrosoft.com"}}} {
 		if err := sim.AddTenant(seed); err != nil {

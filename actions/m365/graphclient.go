@@ -3,7 +3,6 @@ package m365
 import (
 	abs "github.com/microsoft/kiota-abstractions-go"
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
-	"github.com/microsoft/kiota-abstractions-go/store"
 	formser "github.com/microsoft/kiota-serialization-form-go"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	multipartser "github.com/microsoft/kiota-serialization-multipart-go"
@@ -50,7 +49,10 @@ func newGraphClient(adapter abs.RequestAdapter) *graphClient {
 		adapter.SetBaseUrl(DefaultGraphURL + "/v1.0")
 	}
 	g := &graphClient{adapter: adapter, params: map[string]string{"baseurl": adapter.GetBaseUrl()}}
-	adapter.EnableBackingStore(store.BackingStoreFactoryInstance)
+	// nil keeps kiota's global factory (BackingStoreFactoryInstance) as it
+	// is: passing it in writes it back, a data race between two connectors
+	// in one process (parallel tests).
+	adapter.EnableBackingStore(nil)
 	return g
 }
 

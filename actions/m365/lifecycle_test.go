@@ -67,6 +67,7 @@ func requestsTo(sim *fakegraph.Server, method, suffix string) []fakegraph.Reques
 }
 
 func TestLifecycle_CreateUser(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, logs := connectSides(t, sim)
 	const pw = `Qz7$vb"Kp<2>mW`
@@ -135,6 +136,7 @@ func TestLifecycle_CreateUser(t *testing.T) {
 }
 
 func TestLifecycle_AddAliases(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	err := d.AddAliases(ctx(), fakegraph.ContosoAdeleID, "AdeleV@contoso.com", []string{"adele.vance@contoso.com", "sales@contoso.com"})
@@ -162,6 +164,7 @@ func TestLifecycle_AddAliases(t *testing.T) {
 }
 
 func TestLifecycle_DeletedUserAndRestore(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	if err := d.DeleteUser(ctx(), fakegraph.ContosoMeganID); err != nil {
@@ -202,6 +205,7 @@ func TestLifecycle_DeletedUserAndRestore(t *testing.T) {
 }
 
 func TestLifecycle_Licences(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	skus, err := d.SKUs(ctx())
@@ -255,6 +259,7 @@ func TestLifecycle_Licences(t *testing.T) {
 }
 
 func TestLifecycle_UserGroups(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	gs, err := d.UserGroups(ctx(), fakegraph.ContosoAdeleID)

@@ -17,7 +17,7 @@ const tenant = fakegraph.ContosoTenantID
 
 func newSim(t *testing.T) *fakegraph.Server {
 	t.Helper()
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()
 	t.Cleanup(sim.Close)
 	return sim
@@ -42,6 +42,7 @@ func connect(t *testing.T, sim *fakegraph.Server, secret string) *m365.Directory
 func ctx() context.Context { return context.Background() }
 
 func TestDirectory_User(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	t.Run("OK", func(t *testing.T) {
@@ -74,6 +75,7 @@ func TestDirectory_User(t *testing.T) {
 }
 
 func TestDirectory_BadSecret(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, "wrong")
 	_, err := d.User(ctx(), "AdeleV@contoso.com")
@@ -83,6 +85,7 @@ func TestDirectory_BadSecret(t *testing.T) {
 }
 
 func TestDirectory_ResetPassword(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	u, _ := d.User(ctx(), "AdeleV@contoso.com")
@@ -106,6 +109,7 @@ func TestDirectory_ResetPassword(t *testing.T) {
 // gzip, which Graph (and the simulated tenant) reject. Every client must
 // succeed, and every PATCH on the wire must be valid gzip.
 func TestThrottledPatchOnFreshClients(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	const clients = 25
 	for i := range clients {
@@ -139,6 +143,7 @@ func TestThrottledPatchOnFreshClients(t *testing.T) {
 }
 
 func TestDirectory_ThrottledTooLong(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "revokeSignInSessions", Status: 429, RetryAfter: "0", Times: 10})
@@ -149,6 +154,7 @@ func TestDirectory_ThrottledTooLong(t *testing.T) {
 }
 
 func TestDirectory_Changes(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	t.Run("SyncedBlockRefused", func(t *testing.T) {
@@ -200,10 +206,12 @@ func TestDirectory_Changes(t *testing.T) {
 		}
 	})
 	t.Run("Revoke", func(t *testing.T) {
+		// Seeded users have sessions valid from their last password change.
+		before, _ := sim.User(tenant, "AdeleV@contoso.com")
 		if err := d.RevokeSessions(ctx(), "AdeleV@contoso.com"); err != nil {
 			t.Fatal(err)
 		}
-		if u, _ := sim.User(tenant, "AdeleV@contoso.com"); u.SignInSessionsValidFrom.IsZero() {
+		if u, _ := sim.User(tenant, "AdeleV@contoso.com"); !u.SignInSessionsValidFrom.After(before.SignInSessionsValidFrom) {
 			t.Fatal("sessions not revoked")
 		}
 	})
@@ -240,6 +248,7 @@ func TestDirectory_Changes(t *testing.T) {
 }
 
 func TestDirectory_UserDetails(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	u, _ := d.User(ctx(), "admin@contoso.com")
@@ -275,6 +284,7 @@ func TestDirectory_UserDetails(t *testing.T) {
 // TestFractionalRetryAfter: Graph's "Retry-After: 0.4" means 400 ms, not
 // the zero that kiota's own handler makes of it.
 func TestFractionalRetryAfter(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "revokeSignInSessions", Status: 429, RetryAfter: "0.4"})
@@ -292,6 +302,7 @@ func TestFractionalRetryAfter(t *testing.T) {
 }
 
 func TestBulkApplyAndUsers(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	var ids []string

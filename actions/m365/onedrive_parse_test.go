@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseSharePointURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		host string
@@ -46,6 +47,7 @@ func TestParseSharePointURL(t *testing.T) {
 }
 
 func TestCSOMError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		status int
@@ -73,6 +75,7 @@ func TestCSOMError(t *testing.T) {
 }
 
 func TestDeletedUserOriginalUPN(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ id, upn, want string }{
 		{"6f8476ea-fbf0-41b7-92a0-7e8b9fb06683", "6f8476eafbf041b792a07e8b9fb06683AdeleV@contoso.com", "AdeleV@contoso.com"},
 		{"6f8476ea-fbf0-41b7-92a0-7e8b9fb06683", "AdeleV@contoso.com", "AdeleV@contoso.com"},
@@ -86,6 +89,7 @@ func TestDeletedUserOriginalUPN(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	pw := `Xk4$m<n>P7"#&`
 	err := redact(&actions.Error{Code: actions.EINVALID, Message: "Microsoft 365 refused: bad password " + pw,
 		Detail: `graph 400: {"password":"Xk4$m\u003cn\u003eP7\"#\u0026"} Xk4$m&lt;n&gt;P7&#34;#&amp;`}, pw)
@@ -95,6 +99,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestItemName(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"Sales", "Sales"},
 		{"Sales: EMEA / APAC", "Sales- EMEA - APAC"},

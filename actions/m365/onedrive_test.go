@@ -11,6 +11,7 @@ import (
 )
 
 func TestOneDrive_URL(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	t.Run("OK", func(t *testing.T) {
@@ -33,6 +34,7 @@ func TestOneDrive_URL(t *testing.T) {
 // would be (the simulated tenant runs it for a delegated token, see
 // internal/fakegraph's CSOM tests).
 func TestOneDrive_Provision(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	t.Run("ErrAppOnly", func(t *testing.T) {
@@ -83,6 +85,7 @@ func TestOneDrive_Provision(t *testing.T) {
 }
 
 func TestOneDrive_AddShortcut(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	tests := []struct {

@@ -26,6 +26,7 @@ func (c *stepClock) Sleep(_ context.Context, d time.Duration) error {
 // once, then one per 50 ms (3,000 per 150 s); a write quota 429 empties
 // it; a negative limit turns pacing off.
 func TestWriteBucket(t *testing.T) {
+	t.Parallel()
 	clock := &stepClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	b := newWriteBucket(RetryPolicy{Clock: clock})
 	start := clock.Now()

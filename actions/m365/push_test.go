@@ -110,6 +110,7 @@ func checkNoLeak(t *testing.T, sim *fakegraph.Server, spy *secretSpy, logs *logB
 }
 
 func TestMFAPush_Answers(t *testing.T) {
+	t.Parallel()
 	const upn = "IsaiahL@contoso.com"
 	tests := []struct {
 		name   string
@@ -145,6 +146,7 @@ func TestMFAPush_Answers(t *testing.T) {
 }
 
 func TestMFAPush_NoAuthenticator(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, spy, logs := connectPush(t, sim)
 	_, err := d.SendMFAPush(ctx(), "AdeleV@contoso.com")
@@ -158,6 +160,7 @@ func TestMFAPush_NoAuthenticator(t *testing.T) {
 // TestMFAPush_SecretPropagation: Entra refuses a brand-new secret for a
 // moment; the token request is tried again.
 func TestMFAPush_SecretPropagation(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, spy, logs := connectPush(t, sim)
 	spy.refuse = 2
@@ -178,6 +181,7 @@ func TestMFAPush_SecretPropagation(t *testing.T) {
 // TestMFAPush_RemovedWhenCancelled: the secret goes even when the
 // caller gives up while the push waits.
 func TestMFAPush_RemovedWhenCancelled(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	sim.SetPushAnswer(tenant, "IsaiahL@contoso.com", fakegraph.PushNoAnswer)
 	sim.SetPushTimeout(5 * time.Second)
@@ -194,6 +198,7 @@ func TestMFAPush_RemovedWhenCancelled(t *testing.T) {
 // TestMFAPush_RemovalFails: a secret that cannot be removed is logged as
 // a warning, without the secret.
 func TestMFAPush_RemovalFails(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, spy, logs := connectPush(t, sim)
 	sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "/removePassword", Status: 500})
@@ -215,6 +220,7 @@ func TestMFAPush_RemovalFails(t *testing.T) {
 }
 
 func TestMFAPush_Errors(t *testing.T) {
+	t.Parallel()
 	t.Run("ErrForbidden", func(t *testing.T) {
 		sim := newSim(t)
 		sim.SetPermissions(tenant, []string{"Application.Read.All"})
@@ -251,6 +257,7 @@ func TestMFAPush_Errors(t *testing.T) {
 // TestMFAPush_AddsMissingApp: a tenant without the MFA client's service
 // principal gets one, as the reference does, and the push goes out.
 func TestMFAPush_AddsMissingApp(t *testing.T) {
+	t.Parallel()
 	const upn = "IsaiahL@contoso.com"
 	sim := newSim(t)
 	sim.RemoveServicePrincipal(tenant, fakegraph.MFAAppID)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSecurity_SignIns(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	t.Run("OK", func(t *testing.T) {
@@ -59,6 +60,7 @@ func TestSecurity_SignIns(t *testing.T) {
 }
 
 func TestSecurity_InboxRules(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	t.Run("OK", func(t *testing.T) {
@@ -161,6 +163,7 @@ func TestSecurity_InboxRules(t *testing.T) {
 }
 
 func TestSecurity_NewApps(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	t.Run("OK", func(t *testing.T) {
@@ -231,6 +234,7 @@ func TestSecurity_NewApps(t *testing.T) {
 }
 
 func TestAuthMethods_Created(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d, _ := connectSides(t, sim)
 	methods, err := d.AuthMethods(ctx(), fakegraph.ContosoIsaiahID)

@@ -54,6 +54,7 @@ func dir(t *testing.T, c *m365.Connector, tenantID string) *m365.Directory {
 // TestTokenPerTenant: each tenant's calls carry that tenant's token and
 // see that tenant's users only.
 func TestTokenPerTenant(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	c := connector(t, sim)
 	contoso, fabrikam := dir(t, c, fakegraph.ContosoTenantID), dir(t, c, fakegraph.FabrikamTenantID)
@@ -78,6 +79,7 @@ func TestTokenPerTenant(t *testing.T) {
 }
 
 func TestCustomersAndOrganization(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	c := connector(t, sim)
 	custs, err := dir(t, c, fakegraph.PartnerTenantID).Customers(ctx())
@@ -101,6 +103,7 @@ func TestCustomersAndOrganization(t *testing.T) {
 }
 
 func TestPermissionsFromToken(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	sim.SetPermissions(fakegraph.FabrikamTenantID, []string{"User.Read.All", "User.ReadWrite.All"})
 	c := connector(t, sim)
@@ -124,6 +127,7 @@ func TestPermissionsFromToken(t *testing.T) {
 }
 
 func TestConsentErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		code string
 		want string
@@ -150,6 +154,7 @@ func TestConsentErrors(t *testing.T) {
 }
 
 func TestFindUsers(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	d := dir(t, connector(t, sim), fakegraph.FabrikamTenantID)
 	found, err := d.FindUsers(ctx(), "alexw", 6)
@@ -161,6 +166,7 @@ func TestFindUsers(t *testing.T) {
 // TestBulkWithThrottledItems: 10% of $batch items throttled; every write
 // ends done and none is sent twice after it succeeded.
 func TestBulkWithThrottledItems(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	d := connect(t, sim, fakegraph.DefaultClientSecret)
 	var ops []actions.Op
@@ -191,6 +197,7 @@ func TestBulkWithThrottledItems(t *testing.T) {
 }
 
 func TestClouds(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"global", "usgov", "usgovdod", "china"} {
 		c, err := m365.CloudByName(name)
 		if err != nil || !strings.HasPrefix(c.GraphURL, "https://") || !strings.HasPrefix(c.AuthorityHost, "https://login.") {
@@ -206,6 +213,7 @@ func TestClouds(t *testing.T) {
 }
 
 func TestCertificateCredential(t *testing.T) {
+	t.Parallel()
 	certPEM := func(key any, pub any) []byte {
 		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cippbot"},
 			NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
@@ -236,6 +244,7 @@ func TestCertificateCredential(t *testing.T) {
 // TestTokenFetchedOnceUnderConcurrency: twenty calls at once on a new
 // connector get one token between them.
 func TestTokenFetchedOnceUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	sim := multiSim(t)
 	d := dir(t, connector(t, sim), fakegraph.FabrikamTenantID)
 	var wg sync.WaitGroup

@@ -23,6 +23,7 @@ func roleStrings(rs []actions.RoleHeld) []string {
 // the per-user reads find: held directly, through a role-assignable
 // group, or eligible.
 func TestTenantRolesMatchPerUser(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	if err := sim.AssignRole(fakegraph.ContosoTenantID, "AdeleV@contoso.com", "User Administrator"); err != nil {
 		t.Fatal(err)
@@ -79,6 +80,7 @@ func TestTenantRolesMatchPerUser(t *testing.T) {
 // DirectoryRoles reads for their IDs, in one round trip; a missing user
 // is ENOTFOUND.
 func TestUsersWithRoles(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	if err := sim.AssignRole(fakegraph.ContosoTenantID, "AdeleV@contoso.com", "User Administrator"); err != nil {
 		t.Fatal(err)

@@ -101,7 +101,7 @@ func TestDirectory_ResetPasswordWriteback(t *testing.T) {
 	t.Run("ErrCannotFollow", func(t *testing.T) {
 		// A User Administrator may start a non-admin's reset, but only the
 		// authentication administrators may read how it went.
-		sim := fakegraph.New(fakegraph.Options{})
+		sim := fakegraph.NewTest(t, fakegraph.Options{})
 		seed := fakegraph.PartnerSeed()
 		seed.Relationships[0].Roles = []string{"User Administrator"}
 		if err := sim.AddTenant(seed); err != nil {

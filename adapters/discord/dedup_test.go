@@ -62,7 +62,7 @@ func startOn(t *testing.T, fd *fakediscord.Server, c *clock, dedup bot.Deduper, 
 func newFakeDiscord(t *testing.T) (*fakediscord.Server, *clock) {
 	t.Helper()
 	c := &clock{t: time.Now()}
-	fd := fakediscord.New(fakediscord.Options{Now: c.Now})
+	fd := fakediscord.NewTest(t, fakediscord.Options{Now: c.Now})
 	t.Cleanup(fd.Close)
 	fd.AddChannel(ch, "", riley, sam)
 	return fd, c

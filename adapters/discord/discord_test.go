@@ -44,7 +44,7 @@ func (f handlerFunc) Handle(ctx context.Context, ev bot.Event, r bot.Responder) 
 func newAdapter(t *testing.T, h discord.Handler) (*discord.Adapter, *fakediscord.Server, *clock) {
 	t.Helper()
 	c := &clock{t: time.Now()}
-	fd := fakediscord.New(fakediscord.Options{Now: c.Now})
+	fd := fakediscord.NewTest(t, fakediscord.Options{Now: c.Now})
 	t.Cleanup(fd.Close)
 	fd.AddChannel(ch, "", riley, sam)
 	a, err := discord.New(discord.Config{BotToken: fakediscord.DefaultBotToken, AppID: fakediscord.DefaultAppID,

@@ -282,7 +282,7 @@ func option(name string, typ int, v any) map[string]any {
 // people type: quotes, backslashes, newlines, apostrophes, emoji.
 func realInteractions(tb testing.TB) [][]byte {
 	const channel, user = "2000000000000000001", "3000000000000000001"
-	fd := fakediscord.New(fakediscord.Options{})
+	fd := fakediscord.NewTest(tb, fakediscord.Options{})
 	defer fd.Close()
 	fd.AddChannel(channel, "", user)
 	out := [][]byte{fd.Ping().Body}

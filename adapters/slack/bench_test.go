@@ -32,7 +32,7 @@ func (h slowHandler) Handle(ctx context.Context, ev bot.Event, r bot.Responder) 
 // and reports the acknowledgement latency: Slack drops what is not
 // acknowledged within 3 s. Run with -benchtime=1x.
 func BenchmarkAckLatency(b *testing.B) {
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := fakeslack.NewTest(b, fakeslack.Options{})
 	defer fs.Close()
 	a, err := slack.New(slack.Config{BotToken: fakeslack.DefaultBotToken, SigningSecret: fakeslack.DefaultSigningSecret,
 		APIURL: fs.APIURL()}, slowHandler{500 * time.Millisecond})

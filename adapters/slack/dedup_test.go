@@ -128,7 +128,7 @@ func clickForm(fs *fakeslack.Server, value string) []byte {
 
 func newFakeSlack(t *testing.T) *fakeslack.Server {
 	t.Helper()
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := fakeslack.NewTest(t, fakeslack.Options{})
 	t.Cleanup(fs.Close)
 	fs.AddChannel("COPS", "ops", "URILEY", "USAM", fakeslack.DefaultBotUserID)
 	return fs

@@ -96,7 +96,7 @@ func capture(tb testing.TB) (*httptest.Server, func() []byte) {
 // approval card's button, and returns the slash command's form body and the
 // click's block_actions JSON payload, exactly as they were sent.
 func realRequests(tb testing.TB) (slashForm, blockActions []byte) {
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := fakeslack.NewTest(tb, fakeslack.Options{})
 	defer fs.Close()
 	fs.AddChannel("COPS", "ops", fakeslack.DefaultBotUserID, "URILEY", "USAM")
 	target, body := capture(tb)

@@ -28,6 +28,7 @@ func (r *run) lastAudit(t *testing.T) string {
 }
 
 func TestResetMFA(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, "/cipp reset-mfa MeganB@contoso.com", "approve 1", "/as sam", "approve 1")
 	if !strings.Contains(out, "Approval needed: reset-mfa") || !strings.Contains(out, "You cannot approve your own request") {
@@ -56,6 +57,7 @@ func TestResetMFA(t *testing.T) {
 }
 
 func TestSetMFA(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, "/cipp set-mfa AdeleV@contoso.com enforced", "/as sam", "approve 1")
 	if !strings.Contains(out, "AdeleV@contoso.com: per-user MFA enforced") {
@@ -71,6 +73,7 @@ func TestSetMFA(t *testing.T) {
 }
 
 func TestRemoveFromGroup(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	g, _ := r.sim.Group(fakegraph.ContosoTenantID, "Sales and Marketing")
 	var member string
@@ -102,6 +105,7 @@ func TestRemoveFromGroup(t *testing.T) {
 }
 
 func TestEditUser(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, `/cipp edit-user AdeleV@contoso.com jobTitle="Store Manager" department= usageLocation=gb`)
 	if !strings.Contains(out, "AdeleV@contoso.com: updated") || strings.Contains(out, "Approval needed") {

@@ -12,6 +12,7 @@ import (
 // Microsoft's app-only rule for passwordProfile), the chat names the
 // role, not only a permission.
 func TestForbiddenNamesRole(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	must(t, r.sim.SetAppRoles(fakegraph.ContosoTenantID))
 	before, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com")
@@ -39,6 +40,7 @@ func TestForbiddenNamesRole(t *testing.T) {
 // which supports no application permission; cippbot says so before
 // anyone is asked to approve, and nothing is sent.
 func TestSyncedPasswordResetRefusedUpFront(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, `/cipp reset-password GradyA@contoso.com reason="locked out"`)
 	if !strings.Contains(out, "GradyA@contoso.com is synced from on-premises AD: resetting a synced user's password (with writeback) needs a signed-in admin (delegated access), which cippbot's app-only access cannot do") ||

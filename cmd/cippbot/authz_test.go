@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/internal/fakediscord"
@@ -195,8 +194,7 @@ func testInsider(t *testing.T, c insiderChat) {
 				c.private(t, pNobody, "needs the helpdesk role")
 			}
 		}
-		time.Sleep(500 * time.Millisecond) // the last refusals are written after the ack
-		c.stop(t)
+		c.stop(t) // the last refusals are written after the ack, before serve stops
 		db := store.NewDB(c.dbPath())
 		must(t, db.Open())
 		defer db.Close()
@@ -278,6 +276,7 @@ func (s slackInsider) stop(t *testing.T)      { s.r.stop(t) }
 func (s slackInsider) dbPath() string         { return s.r.path }
 
 func TestSlackInsider(t *testing.T) {
+	t.Parallel()
 	s := slackInsider{}
 	ids := func(p string) string { return s.id(p) }
 	s.r = startSlack(t, false, slackOpts{reasonRequired: true, setup: insiderSetup(ids)})
@@ -335,6 +334,7 @@ func (d discordInsider) stop(t *testing.T)      { d.r.stop(t) }
 func (d discordInsider) dbPath() string         { return d.r.path }
 
 func TestDiscordInsider(t *testing.T) {
+	t.Parallel()
 	d := discordInsider{}
 	ids := func(p string) string { return d.id(p) }
 	d.r = startDiscordOpts(t, discordOpts{reasonRequired: true, setup: insiderSetup(ids)})

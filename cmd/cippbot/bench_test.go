@@ -17,7 +17,7 @@ import (
 func BenchmarkIdleServeRSS(b *testing.B) {
 	dir := b.TempDir()
 	bin := buildBinary(b, dir)
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := fakeslack.NewTest(b, fakeslack.Options{})
 	defer fs.Close()
 	for b.Loop() {
 		cmd := startServeBinary(b, bin, fs, filepath.Join(dir, "serve.db"), "127.0.0.1:18765", 20*time.Second)

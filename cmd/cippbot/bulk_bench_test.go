@@ -25,7 +25,7 @@ const bulkTenant = "b3a1c0de-0000-4000-8000-00000000b01c"
 // (4 in flight), nothing else. Run with -benchtime=1x.
 func BenchmarkApproveToLastWrite1000(b *testing.B) {
 	const n = 1000
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(b, fakegraph.Options{})
 	sim.Start()
 	b.Cleanup(sim.Close)
 	seed := fakegraph.TenantSeed{ID: bulkTenant, DisplayName: "Bulk", Domains: []string{"bulk.example", "bulk.onmicrosoft.com"}}

@@ -66,6 +66,11 @@ type Config struct {
 
 	// Teams (TEAMS_*; see teams.go).
 	Teams TeamsConfig
+
+	// noSync skips the store's fsync after each commit (store.DB.NoSync).
+	// Only in-process tests set it, on stores that die with them; no flag
+	// or variable does.
+	noSync bool
 }
 
 // minAuditKey is the shortest audit key accepted, in bytes.

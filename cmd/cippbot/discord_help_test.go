@@ -16,6 +16,7 @@ import (
 // it arrives in several, each within the limit, and every action and the
 // admin section show.
 func TestDiscordHelpWhole(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.deliver(t, r.fd.Command(dChan, riley, command("help")))
 	want := []string{"Approvals and admin:", "/cipp help <action> for details."}

@@ -67,7 +67,7 @@ type discordOpts struct {
 
 func startDiscordOpts(t *testing.T, o discordOpts) *discordRun {
 	t.Helper()
-	r := &discordRun{sim: fakegraph.New(fakegraph.Options{}), fd: fakediscord.New(fakediscord.Options{}),
+	r := &discordRun{sim: fakegraph.NewTest(t, fakegraph.Options{}), fd: fakediscord.NewTest(t, fakediscord.Options{}),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, reasonOptional: []string{"all"}}
 	if o.reasonRequired {
 		r.reasonOptional = nil
@@ -89,6 +89,7 @@ func startDiscordOpts(t *testing.T, o discordOpts) *discordRun {
 	must(t, db.Close())
 
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = r.path
 	cfg.ReasonOptional = r.reasonOptional
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
@@ -162,6 +163,7 @@ func (r *discordRun) wait(t *testing.T, what string, match func(fakediscord.Mess
 var customApprove = regexp.MustCompile(`"custom_id":"(approve [0-9a-f]+)"`)
 
 func TestDiscordResetPassword(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	cmd := r.fd.Command(dChan, riley, command("reset-password",
 		opt("user", 3, "AdeleV@contoso.com"), opt("must-change", 5, true), opt("reason", 3, "locked out")))
@@ -226,6 +228,7 @@ func TestDiscordResetPassword(t *testing.T) {
 }
 
 func TestDiscordSignatures(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	ping := r.fd.Ping()
 	resp, err := r.fd.Deliver(r.url, ping)
@@ -246,7 +249,7 @@ func TestDiscordSignatures(t *testing.T) {
 		{"Future", r.fd.Sign(in.Body, time.Now().Add(10*time.Minute)), in.Body},
 		{"Tampered", r.fd.Sign(in.Body, time.Now()), []byte(strings.Replace(string(in.Body), "delete-user", "block-signin", 1))},
 		{"OtherKey", func() http.Header {
-			other := fakediscord.New(fakediscord.Options{})
+			other := fakediscord.NewTest(t, fakediscord.Options{})
 			defer other.Close()
 			return other.Sign(in.Body, time.Now())
 		}(), in.Body},
@@ -264,7 +267,7 @@ func TestDiscordSignatures(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	r.stop(t) // serve has finished whatever the requests started
 	for _, c := range r.fd.Calls() {
 		if strings.Contains(c.Path, "/interactions/") || strings.Contains(c.Path, "/messages") {
 			t.Errorf("a forged request led to %s %s", c.Method, c.Path)
@@ -273,13 +276,14 @@ func TestDiscordSignatures(t *testing.T) {
 }
 
 func TestDiscordRepeatedInteractionRunsOnce(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	in := r.fd.Command(dChan, riley, command("revoke-sessions", opt("user", 3, "AdeleV@contoso.com")))
 	for range 3 {
 		r.deliver(t, in)
 	}
 	r.wait(t, "result", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "sessions revoked") })
-	time.Sleep(300 * time.Millisecond)
+	r.stop(t) // serve has finished whatever the deliveries started
 	var revokes int
 	for _, q := range r.sim.Requests() {
 		if strings.HasSuffix(q.Path, "revokeSignInSessions") {
@@ -292,6 +296,7 @@ func TestDiscordRepeatedInteractionRunsOnce(t *testing.T) {
 }
 
 func TestDiscordRefusalIsEphemeral(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.deliver(t, r.fd.Command(dChan, riley, command("block-signin", opt("user", 3, "GradyA@contoso.com"))))
 	m := r.wait(t, "refusal", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "synced from on-premises") })
@@ -304,6 +309,7 @@ func TestDiscordRefusalIsEphemeral(t *testing.T) {
 // run, and one command per area holding that area's actions, each action
 // once.
 func TestDiscordRegistration(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	type option struct {
 		Name     string   `json:"name"`
@@ -350,12 +356,14 @@ func TestDiscordRegistration(t *testing.T) {
 
 // TestDiscordRun: /cipp run takes a command as typed in Slack.
 func TestDiscordRun(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.deliver(t, r.fd.Command(dChan, riley, command("run", opt("command", 3, `revoke-sessions AdeleV@contoso.com reason="lost phone"`))))
 	r.wait(t, "result", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "sessions revoked") })
 }
 
 func TestDiscordRateLimitedThenPosted(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.fd.RateLimit("POST", "/channels/", 1, 0.01)
 	r.deliver(t, r.fd.Command(dChan, riley, command("revoke-sessions", opt("user", 3, "AdeleV@contoso.com"))))
@@ -374,6 +382,7 @@ func TestDiscordRateLimitedThenPosted(t *testing.T) {
 }
 
 func TestDiscordMissingAccessExplained(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.deliver(t, r.fd.Command("2000000000000000999", riley, command("delete-user", opt("user", 3, "AdeleV@contoso.com"))))
 	m := r.wait(t, "explanation", func(m fakediscord.Message) bool { return strings.Contains(m.Content, "cannot post in this channel") })
@@ -385,6 +394,7 @@ func TestDiscordMissingAccessExplained(t *testing.T) {
 // TestDiscordReasonModal: the question's button opens a modal, and its
 // answer becomes the card's reason.
 func TestDiscordReasonModal(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t, true)
 	r.deliver(t, r.fd.Command(dChan, riley, command("block-signin", opt("user", 3, "AdeleV@contoso.com"))))
 	ask := r.wait(t, "question", func(m fakediscord.Message) bool {
@@ -426,6 +436,7 @@ func TestDiscordReasonModal(t *testing.T) {
 // modal shows its first five inputs, required first, and the submission
 // becomes the request.
 func TestDiscordAddUserForm(t *testing.T) {
+	t.Parallel()
 	r := startDiscord(t)
 	r.deliver(t, r.fd.Command(dChan, riley, command("add-user")))
 	ask := r.wait(t, "form", func(m fakediscord.Message) bool {

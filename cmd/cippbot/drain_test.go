@@ -20,8 +20,9 @@ import (
 	"github.com/cippbot/cippbot/store"
 )
 
-// binaryRun is the built cippbot serving Slack over HTTP against a fake
-// Slack and the simulated tenant, as a separate process.
+// binaryRun is cippbot serving Slack over HTTP against a fake Slack and
+// the simulated tenant, as a separate process: the test binary itself,
+// run as cippbot (see TestMain), so that nothing has to be built.
 type binaryRun struct {
 	bin, data, addr string
 	env             []string
@@ -35,19 +36,18 @@ type binaryRun struct {
 func newBinaryRun(t *testing.T) *binaryRun {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("runs cippbot as a separate process")
 	}
 	dir := t.TempDir()
-	r := &binaryRun{bin: filepath.Join(dir, "cippbot"), data: filepath.Join(dir, "serve.db")}
-	if out, err := exec.Command("go", "build", "-o", r.bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	r.sim = fakegraph.New(fakegraph.Options{})
+	bin, err := os.Executable()
+	must(t, err)
+	r := &binaryRun{bin: bin, data: filepath.Join(dir, "serve.db")}
+	r.sim = fakegraph.NewTest(t, fakegraph.Options{})
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	certFile := filepath.Join(dir, "sim.pem")
 	must(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.sim.Certificate().Raw}), 0o600))
-	r.fs = fakeslack.New(fakeslack.Options{})
+	r.fs = fakeslack.NewTest(t, fakeslack.Options{})
 	t.Cleanup(r.fs.Close)
 	r.fs.AddChannel("COPS", "ops", "URILEY", fakeslack.DefaultBotUserID)
 
@@ -62,7 +62,7 @@ func newBinaryRun(t *testing.T) *binaryRun {
 	must(t, err)
 	r.addr = ln.Addr().String()
 	ln.Close()
-	r.env = append(os.Environ(), "CIPPBOT_DATA="+r.data, "CIPPBOT_LISTEN="+r.addr, "SSL_CERT_FILE="+certFile,
+	r.env = append(os.Environ(), runAsMain+"=1", "CIPPBOT_DATA="+r.data, "CIPPBOT_LISTEN="+r.addr, "SSL_CERT_FILE="+certFile,
 		"AZURE_CLIENT_ID="+fakegraph.DefaultClientID, "AZURE_CLIENT_SECRET="+fakegraph.DefaultClientSecret,
 		"CIPPBOT_GRAPH_URL="+r.sim.URL(), "AZURE_AUTHORITY_HOST="+r.sim.URL()+"/",
 		"SLACK_BOT_TOKEN="+fakeslack.DefaultBotToken, "SLACK_SIGNING_SECRET="+fakeslack.DefaultSigningSecret,
@@ -113,16 +113,26 @@ func (r *binaryRun) revokes() int {
 	return n
 }
 
-// TestSIGTERMDrains runs the real binary, sends a command whose Graph call
-// is slow, and sends SIGTERM while it runs: serve stops listening, lets the
-// work finish, posts the result, writes the audit and exits 0.
+// TestSIGTERMDrains runs cippbot as a process, sends a command and sends
+// SIGTERM while its Graph call is in flight: serve stops listening, lets
+// the work finish, posts the result, writes the audit and exits 0.
 func TestSIGTERMDrains(t *testing.T) {
+	t.Parallel()
 	r := newBinaryRun(t)
 	r.start(t)
-	r.sim.SetLatency(2 * time.Second) // the Graph call is under way when SIGTERM comes
+	adele, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com")
+	hold := r.sim.Hold("POST", "/revokeSignInSessions")
+	defer hold.Release()
 	r.slash(t, "revoke-sessions AdeleV@contoso.com")
-	time.Sleep(500 * time.Millisecond)
+	waitFor(t, hold.Arrived(), "the revoke to reach the tenant", r.logs)
 	must(t, r.cmd.Process.Signal(syscall.SIGTERM))
+	// serve must not exit while the revoke is still in flight.
+	select {
+	case err := <-r.done:
+		t.Fatalf("serve exited with %v before the in-flight revoke was answered\n%s", err, r.logs.String())
+	case <-time.After(200 * time.Millisecond):
+	}
+	hold.Release()
 	select {
 	case err := <-r.done:
 		if err != nil {
@@ -140,7 +150,8 @@ func TestSIGTERMDrains(t *testing.T) {
 	if !posted {
 		t.Errorf("the in-flight request's result was not posted\n%s", r.logs.String())
 	}
-	if u, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com"); u.SignInSessionsValidFrom.IsZero() {
+	// Seeded users have sessions valid from their last password change.
+	if u, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com"); !u.SignInSessionsValidFrom.After(adele.SignInSessionsValidFrom) {
 		t.Error("the in-flight request did not finish")
 	}
 	if _, err := http.Get("http://" + r.addr + "/healthz"); err == nil || !errors.Is(err, syscall.ECONNREFUSED) && !strings.Contains(err.Error(), "refused") {
@@ -163,24 +174,23 @@ func TestSIGTERMDrains(t *testing.T) {
 // start marks it "outcome unknown", tells the requester and never runs it
 // again.
 func TestKillMarksOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	r := newBinaryRun(t)
 	r.start(t)
-	r.sim.SetLatency(2 * time.Second)
+	hold := r.sim.Hold("POST", "/revokeSignInSessions")
+	defer hold.Release()
 	r.slash(t, "revoke-sessions AdeleV@contoso.com")
-	// The roles are read just before the run starts; once that answer is
-	// in, the revoke goes out and takes 2 s: kill in the middle of it.
-	deadline := time.Now().Add(20 * time.Second)
-	for !r.sawRoles() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(time.Second)
+	waitFor(t, hold.Arrived(), "the revoke to reach the tenant", r.logs)
 	must(t, r.cmd.Process.Kill())
 	<-r.done
-	// The revoke in flight when serve died still reaches the simulated
-	// tenant when its latency is over; count only after that.
-	time.Sleep(2500 * time.Millisecond)
-	r.sim.SetLatency(0)
+	// The revoke in flight when serve died is answered (and recorded)
+	// once it is let go; count only after that.
+	hold.Release()
+	waitFor(t, hold.Done(), "the held revoke to be answered", r.logs)
 	before := r.revokes()
+	if before == 0 {
+		t.Fatal("no revoke recorded")
+	}
 
 	r.start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -190,12 +200,12 @@ func TestKillMarksOutcomeUnknown(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("requester not told: %v\n%s", err, r.logs.String())
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Once serve has stopped, whatever it was going to send has been sent.
+	must(t, r.cmd.Process.Signal(syscall.SIGTERM))
+	<-r.done
 	if after := r.revokes(); after != before {
 		t.Errorf("the interrupted request was sent again (%d → %d)", before, after)
 	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	<-r.done
 	db := store.NewDB(r.data)
 	must(t, db.Open())
 	defer db.Close()
@@ -209,5 +219,16 @@ func TestKillMarksOutcomeUnknown(t *testing.T) {
 	}
 	if !unknown {
 		t.Error("no 'outcome unknown' audit record")
+	}
+}
+
+// waitFor waits up to 20 s for ch to be closed, failing the test with the
+// process's logs if it is not.
+func waitFor(t *testing.T, ch <-chan struct{}, what string, logs *syncBuffer) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("timed out waiting for %s\n%s", what, logs.String())
 	}
 }

@@ -141,6 +141,7 @@ func seqKeyOf(seq uint64) []byte {
 // saying to restore from a backup, without a crash, and leaves the file as
 // it was.
 func TestDamagedStoreRefused(t *testing.T) {
+	t.Parallel()
 	r := newBinaryRun(t)
 	appendRecords(t, r.data, "", 300)
 	good, err := os.ReadFile(r.data)
@@ -192,6 +193,7 @@ func TestDamagedStoreRefused(t *testing.T) {
 // decision deleted, the keyed records dropped), rechaining every hash and
 // the head: verify with the key fails every time.
 func TestKeyedAuditRewriteFailsVerify(t *testing.T) {
+	t.Parallel()
 	r := newBinaryRun(t)
 	appendRecords(t, r.data, "", 3)
 	appendRecords(t, r.data, testAuditKey, 4)
@@ -237,6 +239,7 @@ func TestKeyedAuditRewriteFailsVerify(t *testing.T) {
 // unkeyed trail and rechains the head: plain verify cannot tell, verify
 // against the head published earlier can.
 func TestVerifyHeadCatchesDroppedRecords(t *testing.T) {
+	t.Parallel()
 	r := newBinaryRun(t)
 	recs := appendRecords(t, r.data, "", 6)
 	head := fmt.Sprintf("%d:%s", recs[5].Seq, recs[5].Hash)
@@ -259,6 +262,7 @@ func TestVerifyHeadCatchesDroppedRecords(t *testing.T) {
 // TestBackupWhileServing takes a backup while serve runs and holds the
 // file's lock: the copy verifies, and serve goes on.
 func TestBackupWhileServing(t *testing.T) {
+	t.Parallel()
 	r := newBinaryRun(t)
 	appendRecords(t, r.data, testAuditKey, 5)
 	r.env = withEnv(r.env, "CIPPBOT_AUDIT_KEY="+testAuditKey, "LOG_LEVEL=info")

@@ -13,6 +13,7 @@ import (
 // turns the rules off, keeping them, and deletes them only with
 // --delete.
 func TestHiddenInboxRule(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	isaiah := "IsaiahL@contoso.com"
 	out := r.session(t, "/cipp research-compromise "+isaiah)
@@ -44,6 +45,7 @@ func TestHiddenInboxRule(t *testing.T) {
 // Cmdlets about one mailbox are routed by that mailbox, those about the
 // organization by the system mailbox.
 func TestMailboxCmdletsAnchored(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	adele := "AdeleV@contoso.com"
 	r.session(t, `/cipp set-ooo `+adele+` message="Back Monday"`)
@@ -71,6 +73,7 @@ func TestMailboxCmdletsAnchored(t *testing.T) {
 // Out-of-office times without an offset are the mailbox's own time
 // zone, and the reply says so; times with one stay as given.
 func TestOutOfOfficeInMailboxTimeZone(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	enrico := "EnricoC@contoso.com" // W. Europe Standard Time
 	out := r.session(t, `/cipp set-ooo `+enrico+` message="In ferie" start=2026-12-24T09:00 end=2026-12-28T17:00`)

@@ -184,9 +184,9 @@ func BenchmarkCommandToCard(b *testing.B) {
 // that sends one destructive command and returns how long its card took,
 // and one that stops serve.
 func startCardServe(b *testing.B, path string) (cmdToCard func() time.Duration, stop func()) {
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(b, fakegraph.Options{})
 	sim.Start()
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := fakeslack.NewTest(b, fakeslack.Options{})
 	fs.AddChannel("COPS", "ops", "URILEY", "USAM", fakeslack.DefaultBotUserID)
 
 	cfg := DefaultConfig()
@@ -260,7 +260,7 @@ func startCardServe(b *testing.B, path string) (cmdToCard func() time.Duration, 
 func BenchmarkIdleServeRSSHistory(b *testing.B) {
 	path := historyStore(b)
 	bin := buildBinary(b, b.TempDir())
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := fakeslack.NewTest(b, fakeslack.Options{})
 	defer fs.Close()
 	for b.Loop() {
 		cmd := startServeBinary(b, bin, fs, path, "127.0.0.1:18766", 60*time.Second)

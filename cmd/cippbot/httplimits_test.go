@@ -44,7 +44,7 @@ func fdsFor(t *testing.T, n int) int {
 }
 
 // TestSlowClients opens 3,000 loopback connections that each send a
-// request's headers and then one byte of body every 5 s (a slow-loris), and
+// request's headers and then one byte of body every 2 s (a slow-loris), and
 // shows that a signed Slack command and /healthz still answer at once, that
 // the server cuts every trickling connection off by its read timeout, and
 // that it never holds more connections than its cap.
@@ -55,14 +55,16 @@ func TestSlowClients(t *testing.T) {
 	n := fdsFor(t, slowClients)
 	saved := httpLimits
 	t.Cleanup(func() { httpLimits = saved })
-	httpLimits.ReadHeader, httpLimits.Read = 2*time.Second, 3*time.Second
+	httpLimits.ReadHeader, httpLimits.Read = time.Second, 1500*time.Millisecond
 	httpLimits.MaxConns = n / 3 // the cap is reached: the oldest give way
 	r := startSlack(t, false)
 	addr := strings.TrimPrefix(r.base, "http://")
 
 	const (
-		tick = 5 * time.Second  // one byte per tick
-		life = 15 * time.Second // a client stops by itself after this
+		tick = 2 * time.Second // one byte per tick, longer than the read timeout
+		// A client stops by itself after life, which only bounds a failing
+		// test: the server cuts them all off within Read and a tick.
+		life = 15 * time.Second
 	)
 	var connected, cutOff, survived, dialFailed atomic.Int64
 	var dialed, done sync.WaitGroup
@@ -141,6 +143,7 @@ func TestSlowClients(t *testing.T) {
 // TestConnLimiter shows the cap: connections beyond it take the place of
 // the oldest, so the server never holds more, and a request still answers.
 func TestConnLimiter(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	cl := newConnLimiter(ln, 10)
@@ -173,6 +176,7 @@ func TestConnLimiter(t *testing.T) {
 
 // TestHTTPLimitsSet keeps every limit of the listener set.
 func TestHTTPLimitsSet(t *testing.T) {
+	t.Parallel()
 	srv := newHTTPServer(http.NewServeMux())
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 1<<20 {
 		t.Errorf("limits not all set: %+v", srv)

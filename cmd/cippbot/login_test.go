@@ -25,7 +25,7 @@ const (
 // a configuration and an environment for login.
 func loginEnv(t *testing.T) (*fakegraph.Server, Config, map[string]string) {
 	t.Helper()
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	for _, seed := range []fakegraph.TenantSeed{fakegraph.FabrikamSeed(), fakegraph.PartnerSeed()} {
 		must(t, sim.AddTenant(seed))
 	}

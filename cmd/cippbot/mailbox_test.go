@@ -27,6 +27,7 @@ func mailboxUsers(t *testing.T, r *run) (with, without string) {
 }
 
 func TestConvertMailbox(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	with, without := mailboxUsers(t, r)
 	out := r.session(t, "/cipp convert-mailbox "+with+" shared", "/as sam", "approve 1")
@@ -46,6 +47,7 @@ func TestConvertMailbox(t *testing.T) {
 }
 
 func TestConvertMailboxNearCap(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	var big string
 	for _, u := range r.sim.Users(fakegraph.ContosoTenantID) {
@@ -63,6 +65,7 @@ func TestConvertMailboxNearCap(t *testing.T) {
 }
 
 func TestOutOfOfficeAndArchiveAndForwarding(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	with, _ := mailboxUsers(t, r)
 	out := r.session(t, `/cipp set-ooo `+with+` message="Away until Monday" start=2026-12-24 end=2026-12-28`)

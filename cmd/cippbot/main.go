@@ -157,6 +157,7 @@ func newLogger(w io.Writer, cfg Config) *slog.Logger {
 // append to the audit trail or verify it.
 func openKeyedStore(cfg Config) (*store.DB, error) {
 	db := store.NewDB(cfg.DataPath)
+	db.NoSync = cfg.noSync
 	if cfg.AuditKey != "" {
 		db.AuditKey = []byte(cfg.AuditKey)
 	}

@@ -17,6 +17,19 @@ import (
 	"github.com/cippbot/cippbot/internal/fakegraph"
 )
 
+// runAsMain is the environment variable that makes the test binary run
+// as cippbot itself (main, with the command line it was given), so that
+// tests can run cippbot as a separate process, to kill it or hand it a
+// damaged file, without building it first.
+const runAsMain = "CIPPBOT_TEST_RUN_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsMain) == "1" {
+		main() // exits
+	}
+	os.Exit(m.Run())
+}
+
 // run is one scripted console session against a simulated tenant.
 type run struct {
 	sim  *fakegraph.Server
@@ -30,7 +43,7 @@ type run struct {
 
 func newRun(t *testing.T) *run {
 	t.Helper()
-	r := &run{sim: fakegraph.New(fakegraph.Options{}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
+	r := &run{sim: fakegraph.NewTest(t, fakegraph.Options{}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	return r
@@ -41,6 +54,7 @@ func newRun(t *testing.T) *run {
 func (r *run) start(t *testing.T) *demo {
 	t.Helper()
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = r.path
 	cfg.ReasonOptional = r.reasonOptional
 	log := slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -153,6 +167,7 @@ func (r *run) verify(t *testing.T) (int, string) {
 // holds the new password, riley alone sees it, the audit verifies, and
 // the password is nowhere else.
 func TestResetPasswordEndToEnd(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t,
 		`/cipp reset-password AdeleV@contoso.com --must-change reason="locked out"`,
@@ -190,6 +205,7 @@ func TestResetPasswordEndToEnd(t *testing.T) {
 }
 
 func TestCreateTAPEndToEnd(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, "/cipp create-tap AlexW@contoso.com lifetime=60 --once", "/as sam", "approve 1")
 	got := secrets(t, out, "riley")
@@ -204,6 +220,7 @@ func TestCreateTAPEndToEnd(t *testing.T) {
 }
 
 func TestThrottledTenantRetried(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	r.sim.Inject(fakegraph.Fault{Method: "PATCH", PathContains: "/users/", Status: 429, RetryAfter: "0", Times: 2})
 	out := r.session(t, "/cipp block-signin AdeleV@contoso.com", "/as sam", "approve 1")
@@ -225,6 +242,7 @@ func TestThrottledTenantRetried(t *testing.T) {
 }
 
 func TestSyncedUserBlockReportedHonestly(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, "/cipp block-signin GradyA@contoso.com")
 	if !strings.Contains(out, "GradyA@contoso.com is synced from on-premises AD") || strings.Contains(out, "Approval needed") {
@@ -241,6 +259,7 @@ func TestSyncedUserBlockReportedHonestly(t *testing.T) {
 }
 
 func TestPendingApprovalSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	r.session(t, "/cipp delete-user PattiF@contoso.com")
 	out := r.session(t, "/as sam", "approve 1")
@@ -253,6 +272,7 @@ func TestPendingApprovalSurvivesRestart(t *testing.T) {
 }
 
 func TestAuditVerifyDetectsTampering(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	r.session(t, "/cipp revoke-sessions AdeleV@contoso.com", "/cipp user AlexW@contoso.com")
 	if code, msg := r.verify(t); code != 0 {
@@ -278,6 +298,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 }
 
 func TestMain_ScriptedDemo(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	script := "/cipp help\n/cipp reset-password AdeleV@contoso.com reason=\"locked out\"\n/as sam\napprove 1\n"
 	code := Main(context.Background(), []string{"demo"}, strings.NewReader(script), &stdout, &stderr, func(string) string { return "" })
@@ -292,6 +313,7 @@ func TestMain_ScriptedDemo(t *testing.T) {
 }
 
 func TestMain_Usage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		env  map[string]string
@@ -318,6 +340,7 @@ func TestMain_Usage(t *testing.T) {
 }
 
 func TestSecretFromFile(t *testing.T) {
+	t.Parallel()
 	f := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(f, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -342,6 +365,7 @@ func TestSecretFromFile(t *testing.T) {
 // reports exactly which failed and why, done and failed counts, and one
 // audit record per target.
 func TestBulkSummaryExact(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	var upns []string
 	var failing []string
@@ -393,6 +417,7 @@ func TestBulkSummaryExact(t *testing.T) {
 }
 
 func TestBulkFromFile(t *testing.T) {
+	// Not parallel: t.Chdir.
 	r := newRun(t)
 	t.Chdir(t.TempDir()) // the console attaches files of the working directory
 	f := "leavers.csv"
@@ -408,6 +433,7 @@ func TestBulkFromFile(t *testing.T) {
 }
 
 func TestConsoleAsksForReason(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	r.reasonOptional = nil
 	out := r.session(t, "/cipp block-signin AdeleV@contoso.com", "she left today")

@@ -55,6 +55,7 @@ func graphWaves(sim *fakegraph.Server, latency time.Duration) int {
 // with its roles at the request, its roles and state read again together
 // on approval, and written.
 func TestRoundTrips(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		lines []string
 		want  int // requests

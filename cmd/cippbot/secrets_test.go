@@ -73,6 +73,7 @@ func secretCommand(a *actions.Action, target string) (string, error) {
 // An action that yields a secret and cannot be driven this way fails the
 // test: extend secretCommand (or the secret format secrets reads) for it.
 func TestSecretActionsNeverLeak(t *testing.T) {
+	// Not parallel: t.Chdir.
 	var swept int
 	for _, a := range actions.Default().All() {
 		if !a.Secret {
@@ -128,6 +129,7 @@ func TestSecretActionsNeverLeak(t *testing.T) {
 // TestSecretCommand checks the sweep's command builder, including that it
 // refuses what it cannot fill rather than skip.
 func TestSecretCommand(t *testing.T) {
+	t.Parallel()
 	cat := actions.Default()
 	for name, want := range map[string]string{
 		"reset-password":         `/cipp reset-password AlexW@contoso.com reason="secret sweep"`,

@@ -33,7 +33,11 @@ func TestServe_GDAPNeedsStoreKey(t *testing.T) {
 
 // gdapServe starts serve in delegated mode after importing a CIPP refresh
 // token for the partner's service account into its store.
-func gdapServe(t *testing.T) *slackRun {
+// gdapServe starts serve in gdap mode with the service account signed
+// in; with revoked, an admin has revoked its refresh tokens before serve
+// starts. Revoking later would race serve's first token requests: access
+// tokens already issued live on until they expire, as Entra's do.
+func gdapServe(t *testing.T, revoked bool) *slackRun {
 	t.Helper()
 	return startSlack(t, false, slackOpts{
 		setup: func(ctx context.Context, db *store.DB, sim *fakegraph.Server) {
@@ -49,6 +53,9 @@ func gdapServe(t *testing.T) *slackRun {
 			must(t, err)
 			_, err = g.ImportRefreshToken(ctx, rt)
 			must(t, err)
+			if revoked {
+				sim.RevokeRefreshTokens(fakegraph.PartnerTenantID, loginAccount)
+			}
 		},
 		config: func(c *Config) {
 			c.Auth = "gdap"
@@ -60,7 +67,7 @@ func gdapServe(t *testing.T) *slackRun {
 }
 
 func TestServe_GDAPResetPassword(t *testing.T) {
-	r := gdapServe(t)
+	r := gdapServe(t, false)
 	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com reason="locked out"`)
 	card := r.wait(t, "approval card", isCard)
 	val := approveValue.FindStringSubmatch(string(card.Blocks))
@@ -130,8 +137,7 @@ func TestServe_GDAPResetPassword(t *testing.T) {
 }
 
 func TestServe_GDAPRevokedDegrades(t *testing.T) {
-	r := gdapServe(t)
-	r.sim.RevokeRefreshTokens(fakegraph.PartnerTenantID, loginAccount)
+	r := gdapServe(t, true)
 	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com reason="locked out"`)
 	r.wait(t, "refusal naming the fix", func(m fakeslack.Message) bool {
 		return strings.Contains(m.Text, "AADSTS50173") && strings.Contains(m.Text, "cippbot login")

@@ -139,7 +139,7 @@ func TestSlackSecretThroughOutage(t *testing.T) {
 // the whole hold; the secret is dropped, the card says the password was
 // set but not delivered and to run the reset again, and sam is told.
 func TestSlackSecretNeverDelivered(t *testing.T) {
-	shortHold(t, 2*time.Second)
+	shortHold(t, 300*time.Millisecond)
 	r := startSlack(t, false)
 	r.fs.Fail("chat.postEphemeral", "URILEY", "user_not_in_channel")
 	r.fs.Fail("conversations.open", "URILEY", "fatal_error")

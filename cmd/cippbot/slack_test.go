@@ -64,7 +64,7 @@ type slackOpts struct {
 
 func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 	t.Helper()
-	r := &slackRun{sim: fakegraph.New(fakegraph.Options{}), fs: fakeslack.New(fakeslack.Options{}),
+	r := &slackRun{sim: fakegraph.NewTest(t, fakegraph.Options{}), fs: fakeslack.NewTest(t, fakeslack.Options{}),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{}, done: make(chan error, 1),
 		reasonOptional: []string{"all"}}
 	r.sim.Start()
@@ -95,6 +95,7 @@ func startSlack(t *testing.T, socketMode bool, opts ...slackOpts) *slackRun {
 	must(t, db.Close())
 
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = r.path
 	cfg.ReasonOptional = r.reasonOptional
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
@@ -281,8 +282,11 @@ func isCard(m fakeslack.Message) bool {
 // card, refused self-approval, approval by sam, the tenant changed, the
 // card updated, the secret by chat.postEphemeral to riley alone.
 func TestSlackResetPassword(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
-	r.sim.SetLatency(300 * time.Millisecond)
+	// The first Graph call is held until the ack is back (or 10 s).
+	hold := r.sim.Hold("", "/v1.0/")
+	time.AfterFunc(10*time.Second, hold.Release)
 	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com --must-change reason="locked out"`)
 	// The ack came back before any Graph call finished.
 	for _, m := range r.fs.Messages() {
@@ -290,8 +294,13 @@ func TestSlackResetPassword(t *testing.T) {
 			t.Fatal("card posted before the ack returned: the ack waited for Graph")
 		}
 	}
-	r.sim.SetLatency(0)
+	hold.Release()
 	card := r.wait(t, "approval card", isCard)
+	select {
+	case <-hold.Arrived():
+	default:
+		t.Error("the card was posted without a Graph call to hold")
+	}
 	val := approveValue.FindStringSubmatch(string(card.Blocks))
 	if val == nil {
 		t.Fatalf("card has no approve button: %s", card.Blocks)
@@ -354,6 +363,7 @@ func TestSlackResetPassword(t *testing.T) {
 }
 
 func TestSlackForgedAndStale(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	body := []byte("team_id=T0001&channel_id=COPS&user_id=URILEY&command=%2Fcipp&text=delete-user+AdeleV%40contoso.com&trigger_id=1.2.3")
 	tests := []struct {
@@ -368,7 +378,7 @@ func TestSlackForgedAndStale(t *testing.T) {
 		}()},
 		{"Stale", r.fs.Sign(body, time.Now().Add(-10*time.Minute))},
 		{"OtherSecret", func() http.Header {
-			other := fakeslack.New(fakeslack.Options{SigningSecret: "someone-elses-secret"})
+			other := fakeslack.NewTest(t, fakeslack.Options{SigningSecret: "someone-elses-secret"})
 			defer other.Close()
 			return other.Sign(body, time.Now())
 		}()},
@@ -386,7 +396,8 @@ func TestSlackForgedAndStale(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Once serve has stopped, whatever the requests started is done.
+	r.stop(t)
 	if n := len(r.fs.Calls()); n != 1 { // auth.test at start-up only
 		t.Errorf("%d Web API calls after forged requests, want only auth.test", n)
 	}
@@ -396,6 +407,7 @@ func TestSlackForgedAndStale(t *testing.T) {
 }
 
 func TestSlackRetryRunsOnce(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	var fields map[string]string
 	must(t, json.Unmarshal(r.fs.SlashCommandPayload("/cipp", "revoke-sessions AdeleV@contoso.com", "COPS", "URILEY"), &fields))
@@ -417,7 +429,7 @@ func TestSlackRetryRunsOnce(t *testing.T) {
 		resp.Body.Close()
 	}
 	r.wait(t, "result", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "sessions revoked") })
-	time.Sleep(300 * time.Millisecond)
+	r.stop(t) // serve has finished whatever the retries started
 	var revokes int
 	for _, q := range r.sim.Requests() {
 		if strings.HasSuffix(q.Path, "revokeSignInSessions") {
@@ -430,6 +442,7 @@ func TestSlackRetryRunsOnce(t *testing.T) {
 }
 
 func TestSlackSecretFallsBackToDM(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.slash(t, "COPS", "URILEY", "create-tap AlexW@contoso.com")
 	card := r.wait(t, "card", isCard)
@@ -453,6 +466,7 @@ func TestSlackSecretFallsBackToDM(t *testing.T) {
 }
 
 func TestSlackNotInChannel(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.slash(t, "CQUIET", "URILEY", "delete-user AdeleV@contoso.com")
 	r.wait(t, "invite hint", func(m fakeslack.Message) bool {
@@ -461,6 +475,7 @@ func TestSlackNotInChannel(t *testing.T) {
 }
 
 func TestSlackRateLimited(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.fs.RateLimit("chat.postMessage", 1, 0)
 	r.slash(t, "COPS", "URILEY", "revoke-sessions AdeleV@contoso.com")
@@ -468,6 +483,7 @@ func TestSlackRateLimited(t *testing.T) {
 }
 
 func TestSlackSocketMode(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -491,12 +507,14 @@ func TestSlackSocketMode(t *testing.T) {
 }
 
 func TestSlackBadAppTokenStops(t *testing.T) {
-	fs := fakeslack.New(fakeslack.Options{})
+	t.Parallel()
+	fs := fakeslack.NewTest(t, fakeslack.Options{})
 	defer fs.Close()
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()
 	defer sim.Close()
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = filepath.Join(t.TempDir(), "c.db")
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
 	cfg.GraphURL, cfg.AuthorityHost = sim.URL(), sim.URL()+"/"
@@ -512,6 +530,7 @@ func TestSlackBadAppTokenStops(t *testing.T) {
 }
 
 func TestMetricsAfterRequest(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.sim.Inject(fakegraph.Fault{Method: "POST", PathContains: "revokeSignInSessions", Status: 429, RetryAfter: "0"})
 	r.slash(t, "COPS", "URILEY", "revoke-sessions AdeleV@contoso.com")
@@ -544,6 +563,7 @@ func cardID(t *testing.T, r *slackRun, text string) string {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, true) // Socket Mode: ready only once connected
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -585,6 +605,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestNotReadyWithoutTenants(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false, slackOpts{noTenant: true})
 	resp, err := http.Get(r.base + "/readyz")
 	must(t, err)
@@ -598,6 +619,7 @@ func TestNotReadyWithoutTenants(t *testing.T) {
 // TestSlackReasonModal: a destructive request without a reason gets a
 // button; the button opens a modal; its answer becomes the card's reason.
 func TestSlackReasonModal(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false, slackOpts{reasonRequired: true})
 	r.slash(t, "COPS", "URILEY", "block-signin AdeleV@contoso.com")
 	ask := r.wait(t, "question", func(m fakeslack.Message) bool {
@@ -629,6 +651,7 @@ func TestSlackReasonModal(t *testing.T) {
 // answered, in the ack, with an error on its input, and the modal stays
 // open; a real one becomes the card's reason.
 func TestSlackReasonModalSocketMode(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, true, slackOpts{reasonRequired: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -668,6 +691,7 @@ func TestSlackReasonModalSocketMode(t *testing.T) {
 // field, prefilled with what was typed; the submission becomes the
 // request.
 func TestSlackAddUserForm(t *testing.T) {
+	t.Parallel()
 	r := startSlack(t, false)
 	r.slash(t, "COPS", "URILEY", "add-user jobTitle=Buyer")
 	ask := r.wait(t, "form", func(m fakeslack.Message) bool {

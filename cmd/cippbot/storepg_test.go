@@ -174,10 +174,10 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:USAM", Role: bot.RoleApprover, GrantedBy: "test"}))
 	defer seed.Close()
 
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()
 	t.Cleanup(sim.Close)
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := fakeslack.NewTest(t, fakeslack.Options{})
 	t.Cleanup(fs.Close)
 	fs.AddChannel("COPS", "ops", "URILEY", "USAM", fakeslack.DefaultBotUserID)
 	a := startPostgresServe(t, sim, fs, dsn, "replica-a")

@@ -13,13 +13,14 @@ import (
 
 func msp(t *testing.T) (*fakegraph.Server, Config) {
 	t.Helper()
-	sim := fakegraph.New(fakegraph.Options{})
+	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()
 	t.Cleanup(sim.Close)
 	for _, seed := range []fakegraph.TenantSeed{fakegraph.FabrikamSeed(), fakegraph.PartnerSeed()} {
 		must(t, sim.AddTenant(seed))
 	}
 	cfg := DefaultConfig()
+	cfg.noSync = true // the store dies with the test
 	cfg.DataPath = filepath.Join(t.TempDir(), "cippbot.db")
 	cfg.TenantID = fakegraph.PartnerTenantID
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
@@ -35,6 +36,7 @@ func tenantsCmd(t *testing.T, sim *fakegraph.Server, cfg Config, args ...string)
 }
 
 func TestTenantsSync(t *testing.T) {
+	t.Parallel()
 	sim, cfg := msp(t)
 	out, err := tenantsCmd(t, sim, cfg, "sync")
 	if err != nil || !strings.Contains(out, "2 added, 0 updated, 0 could not be read") {
@@ -65,6 +67,7 @@ func TestTenantsSync(t *testing.T) {
 }
 
 func TestTenantsAddRemove(t *testing.T) {
+	t.Parallel()
 	sim, cfg := msp(t)
 	out, err := tenantsCmd(t, sim, cfg, "add", "fabrikam.com")
 	if err != nil || !strings.Contains(out, "added fabrikam.com (Fabrikam, "+fakegraph.FabrikamTenantID+")") {
@@ -80,6 +83,7 @@ func TestTenantsAddRemove(t *testing.T) {
 }
 
 func TestCheckNamesMissingPermissions(t *testing.T) {
+	t.Parallel()
 	sim, cfg := msp(t)
 	tenantsCmd(t, sim, cfg, "add", "contoso.com")
 	sim.SetPermissions(fakegraph.ContosoTenantID, []string{"User.ReadWrite.All"})
@@ -94,6 +98,7 @@ func TestCheckNamesMissingPermissions(t *testing.T) {
 // TestCheckNamesMissingRoles: check reads the Entra roles of cippbot's
 // own service principal and names, per action, the ones it lacks.
 func TestCheckNamesMissingRoles(t *testing.T) {
+	t.Parallel()
 	sim, cfg := msp(t)
 	tenantsCmd(t, sim, cfg, "add", "contoso.com")
 	check := func() string {
@@ -144,6 +149,7 @@ func TestCheckNamesMissingRoles(t *testing.T) {
 // TestCheckNamesSafetyRules: check names each safety rule the app's
 // permissions do not let cippbot apply, with the permission that would.
 func TestCheckNamesSafetyRules(t *testing.T) {
+	t.Parallel()
 	sim, cfg := msp(t)
 	tenantsCmd(t, sim, cfg, "add", "contoso.com")
 	check := func() string {
@@ -173,6 +179,7 @@ func TestCheckNamesSafetyRules(t *testing.T) {
 }
 
 func TestTenantsPolicy(t *testing.T) {
+	t.Parallel()
 	sim, cfg := msp(t)
 	tenantsCmd(t, sim, cfg, "add", "contoso.com")
 	out, err := tenantsCmd(t, sim, cfg, "policy", "contoso", "two-approvers")

@@ -14,6 +14,7 @@ import (
 )
 
 func TestAddUser(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	adele, _ := r.sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com")
 
@@ -84,6 +85,7 @@ func TestAddUser(t *testing.T) {
 }
 
 func TestBulkAdd(t *testing.T) {
+	// Not parallel: t.Chdir.
 	r := newRun(t)
 	t.Chdir(t.TempDir()) // the console attaches files of the working directory
 	csv := "hires.csv"
@@ -127,6 +129,7 @@ func TestBulkAdd(t *testing.T) {
 }
 
 func TestRestoreUser(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, "/cipp delete-user LynneR@contoso.com", "/as sam", "approve 1")
 	if !strings.Contains(out, "Restorable for 30 days") {
@@ -149,6 +152,7 @@ func TestRestoreUser(t *testing.T) {
 }
 
 func TestLicenses(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, "/cipp add-license AdeleV@contoso.com SPE_E5")
 	if !strings.Contains(out, "AdeleV@contoso.com: licensed") {
@@ -179,6 +183,7 @@ func TestLicenses(t *testing.T) {
 }
 
 func TestDistributionListMembership(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, `/cipp add-to-group AdeleV@contoso.com "Contoso Newsletter"`)
 	if !strings.Contains(out, "AdeleV@contoso.com: added to Contoso Newsletter") {
@@ -210,6 +215,7 @@ func TestDistributionListMembership(t *testing.T) {
 }
 
 func TestResearchCompromise(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	isaiah, _ := r.sim.User(fakegraph.ContosoTenantID, fakegraph.ContosoIsaiahID)
 	out := r.session(t, "/cipp research-compromise "+isaiah.UserPrincipalName)
@@ -243,6 +249,7 @@ func TestResearchCompromise(t *testing.T) {
 }
 
 func TestOffboard(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	upn := "DiegoS@contoso.com"
 	before, _ := r.sim.User(fakegraph.ContosoTenantID, upn)
@@ -296,6 +303,7 @@ func TestOffboard(t *testing.T) {
 }
 
 func TestSendMFAPush(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, "/cipp send-mfa-push MeganB@contoso.com")
 	if !strings.Contains(out, "waiting for the answer") || !strings.Contains(out, "MeganB@contoso.com: push approved") {
@@ -322,6 +330,7 @@ func TestSendMFAPush(t *testing.T) {
 // calls the same way, see internal/fakegraph's CSOM tests); shortcuts
 // work app-only.
 func TestOneDrive(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	isaiah, _ := r.sim.User(fakegraph.ContosoTenantID, fakegraph.ContosoIsaiahID)
 	out := r.session(t, "/cipp provision-onedrive "+isaiah.UserPrincipalName)
@@ -361,6 +370,7 @@ func TestOneDrive(t *testing.T) {
 // TestAddUserCustomerID: CIPP's customerId= (the tenant's ID or a domain)
 // names the tenant, so that mailNickname alone makes the address.
 func TestAddUserCustomerID(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	out := r.session(t, `/cipp add-user customerId=`+fakegraph.ContosoTenantID+` displayName="Jane Doe" mailNickname=jane reason="new hire"`,
 		"/as sam", "approve 1")
@@ -378,6 +388,7 @@ func TestAddUserCustomerID(t *testing.T) {
 // remove-license names the group and offboard leaves licence groups for
 // its licences step, after the mailbox is shared.
 func TestGroupBasedLicensing(t *testing.T) {
+	t.Parallel()
 	r := newRun(t)
 	const emily = "8b1d7c7a-4605-4a8f-a82a-84475981d820"
 	upn := "EmilyB@contoso.com"
@@ -432,8 +443,9 @@ func (r *run) sweep(t *testing.T, now func() time.Time) string {
 // minutes, so copying a distribution list is kept as a job, tried after 5
 // and 15 minutes (and 30), across a restart, and the requester is told.
 func TestAddUserDistributionListLater(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{t: time.Now().UTC()}
-	r := &run{sim: fakegraph.New(fakegraph.Options{Now: clock.Now}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
+	r := &run{sim: fakegraph.NewTest(t, fakegraph.Options{Now: clock.Now}), path: filepath.Join(t.TempDir(), "cippbot.db"), reasonOptional: []string{"all"}}
 	r.sim.Start()
 	t.Cleanup(r.sim.Close)
 	newsletter := func(upn string) bool {

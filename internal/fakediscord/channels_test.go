@@ -15,6 +15,7 @@ import (
 )
 
 func TestChannelMessageSendAndEdit(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "G1", "U1")
 
@@ -93,6 +94,7 @@ func TestChannelMessageSendAndEdit(t *testing.T) {
 }
 
 func TestMessageLimits(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "")
 
@@ -147,6 +149,7 @@ func TestMessageLimits(t *testing.T) {
 }
 
 func TestDMChannel(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	ch, err := dg.UserChannelCreate("U9")
 	if err != nil {
@@ -169,6 +172,7 @@ func TestDMChannel(t *testing.T) {
 }
 
 func TestBotUserAndAuth(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{AppID: "42"})
 	me, err := dg.User("@me")
 	if err != nil {
@@ -196,7 +200,9 @@ func TestBotUserAndAuth(t *testing.T) {
 }
 
 func TestUnknownRoute(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
+	srv.ExpectUnhandled(http.MethodGet, "/api/v9/guilds/123")
 	_, err := dg.Guild("123")
 	wantRESTError(t, err, 404, 0)
 	calls := srv.Calls()
@@ -207,6 +213,7 @@ func TestUnknownRoute(t *testing.T) {
 }
 
 func TestRateLimitRetriedByDiscordgo(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "")
 	srv.RateLimit("POST", "/channels/C1/messages", 2, 0.01)
@@ -251,6 +258,7 @@ func TestRateLimitRetriedByDiscordgo(t *testing.T) {
 }
 
 func TestWaitForMessage(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "")
 	go func() {

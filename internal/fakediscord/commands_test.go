@@ -43,6 +43,7 @@ func cippCommand() *discordgo.ApplicationCommand {
 }
 
 func TestBulkOverwriteValid(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	got, err := dg.ApplicationCommandBulkOverwrite(fakediscord.DefaultAppID, "", []*discordgo.ApplicationCommand{
 		cippCommand(),
@@ -102,6 +103,7 @@ func TestBulkOverwriteValid(t *testing.T) {
 }
 
 func TestBulkOverwriteInvalid(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	manyOptions := cippCommand()
 	manyOptions.Options = nil
@@ -218,6 +220,7 @@ func areaCommands(n int) []*discordgo.ApplicationCommand {
 // whole PUT with Discord's Invalid Form Body at its index and changes
 // nothing; a later PUT with fewer commands removes the others.
 func TestBulkOverwriteSeveralCommands(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	got, err := dg.ApplicationCommandBulkOverwrite(fakediscord.DefaultAppID, "G1", areaCommands(8))
 	if err != nil {

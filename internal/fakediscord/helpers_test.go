@@ -55,7 +55,7 @@ func (c *clock) Advance(d time.Duration) {
 // setup starts a fake and a discordgo session pointed at it.
 func setup(t *testing.T, opts fakediscord.Options) (*fakediscord.Server, *discordgo.Session) {
 	t.Helper()
-	srv := fakediscord.New(opts)
+	srv := fakediscord.NewTest(t, opts)
 	t.Cleanup(srv.Close)
 	token := opts.BotToken
 	if token == "" {

@@ -16,6 +16,7 @@ import (
 )
 
 func TestCommandPayload(t *testing.T) {
+	t.Parallel()
 	srv, _ := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "G1", "U1")
 	in := srv.Command("C1", "U1", command("cipp"))
@@ -55,6 +56,7 @@ func TestCommandPayload(t *testing.T) {
 }
 
 func TestDeferredEphemeralThenEditThenFollowup(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	srv, dg := setup(t, fakediscord.Options{Now: clk.Now})
 	srv.AddChannel("C1", "G1", "U1", "U2")
@@ -166,6 +168,7 @@ func TestDeferredEphemeralThenEditThenFollowup(t *testing.T) {
 }
 
 func TestInteractionDeadlines(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	srv, dg := setup(t, fakediscord.Options{Now: clk.Now})
 	srv.AddChannel("C1", "G1")
@@ -214,6 +217,7 @@ func TestInteractionDeadlines(t *testing.T) {
 }
 
 func TestCallbackValidation(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "")
 	ix := parse(t, srv.Command("C1", "U1", command("cipp")))
@@ -252,6 +256,7 @@ func TestCallbackValidation(t *testing.T) {
 }
 
 func TestClickAndUpdate(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "G1", "U1", "U2")
 	sent, err := dg.ChannelMessageSendComplex("C1", &discordgo.MessageSend{Content: "Approve?", Components: buttons("approve", "deny")})
@@ -308,6 +313,7 @@ func TestClickAndUpdate(t *testing.T) {
 }
 
 func TestClickEphemeral(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "G1", "U1", "U2")
 	ix := parse(t, srv.Command("C1", "U1", command("cipp")))
@@ -353,6 +359,7 @@ func TestClickEphemeral(t *testing.T) {
 }
 
 func TestFollowupFillsDeferredMessage(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "G1")
 	ix := parse(t, srv.Command("C1", "U1", command("cipp")))
@@ -379,6 +386,7 @@ func TestFollowupFillsDeferredMessage(t *testing.T) {
 }
 
 func TestSignVerifiesWithDiscordgo(t *testing.T) {
+	t.Parallel()
 	srv, _ := setup(t, fakediscord.Options{})
 	in := srv.Ping()
 	h := srv.Sign(in.Body, time.Now())
@@ -397,7 +405,7 @@ func TestSignVerifiesWithDiscordgo(t *testing.T) {
 	if discordgo.VerifyInteraction(req, srv.PublicKey()) {
 		t.Fatal("tampered body accepted")
 	}
-	other := fakediscord.New(fakediscord.Options{})
+	other := fakediscord.NewTest(t, fakediscord.Options{})
 	defer other.Close()
 	req = httptest.NewRequest("POST", "/interactions", bytes.NewReader(in.Body))
 	for k, v := range h {
@@ -433,6 +441,7 @@ func app(t *testing.T, srv *fakediscord.Server, respond func(ix *discordgo.Inter
 }
 
 func TestDeliverInlineAndCallbackStyles(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	srv, dg := setup(t, fakediscord.Options{Now: clk.Now})
 	srv.AddChannel("C1", "G1", "U1")
@@ -511,7 +520,7 @@ func TestDeliverInlineAndCallbackStyles(t *testing.T) {
 
 	// An app that rejects the signature (here: it checks another key)
 	// answers 401; that is recorded, not an error of Deliver.
-	other := fakediscord.New(fakediscord.Options{})
+	other := fakediscord.NewTest(t, fakediscord.Options{})
 	defer other.Close()
 	strict := app(t, other, func(*discordgo.Interaction, http.ResponseWriter) { t.Error("forged request accepted") })
 	resp, err = srv.Deliver(strict.URL, srv.Command("C1", "U1", command("inline")))

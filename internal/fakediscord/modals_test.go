@@ -48,6 +48,7 @@ func textInputs(t *testing.T, data discordgo.ModalSubmitInteractionData) map[str
 }
 
 func TestSubmitModalFromCommand(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	srv, dg := setup(t, fakediscord.Options{Now: clk.Now})
 	srv.AddChannel("C1", "G1", "U1", "U2")
@@ -136,6 +137,7 @@ func TestSubmitModalFromCommand(t *testing.T) {
 }
 
 func TestSubmitModalCallbackRules(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	srv, dg := setup(t, fakediscord.Options{Now: clk.Now})
 	srv.AddChannel("C1", "G1", "U1")
@@ -199,6 +201,7 @@ func TestSubmitModalCallbackRules(t *testing.T) {
 }
 
 func TestSubmitModalFromButtonUpdatesMessage(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "G1", "U1", "U2")
 	sent, err := dg.ChannelMessageSendComplex("C1", &discordgo.MessageSend{Content: "Reset password for alice?", Components: buttons("approve")})
@@ -242,6 +245,7 @@ func TestSubmitModalFromButtonUpdatesMessage(t *testing.T) {
 }
 
 func TestSubmitModalDeliveredInline(t *testing.T) {
+	t.Parallel()
 	srv, _ := setup(t, fakediscord.Options{})
 	srv.AddChannel("dmU1", "")
 	hs := app(t, srv, func(ix *discordgo.Interaction, w http.ResponseWriter) {
@@ -277,6 +281,7 @@ func TestSubmitModalDeliveredInline(t *testing.T) {
 }
 
 func TestModalValidation(t *testing.T) {
+	t.Parallel()
 	srv, dg := setup(t, fakediscord.Options{})
 	srv.AddChannel("C1", "G1", "U1")
 	ix := parse(t, srv.Command("C1", "U1", command("cipp")))

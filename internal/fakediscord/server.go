@@ -1,6 +1,10 @@
 // Package fakediscord is an in-memory fake of the Discord REST API for
 // tests, together with the Discord side of HTTP interactions.
 //
+// Tests make a Server with NewTest, which fails the test on any request
+// the fake has no route for; New answers such a request as Discord does
+// (404 or 405) and nothing more.
+//
 // A Server listens on the loopback interface and answers the routes a bot
 // built on the real discordgo client uses, under /api/v9/ (point the
 // client at BaseURL, for example with an http.RoundTripper that rewrites
@@ -149,6 +153,11 @@ type Options struct {
 	// Now is the clock for snowflakes, message timestamps, interaction
 	// deadlines and token expiry. Default time.Now.
 	Now func() time.Time
+	// Unhandled, if non-nil, is called with the method and path of every
+	// request the server has no route for (see Call.Unhandled), after it
+	// has been answered; nil leaves the answer to speak for itself, as the
+	// demo wants. NewTest sets it to fail the test.
+	Unhandled func(method, path string)
 }
 
 // Call is one REST request as the server saw it.
@@ -169,6 +178,10 @@ type Call struct {
 	Response []byte
 	// At is when the call was received, by Options.Now.
 	At time.Time
+	// Unhandled reports a request the server has no route for (an unknown
+	// path, or a method the path does not take), answered as Discord
+	// answers one; a server made by NewTest fails the test.
+	Unhandled bool
 }
 
 // Message is a message as it currently looks.
@@ -260,6 +273,7 @@ type Delivery struct {
 // Close.
 type Server struct {
 	opts   Options
+	strict *strictness // set by NewTest
 	hs     *httptest.Server
 	client *http.Client
 	priv   ed25519.PrivateKey
@@ -503,6 +517,9 @@ type reply struct {
 	status int
 	body   []byte
 	header http.Header
+	// unhandled marks the answer to a request the server has no route
+	// for (Call.Unhandled).
+	unhandled bool
 }
 
 func jsonReply(status int, v any) reply {
@@ -532,8 +549,17 @@ func errReply(status int, msg string, code int) reply {
 
 // Discord's errors, by name.
 func errUnauthorized() reply { return errReply(401, "401: Unauthorized", 0) }
-func errNotFound() reply     { return errReply(404, "404: Not Found", 0) }
-func errMethod() reply       { return errReply(405, "405: Method Not Allowed", 0) }
+
+// errNotFound and errMethod answer a path or method the server has no
+// route for, as Discord does.
+func errNotFound() reply { return unhandled(errReply(404, "404: Not Found", 0)) }
+func errMethod() reply   { return unhandled(errReply(405, "405: Method Not Allowed", 0)) }
+
+// unhandled marks rp as the answer to a request without a route.
+func unhandled(rp reply) reply {
+	rp.unhandled = true
+	return rp
+}
 func errUnknownInteraction() reply {
 	return errReply(404, "Unknown interaction", 10062)
 }
@@ -562,17 +588,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rp = s.routeLocked(r, body)
 	}
 	s.calls = append(s.calls, Call{
-		Method:   r.Method,
-		Path:     r.URL.Path,
-		Query:    r.URL.RawQuery,
-		Body:     body,
-		Auth:     r.Header.Get("Authorization"),
-		Status:   rp.status,
-		Response: rp.body,
-		At:       s.opts.Now(),
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Query:     r.URL.RawQuery,
+		Body:      body,
+		Auth:      r.Header.Get("Authorization"),
+		Status:    rp.status,
+		Response:  rp.body,
+		At:        s.opts.Now(),
+		Unhandled: rp.unhandled,
 	})
 	s.notifyLocked()
 	s.mu.Unlock()
+	if rp.unhandled && s.opts.Unhandled != nil {
+		s.opts.Unhandled(r.Method, r.URL.Path)
+	}
 
 	for k, v := range rp.header {
 		w.Header()[k] = v

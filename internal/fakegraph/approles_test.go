@@ -53,6 +53,7 @@ func tokenOID(t *testing.T, tok string) string {
 }
 
 func TestAppServicePrincipalRoles(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	sps := values(t, g.do(http.MethodGet, "/v1.0/servicePrincipals?$filter="+url.QueryEscape("appId eq '"+fakegraph.DefaultClientID+"'")+"&$select=id,displayName", nil))
 	if len(sps) != 1 || sps[0]["displayName"] != "cippbot" {
@@ -116,6 +117,7 @@ func TestAppServicePrincipalRoles(t *testing.T) {
 // access needs a supported permission and at least the User
 // Administrator role (the user resource's passwordProfile property).
 func TestAppOnlyPasswordNeedsUserAdministrator(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	pw := map[string]any{"passwordProfile": map[string]any{"password": "Xq7!vRt2#mPw", "forceChangePasswordNextSignIn": true}}
 	g.setAppRoles()
@@ -156,6 +158,7 @@ func TestAppOnlyPasswordNeedsUserAdministrator(t *testing.T) {
 // perform sensitive actions" allows on each of the admin's roles; on a
 // user without admin roles the permission suffices.
 func TestAppOnlySensitiveActionsOnAdmins(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	disable := map[string]any{"accountEnabled": false}
 	user := func(id string) string { return "/v1.0/users/" + id }
@@ -236,6 +239,7 @@ func TestAppOnlySensitiveActionsOnAdmins(t *testing.T) {
 // TestAppOnlyResetPasswordNotSupported: authenticationMethod:
 // resetPassword supports no application permission.
 func TestAppOnlyResetPasswordNotSupported(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.setAppRoles("Global Administrator")
 	for _, p := range []string{
@@ -253,6 +257,7 @@ func TestAppOnlyResetPasswordNotSupported(t *testing.T) {
 // Exchange supports for app-only access, and one that manages
 // recipients to change anything.
 func TestExchangeAppRoles(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	set := func(roles ...string) {
 		t.Helper()

@@ -12,6 +12,7 @@ import (
 // relies on: the grant of a SharePoint admin token records exactly
 // "https://{name}-admin.sharepoint.com/.default", host in lower case.
 func TestSharePointGrantScope(t *testing.T) {
+	t.Parallel()
 	s := New(Options{})
 	for _, scope := range []string{"https://contoso-admin.sharepoint.com/.default", "https://Contoso-Admin.SharePoint.com/.default",
 		"https://contoso-admin.sharepoint.com//.default"} {

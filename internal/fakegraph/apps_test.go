@@ -21,6 +21,7 @@ func (g *graph) mfaSP() string {
 }
 
 func TestServicePrincipals(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	g := newGraph(t, fakegraph.Options{Now: (&fixedClock{t: now}).Now})
 	all := values(t, g.do(http.MethodGet, "/v1.0/servicePrincipals", nil))
@@ -81,6 +82,7 @@ func TestServicePrincipals(t *testing.T) {
 }
 
 func TestServicePrincipalPasswords(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
 	id := g.mfaSP()
@@ -131,10 +133,12 @@ func TestServicePrincipalPasswords(t *testing.T) {
 		"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-11-30T00:00:00Z"}}), http.StatusBadRequest, "Request_BadRequest", "endDateTime")
 	wantError(t, g.do(http.MethodPost, "/v1.0/servicePrincipals/"+id+"/addPassword", map[string]any{"secret": "x"}),
 		http.StatusBadRequest, "BadRequest", "The parameter 'secret' in the request payload is not a valid parameter for the operation 'addPassword'.")
+	g.s.ExpectUnhandled(http.MethodGet, "/v1.0/servicePrincipals/"+id+"/addPassword")
 	wantError(t, g.do(http.MethodGet, "/v1.0/servicePrincipals/"+id+"/addPassword", nil), http.StatusMethodNotAllowed, "Request_BadRequest", "not allowed")
 }
 
 func TestServicePrincipalPermissions(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	id := g.mfaSP()
 	add := map[string]any{"passwordCredential": map[string]any{"displayName": "x"}}

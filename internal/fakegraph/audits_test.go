@@ -18,6 +18,7 @@ func (g *graph) auditsFiltered(filter string) response {
 }
 
 func TestDirectoryAudits(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	clock := &fixedClock{t: now}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
@@ -112,6 +113,7 @@ func TestDirectoryAudits(t *testing.T) {
 }
 
 func TestDirectoryAuditsPermissions(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	// "AuditLog.Read.All and Directory.Read.All"
 	// (https://learn.microsoft.com/en-us/graph/api/directoryaudit-list).

@@ -9,6 +9,7 @@ import (
 )
 
 func TestTemporaryAccessPass(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
 	path := "/v1.0/users/" + fakegraph.ContosoIsaiahID + "/authentication/temporaryAccessPassMethods"
@@ -69,6 +70,7 @@ func TestTemporaryAccessPass(t *testing.T) {
 }
 
 func TestAuthenticationMethods(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	methods := values(t, g.do(http.MethodGet, "/v1.0/users/admin@contoso.com/authentication/methods", nil))
 	types := map[string]map[string]any{}
@@ -100,6 +102,7 @@ func TestAuthenticationMethods(t *testing.T) {
 // passes only makes a pass that does not say one-time, and refuses a
 // reusable one.
 func TestTemporaryAccessPassPolicy(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.SetTAPUsableOnce(fakegraph.ContosoTenantID, true)
 	path := "/v1.0/users/" + fakegraph.ContosoIsaiahID + "/authentication/temporaryAccessPassMethods"

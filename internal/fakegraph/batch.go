@@ -87,6 +87,7 @@ func (s *Server) batch(c *call) *reply {
 			Status:      rep.status,
 			Time:        c.now,
 			BatchItemID: it.ID,
+			Unhandled:   rep.unhandled,
 		}
 		c.recorded = append(c.recorded, rec)
 	}

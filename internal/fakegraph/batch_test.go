@@ -30,6 +30,7 @@ func batchResponses(t *testing.T, res response) map[string]map[string]any {
 }
 
 func TestBatch(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	payload := map[string]any{"requests": []any{
 		map[string]any{"id": "1", "method": "GET", "url": "/users/AdeleV@contoso.com?$select=displayName"},
@@ -77,6 +78,7 @@ func TestBatch(t *testing.T) {
 }
 
 func TestBatchValidation(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	var many []any
 	for i := range 21 {
@@ -109,6 +111,7 @@ func TestBatchValidation(t *testing.T) {
 }
 
 func TestInjectThrottle(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.Inject(fakegraph.Fault{Method: "GET", PathContains: "/users/", Status: 429, RetryAfter: "2.128"})
 	path := "/v1.0/users/AdeleV@contoso.com"
@@ -127,6 +130,7 @@ func TestInjectThrottle(t *testing.T) {
 }
 
 func TestInjectFaultMatching(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.Inject(fakegraph.Fault{Method: "PATCH", PathContains: "/users/", Times: 2, Status: 503, RetryAfter: "0"})
 	if res := g.do(http.MethodGet, "/v1.0/users/AdeleV@contoso.com", nil); res.status != http.StatusOK {
@@ -154,6 +158,7 @@ func TestInjectFaultMatching(t *testing.T) {
 }
 
 func TestInjectIntoBatch(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.Inject(fakegraph.Fault{PathContains: "/users/MeganB", Status: 429, RetryAfter: "0"})
 	res := g.do(http.MethodPost, "/v1.0/$batch", map[string]any{"requests": []any{

@@ -20,6 +20,7 @@ func strs(v any) []string {
 }
 
 func TestConditionalAccessPolicies(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, caPolicies, nil)
 	items := values(t, res)
@@ -84,12 +85,14 @@ func TestConditionalAccessPolicies(t *testing.T) {
 	wantError(t, g.do(http.MethodGet, caPolicies+"?$expand=grantControls", nil), http.StatusBadRequest, "BadRequest", "is not a navigation property")
 	wantError(t, g.do(http.MethodGet, caPolicies+"/"+fakegraph.ContosoRequireMFAPolicyID+"?$skip=1", nil), http.StatusBadRequest, "BadRequest", "$skip")
 	wantError(t, g.do(http.MethodGet, "/v1.0/users?$skip=1", nil), http.StatusBadRequest, "BadRequest", "$skip")
+	g.s.ExpectUnhandled(http.MethodPatch, caPolicies+"/"+fakegraph.ContosoRequireMFAPolicyID)
 	if res := g.do(http.MethodPatch, caPolicies+"/"+fakegraph.ContosoRequireMFAPolicyID, map[string]any{"state": "disabled"}); res.status != http.StatusMethodNotAllowed {
 		t.Errorf("PATCH: %d", res.status)
 	}
 }
 
 func TestConditionalAccessSeedRules(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	user := fakegraph.User{ID: "aaaaaaaa-0000-4000-8000-000000000001", UserPrincipalName: "kim@ca.example", DisplayName: "Kim", AccountEnabled: true}
 	seed := func(p fakegraph.ConditionalAccessPolicy) fakegraph.TenantSeed {

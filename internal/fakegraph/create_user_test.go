@@ -24,6 +24,7 @@ func newUserBody(alias string) map[string]any {
 }
 
 func TestCreateUser(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
 	body := newUserBody("RileyO")
@@ -85,6 +86,7 @@ func TestCreateUser(t *testing.T) {
 }
 
 func TestCreateUserRejects(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	without := func(k string) map[string]any {
 		b := newUserBody("Casey")
@@ -157,6 +159,7 @@ func TestCreateUserRejects(t *testing.T) {
 }
 
 func TestNewUserLicenceAndAliases(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	body := newUserBody("Morgan")
 	res := g.do(http.MethodPost, "/v1.0/users", body)

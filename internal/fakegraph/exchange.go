@@ -59,6 +59,9 @@ type exoReply struct {
 	values   []obj
 	warnings []string
 	err      *exoFailure
+	// unhandled marks a cmdlet the server does not run
+	// (Request.Unhandled).
+	unhandled bool
 }
 
 // exoRequestError is an error of the request itself (URL, headers,
@@ -145,6 +148,7 @@ func (s *Server) serveExchange(w http.ResponseWriter, r *http.Request, segs []st
 		}
 	}
 	if len(segs) != 4 || !strings.EqualFold(segs[1], "beta") || !strings.EqualFold(segs[3], "InvokeCommand") {
+		rec.Unhandled = true
 		s.writeExchange(w, "", &exoReply{err: exoRequestError(http.StatusNotFound, "NotFound",
 			fmt.Sprintf("The resource '%s' was not found. The admin API serves POST /adminapi/beta/{tenantId}/InvokeCommand.", r.URL.Path))})
 		return
@@ -152,6 +156,7 @@ func (s *Server) serveExchange(w http.ResponseWriter, r *http.Request, segs []st
 	urlTenant := segs[2]
 	ctx := "https://outlook.office365.com/adminapi/beta/" + urlTenant + "/$metadata#Collection(Exchange.GenericHashTable)"
 	if r.Method != http.MethodPost {
+		rec.Unhandled = true
 		rep := &exoReply{err: exoRequestError(http.StatusMethodNotAllowed, "MethodNotAllowed",
 			fmt.Sprintf("The HTTP method '%s' is not allowed for InvokeCommand; use POST.", r.Method))}
 		rep.err.header = http.Header{"Allow": {http.MethodPost}}
@@ -161,6 +166,7 @@ func (s *Server) serveExchange(w http.ResponseWriter, r *http.Request, segs []st
 	s.mu.Lock()
 	rep := s.invokeCommand(r, urlTenant, body, decErr, "/"+strings.Join(segs, "/"))
 	s.mu.Unlock()
+	rec.Unhandled = rep.unhandled
 	s.writeExchange(w, ctx, rep)
 }
 
@@ -441,7 +447,7 @@ func (c *exoCall) run() *exoReply {
 		}
 	}
 	if cmd == nil {
-		return &exoReply{err: cmdletError(http.StatusBadRequest, exCommand,
+		return &exoReply{unhandled: true, err: cmdletError(http.StatusBadRequest, exCommand,
 			"The term '%s' is not recognized as a name of a cmdlet, function, script file, or executable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.", c.cmdletName)}
 	}
 	allowed := slices.Concat(cmd.params, commonParameters())

@@ -23,6 +23,7 @@ func ruleNames(v []map[string]any) []string {
 // Get-InboxRule shows hidden rules only with -IncludeHidden, and Graph's
 // messageRules never: the hidden rule of Isaiah's compromise.
 func TestGetInboxRuleIncludeHidden(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	mb := map[string]any{"Mailbox": "IsaiahL@contoso.com"}
 	if v := x.ok("Get-InboxRule", mb); strings.Join(ruleNames(v), ",") != ".,.." {
@@ -75,6 +76,7 @@ func TestGetInboxRuleIncludeHidden(t *testing.T) {
 // RuleIdentity is the Graph id's bytes read little-endian, as in the
 // documentation's example.
 func TestRuleIdentity(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	if _, err := x.s.AddInboxRule(fakegraph.ContosoTenantID, "AdeleV@contoso.com", fakegraph.InboxRule{ID: "AQAAAAgmfug=", DisplayName: "Newsletters"}); err != nil {
 		t.Fatal(err)
@@ -91,6 +93,7 @@ func TestRuleIdentity(t *testing.T) {
 // Disable-InboxRule keeps the rule, Remove-InboxRule deletes it; both
 // reach hidden rules.
 func TestDisableAndRemoveInboxRule(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	all := x.ok("Get-InboxRule", map[string]any{"Mailbox": "IsaiahL@contoso.com", "IncludeHidden": true})
 	hidden := all[2]["Identity"].(string)
@@ -125,6 +128,7 @@ func TestDisableAndRemoveInboxRule(t *testing.T) {
 // Get-MailboxRegionalConfiguration shows the time zone a mailbox's
 // owner chose, null when none was chosen.
 func TestMailboxRegionalConfiguration(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	v := x.ok("Get-MailboxRegionalConfiguration", map[string]any{"Identity": "EnricoC@contoso.com"})
 	if v[0]["TimeZone"] != "W. Europe Standard Time" || v[0]["Language"] != "en-US" {
@@ -150,6 +154,7 @@ func TestMailboxRegionalConfiguration(t *testing.T) {
 // Every cmdlet is recorded with its anchor and the mailbox it was about;
 // a mailbox cmdlet anchored at the system mailbox is misrouted.
 func TestExchangeCallsRecordAnchor(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	x.ok("Get-InboxRule", map[string]any{"Mailbox": "IsaiahL@contoso.com"})
 	h := x.headers()
@@ -179,6 +184,7 @@ func TestExchangeCallsRecordAnchor(t *testing.T) {
 // A time without an offset is UTC, one with an offset is converted to
 // UTC, whatever the mailbox's time zone.
 func TestAutoReplyTimesAreUTC(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	x.ok("Set-MailboxAutoReplyConfiguration", map[string]any{"Identity": "EnricoC@contoso.com", "AutoReplyState": "Scheduled",
 		"StartTime": "2026-12-24T09:00:00", "EndTime": "2026-12-28T17:00:00+01:00"})

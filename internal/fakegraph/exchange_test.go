@@ -134,6 +134,7 @@ func wantRequestError(t *testing.T, r response, status int, code, msgPart string
 }
 
 func TestExchangeTokens(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	for _, scope := range []string{exoScope, "https://outlook.office365.com//.default", "00000002-0000-0ff1-ce00-000000000000/.default"} {
 		form := clientCredentials()
@@ -190,6 +191,7 @@ func TestExchangeTokens(t *testing.T) {
 }
 
 func TestInvokeCommandRequestChecks(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	if err := x.s.AddTenant(fakegraph.FabrikamSeed()); err != nil {
 		t.Fatal(err)
@@ -237,6 +239,9 @@ func TestInvokeCommandRequestChecks(t *testing.T) {
 	wantRequestError(t, post(path, with("Authorization", "Bearer forged")), http.StatusUnauthorized, "Unauthorized", "not valid")
 
 	// Method, path and body.
+	x.s.ExpectUnhandled(http.MethodGet, path)
+	x.s.ExpectUnhandled(http.MethodPost, "/adminapi/v1.0/"+fakegraph.ContosoTenantID+"/InvokeCommand")
+	x.s.ExpectUnhandled(http.MethodPost, "/adminapi/beta/"+fakegraph.ContosoTenantID+"/Mailbox")
 	wantRequestError(t, send(t, x.s, http.MethodGet, path, x.headers(), nil), http.StatusMethodNotAllowed, "MethodNotAllowed", "POST")
 	wantRequestError(t, post("/adminapi/v1.0/"+fakegraph.ContosoTenantID+"/InvokeCommand", x.headers()), http.StatusNotFound, "NotFound", "InvokeCommand")
 	wantRequestError(t, post("/adminapi/beta/"+fakegraph.ContosoTenantID+"/Mailbox", x.headers()), http.StatusNotFound, "NotFound", "InvokeCommand")
@@ -257,6 +262,7 @@ func TestInvokeCommandRequestChecks(t *testing.T) {
 }
 
 func TestGetMailbox(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	for _, id := range []string{"AdeleV@contoso.com", "adelev@CONTOSO.COM", fakegraph.ContosoAdeleID, "AdeleV", "AdeleV@contoso.onmicrosoft.com", "SMTP:AdeleV@contoso.com"} {
 		v := x.ok("Get-Mailbox", map[string]any{"Identity": id})
@@ -320,6 +326,7 @@ func TestGetMailbox(t *testing.T) {
 }
 
 func TestGetMailboxStatistics(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	st := x.ok("Get-MailboxStatistics", map[string]any{"Identity": "LynneR@contoso.com"})
 	if len(st) != 1 {
@@ -347,6 +354,7 @@ func TestGetMailboxStatistics(t *testing.T) {
 }
 
 func TestSetMailbox(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	// The success body, exactly.
 	res := x.invoke("Set-Mailbox", map[string]any{"Identity": "AdeleV@contoso.com", "Type": "Shared"})
@@ -419,6 +427,7 @@ func TestSetMailbox(t *testing.T) {
 }
 
 func TestEnableMailboxArchive(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	wantCmdletError(t, x.invoke("Enable-Mailbox", map[string]any{"Identity": "LynneR@contoso.com", "AutoExpandingArchive": true}),
 		http.StatusBadRequest, "BadRequest", "Microsoft.Exchange.Management.Tasks.RecipientTaskException", "has no archive")
@@ -451,6 +460,7 @@ func TestEnableMailboxArchive(t *testing.T) {
 }
 
 func TestAutoReplyConfiguration(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	v := x.ok("Get-MailboxAutoReplyConfiguration", map[string]any{"Identity": "AdeleV@contoso.com"})
 	if v[0]["AutoReplyState"] != "Disabled" || v[0]["ExternalAudience"] != "All" || v[0]["StartTime"] != nil {
@@ -500,6 +510,7 @@ func TestAutoReplyConfiguration(t *testing.T) {
 }
 
 func TestDistributionGroupMembers(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	g := &graph{t: t, s: x.s, tok: token(t, x.s)}
 	members := func(group string) []string {
@@ -539,7 +550,9 @@ func TestDistributionGroupMembers(t *testing.T) {
 }
 
 func TestUnknownCmdlet(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
+	x.s.ExpectUnhandled(http.MethodPost, "/adminapi/beta/"+x.tenant+"/InvokeCommand") // a cmdlet the server does not run
 	wantCmdletError(t, x.invoke("Remove-Mailbox", map[string]any{"Identity": "AdeleV"}), http.StatusBadRequest, "BadRequest",
 		"System.Management.Automation.CommandNotFoundException", "The term 'Remove-Mailbox' is not recognized")
 	if u := x.user(fakegraph.ContosoAdeleID); u.MailboxType == "" {
@@ -548,6 +561,7 @@ func TestUnknownCmdlet(t *testing.T) {
 }
 
 func TestInvokeCommandGzipAndRecording(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	x.s.ResetRequests()
 	plain := x.body("Set-Mailbox", map[string]any{"Identity": "AdeleV@contoso.com", "Type": "Shared"})
@@ -583,6 +597,7 @@ func TestInvokeCommandGzipAndRecording(t *testing.T) {
 }
 
 func TestInvokeCommandFaults(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	g := &graph{t: t, s: x.s, tok: token(t, x.s)}
 	x.s.Inject(fakegraph.Fault{PathContains: "InvokeCommand", Status: http.StatusTooManyRequests, RetryAfter: "2", Times: 2})
@@ -610,6 +625,7 @@ func TestInvokeCommandFaults(t *testing.T) {
 }
 
 func TestMailboxSeedAndProvisioning(t *testing.T) {
+	t.Parallel()
 	s := mspServer(t, fakegraph.Options{})
 	joni, _ := s.User(fakegraph.ContosoTenantID, fakegraph.ContosoJoniID)
 	if joni.MailboxType != "" || joni.MailboxSizeGB != 0 || len(joni.Licenses) != 0 {
@@ -656,7 +672,8 @@ func TestMailboxSeedAndProvisioning(t *testing.T) {
 }
 
 func TestSetMailboxHelper(t *testing.T) {
-	s := fakegraph.New(fakegraph.Options{})
+	t.Parallel()
+	s := fakegraph.NewTest(t, fakegraph.Options{})
 	s.SetMailbox(fakegraph.ContosoDomain, "JoniS@contoso.com", func(u *fakegraph.User) {
 		u.MailboxType = fakegraph.MailboxShared
 		u.MailboxSizeGB = 12.5

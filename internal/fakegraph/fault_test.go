@@ -9,6 +9,7 @@ import (
 )
 
 func TestFaultEveryInBatch(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.Inject(fakegraph.Fault{Method: "GET", PathContains: "/users/", Every: 10, Status: 429, RetryAfter: "0.2"})
 	var reqs []any
@@ -55,6 +56,7 @@ func TestFaultEveryInBatch(t *testing.T) {
 }
 
 func TestFaultEveryBoundedByTimes(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.Inject(fakegraph.Fault{PathContains: "/organization", Every: 2, Times: 2, Status: 503})
 	var got []int

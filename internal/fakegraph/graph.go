@@ -37,6 +37,9 @@ type reply struct {
 	body any
 	// err, when set, replaces body with a Graph error.
 	err *gerr
+	// unhandled marks the answer to a request the server has no route
+	// for (Request.Unhandled).
+	unhandled bool
 }
 
 // call is one Graph request being served.
@@ -102,13 +105,17 @@ func notFound(id string) *reply {
 
 // segmentNotFound is Graph's answer for an unknown path segment.
 func segmentNotFound(seg string) *reply {
-	return graphErr(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", seg))
+	rep := graphErr(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", seg))
+	rep.unhandled = true
+	return rep
 }
 
 // methodNotAllowed is Graph's answer for a known path with a method it
 // does not support.
 func methodNotAllowed() *reply {
-	return graphErr(http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+	rep := graphErr(http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+	rep.unhandled = true
+	return rep
 }
 
 // badRequest returns a 400 with the directory's Request_BadRequest code.
@@ -189,6 +196,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 		rep = s.exec(c)
 	}
 	s.mu.Unlock()
+	rec.Unhandled = rep.unhandled
 	s.writeGraph(w, r, rep)
 	return c.recorded
 }

@@ -15,6 +15,7 @@ func ref(id string) map[string]any {
 }
 
 func TestAddMember(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	path := "/v1.0/groups/" + fakegraph.ContosoRetailID + "/members/%24ref"
 	if res := g.do(http.MethodPost, path, ref(fakegraph.ContosoMeganID)); res.status != http.StatusNoContent {
@@ -49,6 +50,7 @@ func TestAddMember(t *testing.T) {
 }
 
 func TestAddMemberErrors(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	const locked = "Cannot Update a mail-enabled security groups and or distribution list."
 	tests := []struct {
@@ -78,6 +80,7 @@ func TestAddMemberErrors(t *testing.T) {
 }
 
 func TestGroups(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, "/v1.0/groups/"+fakegraph.ContosoMark8ID+"?$select=displayName,groupTypes,mailEnabled,securityEnabled", nil)
 	if res.json["displayName"] != "Mark 8 Project Team" || res.json["mailEnabled"] != true || res.json["securityEnabled"] != false {
@@ -106,6 +109,7 @@ func TestGroups(t *testing.T) {
 }
 
 func TestMemberOf(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	items := values(t, g.do(http.MethodGet, "/v1.0/users/admin@contoso.com/memberOf", nil))
 	var roles, groups []string

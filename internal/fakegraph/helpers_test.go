@@ -18,7 +18,7 @@ import (
 // start returns a started server that is closed when the test ends.
 func start(t *testing.T, opts fakegraph.Options) *fakegraph.Server {
 	t.Helper()
-	s := fakegraph.New(opts)
+	s := fakegraph.NewTest(t, opts)
 	s.Start()
 	t.Cleanup(s.Close)
 	return s

@@ -12,6 +12,7 @@ import (
 // user however many ways it is held, and cannot be removed from the user
 // with assignLicense.
 func TestGroupBasedLicensing(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	const emily = "8b1d7c7a-4605-4a8f-a82a-84475981d820" // E3, direct
 	if err := g.s.AddGroup(fakegraph.ContosoTenantID, fakegraph.Group{ID: "a1a1a1a1-0000-4000-8000-000000000001", DisplayName: "Licensing",

@@ -155,10 +155,12 @@ func (s *Server) serveMFAConnector(w http.ResponseWriter, r *http.Request, segs 
 		return
 	}
 	if len(segs) != 3 || !strings.EqualFold(segs[1], "Connector") || !strings.EqualFold(segs[2], "BeginTwoWayAuthentication") {
+		rec.Unhandled = true
 		s.writeConnector(w, http.StatusNotFound, nil, "Endpoint not found.")
 		return
 	}
 	if r.Method != http.MethodPost {
+		rec.Unhandled = true
 		s.writeConnector(w, http.StatusMethodNotAllowed, http.Header{"Allow": {"POST"}}, "Method not allowed.")
 		return
 	}

@@ -102,6 +102,7 @@ func (m *mfaClient) push(upn string) pushReply {
 }
 
 func TestMFAPush(t *testing.T) {
+	t.Parallel()
 	m := newMFAClient(t)
 	const megan = "MeganB@contoso.com"
 	begin := time.Now()
@@ -157,6 +158,7 @@ func TestMFAPush(t *testing.T) {
 }
 
 func TestMFAPushRejects(t *testing.T) {
+	t.Parallel()
 	m := newMFAClient(t)
 	ctx := context.Background()
 	graphTok := token(t, m.s)
@@ -185,6 +187,7 @@ func TestMFAPushRejects(t *testing.T) {
 	if n := m.s.PushesSent(fakegraph.ContosoTenantID, "MeganB@contoso.com"); n != 0 {
 		t.Errorf("%d pushes sent by rejected requests", n)
 	}
+	m.s.ExpectUnhandled(http.MethodGet, connectorPath)
 	req, _ := http.NewRequest(http.MethodGet, m.s.URL()+connectorPath, nil)
 	req.Header.Set("Authorization", "Bearer "+m.tok)
 	if res, err := m.s.Client().Do(req); err != nil || res.StatusCode != http.StatusMethodNotAllowed {

@@ -48,6 +48,7 @@ func aadsts(r response) float64 {
 }
 
 func TestTokenV1(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
 	s := g.s
@@ -145,6 +146,7 @@ func TestTokenV1(t *testing.T) {
 }
 
 func TestTokenSharePointAdmin(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	form := clientCredentials()
 	form.Set("scope", "https://contoso-admin.sharepoint.com/.default")

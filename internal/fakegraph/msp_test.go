@@ -66,6 +66,7 @@ func collectPages(t *testing.T, g *graph, path string) ([]map[string]any, int) {
 }
 
 func TestNewSeedsOnlyContoso(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	for _, tenant := range []string{fakegraph.PartnerTenantID, fakegraph.FabrikamDomain} {
 		res := tokenForm(t, s, tenant, clientCredentials())
@@ -76,6 +77,7 @@ func TestNewSeedsOnlyContoso(t *testing.T) {
 }
 
 func TestDelegatedAdminRelationships(t *testing.T) {
+	t.Parallel()
 	s := mspServer(t, fakegraph.Options{})
 	g := tenantGraph(t, s, fakegraph.PartnerDomain)
 	const path = "/v1.0/tenantRelationships/delegatedAdminRelationships"
@@ -163,6 +165,7 @@ func TestDelegatedAdminRelationships(t *testing.T) {
 }
 
 func TestRelationshipSeeds(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	s := start(t, fakegraph.Options{Now: clock.Now})
 	const partner = "11111111-2222-4333-8444-555555555555"
@@ -181,7 +184,7 @@ func TestRelationshipSeeds(t *testing.T) {
 		"role":     {DisplayName: "x", CustomerTenantID: fakegraph.ContosoTenantID, Roles: []string{"Dungeon Master"}},
 		"duration": {DisplayName: "x", CustomerTenantID: fakegraph.ContosoTenantID, Duration: "P1Y"},
 	} {
-		s2 := fakegraph.New(fakegraph.Options{})
+		s2 := fakegraph.NewTest(t, fakegraph.Options{})
 		if err := s2.AddTenant(fakegraph.TenantSeed{ID: partner, Domains: []string{"msp.example"}, Relationships: []fakegraph.Relationship{bad}}); err == nil {
 			t.Errorf("bad %s accepted", name)
 		}
@@ -212,6 +215,7 @@ func TestRelationshipSeeds(t *testing.T) {
 }
 
 func TestFabrikamSeed(t *testing.T) {
+	t.Parallel()
 	s := mspServer(t, fakegraph.Options{})
 	g := tenantGraph(t, s, fakegraph.FabrikamTenantID)
 
@@ -265,6 +269,7 @@ func TestFabrikamSeed(t *testing.T) {
 }
 
 func TestTokensBoundToTenant(t *testing.T) {
+	t.Parallel()
 	s := mspServer(t, fakegraph.Options{})
 	con := tenantGraph(t, s, fakegraph.ContosoDomain)
 	fab := tenantGraph(t, s, fakegraph.FabrikamDomain)

@@ -47,6 +47,7 @@ func roles(claims map[string]any) []string {
 }
 
 func TestTokenClaims(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	s := mspServer(t, fakegraph.Options{Now: clock.Now})
 	tok := tenantGraph(t, s, fakegraph.FabrikamDomain).tok
@@ -129,6 +130,7 @@ func TestTokenClaims(t *testing.T) {
 }
 
 func TestPermissionTable(t *testing.T) {
+	t.Parallel()
 	const beta = "/beta/users/" + fakegraph.ContosoAdminID + "/authentication/requirements"
 	adele := "/v1.0/users/" + fakegraph.ContosoAdeleID
 	ref := map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + fakegraph.ContosoAdeleID}
@@ -194,6 +196,7 @@ func TestPermissionTable(t *testing.T) {
 }
 
 func TestPermissionsInBatch(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.SetPermissions(fakegraph.ContosoTenantID, []string{"User.Read.All", "AuditLog.Read.All"})
 	res := g.do(http.MethodPost, "/v1.0/$batch", map[string]any{"requests": []any{

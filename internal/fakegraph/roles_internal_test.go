@@ -6,6 +6,7 @@ import "testing"
 // and rbacapplication-list-roleeligibilityscheduleinstances are built from
 // the role definition and principal GUIDs.
 func TestRoleObjectIDMatchesDocExamples(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ template, principal, suffix, want string }{
 		{"62e90394-69f5-4237-9190-012177145e10", "ace08ec9-aa11-4ada-9145-addf0398233e", "-1", "lAPpYvVpN0KRkAEhdxReEMmO4KwRqtpKkUWt3wOYIz4-1"},
 		{"62e90394-69f5-4237-9190-012177145e10", "f1847572-48aa-47aa-96a3-2ec61904f41f", "-1", "lAPpYvVpN0KRkAEhdxReEHJ1hPGqSKpHlqMuxhkE9B8-1"},

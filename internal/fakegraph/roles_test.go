@@ -41,6 +41,7 @@ func roleIDs(items []map[string]any) []string {
 }
 
 func TestRoleAssignmentsByPrincipal(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	// The request the client sends, URL-encoded as the SDK does.
 	res := g.do(http.MethodGet, assignmentsPath+"?%24filter=principalId%20eq%20%27"+fakegraph.ContosoAdminID+"%27&%24expand=roleDefinition", nil)
@@ -110,6 +111,7 @@ func TestRoleAssignmentsByPrincipal(t *testing.T) {
 }
 
 func TestRoleAssignmentsRejectUnsupportedQueries(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	tests := []struct {
 		name, query, code, msg string
@@ -127,12 +129,14 @@ func TestRoleAssignmentsRejectUnsupportedQueries(t *testing.T) {
 			wantError(t, g.do(http.MethodGet, assignmentsPath+"?"+tc.query, nil), http.StatusBadRequest, tc.code, tc.msg)
 		})
 	}
+	g.s.ExpectUnhandled(http.MethodPost, assignmentsPath)
 	if res := g.do(http.MethodPost, assignmentsPath, map[string]any{}); res.status != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", res.status)
 	}
 }
 
 func TestRolePermissions(t *testing.T) {
+	t.Parallel()
 	debraTMO := "/v1.0/users/" + fakegraph.ContosoGroupHelpdeskUserID + "/transitiveMemberOf"
 	tests := []struct {
 		name      string
@@ -169,6 +173,7 @@ func TestRolePermissions(t *testing.T) {
 }
 
 func TestAssignRoleHelpers(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	s := g.s
 	debra := "/v1.0/roleManagement/directory/roleAssignments?$filter=" + urlEncode("principalId eq '"+fakegraph.ContosoGroupHelpdeskUserID+"'")
@@ -222,6 +227,7 @@ func TestAssignRoleHelpers(t *testing.T) {
 }
 
 func TestRoleAssignmentsPaging(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	for i := range 150 {
 		err := g.s.AddGroup(fakegraph.ContosoTenantID, fakegraph.Group{DisplayName: fmt.Sprintf("Readers %03d", i), MailNickname: fmt.Sprintf("readers%03d", i),
@@ -248,6 +254,7 @@ func TestRoleAssignmentsPaging(t *testing.T) {
 }
 
 func TestRoleDefinitions(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	const defs = "/v1.0/roleManagement/directory/roleDefinitions"
 	all := values(t, g.do(http.MethodGet, defs, nil))
@@ -283,6 +290,7 @@ func TestRoleDefinitions(t *testing.T) {
 }
 
 func TestRoleEligibility(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	const elig = "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances"
 	// The request the client sends.
@@ -337,6 +345,7 @@ func TestRoleEligibility(t *testing.T) {
 }
 
 func TestRoleAssignableGroupMembership(t *testing.T) {
+	t.Parallel()
 	adele := ref(fakegraph.ContosoAdeleID)
 	helpdesk := "/v1.0/groups/" + fakegraph.ContosoHelpdeskID + "/members/$ref"
 	tests := []struct {
@@ -396,6 +405,7 @@ func TestRoleAssignableGroupMembership(t *testing.T) {
 }
 
 func TestGroupsIsAssignableToRole(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	var names []string
 	for _, it := range values(t, g.do(http.MethodGet, "/v1.0/groups?$filter="+urlEncode("isAssignableToRole eq true"), nil)) {
@@ -438,6 +448,7 @@ func TestGroupsIsAssignableToRole(t *testing.T) {
 }
 
 func TestRoleSeedRules(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	user := fakegraph.User{ID: "aaaaaaaa-0000-4000-8000-000000000001", UserPrincipalName: "kim@rules.example", DisplayName: "Kim", AccountEnabled: true}
 	seed := func(groups ...fakegraph.Group) fakegraph.TenantSeed {

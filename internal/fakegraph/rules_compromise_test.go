@@ -59,6 +59,7 @@ func parseTime(t *testing.T, v any) time.Time {
 }
 
 func TestCompromisedIsaiah(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	clock := &fixedClock{t: now}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
@@ -166,6 +167,7 @@ func TestCompromisedIsaiah(t *testing.T) {
 }
 
 func TestCleanAdele(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	g := newGraph(t, fakegraph.Options{Now: (&fixedClock{t: now}).Now})
 	week := now.Add(-7 * 24 * time.Hour)
@@ -205,6 +207,7 @@ func TestCleanAdele(t *testing.T) {
 }
 
 func TestSignInTimeFilter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	g := newGraph(t, fakegraph.Options{Now: (&fixedClock{t: now}).Now})
 	day := now.Add(-24 * time.Hour).Format(time.RFC3339)

@@ -19,6 +19,7 @@ func names(items []map[string]any) []string {
 }
 
 func TestMailFolders(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	base := "/v1.0/users/" + fakegraph.ContosoIsaiahID + "/mailFolders"
 	res := g.do(http.MethodGet, base+"?includeHiddenFolders=true&$top=250", nil)
@@ -81,6 +82,7 @@ func TestMailFolders(t *testing.T) {
 }
 
 func TestInboxRules(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	base := "/v1.0/users/" + fakegraph.ContosoIsaiahID + "/mailFolders/inbox/messageRules"
 	res := g.do(http.MethodGet, base, nil)
@@ -170,6 +172,7 @@ func TestInboxRules(t *testing.T) {
 }
 
 func TestInboxRulePermissions(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	rules := "/v1.0/users/" + fakegraph.ContosoIsaiahID + "/mailFolders/inbox/messageRules"
 	folders := "/v1.0/users/" + fakegraph.ContosoIsaiahID + "/mailFolders"

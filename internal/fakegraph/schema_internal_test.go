@@ -11,6 +11,7 @@ import (
 // TestSchemaParses parses the embedded v1.0 schema and reports how long
 // it takes; the server parses it once per process.
 func TestSchemaParses(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	m, err := parseCSDL(bytes.NewReader(graphV1CSDL))
 	if err != nil {
@@ -47,6 +48,7 @@ func checkURL(method, target, body string) *reply {
 // TestSchemaAllows lists requests the schema allows, several of which a
 // looser reading would refuse or a stricter one reject.
 func TestSchemaAllows(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ method, url, body string }{
 		{"GET", "/users/a@b.com?$select=id,displayName,assignedLicenses", ""},
 		{"GET", "/users?$filter=assignedLicenses/any(x:x/skuId eq 6fd2c87f-b296-42f0-b197-1e91e994b900)", ""},
@@ -109,6 +111,7 @@ func TestSchemaAllows(t *testing.T) {
 // TestSchemaRefuses lists requests the schema does not allow and
 // Graph's answers to them.
 func TestSchemaRefuses(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ method, url, body, msg string }{
 		{"GET", "/users/1/bogus", "", "Resource not found for the segment 'bogus'."},
 		{"GET", "/users/1/displayName/x", "", "Resource not found for the segment 'x'."},
@@ -150,6 +153,7 @@ func TestSchemaRefuses(t *testing.T) {
 
 // TestSchemaResolves checks what some paths address.
 func TestSchemaResolves(t *testing.T) {
+	t.Parallel()
 	m := v1Model()
 	for _, tt := range []struct {
 		path, typ string
@@ -181,6 +185,7 @@ func TestSchemaResolves(t *testing.T) {
 // TestSchemaChecksResponses shows the server's own answers held to the
 // schema: a property v1.0 lacks, at any depth, is a 500 naming it.
 func TestSchemaChecksResponses(t *testing.T) {
+	t.Parallel()
 	get := func(path string) (*call, *schemaTarget) {
 		c := &call{version: "v1.0", method: "GET", segs: splitEscaped(path), query: url.Values{}}
 		tgt, rep := checkV1Request(c)

@@ -14,6 +14,7 @@ import (
 // where a route narrows by default), and fails on any answer the
 // server's own response check refuses: a property v1.0 does not have.
 func TestSchemaRendersOnlyV1Properties(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	u := "/v1.0/users/" + fakegraph.ContosoIsaiahID
 	paths := []string{
@@ -100,6 +101,7 @@ func TestSchemaRendersOnlyV1Properties(t *testing.T) {
 // TestSchemaRejects shows each kind of request the v1.0 schema does not
 // allow, answered the way Graph answers it.
 func TestSchemaRejects(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	sp := "/v1.0/servicePrincipals"
 	u := "/v1.0/users/" + fakegraph.ContosoAdeleID
@@ -107,49 +109,57 @@ func TestSchemaRejects(t *testing.T) {
 		name, method, path string
 		body               any
 		msg                string
+		// noRoute is a path the schema lacks (Request.Unhandled).
+		noRoute bool
 	}{
-		{"unknown entity set", "GET", "/v1.0/userz", nil, "Resource not found for the segment 'userz'."},
-		{"unknown navigation property", "GET", u + "/friends", nil, "Resource not found for the segment 'friends'."},
-		{"unknown cast", "GET", u + "/memberOf/microsoft.graph.bogus/x", nil, "Resource not found for the segment 'x'."},
-		{"cast to an unrelated type", "GET", u + "/memberOf/microsoft.graph.site", nil, ""},
+		{"unknown entity set", "GET", "/v1.0/userz", nil, "Resource not found for the segment 'userz'.", true},
+		{"unknown navigation property", "GET", u + "/friends", nil, "Resource not found for the segment 'friends'.", true},
+		{"unknown cast", "GET", u + "/memberOf/microsoft.graph.bogus/x", nil, "Resource not found for the segment 'x'.", true},
+		{"cast to an unrelated type", "GET", u + "/memberOf/microsoft.graph.site", nil, "", true},
 		{"action not bound to the type", "POST", "/v1.0/groups/" + fakegraph.ContosoSalesMarketingID + "/revokeSignInSessions", nil,
-			"Resource not found for the segment 'revokeSignInSessions'."},
-		{"segment after an action", "POST", u + "/revokeSignInSessions/x", nil, "Resource not found for the segment 'x'."},
+			"Resource not found for the segment 'revokeSignInSessions'.", true},
+		{"segment after an action", "POST", u + "/revokeSignInSessions/x", nil, "Resource not found for the segment 'x'.", true},
 		{"$select", "GET", sp + "?$select=id,createdDateTime", nil,
-			"Could not find a property named 'createdDateTime' on type 'microsoft.graph.servicePrincipal'."},
+			"Could not find a property named 'createdDateTime' on type 'microsoft.graph.servicePrincipal'.", false},
 		{"$select of a derived type's property without a cast", "GET", u + "/memberOf?$select=displayName", nil,
-			"Could not find a property named 'displayName' on type 'microsoft.graph.directoryObject'."},
+			"Could not find a property named 'displayName' on type 'microsoft.graph.directoryObject'.", false},
 		{"$filter", "GET", sp + "?$filter=createdDateTime ge 2026-01-01T00:00:00Z", nil,
-			"Could not find a property named 'createdDateTime' on type 'microsoft.graph.servicePrincipal'."},
+			"Could not find a property named 'createdDateTime' on type 'microsoft.graph.servicePrincipal'.", false},
 		{"$filter in a function call", "GET", "/v1.0/users?$filter=startswith(nickname,'a')", nil,
-			"Could not find a property named 'nickname' on type 'microsoft.graph.user'."},
+			"Could not find a property named 'nickname' on type 'microsoft.graph.user'.", false},
 		{"$filter in a lambda", "GET", "/v1.0/users?$filter=assignedLicenses/any(x:x/sku eq 'a')", nil,
-			"Could not find a property named 'sku' on type 'microsoft.graph.assignedLicense'."},
+			"Could not find a property named 'sku' on type 'microsoft.graph.assignedLicense'.", false},
 		{"$filter into a complex type", "GET", "/v1.0/auditLogs/signIns?$filter=location/county eq 'x'", nil,
-			"Could not find a property named 'county' on type 'microsoft.graph.signInLocation'."},
+			"Could not find a property named 'county' on type 'microsoft.graph.signInLocation'.", false},
 		{"$orderby", "GET", "/v1.0/users?$orderby=nickname", nil,
-			"Could not find a property named 'nickname' on type 'microsoft.graph.user'."},
-		{"$expand", "GET", u + "?$expand=boss", nil, "Could not find a property named 'boss' on type 'microsoft.graph.user'."},
+			"Could not find a property named 'nickname' on type 'microsoft.graph.user'.", false},
+		{"$expand", "GET", u + "?$expand=boss", nil, "Could not find a property named 'boss' on type 'microsoft.graph.user'.", false},
 		{"$expand of a structural property", "GET", u + "?$expand=displayName", nil,
-			"Property 'displayName' on type 'microsoft.graph.user' is not a navigation property or complex property."},
+			"Property 'displayName' on type 'microsoft.graph.user' is not a navigation property or complex property.", false},
 		{"$select inside $expand", "GET", u + "?$expand=manager($select=nickname)", nil,
-			"Could not find a property named 'nickname' on type 'microsoft.graph.directoryObject'."},
-		{"body property", "PATCH", u, map[string]any{"favouriteColour": "blue"}, "The property 'favouriteColour' does not exist on type 'microsoft.graph.user'."},
+			"Could not find a property named 'nickname' on type 'microsoft.graph.directoryObject'.", false},
+		{"body property", "PATCH", u, map[string]any{"favouriteColour": "blue"}, "The property 'favouriteColour' does not exist on type 'microsoft.graph.user'.", false},
 		{"nested complex property", "PATCH", u, map[string]any{"passwordProfile": map[string]any{"password": "x", "hint": "y"}},
-			"The property 'hint' does not exist on type 'microsoft.graph.passwordProfile'."},
+			"The property 'hint' does not exist on type 'microsoft.graph.passwordProfile'.", false},
 		{"derived type in @odata.type", "POST", "/v1.0/users", map[string]any{"@odata.type": "#microsoft.graph.group", "displayName": "x"},
-			"'microsoft.graph.group' was found, but it is not assignable to the expected type 'microsoft.graph.user'"},
+			"'microsoft.graph.group' was found, but it is not assignable to the expected type 'microsoft.graph.user'", false},
 		{"annotation of an unknown property", "PATCH", u, map[string]any{"boss@odata.bind": "https://graph.microsoft.com/v1.0/users/x"},
-			"The property 'boss' does not exist on type 'microsoft.graph.user'."},
+			"The property 'boss' does not exist on type 'microsoft.graph.user'.", false},
 		{"action parameter", "POST", sp + "/" + fakegraph.ContosoSuspiciousAppID + "/addPassword", map[string]any{"secret": "x"},
-			"The parameter 'secret' in the request payload is not a valid parameter for the operation 'addPassword'."},
+			"The parameter 'secret' in the request payload is not a valid parameter for the operation 'addPassword'.", false},
 		{"complex action parameter", "POST", u + "/assignLicense",
 			map[string]any{"addLicenses": []any{map[string]any{"skuId": "x", "plans": []string{}}}, "removeLicenses": []string{}},
-			"The property 'plans' does not exist on type 'microsoft.graph.assignedLicense'."},
+			"The property 'plans' does not exist on type 'microsoft.graph.assignedLicense'.", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.noRoute {
+				g.s.ExpectUnhandled(tt.method, tt.path)
+			}
 			res := g.do(tt.method, escapeSpaces(tt.path), tt.body)
+			if got := g.s.Requests(); got[len(got)-1].Unhandled != tt.noRoute {
+				t.Errorf("Request.Unhandled = %v, want %v", got[len(got)-1].Unhandled, tt.noRoute)
+			}
 			if tt.msg == "" {
 				if res.status != http.StatusBadRequest {
 					t.Fatalf("status = %d, want 400: %s", res.status, res.raw)
@@ -165,6 +175,7 @@ func TestSchemaRejects(t *testing.T) {
 // reading might refuse: casts to derived types, namespace-qualified
 // actions, lambdas, complex paths, path-based addressing.
 func TestSchemaAccepts(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	u := "/v1.0/users/" + fakegraph.ContosoAdminID
 	// A cast of a directoryObject list is an advanced query.
@@ -195,6 +206,7 @@ func TestSchemaAccepts(t *testing.T) {
 // TestSchemaBatchItem shows a $batch item the schema refuses, answered
 // on its own while the other items succeed.
 func TestSchemaBatchItem(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	payload := map[string]any{"requests": []any{
 		map[string]any{"id": "1", "method": "GET", "url": "/users/" + fakegraph.ContosoAdeleID + "?$select=displayName"},
@@ -222,6 +234,7 @@ func TestSchemaBatchItem(t *testing.T) {
 // TestSchemaBetaNotChecked shows that beta requests, for which there is
 // no schema here, are left to the routes.
 func TestSchemaBetaNotChecked(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, "/beta/users/"+fakegraph.ContosoAdeleID+"?$select=displayName", nil)
 	if res.status != http.StatusOK {

@@ -16,7 +16,9 @@
 // (Inject, SetLatency, SetTokenError, SetPermissions) so that retry,
 // consent and error paths can be exercised. Anything it does not
 // implement is answered with a Graph-shaped error rather than silently
-// accepted.
+// accepted (what the demo wants); a server made by NewTest also fails
+// the test on such a request, naming it, and Hold keeps one chosen
+// request in flight while a test acts.
 //
 // Access tokens look like Microsoft Entra app-only tokens: JWTs whose
 // payload carries tid, appid, roles (the tenant's consented application
@@ -184,6 +186,11 @@ type Options struct {
 	Latency time.Duration
 	// Now is the server's clock; nil means time.Now.
 	Now func() time.Time
+	// Unhandled, if non-nil, is called with the method and path of every
+	// request the server has no route for (see Request.Unhandled), after
+	// it has been answered; nil leaves the answer to speak for itself, as
+	// the demo wants. NewTest sets it to fail the test.
+	Unhandled func(method, path string)
 	// WriteLimit writes per WriteWindow are accepted per application and
 	// tenant (write_limit.go); 0 means Microsoft Entra's documented 3,000
 	// per 2 min 30 s, a negative WriteLimit no limit.
@@ -213,6 +220,11 @@ type Request struct {
 	// BatchItemID is the item id for a request that arrived inside a
 	// $batch; such items are recorded right after their batch.
 	BatchItemID string
+	// Unhandled reports a request the server has no route for: an unknown
+	// path or method, a path Microsoft's v1.0 schema does not have, or an
+	// Exchange cmdlet it does not run. It was answered as the real service
+	// answers one, and a server made by NewTest fails the test.
+	Unhandled bool
 }
 
 // grant is an issued access token.
@@ -231,6 +243,8 @@ type Server struct {
 	clientID     string
 	clientSecret string
 	nowFn        func() time.Time
+	unhandled    func(method, path string)
+	strict       *strictness // set by NewTest
 
 	mu      sync.Mutex
 	latency time.Duration
@@ -243,6 +257,7 @@ type Server struct {
 	requests     []Request
 	exoCalls     []ExchangeCall
 	faults       []*Fault
+	holds        []*Hold
 	ts           *httptest.Server
 	sp           sharePointState
 	// the write quota (write_limit.go)
@@ -264,6 +279,7 @@ func New(opts Options) *Server {
 		clientID:     opts.ClientID,
 		clientSecret: opts.ClientSecret,
 		nowFn:        opts.Now,
+		unhandled:    opts.Unhandled,
 		latency:      opts.Latency,
 		writeLimit:   opts.WriteLimit,
 		writeWindow:  opts.WriteWindow,
@@ -534,6 +550,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Body = raw
 		s.writeGraph(sw, r, graphErr(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is too large."))
 	case len(segs) > 0 && isVersion(segs[0]):
+		if h := s.takeHold(r); h != nil {
+			defer close(h.done)
+			if !h.wait(r) {
+				rec.Body = raw
+				s.writeGraph(sw, r, graphErr(499, "RequestCanceled", "The client canceled the request."))
+				break
+			}
+		}
 		items = s.serveGraph(sw, r, segs, raw, &rec)
 	case isExchangePath(segs):
 		s.serveExchange(sw, r, segs, raw, &rec)
@@ -545,7 +569,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveIdentity(sw, r, segs, raw, &rec)
 	}
 	rec.Status = sw.status
-	s.record(append([]Request{rec}, items...)...)
+	all := append([]Request{rec}, items...)
+	s.record(all...)
+	if s.unhandled != nil {
+		for _, q := range all {
+			if q.Unhandled {
+				s.unhandled(q.Method, q.Path)
+			}
+		}
+	}
 }
 
 // isVersion reports whether seg is a Graph API version segment.

@@ -165,6 +165,7 @@ func (s *Server) serveSharePoint(w http.ResponseWriter, r *http.Request, segs []
 		}
 	}
 	if len(segs) != 3 || !strings.EqualFold(segs[1], "client.svc") || !strings.EqualFold(segs[2], "ProcessQuery") {
+		rec.Unhandled = true
 		s.spWriteText(w, trace, http.StatusNotFound, nil, "404 NOT FOUND")
 		return
 	}

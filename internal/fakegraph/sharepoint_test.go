@@ -126,6 +126,7 @@ func wantUnauthorizedOperation(t *testing.T, r csomResponse) {
 // (Request-SPOPersonalSite); an app-only token, even with
 // Sites.FullControl.All, is refused, as CIPP found (CyberDrain/CIPP#592).
 func TestCSOMRequestPersonalSitesAppOnly(t *testing.T) {
+	t.Parallel()
 	s, tok := spAdmin(t)
 	wantUnauthorizedOperation(t, processQuery(t, s, tok, personalSitesXML("IsaiahL@contoso.com")))
 	if s.OneDrive(fakegraph.ContosoTenantID, fakegraph.ContosoIsaiahID) || s.PersonalSiteRequests(fakegraph.ContosoTenantID) != nil {
@@ -153,6 +154,7 @@ func TestCSOMRequestPersonalSitesAppOnly(t *testing.T) {
 }
 
 func TestCSOMRequestPersonalSites(t *testing.T) {
+	t.Parallel()
 	s, _ := spAdmin(t)
 	tok := adminGrant(s)
 	r := processQuery(t, s, tok, personalSitesXML("IsaiahL@contoso.com", "JoniS@contoso.com", "ghost@contoso.com"))
@@ -204,6 +206,7 @@ func TestCSOMRequestPersonalSites(t *testing.T) {
 }
 
 func TestCSOMMethodObjectPath(t *testing.T) {
+	t.Parallel()
 	// CIPP's current form: the method as an object path, then queried.
 	s, _ := spAdmin(t)
 	tok := adminGrant(s)
@@ -241,6 +244,7 @@ func TestCSOMMethodObjectPath(t *testing.T) {
 }
 
 func TestCSOMErrors(t *testing.T) {
+	t.Parallel()
 	s, _ := spAdmin(t)
 	tok := adminGrant(s)
 	many := make([]string, 201)
@@ -285,6 +289,7 @@ func TestCSOMErrors(t *testing.T) {
 }
 
 func TestCSOMAuth(t *testing.T) {
+	t.Parallel()
 	s, _ := spAdmin(t)
 	body := personalSitesXML("IsaiahL@contoso.com")
 	check := func(name, tok, reason string) {
@@ -329,6 +334,7 @@ func TestCSOMAuth(t *testing.T) {
 	if res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d", res.StatusCode)
 	}
+	s.ExpectUnhandled(http.MethodPost, "/_vti_bin/lists.asmx")
 	res, err = s.Client().Post(s.URL()+"/_vti_bin/lists.asmx", "text/xml", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -340,6 +346,7 @@ func TestCSOMAuth(t *testing.T) {
 }
 
 func TestCSOMPermission(t *testing.T) {
+	t.Parallel()
 	s, tok := spAdmin(t)
 	s.SetPermissions(fakegraph.ContosoTenantID, append(noSharePoint(), "Sites.ReadWrite.All"))
 	r := processQuery(t, s, tok, personalSitesXML("IsaiahL@contoso.com"))
@@ -360,6 +367,7 @@ func TestCSOMPermission(t *testing.T) {
 }
 
 func TestCSOMFault(t *testing.T) {
+	t.Parallel()
 	s, tok := spAdmin(t)
 	s.Inject(fakegraph.Fault{PathContains: "/_vti_bin/", Status: http.StatusTooManyRequests, RetryAfter: "7"})
 	r := processQuery(t, s, tok, personalSitesXML("IsaiahL@contoso.com"))
@@ -372,6 +380,7 @@ func TestCSOMFault(t *testing.T) {
 }
 
 func TestCSOMTokenEndpoint(t *testing.T) {
+	t.Parallel()
 	// Once the token endpoint issues SharePoint admin tokens, they work
 	// here unchanged, as app-only tokens: RequestPersonalSites refuses
 	// them.

@@ -53,6 +53,7 @@ func salesSite(t *testing.T, s *fakegraph.Server) fakegraph.SharePointSite {
 }
 
 func TestSitesRoot(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t)
 	r := g.do(http.MethodGet, "/v1.0/sites/root", nil)
 	if r.status != http.StatusOK {
@@ -80,6 +81,7 @@ func TestSitesRoot(t *testing.T) {
 	if r3.json["id"] != id || r3.json["webUrl"] != "https://contoso.sharepoint.com" || r3.json["displayName"] != nil {
 		t.Errorf("by id with $select: %s", r3.raw)
 	}
+	g.s.ExpectUnhandled(http.MethodPatch, "/v1.0/sites/root")
 	wantError(t, g.do(http.MethodPatch, "/v1.0/sites/root", map[string]any{"displayName": "x"}), http.StatusMethodNotAllowed, "Request_BadRequest", "")
 	// Beta, and inside $batch.
 	if r4 := g.do(http.MethodGet, "/beta/sites/root", nil); r4.json["id"] != id {
@@ -94,6 +96,7 @@ func TestSitesRoot(t *testing.T) {
 }
 
 func TestSitesByPath(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t, "Sites.Read.All")
 	sales := salesSite(t, g.s)
 	for _, p := range []string{
@@ -135,6 +138,7 @@ func TestSitesByPath(t *testing.T) {
 }
 
 func TestSiteDrive(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t, "Sites.Read.All")
 	sales := salesSite(t, g.s)
 	r := g.do(http.MethodGet, "/v1.0/sites/"+sales.ID+"/drive", nil)
@@ -171,6 +175,7 @@ func TestSiteDrive(t *testing.T) {
 }
 
 func TestSiteFolders(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t, "Files.Read.All")
 	sales := salesSite(t, g.s)
 	base := "/v1.0/sites/" + sales.ID + "/drive"
@@ -230,6 +235,7 @@ func TestSiteFolders(t *testing.T) {
 	wantError(t, g.do(http.MethodGet, base+"/root:/Shared Documents/Proposals", nil), http.StatusNotFound, "itemNotFound", "The resource could not be found.")
 	wantError(t, g.do(http.MethodGet, base+"/root:/Missing", nil), http.StatusNotFound, "itemNotFound", "The resource could not be found.")
 	wantError(t, g.do(http.MethodGet, base+"/items/01NOPE", nil), http.StatusNotFound, "itemNotFound", "")
+	g.s.ExpectUnhandled(http.MethodGet, base+"/bogus")
 	wantError(t, g.do(http.MethodGet, base+"/bogus", nil), http.StatusBadRequest, "BadRequest", "bogus")
 	// Files.Read.All does not allow creating folders.
 	wantError(t, g.do(http.MethodPost, base+"/root/children", map[string]any{"name": "New", "folder": map[string]any{}}),
@@ -237,6 +243,7 @@ func TestSiteFolders(t *testing.T) {
 }
 
 func TestSitesPermissions(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.SetPermissions(fakegraph.ContosoTenantID, noSharePoint())
 	wantError(t, g.do(http.MethodGet, "/v1.0/sites/root", nil), http.StatusForbidden, "accessDenied", "Access denied")
@@ -250,6 +257,7 @@ func TestSitesPermissions(t *testing.T) {
 }
 
 func TestOneDriveSeed(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t)
 	s := g.s
 	for _, c := range []struct {
@@ -321,6 +329,7 @@ func shortcutBody(sales fakegraph.SharePointSite, name, unique, behavior string)
 }
 
 func TestDriveShortcuts(t *testing.T) {
+	t.Parallel()
 	g := spGraph(t)
 	s := g.s
 	sales := salesSite(t, s)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestAddTenantIsolation(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	const fabrikamID = "0f1e2d3c-4b5a-4968-8776-655443322110"
 	err := s.AddTenant(fakegraph.TenantSeed{
@@ -49,6 +50,7 @@ func TestAddTenantIsolation(t *testing.T) {
 }
 
 func TestConcurrentRequests(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	errs := make(chan error, 40)
 	for i := range 40 {

@@ -55,6 +55,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []st
 		if len(segs) > 0 {
 			v = segs[0]
 		}
+		rec.Unhandled = true
 		s.writeGraph(w, r, graphErr(http.StatusBadRequest, "BadRequest", "Invalid version: "+v))
 		return
 	}
@@ -66,6 +67,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, segs []st
 		known = true
 	}
 	if !known {
+		rec.Unhandled = true
 		s.writeIdentityError(w, r, http.StatusNotFound, "invalid_request", 900561,
 			fmt.Sprintf("AADSTS900561: The endpoint '/%s' is not supported.", strings.Join(segs[1:], "/")))
 		return

@@ -11,6 +11,7 @@ import (
 )
 
 func TestOpenIDConfiguration(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	for _, tenant := range []string{fakegraph.ContosoTenantID, fakegraph.ContosoDomain, "CONTOSO.COM", fakegraph.ContosoInitialDomain} {
 		t.Run(tenant, func(t *testing.T) {
@@ -34,6 +35,7 @@ func TestOpenIDConfiguration(t *testing.T) {
 }
 
 func TestUnknownTenant(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	for _, tc := range []struct {
 		name, method, path string
@@ -66,6 +68,7 @@ func TestUnknownTenant(t *testing.T) {
 }
 
 func TestTokenEndpoint(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	with := func(k, v string) url.Values {
 		f := clientCredentials()
@@ -123,6 +126,7 @@ func TestTokenEndpoint(t *testing.T) {
 }
 
 func TestCustomCredentials(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{ClientID: "app-1", ClientSecret: "s3cret"})
 	f := clientCredentials()
 	if res := tokenForm(t, s, fakegraph.ContosoTenantID, f); res.status != http.StatusBadRequest {
@@ -136,6 +140,7 @@ func TestCustomCredentials(t *testing.T) {
 }
 
 func TestBearerRequired(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	s := start(t, fakegraph.Options{Now: clock.Now})
 	tok := token(t, s)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestTokenErrors(t *testing.T) {
+	t.Parallel()
 	s := mspServer(t, fakegraph.Options{})
 	tests := []struct {
 		code     string
@@ -79,6 +80,7 @@ func TestTokenErrors(t *testing.T) {
 }
 
 func TestTokenErrorKeepsIssuedTokens(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	g.s.SetTokenError(fakegraph.ContosoTenantID, "65001")
 	if res := tokenForm(t, g.s, fakegraph.ContosoTenantID, clientCredentials()); res.status != http.StatusBadRequest {
@@ -96,6 +98,7 @@ func TestTokenErrorKeepsIssuedTokens(t *testing.T) {
 }
 
 func TestTokenErrorSeed(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	seed := fakegraph.FabrikamSeed()
 	seed.TokenError = "AADSTS7000229"

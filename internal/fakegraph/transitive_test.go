@@ -13,6 +13,7 @@ import (
 var eventual = http.Header{"ConsistencyLevel": {"eventual"}}
 
 func TestTransitiveMemberOf(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	// Nest Break Glass Exclusions (Debra joins it) in a new security group.
 	if err := g.s.AddGroup(fakegraph.ContosoDomain, fakegraph.Group{DisplayName: "Outer", MailNickname: "outer", SecurityEnabled: true,
@@ -90,6 +91,7 @@ func TestTransitiveMemberOf(t *testing.T) {
 	}
 	wantError(t, g.do(http.MethodGet, tmo+"?$expand=members", nil), http.StatusBadRequest, "BadRequest",
 		"Could not find a property named 'members' on type 'microsoft.graph.directoryObject'.")
+	g.s.ExpectUnhandled(http.MethodGet, tmo+"/microsoft.graph.user")
 	wantError(t, g.do(http.MethodGet, tmo+"/microsoft.graph.user", nil), http.StatusBadRequest, "BadRequest", "microsoft.graph.user")
 	if res := g.do(http.MethodGet, "/v1.0/users/nobody@contoso.com/transitiveMemberOf", nil); res.status != http.StatusNotFound {
 		t.Errorf("unknown user: %d", res.status)
@@ -97,6 +99,7 @@ func TestTransitiveMemberOf(t *testing.T) {
 }
 
 func TestTransitiveMemberOfPaging(t *testing.T) {
+	t.Parallel()
 	s := start(t, fakegraph.Options{})
 	const uid = "aaaaaaaa-0000-4000-8000-000000000001"
 	err := s.AddTenant(fakegraph.TenantSeed{ID: "aaaaaaaa-0000-4000-8000-0000000000ee", Domains: []string{"paging.example"},

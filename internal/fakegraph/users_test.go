@@ -12,6 +12,7 @@ import (
 )
 
 func TestGetUserByUPNWithSelect(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, "/v1.0/users/adelev@CONTOSO.com?%24select=displayName,accountEnabled,onPremisesSyncEnabled", nil)
 	if res.status != http.StatusOK {
@@ -46,6 +47,7 @@ func TestGetUserByUPNWithSelect(t *testing.T) {
 }
 
 func TestUserDefaultProperties(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	v1 := g.do(http.MethodGet, "/v1.0/users/"+fakegraph.ContosoGradyID, nil)
 	if v1.status != http.StatusOK {
@@ -70,6 +72,7 @@ func TestUserDefaultProperties(t *testing.T) {
 }
 
 func TestExpandManager(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, "/v1.0/users/AdeleV@contoso.com?$select=displayName&$expand=manager", nil)
 	m, ok := res.json["manager"].(map[string]any)
@@ -88,6 +91,7 @@ func TestExpandManager(t *testing.T) {
 }
 
 func TestNotFoundShape(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	req, _ := http.NewRequest(http.MethodGet, g.s.URL()+"/v1.0/users/nobody@contoso.com", nil)
 	req.Header.Set("Authorization", "Bearer "+g.tok)
@@ -111,23 +115,33 @@ func TestNotFoundShape(t *testing.T) {
 }
 
 func TestUnknownRoute(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	tests := []struct {
 		method, path string
 		status       int
 		code, msg    string
+		// noRoute is a route the server lacks (Request.Unhandled).
+		noRoute bool
 	}{
-		{http.MethodGet, "/v1.0/contacts", 400, "BadRequest", "Resource not found for the segment 'contacts'."},
-		{http.MethodGet, "/v1.0/users/AdeleV@contoso.com/bogus", 400, "BadRequest", "Resource not found for the segment 'bogus'."},
-		{http.MethodGet, "/v1.0/users/AdeleV@contoso.com/authentication/requirements", 400, "BadRequest", "segment 'requirements'"},
-		{http.MethodPut, "/v1.0/users/AdeleV@contoso.com", 405, "Request_BadRequest", "Specified HTTP method is not allowed"},
-		{http.MethodGet, "/v2/users", 400, "BadRequest", "Invalid version: v2"},
-		{http.MethodGet, "/v1.0/me", 400, "BadRequest", "/me request is only valid with delegated authentication flow."},
-		{http.MethodGet, "/v1.0/users?$search=%22displayName:adele%22", 400, "BadRequest", "Query option '$search' is not supported."},
+		{http.MethodGet, "/v1.0/contacts", 400, "BadRequest", "Resource not found for the segment 'contacts'.", true},
+		{http.MethodGet, "/v1.0/users/AdeleV@contoso.com/bogus", 400, "BadRequest", "Resource not found for the segment 'bogus'.", true},
+		{http.MethodGet, "/v1.0/users/AdeleV@contoso.com/authentication/requirements", 400, "BadRequest", "segment 'requirements'", true},
+		{http.MethodPut, "/v1.0/users/AdeleV@contoso.com", 405, "Request_BadRequest", "Specified HTTP method is not allowed", true},
+		{http.MethodGet, "/v2/users", 400, "BadRequest", "Invalid version: v2", true},
+		{http.MethodGet, "/v1.0/me", 400, "BadRequest", "/me request is only valid with delegated authentication flow.", false},
+		{http.MethodGet, "/v1.0/users?$search=%22displayName:adele%22", 400, "BadRequest", "Query option '$search' is not supported.", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			if tc.noRoute {
+				path, _, _ := strings.Cut(tc.path, "?")
+				g.s.ExpectUnhandled(tc.method, path)
+			}
 			res := g.do(tc.method, tc.path, nil)
+			if got := g.s.Requests(); got[len(got)-1].Unhandled != tc.noRoute {
+				t.Errorf("Request.Unhandled = %v, want %v", got[len(got)-1].Unhandled, tc.noRoute)
+			}
 			wantError(t, res, tc.status, tc.code, tc.msg)
 		})
 	}
@@ -139,6 +153,7 @@ func TestUnknownRoute(t *testing.T) {
 }
 
 func TestPatchGzip(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
 	clock.Set(clock.Now().Add(time.Minute))
@@ -177,6 +192,7 @@ func TestPatchGzip(t *testing.T) {
 }
 
 func TestPatchBodyErrors(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	auth := func(extra ...string) http.Header {
 		h := http.Header{"Authorization": {"Bearer " + g.tok}, "Content-Type": {"application/json"}}
@@ -213,6 +229,7 @@ func TestPatchBodyErrors(t *testing.T) {
 }
 
 func TestSyncedUser(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	const msg = "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration."
 	for _, body := range []map[string]any{
@@ -237,6 +254,7 @@ func TestSyncedUser(t *testing.T) {
 }
 
 func TestLeftoverImmutableID(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	u, _ := g.s.User(fakegraph.ContosoTenantID, "LeeG@contoso.com")
 	if u.OnPremisesSyncEnabled || u.OnPremisesImmutableID == "" {
@@ -252,6 +270,7 @@ func TestLeftoverImmutableID(t *testing.T) {
 }
 
 func TestPasswordComplexity(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	tests := []struct {
 		password string
@@ -287,8 +306,9 @@ func TestPasswordComplexity(t *testing.T) {
 }
 
 func TestSeedPasswordsAreRandom(t *testing.T) {
-	a := fakegraph.New(fakegraph.Options{})
-	b := fakegraph.New(fakegraph.Options{})
+	t.Parallel()
+	a := fakegraph.NewTest(t, fakegraph.Options{})
+	b := fakegraph.NewTest(t, fakegraph.Options{})
 	ua, _ := a.User(fakegraph.ContosoTenantID, "MeganB@contoso.com")
 	ub, _ := b.User(fakegraph.ContosoTenantID, "MeganB@contoso.com")
 	if ua.Password == "" || ua.Password == ub.Password {
@@ -300,7 +320,8 @@ func TestSeedPasswordsAreRandom(t *testing.T) {
 }
 
 func TestContosoSeed(t *testing.T) {
-	s := fakegraph.New(fakegraph.Options{})
+	t.Parallel()
+	s := fakegraph.NewTest(t, fakegraph.Options{})
 	users := s.Users(fakegraph.ContosoTenantID)
 	if len(users) < 23 {
 		t.Fatalf("%d users", len(users))
@@ -346,6 +367,7 @@ func TestContosoSeed(t *testing.T) {
 }
 
 func TestFilterUsers(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	tests := []struct {
 		filter string
@@ -383,6 +405,7 @@ func TestFilterUsers(t *testing.T) {
 }
 
 func TestTopAndPaging(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	next := "/v1.0/users?$top=10&$select=id"
 	seen := map[string]bool{}
@@ -409,6 +432,7 @@ func TestTopAndPaging(t *testing.T) {
 }
 
 func TestDeleteAndRestoreUser(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	if res := g.do(http.MethodDelete, "/v1.0/users/JoniS@contoso.com", nil); res.status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", res.status, res.raw)
@@ -429,6 +453,7 @@ func TestDeleteAndRestoreUser(t *testing.T) {
 }
 
 func TestRevokeSignInSessions(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	g := newGraph(t, fakegraph.Options{Now: clock.Now})
 	clock.Set(clock.Now().Add(90 * time.Second))
@@ -448,6 +473,7 @@ func TestRevokeSignInSessions(t *testing.T) {
 }
 
 func TestLicenses(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	skus := values(t, g.do(http.MethodGet, "/v1.0/subscribedSkus", nil))
 	if len(skus) != 5 {
@@ -478,6 +504,7 @@ func TestLicenses(t *testing.T) {
 }
 
 func TestOrganizationAndDomains(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	org := values(t, g.do(http.MethodGet, "/v1.0/organization", nil))
 	if len(org) != 1 || org[0]["id"] != fakegraph.ContosoTenantID || org[0]["displayName"] != "Contoso" {
@@ -490,6 +517,7 @@ func TestOrganizationAndDomains(t *testing.T) {
 }
 
 func TestSignIns(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	res := g.do(http.MethodGet, "/v1.0/auditLogs/signIns?$filter="+urlEncode("userId eq '"+fakegraph.ContosoMeganID+"'")+"&$top=3", nil)
 	items := values(t, res)
@@ -518,6 +546,7 @@ func TestSignIns(t *testing.T) {
 }
 
 func TestPerUserMFA(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	path := "/beta/users/" + fakegraph.ContosoAdeleID + "/authentication/requirements"
 	if res := g.do(http.MethodGet, path, nil); res.json["perUserMfaState"] != "disabled" {
@@ -551,7 +580,8 @@ func TestLatency(t *testing.T) {
 }
 
 func TestHandlerInProcess(t *testing.T) {
-	s := fakegraph.New(fakegraph.Options{})
+	t.Parallel()
+	s := fakegraph.NewTest(t, fakegraph.Options{})
 	if s.URL() != "" || s.Client() != nil {
 		t.Error("URL and Client must be empty before Start")
 	}

@@ -17,6 +17,7 @@ import (
 // by one, a write over the quota is 429 with Retry-After and Entra's
 // throttle headers, and the bucket refills with time.
 func TestWriteLimit(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -76,6 +77,7 @@ func TestWriteLimit(t *testing.T) {
 
 // TestInFilterLimit: "in" takes 15 values, as Graph documents.
 func TestInFilterLimit(t *testing.T) {
+	t.Parallel()
 	g := newGraph(t, fakegraph.Options{})
 	list := func(n int) response {
 		vals := make([]string, n)

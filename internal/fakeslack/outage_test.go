@@ -15,6 +15,7 @@ import (
 // every call and response_url post unanswered (still listed, status 0),
 // Reachable ends the outage but not the faults, Heal ends both.
 func TestOutage(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	c := botClient(s)
 	ctx := context.Background()

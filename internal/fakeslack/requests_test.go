@@ -19,7 +19,8 @@ import (
 )
 
 func TestSignSlackDocsVector(t *testing.T) {
-	s := fakeslack.New(fakeslack.Options{SigningSecret: "8f742231b10e8888abcd99yyyzzz85a5"})
+	t.Parallel()
+	s := fakeslack.NewTest(t, fakeslack.Options{SigningSecret: "8f742231b10e8888abcd99yyyzzz85a5"})
 	defer s.Close()
 	body := "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
 	h := s.Sign([]byte(body), time.Unix(1531420618, 0))
@@ -32,7 +33,8 @@ func TestSignSlackDocsVector(t *testing.T) {
 }
 
 func TestSignVerifiesWithSlackGo(t *testing.T) {
-	s := fakeslack.New(fakeslack.Options{})
+	t.Parallel()
+	s := fakeslack.NewTest(t, fakeslack.Options{})
 	defer s.Close()
 	body := []byte("payload=%7B%7D")
 	h := s.Sign(body, time.Now())
@@ -123,6 +125,7 @@ func newApp(t *testing.T) (*app, string) {
 }
 
 func TestSlashCommand(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	a, base := newApp(t)
 	a.answer, a.answerCType = `{"text":"Working on it…"}`, "application/json"
@@ -175,6 +178,7 @@ func TestSlashCommand(t *testing.T) {
 }
 
 func TestSlashCommandPlainTextAnswer(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	a, base := newApp(t)
 	a.answer, a.answerCType = "Unknown command", "text/plain; charset=utf-8"
@@ -189,6 +193,7 @@ func TestSlashCommandPlainTextAnswer(t *testing.T) {
 }
 
 func TestSlashCommandRefusesOutsiders(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	_, base := newApp(t)
 	if _, err := s.SlashCommand(base+"/slack/commands", "/cipp", "", "C2", "UBOB"); err == nil {
@@ -200,6 +205,7 @@ func TestSlashCommandRefusesOutsiders(t *testing.T) {
 }
 
 func TestSlashCommandWrongSecretRejected(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{SigningSecret: "not-the-apps-secret"})
 	_, base := newApp(t)
 	resp, err := s.SlashCommand(base+"/slack/commands", "/cipp", "", "C1", "UBOB")
@@ -232,6 +238,7 @@ func postApproval(t *testing.T, s *fakeslack.Server) fakeslack.Message {
 }
 
 func TestClickButtonReplaceOriginal(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	a, base := newApp(t)
 	a.onClick = func(ic slack.InteractionCallback) {
@@ -274,6 +281,7 @@ func TestClickButtonReplaceOriginal(t *testing.T) {
 }
 
 func TestClickButtonRefusesUnshownButtons(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	a, base := newApp(t)
 	msg := postApproval(t, s)
@@ -294,6 +302,7 @@ func TestClickButtonRefusesUnshownButtons(t *testing.T) {
 }
 
 func TestClickEphemeralButton(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	a, base := newApp(t)
 	a.onClick = func(ic slack.InteractionCallback) {
@@ -325,6 +334,7 @@ func TestClickEphemeralButton(t *testing.T) {
 }
 
 func TestBlockActionsPayloadParses(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	msg := postApproval(t, s)
 	var ic slack.InteractionCallback
@@ -337,6 +347,7 @@ func TestBlockActionsPayloadParses(t *testing.T) {
 }
 
 func TestResponseURLLimits(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1700000000, 0)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -378,6 +389,7 @@ func TestResponseURLLimits(t *testing.T) {
 }
 
 func TestResponseURLViaChatOptions(t *testing.T) {
+	t.Parallel()
 	// slack-go's MsgOptionResponseURL path parses the answer by content type.
 	s := newServer(t, fakeslack.Options{})
 	u := s.ResponseURL("C1", "UBOB")
@@ -395,6 +407,7 @@ func TestResponseURLViaChatOptions(t *testing.T) {
 }
 
 func TestResponseURLInDM(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	dm, _, _, err := botClient(s).OpenConversation(&slack.OpenConversationParameters{Users: []string{"UALICE"}})
 	if err != nil {

@@ -1,5 +1,9 @@
 // Package fakeslack is an in-memory fake of Slack for tests.
 //
+// Tests make a Server with NewTest, which fails the test on any request
+// the fake has no route for; New answers such a request as Slack does and
+// nothing more.
+//
 // A Server plays three parts of Slack at once, over real HTTP on the
 // loopback interface, so that the real slack-go client can talk to it
 // unchanged:
@@ -134,6 +138,13 @@ type Options struct {
 	// connection (slack-go drops connections it has not been pinged on for
 	// 30 seconds). Default 200ms.
 	PingInterval time.Duration
+	// Unhandled, if non-nil, is called with the HTTP method and path of
+	// every request the server has no route for: a Web API method it does
+	// not implement (answered unknown_method, see Call.Unhandled) or a path
+	// outside the Web API, response URLs and Socket Mode (404). nil leaves
+	// the answer to speak for itself, as the demo wants. NewTest sets it
+	// to fail the test.
+	Unhandled func(method, path string)
 }
 
 // Call is one Web API request as the server saw it.
@@ -156,6 +167,10 @@ type Call struct {
 	Response json.RawMessage
 	// At is when the call was received, by Options.Now.
 	At time.Time
+	// Unhandled reports a Web API method the server does not implement,
+	// answered unknown_method as Slack does; a server made by NewTest fails
+	// the test.
+	Unhandled bool
 }
 
 // Message is a message as it currently looks in the workspace.
@@ -202,6 +217,7 @@ type Ack struct {
 // Close.
 type Server struct {
 	opts     Options
+	strict   *strictness // set by NewTest
 	hs       *httptest.Server
 	client   *http.Client
 	upgrader websocket.Upgrader
@@ -294,6 +310,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/response/", s.serveResponseURL)
 	mux.HandleFunc("/ws", s.serveSocket)
+	mux.HandleFunc("/", s.serveUnknown)
 	s.hs = httptest.NewServer(mux)
 	return s
 }
@@ -571,5 +588,14 @@ func (s *Server) channelNameLocked(id string) string {
 		return DMChannelName
 	default:
 		return ch.name
+	}
+}
+
+// serveUnknown answers a path outside the Web API, response URLs and
+// Socket Mode with a 404, as slack.com does.
+func (s *Server) serveUnknown(w http.ResponseWriter, r *http.Request) {
+	http.NotFound(w, r)
+	if s.opts.Unhandled != nil {
+		s.opts.Unhandled(r.Method, r.URL.Path)
 	}
 }

@@ -50,6 +50,7 @@ func runSocketMode(t *testing.T, s *fakeslack.Server, opts ...socketmode.Option)
 }
 
 func TestSocketModeSlashCommandRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	if _, err := s.SocketModeSend("slash_commands", json.RawMessage(`{}`)); err == nil {
 		t.Fatal("SocketModeSend without a client succeeded")
@@ -123,6 +124,7 @@ func TestSocketModeSlashCommandRoundTrip(t *testing.T) {
 }
 
 func TestSocketModeButtonClick(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	sm, next := runSocketMode(t, s)
 	next(socketmode.EventTypeConnected)
@@ -159,6 +161,7 @@ func TestSocketModeButtonClick(t *testing.T) {
 }
 
 func TestSocketModeKeepAliveAndReconnect(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{PingInterval: 50 * time.Millisecond})
 	// The client drops connections it is not pinged on within 300ms.
 	_, next := runSocketMode(t, s, socketmode.OptionPingInterval(300*time.Millisecond))
@@ -181,6 +184,7 @@ func TestSocketModeKeepAliveAndReconnect(t *testing.T) {
 }
 
 func TestAppsConnectionsOpenTokens(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	for _, tc := range []struct{ token, want string }{
 		{fakeslack.DefaultBotToken, "not_allowed_token_type"},
@@ -200,6 +204,7 @@ func TestAppsConnectionsOpenTokens(t *testing.T) {
 }
 
 func TestSocketModeInvalidAppTokenIsFatal(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	api := slack.New(fakeslack.DefaultBotToken, slack.OptionAPIURL(s.APIURL()), slack.OptionAppLevelToken("xapp-wrong"))
 	sm := socketmode.New(api)
@@ -221,7 +226,8 @@ func TestSocketModeInvalidAppTokenIsFatal(t *testing.T) {
 }
 
 func TestCloseDisconnectsClients(t *testing.T) {
-	s := fakeslack.New(fakeslack.Options{})
+	t.Parallel()
+	s := fakeslack.NewTest(t, fakeslack.Options{})
 	_, next := runSocketMode(t, s)
 	next(socketmode.EventTypeConnected)
 	done := make(chan struct{})

@@ -80,6 +80,7 @@ func onlyView(t *testing.T, s *fakeslack.Server) fakeslack.View {
 }
 
 func TestViewsOpen(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	a, base := newApp(t)
 	resp, err := s.SlashCommand(base+"/slack/commands", "/cipp", "reset alice", "C1", "UALICE")
@@ -143,6 +144,7 @@ func TestViewsOpen(t *testing.T) {
 }
 
 func TestViewsOpenTriggerExpires(t *testing.T) {
+	t.Parallel()
 	now, advance := clockAt(time.Unix(1700000000, 0))
 	s := newServer(t, fakeslack.Options{Now: now})
 	api := botClient(s)
@@ -165,6 +167,7 @@ func TestViewsOpenTriggerExpires(t *testing.T) {
 }
 
 func TestViewsOpenFromButtonClick(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	a, base := newApp(t)
 	api := botClient(s)
@@ -196,6 +199,7 @@ func TestViewsOpenFromButtonClick(t *testing.T) {
 }
 
 func TestViewsOpenValidation(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	api := botClient(s)
 	trigger := slashTrigger(t, s, "UALICE")
@@ -335,6 +339,7 @@ func jsonText(t *testing.T, v any) string {
 }
 
 func TestSubmitView(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	app := newModalApp(t, func(ic slack.InteractionCallback) string {
 		reason := ic.View.State.Values["reason"]["text"].Value
@@ -434,6 +439,7 @@ func TestSubmitView(t *testing.T) {
 }
 
 func TestSubmitViewPayloadShape(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	var payload map[string]any
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -469,6 +475,7 @@ func TestSubmitViewPayloadShape(t *testing.T) {
 }
 
 func TestSubmitViewUpdatePushClear(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	step := modalStep(func() slack.ModalViewRequest {
 		m := reasonModal()
@@ -528,6 +535,7 @@ func modalStep(m slack.ModalViewRequest) modalSteps {
 }
 
 func TestSubmitViewAppFailureKeepsModalOpen(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "boom", http.StatusInternalServerError)
@@ -548,6 +556,7 @@ func TestSubmitViewAppFailureKeepsModalOpen(t *testing.T) {
 }
 
 func TestSocketModeSubmitView(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	if _, err := s.SocketModeSubmitView("V1", nil, "UALICE"); err == nil {
 		t.Fatal("submitted an unknown view")

@@ -88,17 +88,22 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	status, header, res := s.dispatchLocked(method, params, token, parseErr)
 	resp, _ := json.Marshal(res)
+	_, known := lookupMethod(method)
 	s.calls = append(s.calls, Call{
-		Method:   method,
-		Params:   params,
-		Body:     body,
-		Token:    token,
-		Status:   status,
-		Response: resp,
-		At:       s.opts.Now(),
+		Method:    method,
+		Params:    params,
+		Body:      body,
+		Token:     token,
+		Status:    status,
+		Response:  resp,
+		At:        s.opts.Now(),
+		Unhandled: !known,
 	})
 	s.notifyLocked()
 	s.mu.Unlock()
+	if !known && s.opts.Unhandled != nil {
+		s.opts.Unhandled(r.Method, r.URL.Path)
+	}
 
 	for k, v := range header {
 		w.Header()[k] = v

@@ -20,7 +20,7 @@ import (
 // and UBOB, and channel C2 "quiet" holding UALICE but not the bot.
 func newServer(t *testing.T, opts fakeslack.Options) *fakeslack.Server {
 	t.Helper()
-	s := fakeslack.New(opts)
+	s := fakeslack.NewTest(t, opts)
 	t.Cleanup(s.Close)
 	s.AddChannel("C1", "ops", "UBOT", "UALICE", "UBOB")
 	s.AddChannel("C2", "quiet", "UALICE")
@@ -62,6 +62,7 @@ func approveBlocks() []slack.Block {
 }
 
 func TestAPIURLHasTrailingSlash(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	if !regexp.MustCompile(`^http://127\.0\.0\.1:\d+/api/$`).MatchString(s.APIURL()) {
 		t.Fatalf("APIURL() = %q", s.APIURL())
@@ -69,6 +70,7 @@ func TestAPIURLHasTrailingSlash(t *testing.T) {
 }
 
 func TestAuthTest(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{TeamID: "T42", BotUserID: "UCIPP"})
 	resp, err := botClient(s).AuthTest()
 	if err != nil {
@@ -80,6 +82,7 @@ func TestAuthTest(t *testing.T) {
 }
 
 func TestPostMessage(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	ch, ts, err := botClient(s).PostMessage("C1",
 		slack.MsgOptionText("Reset password?", false), slack.MsgOptionBlocks(approveBlocks()...))
@@ -112,6 +115,7 @@ func TestPostMessage(t *testing.T) {
 }
 
 func TestPostMessageResolvesChannelName(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	ch, _, err := botClient(s).PostMessage("#ops", slack.MsgOptionText("hi", false))
 	if err != nil || ch != "C1" {
@@ -120,6 +124,7 @@ func TestPostMessageResolvesChannelName(t *testing.T) {
 }
 
 func TestTimestampsUniqueAndIncreasing(t *testing.T) {
+	t.Parallel()
 	frozen := time.Unix(1700000000, 0)
 	s := newServer(t, fakeslack.Options{Now: func() time.Time { return frozen }})
 	api := botClient(s)
@@ -140,6 +145,7 @@ func TestTimestampsUniqueAndIncreasing(t *testing.T) {
 }
 
 func TestPostMessageErrors(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	api := botClient(s)
 	tooLong := strings.Repeat("x", 76)
@@ -175,6 +181,7 @@ func TestPostMessageErrors(t *testing.T) {
 }
 
 func TestPostEphemeral(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	api := botClient(s)
 	ts, err := api.PostEphemeral("C1", "UALICE", slack.MsgOptionText("only you", false))
@@ -200,6 +207,7 @@ func TestPostEphemeral(t *testing.T) {
 }
 
 func TestUpdateMessage(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	api := botClient(s)
 	_, ts, err := api.PostMessage("C1", slack.MsgOptionText("pending", false), slack.MsgOptionBlocks(approveBlocks()...))
@@ -240,6 +248,7 @@ func TestUpdateMessage(t *testing.T) {
 }
 
 func TestDeleteMessage(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	api := botClient(s)
 	_, ts, _ := api.PostMessage("C1", slack.MsgOptionText("bye", false))
@@ -252,6 +261,7 @@ func TestDeleteMessage(t *testing.T) {
 }
 
 func TestOpenConversationDM(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	api := botClient(s)
 	dm, _, already, err := api.OpenConversation(&slack.OpenConversationParameters{Users: []string{"UALICE"}})
@@ -283,6 +293,7 @@ func TestOpenConversationDM(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	for _, tc := range []struct{ token, want string }{
 		{"xoxb-wrong", "invalid_auth"},
@@ -308,6 +319,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	api := botClient(s)
 	s.RateLimit("chat.postMessage", 2, 7)
@@ -335,6 +347,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestFailNext(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	api := botClient(s)
 	s.FailNext("chat.update", "cant_update_message")
@@ -352,6 +365,7 @@ func TestFailNext(t *testing.T) {
 }
 
 func TestUnknownMethodAndJSONBody(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	post := func(method, ctype, body string, bearer bool) map[string]any {
 		t.Helper()
@@ -372,6 +386,7 @@ func TestUnknownMethodAndJSONBody(t *testing.T) {
 		}
 		return out
 	}
+	s.ExpectUnhandled(http.MethodPost, "/api/users.flip")
 	got := post("users.flip", "application/x-www-form-urlencoded", "token=xoxb-test", false)
 	if got["ok"] != false || got["error"] != "unknown_method" || got["req_method"] != "users.flip" {
 		t.Fatalf("unknown method = %v", got)
@@ -394,6 +409,7 @@ func TestUnknownMethodAndJSONBody(t *testing.T) {
 }
 
 func TestWaitForMessage(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	go func() {
 		time.Sleep(20 * time.Millisecond)
