@@ -68,25 +68,37 @@ type Harness struct {
 	OneHandle bool
 }
 
-// Run runs the whole suite.
+// Run runs the whole suite. The groups run side by side, each on
+// databases of its own: the suite takes as long as its slowest group (the
+// leases, which wait for one to lapse), not the sum.
 func Run(t *testing.T, h Harness) {
-	t.Run("Approvals", func(t *testing.T) { testApprovals(t, h) })
-	t.Run("ApprovalIndexes", func(t *testing.T) { testApprovalIndexes(t, h) })
-	t.Run("ApprovalRace", func(t *testing.T) { testApprovalRace(t, h) })
-	t.Run("Audit", func(t *testing.T) { testAudit(t, h) })
-	t.Run("AuditKeyed", func(t *testing.T) { testAuditKeyed(t, h) })
-	t.Run("AuditExport", func(t *testing.T) { testAuditExport(t, h) })
-	t.Run("AuditTwoHandles", func(t *testing.T) { testAuditTwoHandles(t, h) })
-	t.Run("Grants", func(t *testing.T) { testGrants(t, h) })
-	t.Run("Tenants", func(t *testing.T) { testTenants(t, h) })
-	t.Run("Bindings", func(t *testing.T) { testBindings(t, h) })
-	t.Run("Jobs", func(t *testing.T) { testJobs(t, h) })
-	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, h) })
-	t.Run("Leases", func(t *testing.T) { testLeases(t, h) })
-	t.Run("Replicas", func(t *testing.T) { testReplicas(t, h) })
-	t.Run("Sealed", func(t *testing.T) { testSealed(t, h) })
-	t.Run("ChatRefs", func(t *testing.T) { testChatRefs(t, h) })
-	t.Run("Closed", func(t *testing.T) { testClosed(t, h) })
+	for _, g := range []struct {
+		name string
+		test func(*testing.T, Harness)
+	}{
+		{"Approvals", testApprovals},
+		{"ApprovalIndexes", testApprovalIndexes},
+		{"ApprovalRace", testApprovalRace},
+		{"Audit", testAudit},
+		{"AuditKeyed", testAuditKeyed},
+		{"AuditExport", testAuditExport},
+		{"AuditTwoHandles", testAuditTwoHandles},
+		{"Grants", testGrants},
+		{"Tenants", testTenants},
+		{"Bindings", testBindings},
+		{"Jobs", testJobs},
+		{"Deliveries", testDeliveries},
+		{"Leases", testLeases},
+		{"Replicas", testReplicas},
+		{"Sealed", testSealed},
+		{"ChatRefs", testChatRefs},
+		{"Closed", testClosed},
+	} {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			g.test(t, h)
+		})
+	}
 }
 
 // db is a database of the store under test, with the handles opened on it.
