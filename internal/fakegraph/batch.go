@@ -105,6 +105,7 @@ func (c *call) batchCall(it batchItem) (*call, *reply) {
 		now:     c.now,
 		inBatch: true,
 		app:     c.app,
+		gdap:    c.gdap,
 	}
 	for k, v := range it.Headers {
 		sub.header.Set(k, fmt.Sprint(v))

@@ -194,6 +194,12 @@ func (s *Server) invokeCommand(r *http.Request, urlTenant string, body []byte, d
 		return &exoReply{err: f}
 	}
 	c.t, c.now, c.anchor = t, now, strings.TrimSpace(r.Header.Get("X-AnchorMailbox"))
+	if g := s.exchangeGDAPCaller(r.Header.Get("Authorization"), t); g != nil { // delegated through GDAP (gdaproles.go)
+		if f := s.exchangeGDAPDenied(g, t, c.cmdletName); f != nil {
+			return &exoReply{err: f}
+		}
+		return s.runCmdlet(c)
+	}
 	if !hasPermission(t.permissions, PermExchangeManageAsApp) {
 		f := exoRequestError(http.StatusUnauthorized, "Unauthorized", "User is not allowed to call "+c.cmdletName+".")
 		f.header = http.Header{"X-Ms-Diagnostics": {`2000008;reason="The application has no Exchange.ManageAsApp role in this tenant.";error_category="insufficient_claims"`}}

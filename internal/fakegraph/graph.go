@@ -55,6 +55,9 @@ type call struct {
 	inBatch bool
 	// app is the application (client) ID of the call's token.
 	app string
+	// gdap, if non-nil, is the partner user of a delegated token used in
+	// a customer tenant (gdaproles.go).
+	gdap *gdapCaller
 	// recorded collects the requests of $batch items.
 	recorded []Request
 }
@@ -222,6 +225,7 @@ func (s *Server) authorize(header string, c *call) *reply {
 	}
 	c.t = t
 	c.app = g.clientID
+	c.gdap = s.gdapCallerOf(tok, t)
 	return nil
 }
 
@@ -257,6 +261,12 @@ func (s *Server) exec(c *call) *reply {
 	tgt, rep := checkV1Request(c)
 	if rep != nil {
 		return rep
+	}
+	if c.gdap != nil { // delegated through GDAP (gdaproles.go)
+		if rep := s.permitGDAP(c); rep != nil {
+			return rep
+		}
+		return checkV1Response(c, tgt, s.route(c))
 	}
 	if rep := s.permit(c); rep != nil {
 		return rep
