@@ -310,6 +310,9 @@ func (b *Bot) findUsers(ctx context.Context, in *intake) error {
 // prepare lets the action check the request against the tenant and pin
 // what it resolved (a group name to its ID) to the parameters.
 func (b *Bot) prepare(ctx context.Context, in *intake) error {
+	if err := b.gdapRefusal(in.tenant, in.a); err != nil {
+		return err
+	}
 	var err error
 	in.params, err = b.Runner.Prepare(ctx, in.tenant.ID, in.a, in.users, in.params)
 	return err

@@ -321,6 +321,7 @@ func newBot(cfg Config, conn actions.Connector, db bot.Store, log *slog.Logger) 
 		},
 		Store:             db,
 		Admins:            cfg.Admins,
+		Delegated:         cfg.Auth == "gdap",
 		ApprovalTTL:       cfg.ApprovalTTL,
 		ApprovalRetention: cfg.ApprovalRetention,
 		ReasonOptional:    cfg.ReasonOptional,
