@@ -3,7 +3,9 @@ package m365_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cippbot/cippbot/actions"
 	"github.com/cippbot/cippbot/actions/m365"
@@ -68,5 +70,40 @@ func TestGDAPAccessAssignments(t *testing.T) {
 				t.Errorf("roles from the assignments = %v, the tenant's = %v", held, want)
 			}
 		})
+	}
+}
+
+// TestGDAP_CachedTokenKeepsDegraded: after the refresh token is revoked,
+// a tenant whose access token is still cached keeps working, but that
+// does not count as the sign-in working again, so that one revocation
+// is reported once however requests interleave.
+func TestGDAP_CachedTokenKeepsDegraded(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	sim := gdapSim(t, clock)
+	var calls []error
+	cfg := gdapConfig(sim, &memCacheStore{})
+	cfg.OnDegraded = func(err error) { calls = append(calls, err) }
+	g := newGDAP(t, cfg)
+	importCIPP(t, sim, g)
+	if _, err := g.Token(ctx, fakegraph.ContosoTenantID, graphScope); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(time.Second)
+	mu.Unlock()
+	sim.RevokeRefreshTokens(fakegraph.PartnerTenantID, gdapAccount)
+	for range 3 {
+		if _, err := g.Token(ctx, fakegraph.FabrikamTenantID, graphScope); err == nil {
+			t.Fatal("fabrikam token after revocation")
+		}
+		if _, err := g.Token(ctx, fakegraph.ContosoTenantID, graphScope); err != nil {
+			t.Fatalf("contoso's cached token: %v", err)
+		}
+	}
+	if g.Degraded() == nil || len(calls) != 1 {
+		t.Errorf("Degraded = %v, OnDegraded calls = %v; want degraded, told once", g.Degraded(), calls)
 	}
 }
