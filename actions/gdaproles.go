@@ -157,6 +157,27 @@ var gdapAlternatives = map[string][]string{
 	RoleSharePointAdmin: nil,
 }
 
+// delegatedPermissions maps the application permissions actions declare
+// to the delegated permission a delegated token's scp carries instead,
+// where the name differs: Exchange Online's Exchange.ManageAsApp is, for
+// a signed-in admin, Exchange.Manage ("Manage Exchange As Signed-In
+// User", the Exchange Online scope CIPP's SAM app asks for).
+var delegatedPermissions = map[string]string{
+	"Exchange.ManageAsApp": "Exchange.Manage",
+}
+
+// GDAPPermissions returns a's Permissions as delegated permissions.
+func GDAPPermissions(a *Action) []string {
+	out := make([]string, 0, len(a.Permissions))
+	for _, p := range a.Permissions {
+		if d, ok := delegatedPermissions[p]; ok {
+			p = d
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 // GDAPRoles returns the roles the service account needs for a in
 // delegated mode; nil when the table does not name the action, which
 // then falls back to its app-only Roles.

@@ -224,8 +224,12 @@ func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (Che
 // whether it has what it needs.
 func permitted(rep *CheckReport, a *Action) bool {
 	perms, works := rep.Permissions, true
-	if len(a.Permissions) > 0 && !slices.ContainsFunc(a.Permissions, func(p string) bool { return slices.Contains(perms, p) }) {
-		rep.Missing[a.Name] = a.Permissions
+	need := a.Permissions
+	if rep.GDAP {
+		need = GDAPPermissions(a)
+	}
+	if len(need) > 0 && !slices.ContainsFunc(need, func(p string) bool { return slices.Contains(perms, p) }) {
+		rep.Missing[a.Name] = need
 		works = false
 	}
 	for _, p := range a.AlsoPermissions {
