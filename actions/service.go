@@ -12,6 +12,11 @@ import (
 type Service struct {
 	Connector Connector
 	Env       Env
+	// Judge, if non-nil, gives the verdict of Check (and so of Rehearse)
+	// from the report as the app-only rules made it: in delegated (GDAP)
+	// mode the roles are those GDAP gives the service account in the
+	// tenant (CheckGDAP).
+	Judge func(ctx context.Context, tenantID string, rep CheckReport, c *Catalogue) CheckReport
 }
 
 // Result is the result of one action on one target.
@@ -216,6 +221,9 @@ func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (Che
 	}
 	if len(onAdmins) > 0 {
 		rep.Rules = append(rep.Rules, fmt.Sprintf("On admins, %s fail without %s", strings.Join(onAdmins, ", "), RoleList(rolesToChangeAdmins)))
+	}
+	if s.Judge != nil {
+		rep = s.Judge(ctx, tenantID, rep, c)
 	}
 	return rep, nil
 }

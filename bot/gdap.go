@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/cippbot/cippbot/actions"
@@ -36,13 +37,23 @@ func (b *Bot) gdapRefusal(t Tenant, a *actions.Action) error {
 	return nil
 }
 
-// checkGDAP judges a check's report by the service account's GDAP roles
-// in t, or says that they are not known.
-func (b *Bot) checkGDAP(rep actions.CheckReport, t Tenant) actions.CheckReport {
+// JudgeGDAP is actions.Service.Judge in delegated mode: it judges a
+// check's (or a rehearsal's) report by the service account's GDAP roles
+// in the tenant as tenants sync recorded them, or says that they are not
+// known. Outside delegated mode it returns rep as it is.
+func (b *Bot) JudgeGDAP(ctx context.Context, tenantID string, rep actions.CheckReport, c *actions.Catalogue) actions.CheckReport {
+	if !b.Delegated {
+		return rep
+	}
+	t, err := b.Store.TenantByName(ctx, tenantID)
+	if err != nil {
+		rep.Rules = append(rep.Rules, "the service account's GDAP roles could not be read from the tenant directory: "+err.Error())
+		return rep
+	}
 	held, known := b.gdapHeld(t)
 	if !known {
 		rep.Rules = append(rep.Rules, fmt.Sprintf("the service account's GDAP roles in %s are not known yet: run cippbot tenants sync", t.DefaultDomain))
 		return rep
 	}
-	return actions.CheckGDAP(rep, b.Catalogue, held)
+	return actions.CheckGDAP(rep, c, held)
 }

@@ -169,9 +169,6 @@ type CheckResult struct {
 
 func (b *Bot) checkTenant(ctx context.Context, t Tenant) CheckResult {
 	rep, err := b.Runner.Check(ctx, t.ID, b.Catalogue)
-	if err == nil && b.Delegated {
-		rep = b.checkGDAP(rep, t)
-	}
 	return CheckResult{Report: rep, Err: err}
 }
 

@@ -238,4 +238,13 @@ func TestLogin_TenantsSyncDelegated(t *testing.T) {
 	if strings.Contains(con, "convert-mailbox needs") || !strings.Contains(con, "Exchange Administrator") {
 		t.Errorf("contoso's check:\n%s", con)
 	}
+
+	// The rehearsal, with the delegated token too, says the same.
+	var reh bytes.Buffer
+	if err := runRehearse(context.Background(), c, []string{"--rehearse", "GarthF@fabrikam.com"}, &reh, sim.Client(), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("rehearse: %v\n%s", err, reh.String())
+	}
+	if !strings.Contains(reh.String(), "missing GDAP role: give the service account's group the Exchange Administrator role") {
+		t.Errorf("rehearsal:\n%s", reh.String())
+	}
 }
