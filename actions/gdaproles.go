@@ -220,6 +220,6 @@ func MissingGDAPRoles(held []string, a *Action) []string {
 // request whose tenant's GDAP relationship does not give the service
 // account the roles missing.
 func GDAPRefusal(a *Action, tenant string, missing []string) error {
-	return Errorf(EFORBIDDEN, "%s needs %s in %s, which cippbot's GDAP relationship with it does not give the service account's security groups: add it to an access assignment in Partner Center, then run cippbot tenants sync",
+	return Errorf(EFORBIDDEN, "%s needs %s in %s, which cippbot's GDAP relationship with it does not give the service account's security groups: add it to an access assignment in Partner Center (cippbot reads them at each tenant sync)",
 		a.Name, RoleList(missing), tenant)
 }

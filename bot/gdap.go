@@ -23,6 +23,13 @@ func (b *Bot) gdapHeld(t Tenant) ([]string, bool) {
 	return t.GDAP.ServiceAccountRoles(), true
 }
 
+// refuseGDAP is the request step that refuses, once the actor may ask
+// and before any user is read, a request the service account's GDAP
+// roles in the tenant do not allow (gdapRefusal).
+func (b *Bot) refuseGDAP(_ context.Context, in *intake) error {
+	return b.gdapRefusal(in.tenant, in.a)
+}
+
 // gdapRefusal refuses a request in t that needs a role the service
 // account does not hold there; nil when it holds them or they are not
 // known (Microsoft then answers for itself).

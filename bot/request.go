@@ -60,7 +60,7 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		b.private(ctx, r, b.form(ctx, in))
 		return
 	}
-	if !b.read(ctx, r, in, countTargets, b.findTenant, b.authorize, b.findUsers, b.prepare, b.policy) {
+	if !b.read(ctx, r, in, countTargets, b.findTenant, b.authorize, b.refuseGDAP, b.findUsers, b.prepare, b.policy) {
 		return
 	}
 	ap := in.ap
@@ -310,9 +310,6 @@ func (b *Bot) findUsers(ctx context.Context, in *intake) error {
 // prepare lets the action check the request against the tenant and pin
 // what it resolved (a group name to its ID) to the parameters.
 func (b *Bot) prepare(ctx context.Context, in *intake) error {
-	if err := b.gdapRefusal(in.tenant, in.a); err != nil {
-		return err
-	}
 	var err error
 	in.params, err = b.Runner.Prepare(ctx, in.tenant.ID, in.a, in.users, in.params)
 	return err
