@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -93,5 +94,38 @@ func TestCheckGDAP(t *testing.T) {
 	err := actions.GDAPRefusal(cat.Lookup("convert-mailbox"), "fabrikam.com", rep.MissingRoles["convert-mailbox"])
 	if actions.ErrorCode(err) != actions.EFORBIDDEN || !strings.Contains(actions.ErrorMessage(err), "the Exchange Administrator role in fabrikam.com") {
 		t.Errorf("refusal = %v", err)
+	}
+}
+
+// TestGDAPDocListsRoles keeps docs/GDAP.md's table of roles per action,
+// written for people, equal to the catalogue's.
+func TestGDAPDocListsRoles(t *testing.T) {
+	raw, err := os.ReadFile("../docs/GDAP.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]string{}
+	in := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case strings.HasPrefix(line, "| action | GDAP role |"):
+			in = true
+		case !in || strings.HasPrefix(line, "| ---"):
+		case !strings.HasPrefix(line, "|"):
+			in = false
+		default:
+			cells := strings.Split(line, "|")
+			listed[strings.Trim(strings.TrimSpace(cells[1]), "`")] = strings.TrimSpace(cells[2])
+		}
+	}
+	for _, a := range actions.Default().All() {
+		want := strings.Join(actions.GDAPRoles(a), ", ")
+		if got, ok := listed[a.Name]; !ok || got != want {
+			t.Errorf("docs/GDAP.md: %s needs %q, the catalogue says %q", a.Name, got, want)
+		}
+		delete(listed, a.Name)
+	}
+	for name := range listed {
+		t.Errorf("docs/GDAP.md lists %s, which is not an action", name)
 	}
 }
