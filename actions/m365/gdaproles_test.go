@@ -54,7 +54,7 @@ func TestGDAPAccessAssignments(t *testing.T) {
 				}
 				return
 			}
-			if !signed || !slices.Equal(groups, []string{"5e6f7081-92a3-4b4c-8d5e-6f7a8b9c0d1e"}) {
+			if !signed || !slices.Equal(groups, []string{fakegraph.PartnerServiceDeskGroupID}) {
 				t.Fatalf("service account's groups = %v, %v", groups, signed)
 			}
 			var held []string

@@ -77,7 +77,7 @@ func TestGDAP_AccessAssignments(t *testing.T) {
 		}
 	}
 	slices.Sort(groups)
-	if !slices.Equal(groups, []string{"4d5e6f70-8192-4a3b-9c4d-5e6f7a8b9c0d", "5e6f7081-92a3-4b4c-8d5e-6f7a8b9c0d1e"}) {
+	if !slices.Equal(groups, []string{fakegraph.PartnerAdminAgentsGroupID, fakegraph.PartnerServiceDeskGroupID}) {
 		t.Errorf("groups = %v", groups)
 	}
 	wantError(t, partner.do(http.MethodGet, "/v1.0/tenantRelationships/delegatedAdminRelationships/nope/accessAssignments", nil),
@@ -146,7 +146,7 @@ func TestGDAP_GraphHonoursRoles(t *testing.T) {
 	})
 	t.Run("AssignmentOutsideRelationship", func(t *testing.T) {
 		err := s.SetAccessAssignments(fakegraph.PartnerTenantID, fakegraph.PartnerFabrikamRelationshipID,
-			[]fakegraph.AccessAssignment{{GroupID: "5e6f7081-92a3-4b4c-8d5e-6f7a8b9c0d1e", Roles: []string{"Exchange Administrator"}}})
+			[]fakegraph.AccessAssignment{{GroupID: fakegraph.PartnerServiceDeskGroupID, Roles: []string{"Exchange Administrator"}}})
 		if err == nil {
 			t.Fatal("an assignment of a role the relationship lacks was accepted")
 		}

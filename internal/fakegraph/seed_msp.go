@@ -60,10 +60,13 @@ const (
 	FabrikamFinanceID = "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b"
 )
 
-// The partner's security groups that its GDAP access assignments name.
+// The partner's security groups that its GDAP access assignments name:
+// the admin agents (Nadia) and the service desk (Sam, the service
+// account, and Priya). A test that changes a relationship's Roles gives
+// them through an AccessAssignment to one of these.
 const (
-	partnerAdminAgentsGroup = "4d5e6f70-8192-4a3b-9c4d-5e6f7a8b9c0d"
-	partnerServiceDeskGroup = "5e6f7081-92a3-4b4c-8d5e-6f7a8b9c0d1e"
+	PartnerAdminAgentsGroupID = "4d5e6f70-8192-4a3b-9c4d-5e6f7a8b9c0d"
+	PartnerServiceDeskGroupID = "5e6f7081-92a3-4b4c-8d5e-6f7a8b9c0d1e"
 )
 
 // PartnerSeed returns the Northwind MSP tenant: a few technicians, the
@@ -96,9 +99,9 @@ func PartnerSeed() TenantSeed {
 				AuthMethods: []AuthMethod{{Type: AuthMethodAuthenticator, DisplayName: "iPhone 15", DeviceTag: "SoftwareTokenActivated", PhoneAppVersion: "6.8.20"}}},
 		},
 		Groups: []Group{
-			{ID: partnerAdminAgentsGroup, DisplayName: "AdminAgents", Description: "Partner Center admin agents",
+			{ID: PartnerAdminAgentsGroupID, DisplayName: "AdminAgents", Description: "Partner Center admin agents",
 				MailNickname: "AdminAgents", SecurityEnabled: true, Members: []string{nadia}},
-			{ID: partnerServiceDeskGroup, DisplayName: "GDAP Service Desk", Description: "Technicians granted customer access through GDAP",
+			{ID: PartnerServiceDeskGroupID, DisplayName: "GDAP Service Desk", Description: "Technicians granted customer access through GDAP",
 				MailNickname: "GDAPServiceDesk", SecurityEnabled: true, Members: []string{sam, priya}},
 		},
 		SKUs:    []SKU{{SkuID: SkuBusinessPremium, SkuPartNumber: "O365_BUSINESS_PREMIUM", Enabled: 5}},
@@ -115,9 +118,9 @@ func PartnerSeed() TenantSeed {
 				// The service desk holds every role; the admin agents
 				// only the helpdesk one.
 				AccessAssignments: []AccessAssignment{
-					{GroupID: partnerServiceDeskGroup, Roles: []string{"User Administrator", "Helpdesk Administrator",
+					{GroupID: PartnerServiceDeskGroupID, Roles: []string{"User Administrator", "Helpdesk Administrator",
 						"Privileged Authentication Administrator", "License Administrator", "Exchange Administrator"}},
-					{GroupID: partnerAdminAgentsGroup, Roles: []string{"Helpdesk Administrator"}},
+					{GroupID: PartnerAdminAgentsGroupID, Roles: []string{"Helpdesk Administrator"}},
 				},
 				CreatedDateTime:   time.Date(2025, 6, 2, 15, 4, 11, 0, time.UTC),
 				ActivatedDateTime: time.Date(2025, 6, 2, 15, 9, 47, 0, time.UTC),
@@ -134,8 +137,8 @@ func PartnerSeed() TenantSeed {
 				// are out of reach in fabrikam through GDAP; and only the
 				// admin agents hold Authentication Administrator.
 				AccessAssignments: []AccessAssignment{
-					{GroupID: partnerServiceDeskGroup, Roles: []string{"User Administrator", "Helpdesk Administrator"}},
-					{GroupID: partnerAdminAgentsGroup, Roles: []string{"Authentication Administrator"}},
+					{GroupID: PartnerServiceDeskGroupID, Roles: []string{"User Administrator", "Helpdesk Administrator"}},
+					{GroupID: PartnerAdminAgentsGroupID, Roles: []string{"Authentication Administrator"}},
 				},
 				CreatedDateTime:   time.Date(2026, 2, 17, 10, 30, 0, 0, time.UTC),
 				ActivatedDateTime: time.Date(2026, 2, 17, 11, 2, 36, 0, time.UTC),
@@ -149,7 +152,7 @@ func PartnerSeed() TenantSeed {
 				CustomerDisplayName: "Tailspin Toys",
 				Roles:               []string{"User Administrator", "Helpdesk Administrator"},
 				AccessAssignments: []AccessAssignment{
-					{GroupID: partnerServiceDeskGroup, Roles: []string{"User Administrator", "Helpdesk Administrator"}, Status: "deleted"},
+					{GroupID: PartnerServiceDeskGroupID, Roles: []string{"User Administrator", "Helpdesk Administrator"}, Status: "deleted"},
 				},
 				CreatedDateTime:   time.Date(2022, 3, 1, 9, 15, 0, 0, time.UTC),
 				ActivatedDateTime: time.Date(2022, 3, 1, 9, 40, 22, 0, time.UTC),
