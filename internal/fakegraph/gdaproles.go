@@ -59,9 +59,11 @@ import (
 //     https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/groups-concept).
 //   - Authentication methods (temporary access pass, removing methods,
 //     per-user MFA, the password writeback reset): Authentication
-//     Administrator, or Privileged Authentication Administrator
+//     Administrator, or Privileged Authentication Administrator; reading
+//     them also Global Reader
 //     (https://learn.microsoft.com/en-us/graph/api/authentication-post-temporaryaccesspassmethods,
-//     https://learn.microsoft.com/en-us/graph/api/authenticationmethod-resetpassword).
+//     https://learn.microsoft.com/en-us/graph/api/authenticationmethod-resetpassword,
+//     https://learn.microsoft.com/en-us/graph/api/authentication-list-methods).
 //   - Sensitive changes to a user who holds an admin role follow "Who can
 //     perform sensitive actions", as for app-only access (approles.go).
 //   - Exchange Online cmdlets: the Microsoft Entra roles that carry
@@ -251,11 +253,14 @@ func (s *Server) permitGDAP(c *call) *reply {
 	case "users":
 		switch {
 		case n >= 3 && c.seg(2) == "authentication":
+			if get {
+				// Reading another user's methods: the
+				// authentication administrators, or Global Reader
+				// (https://learn.microsoft.com/en-us/graph/api/authentication-list-methods).
+				return need(append(rolesAuthMethods(), "Global Reader"))
+			}
 			if rep := need(rolesAuthMethods()); rep != nil {
 				return rep
-			}
-			if get {
-				return nil
 			}
 			return onTarget(c.segs[1], false)
 		case get || isMailboxCall(c):
