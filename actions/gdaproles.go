@@ -22,20 +22,19 @@ import (
 // Microsoft Entra built-in roles the delegated table names besides those
 // of approles.go.
 const (
-	RoleDirectoryReaders    = "Directory Readers"
-	RoleHelpdeskAdmin       = "Helpdesk Administrator"
-	RolePasswordAdmin       = "Password Administrator"
-	RoleAuthAdmin           = "Authentication Administrator"
-	RoleLicenseAdmin        = "License Administrator"
-	RoleGroupsAdmin         = "Groups Administrator"
-	RoleSharePointAdmin     = "SharePoint Administrator"
-	RoleGlobalReader        = "Global Reader"
-	RoleSecurityAdmin       = "Security Administrator"
-	RoleSecurityReader      = "Security Reader"
-	RoleCloudAppAdmin       = "Cloud Application Administrator"
-	RoleAppAdmin            = "Application Administrator"
-	RolePrivRoleAdmin       = "Privileged Role Administrator"
-	RoleExchangeRecipientAd = roleExchangeRecipient
+	RoleDirectoryReaders = "Directory Readers"
+	RoleHelpdeskAdmin    = "Helpdesk Administrator"
+	RolePasswordAdmin    = "Password Administrator"
+	RoleAuthAdmin        = "Authentication Administrator"
+	RoleLicenseAdmin     = "License Administrator"
+	RoleGroupsAdmin      = "Groups Administrator"
+	RoleSharePointAdmin  = "SharePoint Administrator"
+	RoleGlobalReader     = "Global Reader"
+	RoleSecurityAdmin    = "Security Administrator"
+	RoleSecurityReader   = "Security Reader"
+	RoleCloudAppAdmin    = "Cloud Application Administrator"
+	RoleAppAdmin         = "Application Administrator"
+	RolePrivRoleAdmin    = "Privileged Role Administrator"
 )
 
 // roleTemplateIDs maps the built-in roles cippbot knows to their
