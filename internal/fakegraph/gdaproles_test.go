@@ -172,3 +172,69 @@ func TestGDAP_ExchangeHonoursRoles(t *testing.T) {
 		t.Fatalf("Set-Mailbox in contoso as Exchange Administrator: %d %s", r.status, r.raw)
 	}
 }
+
+// TestGDAP_RoleTable: each delegated rule, with the service desk given
+// one role at a time in contoso.
+func TestGDAP_RoleTable(t *testing.T) {
+	s, rt := gdapSim(t)
+	adele := "/v1.0/users/" + fakegraph.ContosoAdeleID
+	groupRef := map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + fakegraph.ContosoAdeleID}
+	password := map[string]any{"passwordProfile": map[string]any{"password": "Xw7#kP2$mN9q", "forceChangePasswordNextSignIn": false}}
+	type try struct {
+		method, path string
+		body         any
+		allowed      bool
+	}
+	tests := []struct {
+		role  string
+		scope string
+		tries []try
+	}{
+		{"Helpdesk Administrator", "", []try{
+			{http.MethodPatch, adele, password, true},
+			{http.MethodPatch, adele, map[string]any{"jobTitle": "Store Manager"}, false},
+			{http.MethodPost, adele + "/revokeSignInSessions", nil, true},
+			{http.MethodPost, adele + "/assignLicense", map[string]any{"addLicenses": []any{}, "removeLicenses": []any{}}, false},
+			{http.MethodGet, adele, nil, true},
+		}},
+		{"License Administrator", "", []try{
+			{http.MethodPost, adele + "/assignLicense", map[string]any{"addLicenses": []any{}, "removeLicenses": []any{}}, true},
+			{http.MethodPatch, adele, password, false},
+			{http.MethodPost, "/v1.0/groups/" + fakegraph.ContosoFinanceSecurityID + "/members/$ref", groupRef, false},
+		}},
+		{"User Administrator", "", []try{
+			{http.MethodPost, "/v1.0/groups/" + fakegraph.ContosoFinanceSecurityID + "/members/$ref", groupRef, true},
+			// A role-assignable group's members: Privileged Role
+			// Administrator only.
+			{http.MethodPost, "/v1.0/groups/" + fakegraph.ContosoHelpdeskID + "/members/$ref", groupRef, false},
+			{http.MethodPatch, adele, map[string]any{"jobTitle": "Store Manager"}, true},
+		}},
+		// Without Directory.AccessAsUser.All no password is set, whatever
+		// the role.
+		{"User Administrator", "https://graph.microsoft.com/User.ReadWrite.All", []try{
+			{http.MethodPatch, adele, password, false},
+			{http.MethodPatch, adele, map[string]any{"jobTitle": "Buyer"}, true},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.role+"/"+tt.scope, func(t *testing.T) {
+			err := s.SetAccessAssignments(fakegraph.PartnerTenantID, fakegraph.PartnerContosoRelationshipID,
+				[]fakegraph.AccessAssignment{{GroupID: fakegraph.PartnerServiceDeskGroupID, Roles: []string{tt.role}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			scope := tt.scope
+			if scope == "" {
+				scope = "https://graph.microsoft.com/.default"
+			}
+			tok := delegatedToken(t, s, rt, fakegraph.ContosoTenantID, scope)
+			for _, tr := range tt.tries {
+				r := call(t, s, tok, tr.method, tr.path, tr.body)
+				denied := r.status == http.StatusForbidden
+				if denied == tr.allowed {
+					t.Errorf("%s %s as %s: %d %s; allowed %v", tr.method, tr.path, tt.role, r.status, r.raw, tr.allowed)
+				}
+			}
+		})
+	}
+}
