@@ -206,8 +206,14 @@ func gdapRoleHeld(held []string, role string) bool {
 // MissingGDAPRoles returns the roles a needs in delegated mode that held
 // (the service account's roles in the tenant) does not satisfy.
 func MissingGDAPRoles(held []string, a *Action) []string {
+	return missingGDAP(held, GDAPRoles(a))
+}
+
+// missingGDAP returns the roles of need that held does not satisfy in
+// delegated mode.
+func missingGDAP(held, need []string) []string {
 	var out []string
-	for _, r := range GDAPRoles(a) {
+	for _, r := range need {
 		if !gdapRoleHeld(held, r) {
 			out = append(out, r)
 		}

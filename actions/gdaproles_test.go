@@ -91,6 +91,11 @@ func TestCheckGDAP(t *testing.T) {
 	if slices.Contains(rep.Working, "create-tap") || len(rep.Delegated) != 0 {
 		t.Errorf("working = %q, delegated = %q", rep.Working, rep.Delegated)
 	}
+	if !slices.ContainsFunc(rep.Rules, func(r string) bool {
+		return strings.HasPrefix(r, "On admins, ") && strings.Contains(r, "reset-password") && strings.HasSuffix(r, "Privileged Authentication Administrator role through GDAP")
+	}) {
+		t.Errorf("rules = %q; want the one about admins", rep.Rules)
+	}
 	err := actions.GDAPRefusal(cat.Lookup("convert-mailbox"), "fabrikam.com", rep.MissingRoles["convert-mailbox"])
 	if actions.ErrorCode(err) != actions.EFORBIDDEN || !strings.Contains(actions.ErrorMessage(err), "the Exchange Administrator role in fabrikam.com") {
 		t.Errorf("refusal = %v", err)

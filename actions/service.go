@@ -258,6 +258,7 @@ func permitted(rep *CheckReport, a *Action) bool {
 func CheckGDAP(rep CheckReport, c *Catalogue, held []string) CheckReport {
 	out := CheckReport{Permissions: rep.Permissions, Missing: map[string][]string{}, MissingRoles: map[string][]string{},
 		Rules: safetyRules(rep.Permissions), AppRoles: slices.Clone(held), RolesRead: true, GDAP: true}
+	var onAdmins []string // actions that cannot act on admins
 	for _, a := range c.All() {
 		works := permitted(&out, a)
 		if m := MissingGDAPRoles(held, a); len(m) > 0 {
@@ -266,7 +267,15 @@ func CheckGDAP(rep CheckReport, c *Catalogue, held []string) CheckReport {
 		}
 		if works {
 			out.Working = append(out.Working, a.Name)
+			if len(missingGDAP(held, a.AdminRoles)) > 0 {
+				onAdmins = append(onAdmins, a.Name)
+			}
 		}
+	}
+	// "Who can perform sensitive actions" bounds a signed-in admin as it
+	// bounds an app.
+	if len(onAdmins) > 0 {
+		out.Rules = append(out.Rules, fmt.Sprintf("On admins, %s fail without %s through GDAP", strings.Join(onAdmins, ", "), RoleList(rolesToChangeAdmins)))
 	}
 	return out
 }
