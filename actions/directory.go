@@ -212,6 +212,12 @@ type Admin interface {
 	// AppRoles returns the display names of the directory roles assigned,
 	// tenant wide, to cippbot's app's service principal.
 	AppRoles(ctx context.Context) ([]string, error)
+	// SignedInGroups returns the IDs of the security groups the signed-in
+	// user of a delegated connection (GDAP's partner service account) is
+	// a member of, directly or not, in its own tenant; delegated is false,
+	// and the list nil, for an app-only connection. It is called on the
+	// partner tenant.
+	SignedInGroups(ctx context.Context) (ids []string, delegated bool, err error)
 }
 
 // TenantInfo describes a tenant.
@@ -227,6 +233,20 @@ type TenantInfo struct {
 type Customer struct {
 	TenantID string
 	Name     string
+	// Access lists the access assignments of the customer's active
+	// relationships: which partner security groups hold which roles.
+	// AccessErr says why they could not be read, if they could not.
+	Access    []AccessAssignment
+	AccessErr error
+}
+
+// AccessAssignment is one GDAP access assignment: the roles RoleIDs
+// (built-in role template ids) given to the members of the partner's
+// security group GroupID through the relationship Relationship.
+type AccessAssignment struct {
+	Relationship string   `json:"relationship"`
+	GroupID      string   `json:"group_id"`
+	RoleIDs      []string `json:"role_ids"`
 }
 
 // OpKind is the kind of a batched write.

@@ -529,7 +529,9 @@ func setupReason(a *Action, check CheckReport) string {
 			return "missing permission: grant " + p
 		}
 	}
-	if roles := check.MissingRoles[a.Name]; len(roles) > 0 {
+	if roles := check.MissingRoles[a.Name]; len(roles) > 0 && check.GDAP {
+		return "missing GDAP role: give the service account's group " + RoleList(roles) + " in an access assignment of the tenant's relationship"
+	} else if len(roles) > 0 {
 		return "missing Entra role: assign " + RoleList(roles) + " to cippbot's app"
 	}
 	if slices.Contains(check.Delegated, a.Name) {

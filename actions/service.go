@@ -12,6 +12,11 @@ import (
 type Service struct {
 	Connector Connector
 	Env       Env
+	// Judge, if non-nil, gives the verdict of Check (and so of Rehearse)
+	// from the report as the app-only rules made it: in delegated (GDAP)
+	// mode the roles are those GDAP gives the service account in the
+	// tenant (CheckGDAP).
+	Judge func(ctx context.Context, tenantID string, rep CheckReport, c *Catalogue) CheckReport
 }
 
 // Result is the result of one action on one target.
@@ -138,6 +143,10 @@ type CheckReport struct {
 	// Rules are the safety rules the permissions do not let cippbot apply
 	// in full, each with the permission that would.
 	Rules []string
+	// GDAP reports a delegated (GDAP) mode check: Permissions are the
+	// delegated token's scopes, AppRoles the roles GDAP gives the service
+	// account, MissingRoles judged by GDAPRoles (CheckGDAP).
+	GDAP bool
 }
 
 // Permissions behind the safety rules, each list any one of which will do
@@ -194,17 +203,7 @@ func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (Che
 	}
 	var onAdmins []string // actions that cannot act on admins
 	for _, a := range c.All() {
-		works := true
-		if len(a.Permissions) > 0 && !slices.ContainsFunc(a.Permissions, func(p string) bool { return slices.Contains(perms, p) }) {
-			rep.Missing[a.Name] = a.Permissions
-			works = false
-		}
-		for _, p := range a.AlsoPermissions {
-			if !slices.Contains(perms, p) && !slices.Contains(perms, strings.Replace(p, ".Read.", ".ReadWrite.", 1)) {
-				rep.Rules = append(rep.Rules, fmt.Sprintf("%s also needs %s", a.Name, p))
-				works = false
-			}
-		}
+		works := permitted(&rep, a)
 		if m := missingRoles(rep.AppRoles, a.Roles); rep.RolesRead && len(m) > 0 {
 			rep.MissingRoles[a.Name] = m
 			works = false
@@ -226,7 +225,62 @@ func (s *Service) Check(ctx context.Context, tenantID string, c *Catalogue) (Che
 	if len(onAdmins) > 0 {
 		rep.Rules = append(rep.Rules, fmt.Sprintf("On admins, %s fail without %s", strings.Join(onAdmins, ", "), RoleList(rolesToChangeAdmins)))
 	}
+	if s.Judge != nil {
+		rep = s.Judge(ctx, tenantID, rep, c)
+	}
 	return rep, nil
+}
+
+// permitted records in rep what a lacks of rep.Permissions and reports
+// whether it has what it needs.
+func permitted(rep *CheckReport, a *Action) bool {
+	perms, works := rep.Permissions, true
+	need := a.Permissions
+	if rep.GDAP {
+		need = GDAPPermissions(a)
+	}
+	if len(need) > 0 && !slices.ContainsFunc(need, func(p string) bool { return slices.Contains(perms, p) }) {
+		rep.Missing[a.Name] = need
+		works = false
+	}
+	for _, p := range a.AlsoPermissions {
+		if !slices.Contains(perms, p) && !slices.Contains(perms, strings.Replace(p, ".Read.", ".ReadWrite.", 1)) {
+			rep.Rules = append(rep.Rules, fmt.Sprintf("%s also needs %s", a.Name, p))
+			works = false
+		}
+	}
+	return works
+}
+
+// CheckGDAP judges a tenant for delegated (GDAP) mode: the permissions of
+// rep (the delegated token's scopes, as Check read them) and the roles
+// held, those the tenant's GDAP access assignments give the service
+// account's security groups, against each action's GDAPRoles. Actions
+// that need a signed-in admin are not refused for it: the service account
+// is one.
+func CheckGDAP(rep CheckReport, c *Catalogue, held []string) CheckReport {
+	out := CheckReport{Permissions: rep.Permissions, Missing: map[string][]string{}, MissingRoles: map[string][]string{},
+		Rules: safetyRules(rep.Permissions), AppRoles: slices.Clone(held), RolesRead: true, GDAP: true}
+	var onAdmins []string // actions that cannot act on admins
+	for _, a := range c.All() {
+		works := permitted(&out, a)
+		if m := MissingGDAPRoles(held, a); len(m) > 0 {
+			out.MissingRoles[a.Name] = m
+			works = false
+		}
+		if works {
+			out.Working = append(out.Working, a.Name)
+			if len(missingGDAP(held, a.AdminRoles)) > 0 {
+				onAdmins = append(onAdmins, a.Name)
+			}
+		}
+	}
+	// "Who can perform sensitive actions" bounds a signed-in admin as it
+	// bounds an app.
+	if len(onAdmins) > 0 {
+		out.Rules = append(out.Rules, fmt.Sprintf("On admins, %s fail without %s through GDAP", strings.Join(onAdmins, ", "), RoleList(rolesToChangeAdmins)))
+	}
+	return out
 }
 
 // Prepare checks a request before anyone is asked to approve it: each target

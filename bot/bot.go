@@ -79,6 +79,11 @@ type Bot struct {
 	Chats map[string]Chat
 	// Admins are actor IDs that are admins by configuration.
 	Admins []string
+	// Delegated reports that tenants are reached through GDAP with the
+	// partner service account (CIPPBOT_AUTH=gdap): requests and checks
+	// are judged by the roles the tenant's GDAP access assignments give
+	// the account (gdap.go).
+	Delegated bool
 	// ApprovalTTL is how long an approval waits; 0 means 15 minutes.
 	ApprovalTTL time.Duration
 	// ApprovalRetention is how long decided approvals are kept after they

@@ -213,7 +213,9 @@ func CheckMessage(t Tenant, c CheckResult) Message {
 		if perms := rep.Missing[n]; len(perms) > 0 {
 			needs = append(needs, strings.Join(perms, " or "))
 		}
-		if roles := rep.MissingRoles[n]; len(roles) > 0 {
+		if roles := rep.MissingRoles[n]; len(roles) > 0 && rep.GDAP {
+			needs = append(needs, actions.RoleList(roles)+" through GDAP")
+		} else if len(roles) > 0 {
 			needs = append(needs, actions.RoleList(roles))
 		}
 		if slices.Contains(rep.Delegated, n) {
@@ -231,6 +233,10 @@ func CheckMessage(t Tenant, c CheckResult) Message {
 		m.Lines = append(m.Lines, "Granted: no application permissions")
 	}
 	switch {
+	case rep.GDAP && len(rep.AppRoles) > 0:
+		m.Lines = append(m.Lines, "GDAP roles of the service account: "+strings.Join(rep.AppRoles, ", "))
+	case rep.GDAP:
+		m.Lines = append(m.Lines, "GDAP roles of the service account: none")
 	case rep.RolesRead && len(rep.AppRoles) > 0:
 		m.Lines = append(m.Lines, "Entra roles: "+strings.Join(rep.AppRoles, ", "))
 	case rep.RolesRead:

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -109,6 +110,43 @@ type Tenant struct {
 	// an admin may ask, and two approvers must agree) or PolicyTwoApprovers
 	// (anyone who may ask, and two approvers).
 	PrivilegedPolicy string `json:"privileged_policy,omitempty"`
+	// GDAP is what tenants sync last read of the partner's GDAP access
+	// to the tenant; nil if it was never read (a tenant added by hand).
+	GDAP *GDAPAccess `json:"gdap,omitempty"`
+}
+
+// GDAPAccess is the partner's GDAP access to a customer tenant, as tenants
+// sync read it: the access assignments of the active relationships, and,
+// when the sync ran with the delegated sign-in, the partner service
+// account's security groups then.
+type GDAPAccess struct {
+	Assignments []actions.AccessAssignment `json:"assignments"`
+	// Signed reports whether ServiceAccountGroups were read (the sync ran
+	// in delegated mode).
+	Signed               bool      `json:"signed,omitempty"`
+	ServiceAccountGroups []string  `json:"service_account_groups,omitempty"`
+	SyncedAt             time.Time `json:"synced_at"`
+}
+
+// ServiceAccountRoles returns the display names of the roles the
+// assignments give the service account's groups, sorted.
+func (g *GDAPAccess) ServiceAccountRoles() []string {
+	var out []string
+	if g == nil {
+		return out
+	}
+	for _, a := range g.Assignments {
+		if !slices.Contains(g.ServiceAccountGroups, a.GroupID) {
+			continue
+		}
+		for _, id := range a.RoleIDs {
+			if n := actions.RoleName(id); !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Policies for privileged targets.

@@ -239,7 +239,12 @@ func (g *GDAP) Token(ctx context.Context, tenantID string, scopes []string) (azc
 		}
 		return azcore.AccessToken{}, ge
 	}
-	g.setDegraded(nil)
+	if res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider {
+		// Only a token the authority just issued says the sign-in
+		// works: a cached one outlives a revoked refresh token, and
+		// would make one degradation look like many.
+		g.setDegraded(nil)
+	}
 	return azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}, nil
 }
 

@@ -63,7 +63,8 @@ func (d *Directory) Organization(ctx context.Context) (actions.TenantInfo, error
 }
 
 // Permissions implements actions.Admin by reading the roles claim of
-// the app's access token for the tenant: what was consented, exactly.
+// the app's access token for the tenant (the scp claim of a delegated
+// one): what was consented, exactly.
 func (d *Directory) Permissions(ctx context.Context) ([]string, error) {
 	roles, err := d.tokenRoles(ctx, d.scope)
 	if err != nil {
@@ -109,11 +110,14 @@ func (d *Directory) tokenRoles(ctx context.Context, scope string) ([]string, err
 	}
 	var claims struct {
 		Roles []string `json:"roles"`
+		// Scp holds a delegated token's permissions (GDAP mode),
+		// space-separated (access-token-claims-reference).
+		Scp string `json:"scp"`
 	}
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return nil, actions.Errorf(actions.EINTERNAL, "cannot read the access token's claims")
 	}
-	return claims.Roles, nil
+	return append(claims.Roles, strings.Fields(claims.Scp)...), nil
 }
 
 // Customers implements actions.Admin: active GDAP relationships, all
@@ -134,17 +138,121 @@ func (d *Directory) Customers(ctx context.Context) ([]actions.Customer, error) {
 	}
 	seen := map[string]bool{}
 	var out []actions.Customer
+	rels := map[string][]string{} // the relationships of each customer
 	err = it.Iterate(ctx, func(rel models.DelegatedAdminRelationshipable) bool {
 		c := rel.GetCustomer()
-		if c == nil || deref(c.GetTenantId()) == "" || seen[deref(c.GetTenantId())] {
+		if c == nil || deref(c.GetTenantId()) == "" {
 			return true
 		}
-		seen[deref(c.GetTenantId())] = true
-		out = append(out, actions.Customer{TenantID: deref(c.GetTenantId()), Name: deref(c.GetDisplayName())})
+		id := deref(c.GetTenantId())
+		rels[id] = append(rels[id], deref(rel.GetId()))
+		if seen[id] {
+			return true
+		}
+		seen[id] = true
+		out = append(out, actions.Customer{TenantID: id, Name: deref(c.GetDisplayName())})
 		return true
 	})
 	if err != nil {
 		return nil, mapError(err, "GDAP relationships")
 	}
+	for i := range out {
+		for _, rel := range rels[out[i].TenantID] {
+			as, err := d.accessAssignments(ctx, rel)
+			if err != nil {
+				out[i].AccessErr = err
+				continue
+			}
+			out[i].Access = append(out[i].Access, as...)
+		}
+	}
 	return out, nil
+}
+
+// accessAssignments reads the active access assignments of a GDAP
+// relationship: each security group of the partner and the role template
+// ids it holds
+// (https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-list-accessassignments,
+// the shape of https://learn.microsoft.com/en-us/graph/api/resources/delegatedadminaccessassignment).
+func (d *Directory) accessAssignments(ctx context.Context, relID string) ([]actions.AccessAssignment, error) {
+	what := "the access assignments of GDAP relationship " + relID
+	r, err := d.client.TenantRelationships().DelegatedAdminRelationships().ByDelegatedAdminRelationshipId(relID).AccessAssignments().Get(ctx, nil)
+	if err != nil {
+		return nil, mapError(err, what)
+	}
+	it, err := msgraphgocore.NewPageIterator[models.DelegatedAdminAccessAssignmentable](r, d.adapter,
+		models.CreateDelegatedAdminAccessAssignmentCollectionResponseFromDiscriminatorValue)
+	if err != nil {
+		return nil, mapError(err, what)
+	}
+	var out []actions.AccessAssignment
+	err = it.Iterate(ctx, func(a models.DelegatedAdminAccessAssignmentable) bool {
+		if st := a.GetStatus(); st == nil || *st != models.ACTIVE_DELEGATEDADMINACCESSASSIGNMENTSTATUS {
+			return true
+		}
+		c := a.GetAccessContainer()
+		if c == nil || deref(c.GetAccessContainerId()) == "" {
+			return true
+		}
+		as := actions.AccessAssignment{Relationship: relID, GroupID: strings.ToLower(deref(c.GetAccessContainerId()))}
+		if det := a.GetAccessDetails(); det != nil {
+			for _, role := range det.GetUnifiedRoles() {
+				if id := deref(role.GetRoleDefinitionId()); id != "" {
+					as.RoleIDs = append(as.RoleIDs, strings.ToLower(id))
+				}
+			}
+		}
+		out = append(out, as)
+		return true
+	})
+	if err != nil {
+		return nil, mapError(err, what)
+	}
+	return out, nil
+}
+
+// SignedInGroups implements actions.Admin: for a delegated token (idtyp
+// "user", access-token-claims-reference) the security groups its user
+// (oid) is a member of, transitively, as CIPP's GDAP check reads them
+// (https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof).
+func (d *Directory) SignedInGroups(ctx context.Context) ([]string, bool, error) {
+	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
+	if err != nil {
+		return nil, false, mapError(err, "token")
+	}
+	var claims struct {
+		OID   string `json:"oid"`
+		IDTyp string `json:"idtyp"`
+		Scp   string `json:"scp"`
+	}
+	if parts := strings.Split(tok.Token, "."); len(parts) == 3 {
+		if payload, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil {
+			_ = json.Unmarshal(payload, &claims)
+		}
+	}
+	if claims.IDTyp != "user" && claims.Scp == "" || claims.OID == "" {
+		return nil, false, nil
+	}
+	what := "the service account's groups"
+	r, err := d.client.Users().ByUserId(claims.OID).TransitiveMemberOf().Get(ctx, nil)
+	if err != nil {
+		return nil, true, mapError(err, what)
+	}
+	it, err := msgraphgocore.NewPageIterator[models.DirectoryObjectable](r, d.adapter,
+		models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
+	if err != nil {
+		return nil, true, mapError(err, what)
+	}
+	ids := []string{}
+	err = it.Iterate(ctx, func(o models.DirectoryObjectable) bool {
+		if g, ok := o.(models.Groupable); ok && g.GetSecurityEnabled() != nil && *g.GetSecurityEnabled() {
+			ids = append(ids, strings.ToLower(deref(g.GetId())))
+		}
+		return true
+	})
+	if err != nil {
+		return nil, true, mapError(err, what)
+	}
+	slices.Sort(ids)
+	return ids, true, nil
 }

@@ -29,6 +29,8 @@ func modeServe(t *testing.T, gdap bool) *slackRun {
 			seed := fakegraph.PartnerSeed()
 			seed.Relationships[0].Roles = []string{"User Administrator", "Privileged Authentication Administrator",
 				"Exchange Administrator", "SharePoint Administrator"}
+			// The service account's group gets every role of the relationship.
+			seed.Relationships[0].AccessAssignments = []fakegraph.AccessAssignment{{GroupID: fakegraph.PartnerServiceDeskGroupID, Roles: seed.Relationships[0].Roles}}
 			must(t, sim.AddTenant(seed))
 			rt, err := sim.IssueRefreshToken(fakegraph.PartnerTenantID, loginAccount)
 			must(t, err)

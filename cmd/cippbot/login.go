@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/cippbot/cippbot/actions/m365"
+	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/store"
 )
 
@@ -170,6 +172,44 @@ func runLogin(ctx context.Context, cfg Config, args []string, getenv func(string
 type gdapSource struct {
 	mu sync.Mutex
 	g  *m365.GDAP
+	// tell, if non-nil, tells the admins in chat that the mode stopped
+	// working (err) or works again (nil); told says they know it
+	// stopped, so that one degradation is told once, however many
+	// requests fail while it lasts.
+	tell func(err error)
+	told bool
+}
+
+// degradedChanged is the token layer's OnDegraded.
+func (s *gdapSource) degradedChanged(err error) {
+	s.mu.Lock()
+	tell := s.tell
+	change := tell != nil && (err != nil) != s.told
+	if change {
+		s.told = err != nil
+	}
+	s.mu.Unlock()
+	if change {
+		tell(err)
+	}
+}
+
+// setTell makes tell the way admins hear of the mode's health, telling
+// them at once if it is degraded already (no sign-in yet). A nil source
+// (app-only mode) ignores it.
+func (s *gdapSource) setTell(tell func(err error)) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.tell = tell
+	g := s.g
+	s.mu.Unlock()
+	if g != nil {
+		if err := g.Degraded(); err != nil {
+			s.degradedChanged(err)
+		}
+	}
 }
 
 // Credential returns tenantID's delegated credential.
@@ -219,6 +259,7 @@ func startGDAP(ctx context.Context, cfg Config, db anyStore, hc *http.Client, lo
 	if err != nil {
 		return err
 	}
+	gc.OnDegraded = src.degradedChanged
 	g, err := m365.NewGDAP(gc)
 	if err != nil {
 		return usageError{err.Error()}
@@ -256,4 +297,31 @@ func useGDAP(ctx context.Context, cfg *Config, db anyStore, hc *http.Client, log
 	}
 	cfg.GDAP.source = &gdapSource{}
 	return startGDAP(ctx, *cfg, db, hc, log)
+}
+
+// adminNoticeTimeout bounds telling the admins about the mode's health.
+const adminNoticeTimeout = 30 * time.Second
+
+// tellAdminsGDAP returns how serve tells the admins in chat that the
+// delegated mode stopped working, with the one-line reason and fix, or
+// works again. It does not wait for the chat platforms: it is called from
+// the token request that noticed.
+func tellAdminsGDAP(b *bot.Bot) func(err error) {
+	return func(err error) {
+		m := bot.Message{Title: "cippbot's GDAP sign-in works again: customer tenants are reachable", Tone: bot.ToneOK}
+		if err != nil {
+			reason := err.Error()
+			var ge *m365.GDAPError
+			if errors.As(err, &ge) {
+				reason = ge.Reason
+			}
+			m = bot.Message{Title: "cippbot cannot reach any customer tenant (delegated GDAP access)", Tone: bot.ToneError,
+				Lines: []string{reason}}
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), adminNoticeTimeout)
+			defer cancel()
+			b.TellAdmins(ctx, m)
+		}()
+	}
 }

@@ -212,4 +212,39 @@ func TestLogin_TenantsSyncDelegated(t *testing.T) {
 			t.Errorf("%s %s: not the service account's delegated token", req.Method, req.Path)
 		}
 	}
+
+	// check judges each tenant by the roles its GDAP access assignments
+	// give the service account's group: fabrikam's give no Exchange nor
+	// Authentication Administrator (that one goes to the admin agents).
+	var check bytes.Buffer
+	err = runCheck(context.Background(), c, &check, sim.Client(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, check.String())
+	}
+	fab := check.String()[strings.Index(check.String(), "fabrikam.com:"):]
+	for _, want := range []string{
+		"✗ convert-mailbox needs the Exchange Administrator role through GDAP",
+		"✗ create-tap needs the Authentication Administrator role through GDAP",
+		"GDAP roles of the service account: Helpdesk Administrator, User Administrator",
+	} {
+		if !strings.Contains(fab, want) {
+			t.Errorf("fabrikam's check lacks %q:\n%s", want, check.String())
+		}
+	}
+	if strings.Contains(fab, "reset-password needs") || strings.Contains(check.String(), "app-only mode cannot do") {
+		t.Errorf("check:\n%s", check.String())
+	}
+	con := check.String()[:strings.Index(check.String(), "fabrikam.com:")]
+	if strings.Contains(con, "convert-mailbox needs") || !strings.Contains(con, "Exchange Administrator") {
+		t.Errorf("contoso's check:\n%s", con)
+	}
+
+	// The rehearsal, with the delegated token too, says the same.
+	var reh bytes.Buffer
+	if err := runRehearse(context.Background(), c, []string{"--rehearse", "GarthF@fabrikam.com"}, &reh, sim.Client(), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("rehearse: %v\n%s", err, reh.String())
+	}
+	if !strings.Contains(reh.String(), "missing GDAP role: give the service account's group the Exchange Administrator role") {
+		t.Errorf("rehearsal:\n%s", reh.String())
+	}
 }

@@ -314,20 +314,26 @@ Buttons show as commands to type. Audit and approvals live in ` + where + `.
 }
 
 func newBot(cfg Config, conn actions.Connector, db bot.Store, log *slog.Logger) *bot.Bot {
-	return &bot.Bot{
-		Catalogue: actions.Default(),
-		Runner: &actions.Service{
-			Connector: conn,
-			Env:       actions.Env{Passwords: actions.Passwords{}},
-		},
+	svc := &actions.Service{
+		Connector: conn,
+		Env:       actions.Env{Passwords: actions.Passwords{}},
+	}
+	b := &bot.Bot{
+		Catalogue:         actions.Default(),
+		Runner:            svc,
 		Store:             db,
 		Admins:            cfg.Admins,
+		Delegated:         cfg.Auth == "gdap",
 		ApprovalTTL:       cfg.ApprovalTTL,
 		ApprovalRetention: cfg.ApprovalRetention,
 		ReasonOptional:    cfg.ReasonOptional,
 		Quota:             bot.Quota{PerTechnician: cfg.QuotaTech, PerTenant: cfg.QuotaTenant},
 		Logger:            log,
 	}
+	if b.Delegated {
+		svc.Judge = b.JudgeGDAP // check and rehearse judge roles by GDAP
+	}
+	return b
 }
 
 // sweep expires stale approvals every 30 seconds until ctx ends.

@@ -31,6 +31,9 @@ func runRehearse(ctx context.Context, cfg Config, args []string, stdout io.Write
 		return err
 	}
 	defer db.Close()
+	if err := useGDAP(ctx, &cfg, db, graphClient, log); err != nil { // delegated mode (login.go)
+		return err
+	}
 	conn, err := connector(cfg, graphClient, log)
 	if err != nil {
 		return err

@@ -121,7 +121,8 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if tm != nil {
 		platforms = append(platforms, "teams (HTTP /teams/messages)")
 	}
-	defer startReplica(ctx, cfg, b, log)() // storepg.go: replicas on PostgreSQL
+	cfg.GDAP.source.setTell(tellAdminsGDAP(b)) // delegated mode's failures reach the admins once (login.go)
+	defer startReplica(ctx, cfg, b, log)()     // storepg.go: replicas on PostgreSQL
 	if err := b.Recover(ctx); err != nil {
 		return err
 	}

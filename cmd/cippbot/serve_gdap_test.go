@@ -32,16 +32,14 @@ func TestServe_GDAPNeedsStoreKey(t *testing.T) {
 }
 
 // gdapServe starts serve in delegated mode after importing a CIPP refresh
-// token for the partner's service account into its store.
-// gdapServe starts serve in gdap mode with the service account signed
-// in; with revoked, an admin has revoked its refresh tokens before serve
-// starts. Revoking later would race serve's first token requests: access
-// tokens already issued live on until they expire, as Entra's do.
-func gdapServe(t *testing.T, revoked bool) *slackRun {
+// token for the partner's service account into its store. more, if given,
+// adjust the configuration further.
+func gdapServe(t *testing.T, more ...func(*Config)) *slackRun {
 	t.Helper()
 	return startSlack(t, false, slackOpts{
 		setup: func(ctx context.Context, db *store.DB, sim *fakegraph.Server) {
 			must(t, sim.AddTenant(fakegraph.PartnerSeed()))
+			must(t, sim.AddTenant(fakegraph.FabrikamSeed()))
 			rt, err := sim.IssueRefreshToken(fakegraph.PartnerTenantID, loginAccount)
 			must(t, err)
 			cfg := DefaultConfig()
@@ -53,21 +51,65 @@ func gdapServe(t *testing.T, revoked bool) *slackRun {
 			must(t, err)
 			_, err = g.ImportRefreshToken(ctx, rt)
 			must(t, err)
-			if revoked {
-				sim.RevokeRefreshTokens(fakegraph.PartnerTenantID, loginAccount)
-			}
 		},
 		config: func(c *Config) {
 			c.Auth = "gdap"
 			c.TenantID = fakegraph.PartnerTenantID
 			c.GDAP = gdapSettings{StoreKey: loginStoreKey, TenantID: fakegraph.PartnerTenantID,
 				ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret}
+			for _, f := range more {
+				f(c)
+			}
 		},
 	})
 }
 
+// waitSynced waits for serve's first tenant sync, which records each
+// customer's GDAP access.
+func waitSynced(t *testing.T, r *slackRun) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(r.logs.String(), `"msg":"tenants synced"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no tenant sync:\n%s", r.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServe_GDAPLacksRole: fabrikam's GDAP relationship gives the service
+// account's group no Exchange role, so a mailbox action there is refused
+// before anyone is asked to approve, naming the role, and Exchange is
+// never called.
+func TestServe_GDAPLacksRole(t *testing.T) {
+	r := gdapServe(t)
+	waitSynced(t, r)
+	before := len(r.sim.Requests())
+	r.slash(t, "COPS", "URILEY", `convert-mailbox AlexW@fabrikam.com shared reason="left the company"`)
+	m := r.wait(t, "refusal naming the role", func(m fakeslack.Message) bool {
+		return strings.Contains(m.Text, "Exchange Administrator")
+	})
+	if !strings.Contains(m.Text, "fabrikam.com") || !strings.Contains(m.Text, "GDAP") {
+		t.Errorf("refusal = %q", m.Text)
+	}
+	for _, msg := range r.fs.Messages() {
+		if isCard(msg) {
+			t.Errorf("an approval card was posted: %q", msg.Text)
+		}
+	}
+	for _, req := range r.sim.Requests()[before:] {
+		if strings.Contains(req.Path, "InvokeCommand") {
+			t.Errorf("Exchange was called: %s %s", req.Method, req.Path)
+		}
+	}
+	// The same request in contoso, whose relationship gives the group
+	// Exchange Administrator, goes on to approval.
+	r.slash(t, "COPS", "URILEY", `convert-mailbox AdeleV@contoso.com shared reason="left the company"`)
+	r.wait(t, "approval card for contoso", isCard)
+}
+
 func TestServe_GDAPResetPassword(t *testing.T) {
-	r := gdapServe(t, false)
+	r := gdapServe(t)
 	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com reason="locked out"`)
 	card := r.wait(t, "approval card", isCard)
 	val := approveValue.FindStringSubmatch(string(card.Blocks))
@@ -97,10 +139,14 @@ func TestServe_GDAPResetPassword(t *testing.T) {
 		if !ok || a.UPN != loginAccount {
 			t.Errorf("%s %s: not a delegated token for the service account (%+v)", req.Method, req.Path, a)
 		}
-		// The partner's own calls (the GDAP relationships) go to the
+		if strings.HasSuffix(req.Path, "/organization") {
+			continue // tenant sync reads each customer's, fabrikam's too
+		}
+		// The partner's own calls (the GDAP relationships and their
+		// access assignments, the service account's groups) go to the
 		// partner tenant, the rest to the customer.
 		want := fakegraph.ContosoTenantID
-		if strings.Contains(req.Path, "tenantRelationships") {
+		if strings.Contains(req.Path, "tenantRelationships") || strings.Contains(req.Path, "/users/"+a.UserID+"/transitiveMemberOf") {
 			want = fakegraph.PartnerTenantID
 		}
 		if a.TenantID != want {
@@ -137,11 +183,47 @@ func TestServe_GDAPResetPassword(t *testing.T) {
 }
 
 func TestServe_GDAPRevokedDegrades(t *testing.T) {
-	r := gdapServe(t, true)
-	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com reason="locked out"`)
-	r.wait(t, "refusal naming the fix", func(m fakeslack.Message) bool {
-		return strings.Contains(m.Text, "AADSTS50173") && strings.Contains(m.Text, "cippbot login")
+	// No tenant sync (no AZURE_TENANT_ID): no access token is cached
+	// before the revocation, so every request needs the refresh token.
+	r := gdapServe(t, func(c *Config) { c.Admins = []string{"slack:UHD"}; c.TenantID = "" })
+	r.sim.RevokeRefreshTokens(fakegraph.PartnerTenantID, loginAccount)
+	isNotice := func(m fakeslack.Message) bool {
+		return m.User == "UHD" && strings.Contains(m.Text, "cannot reach any customer tenant")
+	}
+	for range 2 {
+		r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com reason="locked out"`)
+	}
+	refusal := r.wait(t, "refusal naming the fix", func(m fakeslack.Message) bool {
+		return m.User == "URILEY" && strings.Contains(m.Text, "AADSTS50173") && strings.Contains(m.Text, "cippbot login")
 	})
+	if strings.Count(refusal.Text, "\n") > 1 {
+		t.Errorf("refusal is not one line: %q", refusal.Text)
+	}
+	notice := r.wait(t, "the admin told", isNotice)
+	if body := notice.Text + string(notice.Blocks); !strings.Contains(body, "AADSTS50173") || !strings.Contains(body, "cippbot login") {
+		t.Errorf("admin notice = %q %s", notice.Text, notice.Blocks)
+	}
+	// A third request, once both refusals are out: still one notice.
+	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com reason="locked out"`)
+	deadline := time.Now().Add(5 * time.Second)
+	for refusals := 0; refusals < 3 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		refusals = 0
+		for _, m := range r.fs.Messages() {
+			if m.User == "URILEY" && strings.Contains(m.Text, "AADSTS50173") {
+				refusals++
+			}
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	notices := 0
+	for _, m := range r.fs.Messages() {
+		if isNotice(m) {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("the admin was told %d times, want once", notices)
+	}
 	res, err := http.Get(r.base + "/readyz")
 	must(t, err)
 	body, _ := io.ReadAll(res.Body)

@@ -54,13 +54,19 @@ func connector(cfg Config, graphClient *http.Client, log *slog.Logger, observe .
 type syncReport struct {
 	Added, Updated []string
 	Failed         map[string]error // tenant ID → why its domains could not be read
+	// Access lists what could not be read of the GDAP access, or gives
+	// the service account nothing, one line each.
+	Access []string
 }
 
-// syncTenants reads the partner tenant's active GDAP relationships and each
-// customer's domains into the tenant directory. A customer that cannot be
+// syncTenants reads the partner tenant's active GDAP relationships, their
+// access assignments (which security group holds which roles) and each
+// customer's domains into the tenant directory; in delegated mode also the
+// service account's groups, which say the roles it holds in each customer. A customer that cannot be
 // read is reported and kept as it was; one never seen is stored with the
 // name GDAP gives, so that check can explain what is wrong.
 func syncTenants(ctx context.Context, conn actions.Connector, db bot.TenantStore, partnerID string) (syncReport, error) {
+	now := func() time.Time { return time.Now().UTC() }
 	rep := syncReport{Failed: map[string]error{}}
 	if partnerID == "" {
 		return rep, usageError{"tenants sync needs AZURE_TENANT_ID, the partner tenant"}
@@ -72,6 +78,12 @@ func syncTenants(ctx context.Context, conn actions.Connector, db bot.TenantStore
 	custs, err := partner.Customers(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("read GDAP relationships of the partner tenant: %s", actions.ErrorMessage(err))
+	}
+	// The service account's groups say which access assignments are its
+	// own (delegated mode only; app-only has no signed-in account).
+	groups, signed, groupsErr := partner.SignedInGroups(ctx)
+	if groupsErr != nil {
+		rep.Access = append(rep.Access, "the service account's groups: "+actions.ErrorMessage(groupsErr))
 	}
 	for _, c := range custs {
 		old, oldErr := db.TenantByName(ctx, c.TenantID)
@@ -89,6 +101,16 @@ func syncTenants(ctx context.Context, conn actions.Connector, db bot.TenantStore
 		t.Source = "gdap"
 		if oldErr == nil {
 			t.Alias = old.Alias
+			t.GDAP = old.GDAP
+		}
+		switch {
+		case c.AccessErr != nil:
+			rep.Access = append(rep.Access, c.Name+": "+actions.ErrorMessage(c.AccessErr))
+		case groupsErr == nil:
+			t.GDAP = &bot.GDAPAccess{Assignments: c.Access, Signed: signed, ServiceAccountGroups: groups, SyncedAt: now()}
+			if signed && len(t.GDAP.ServiceAccountRoles()) == 0 {
+				rep.Access = append(rep.Access, c.Name+": the service account holds no role through GDAP")
+			}
 		}
 		if err := db.PutTenant(ctx, t); err != nil {
 			return rep, err
@@ -217,6 +239,9 @@ func printSync(w io.Writer, rep syncReport) {
 	for id, err := range rep.Failed {
 		fmt.Fprintf(w, "  failed  %s: %s\n", id, actions.ErrorMessage(err))
 	}
+	for _, l := range rep.Access {
+		fmt.Fprintln(w, "  GDAP   ", l)
+	}
 }
 
 // runCheck checks every onboarded tenant and exits non-zero if any cannot
@@ -269,6 +294,9 @@ func syncLoop(ctx context.Context, conn actions.Connector, db bot.TenantStore, p
 			log.InfoContext(ctx, "tenants synced", "added", len(rep.Added), "updated", len(rep.Updated), "failed", len(rep.Failed))
 			for id, e := range rep.Failed {
 				log.WarnContext(ctx, "tenant not readable", "tenant", id, "why", actions.ErrorMessage(e))
+			}
+			for _, l := range rep.Access {
+				log.WarnContext(ctx, "GDAP access", "why", l)
 			}
 		}
 		t := time.NewTimer(syncEvery)

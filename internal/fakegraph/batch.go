@@ -107,6 +107,7 @@ func (c *call) batchCall(it batchItem) (*call, *reply) {
 		inBatch: true,
 		app:     c.app,
 		caller:  c.caller,
+		gdap:    c.gdap,
 	}
 	for k, v := range it.Headers {
 		sub.header.Set(k, fmt.Sprint(v))

@@ -544,8 +544,9 @@ func (s *Server) redeemRefreshToken(w http.ResponseWriter, r *http.Request, req 
 }
 
 // delegatedScopes returns the delegated permissions the partner app holds
-// on a resource: what CIPP's SAM app is consented to, reduced to what
-// cippbot uses.
+// on a resource: what CIPP's SAM app is consented to (its manifest,
+// Config/SAMManifest.json in CIPP-API, asks for some 150 Graph
+// permissions), reduced to what cippbot uses.
 func delegatedScopes(kind resourceKind) []string {
 	switch kind {
 	case resExchange:
@@ -554,7 +555,10 @@ func delegatedScopes(kind resourceKind) []string {
 		return []string{"AllSites.FullControl"}
 	}
 	return []string{"Directory.AccessAsUser.All", "Directory.ReadWrite.All", "User.ReadWrite.All", "Group.ReadWrite.All",
-		"UserAuthenticationMethod.ReadWrite.All", "Sites.FullControl.All", "DelegatedAdminRelationship.Read.All"}
+		"UserAuthenticationMethod.ReadWrite.All", "Sites.FullControl.All", "DelegatedAdminRelationship.Read.All",
+		"AuditLog.Read.All", "Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All", "RoleManagement.ReadWrite.Directory",
+		"MailboxSettings.ReadWrite", "Mail.ReadWrite", "Application.ReadWrite.All", "Organization.Read.All", "Domain.Read.All",
+		"LicenseAssignment.ReadWrite.All"}
 }
 
 // reachable reports whether a user of home may get tokens in tenant: its

@@ -200,8 +200,8 @@ func (s *Server) invokeCommand(r *http.Request, urlTenant string, body []byte, d
 		return &exoReply{err: f}
 	}
 	c.t, c.now, c.anchor = t, now, strings.TrimSpace(r.Header.Get("X-AnchorMailbox"))
-	if a := s.callerOf(bearer(r.Header.Get("Authorization"))); a != nil {
-		if f := s.exchangeDelegatedDenied(a, t, c.cmdletName); f != nil { // approles.go
+	if g := s.exchangeGDAPCaller(r.Header.Get("Authorization"), t); g != nil { // delegated through GDAP (gdaproles.go)
+		if f := s.exchangeGDAPDenied(g, t, c.cmdletName); f != nil {
 			return &exoReply{err: f}
 		}
 		return s.runCmdlet(c)

@@ -38,6 +38,13 @@ type Relationship struct {
 	// User.Roles); nil means User Administrator, Helpdesk Administrator
 	// and Authentication Administrator.
 	Roles []string
+	// AccessAssignments give the relationship's roles to security groups
+	// of the partner tenant; nil means none, and then no partner user
+	// holds any role in the customer through it ("Once it's active, the
+	// members of the access container get access to the roles specified
+	// in the access details",
+	// https://learn.microsoft.com/en-us/graph/api/resources/delegatedadminaccessassignment).
+	AccessAssignments []AccessAssignment
 	// CreatedDateTime, ActivatedDateTime and EndDateTime default
 	// relative to the server's clock when zero: created 30 days ago
 	// (or just over Duration ago for an expired relationship), activated
@@ -46,6 +53,32 @@ type Relationship struct {
 	CreatedDateTime   time.Time
 	ActivatedDateTime time.Time
 	EndDateTime       time.Time
+}
+
+// AccessAssignment is a delegatedAdminAccessAssignment: some of a GDAP
+// relationship's roles given to the members of one security group of the
+// partner tenant (the access container).
+type AccessAssignment struct {
+	// ID is the assignment id; "" derives a stable GUID.
+	ID string
+	// GroupID is the partner tenant's security group (accessContainerId
+	// of an accessContainerType "securityGroup" container).
+	GroupID string
+	// Roles are display names of roles of the relationship; an
+	// assignment cannot give a role the relationship does not hold
+	// (https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-post-accessassignments:
+	// the unifiedRoles of accessDetails must be roles of the relationship).
+	Roles []string
+	// Status is one of Graph's delegatedAdminAccessAssignmentStatus
+	// values: "active" (the default), "pending", "deleting", "deleted" or
+	// "error". Only an active assignment gives access.
+	Status string
+}
+
+// accessAssignmentStatuses lists Graph's delegatedAdminAccessAssignmentStatus
+// values.
+func accessAssignmentStatuses() []string {
+	return []string{"pending", "active", "deleting", "deleted", "error"}
 }
 
 // relationshipStatuses lists Graph's delegatedAdminRelationshipStatus
@@ -112,6 +145,31 @@ func buildRelationship(partnerID string, r Relationship, now time.Time) (*Relati
 			return nil, fmt.Errorf("tenant: relationship %q: unknown role %q", r.DisplayName, name)
 		}
 	}
+	r.AccessAssignments = slices.Clone(r.AccessAssignments)
+	for i := range r.AccessAssignments {
+		a := &r.AccessAssignments[i]
+		a.Roles = slices.Clone(a.Roles)
+		if !isGUID(a.GroupID) {
+			return nil, fmt.Errorf("tenant: relationship %q: access assignment group %q is not a GUID", r.DisplayName, a.GroupID)
+		}
+		a.GroupID = strings.ToLower(a.GroupID)
+		if a.Status == "" {
+			a.Status = "active"
+		}
+		j := slices.IndexFunc(accessAssignmentStatuses(), func(s string) bool { return strings.EqualFold(s, a.Status) })
+		if j < 0 {
+			return nil, fmt.Errorf("tenant: relationship %q: unknown access assignment status %q", r.DisplayName, a.Status)
+		}
+		a.Status = accessAssignmentStatuses()[j]
+		for _, name := range a.Roles {
+			if !containsFold(r.Roles, name) {
+				return nil, fmt.Errorf("tenant: relationship %q: access assignment gives %q, which the relationship does not hold", r.DisplayName, name)
+			}
+		}
+		if a.ID == "" {
+			a.ID = stableGUID(partnerID, "gdap-assignment", r.CustomerTenantID, r.DisplayName, a.GroupID)
+		}
+	}
 	days, whole := durationDays(r.Duration)
 	if !whole && r.EndDateTime.IsZero() {
 		return nil, fmt.Errorf("tenant: relationship %q: duration %q is not whole days, so EndDateTime is required", r.DisplayName, r.Duration)
@@ -170,6 +228,65 @@ func relationshipObj(r *Relationship) obj {
 	}
 }
 
+// accessAssignmentObj renders a delegatedAdminAccessAssignment
+// (https://learn.microsoft.com/en-us/graph/api/resources/delegatedadminaccessassignment):
+// the access container and the role definition ids of its access
+// details.
+func accessAssignmentObj(r *Relationship, a AccessAssignment) obj {
+	templates := roleTemplates()
+	roles := make([]obj, 0, len(a.Roles))
+	for _, name := range a.Roles {
+		n, _, _ := lookupRoleTemplate(name)
+		roles = append(roles, obj{{"roleDefinitionId", templates[n].id}})
+	}
+	created := r.ActivatedDateTime
+	if created.IsZero() {
+		created = r.CreatedDateTime
+	}
+	return obj{
+		{"@odata.etag", `W/"JyIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiJw=="`},
+		{"id", a.ID},
+		{"status", a.Status},
+		{"createdDateTime", formatTime(created)},
+		{"lastModifiedDateTime", formatTime(created)},
+		{"accessContainer", obj{{"accessContainerId", a.GroupID}, {"accessContainerType", "securityGroup"}}},
+		{"accessDetails", obj{{"unifiedRoles", roles}}},
+	}
+}
+
+// routeAccessAssignments serves
+// /tenantRelationships/delegatedAdminRelationships/{id}/accessAssignments[/{id}]
+// (https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-list-accessassignments,
+// https://learn.microsoft.com/en-us/graph/api/delegatedadminaccessassignment-get).
+func (s *Server) routeAccessAssignments(c *call, r *Relationship) *reply {
+	fragment := "tenantRelationships/delegatedAdminRelationships('" + r.ID + "')/accessAssignments"
+	if len(c.segs) == 5 {
+		for _, a := range r.AccessAssignments {
+			if strings.EqualFold(a.ID, c.segs[4]) {
+				return okReply(accessAssignmentObj(r, a).prepend("@odata.context", c.context(fragment+"/$entity")))
+			}
+		}
+		return graphErr(http.StatusNotFound, "ResourceNotFound",
+			fmt.Sprintf("The delegated admin access assignment with id '%s' was not found.", c.segs[4]))
+	}
+	items := make([]obj, 0, len(r.AccessAssignments))
+	for _, a := range r.AccessAssignments {
+		items = append(items, accessAssignmentObj(r, a))
+	}
+	page, next, total, rep := c.queryCollection(items, collection{
+		entity:     "delegatedAdminAccessAssignment",
+		context:    fragment,
+		filterable: []string{"id", "status", "accessContainer/accessContainerId"},
+		sortable:   []string{"createdDateTime"},
+		pageSize:   relationshipsPageSize,
+		maxTop:     300,
+	})
+	if rep != nil {
+		return rep
+	}
+	return c.listReply(fragment, page, next, total)
+}
+
 // relationshipsPageSize is how many relationships one page holds, small
 // so that paging is exercised.
 const relationshipsPageSize = 2
@@ -184,13 +301,25 @@ func (s *Server) routeTenantRelationships(c *call) *reply {
 	if c.seg(1) != "delegatedadminrelationships" {
 		return segmentNotFound(c.segs[1])
 	}
-	if n > 3 {
+	if n > 3 && c.seg(3) != "accessassignments" {
 		return segmentNotFound(c.segs[3])
+	}
+	if n > 5 {
+		return segmentNotFound(c.segs[5])
 	}
 	if c.method != http.MethodGet {
 		return methodNotAllowed()
 	}
 	const fragment = "tenantRelationships/delegatedAdminRelationships"
+	if n > 3 {
+		for _, r := range c.t.relationships {
+			if strings.EqualFold(r.ID, c.segs[2]) {
+				return s.routeAccessAssignments(c, r)
+			}
+		}
+		return graphErr(http.StatusNotFound, "ResourceNotFound",
+			fmt.Sprintf("The delegated admin relationship with id '%s' was not found.", c.segs[2]))
+	}
 	if n == 3 {
 		for _, r := range c.t.relationships {
 			if strings.EqualFold(r.ID, c.segs[2]) {

@@ -15,6 +15,8 @@ func gdapPartner(t *testing.T, scope string, roles ...string) (*fakegraph.Server
 	s := start(t, fakegraph.Options{})
 	seed := fakegraph.PartnerSeed()
 	seed.Relationships[0].Roles = roles
+	// The service account's group gets every role of the relationship.
+	seed.Relationships[0].AccessAssignments = []fakegraph.AccessAssignment{{GroupID: fakegraph.PartnerServiceDeskGroupID, Roles: seed.Relationships[0].Roles}}
 	if err := s.AddTenant(seed); err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +62,8 @@ func TestCSOMRequestPersonalSitesGDAP(t *testing.T) {
 // TestExchangeGDAP: Exchange Online runs cmdlets for the partner's
 // service account with a delegated token carrying Exchange.Manage, as
 // its GDAP roles allow, whatever the app's own Exchange permission.
+// A role the account lacks is a 403 (gdaproles.go says why), a token
+// without Exchange.Manage a 401.
 func TestExchangeGDAP(t *testing.T) {
 	const exoScope = "https://outlook.office365.com/.default"
 	t.Run("OK", func(t *testing.T) {
@@ -76,12 +80,12 @@ func TestExchangeGDAP(t *testing.T) {
 		x := &exo{t: t, s: s, tok: tok, tenant: fakegraph.ContosoTenantID}
 		x.ok("Get-Mailbox", map[string]any{"Identity": "AdeleV@contoso.com"})
 		wantRequestError(t, x.invoke("Set-Mailbox", map[string]any{"Identity": "AdeleV@contoso.com", "Type": "Shared"}),
-			http.StatusUnauthorized, "Unauthorized", "not allowed to call Set-Mailbox")
+			http.StatusForbidden, "Forbidden", "not allowed to call Set-Mailbox")
 	})
 	t.Run("ErrNoExchangeRole", func(t *testing.T) {
 		s, tok := gdapPartner(t, exoScope, "User Administrator")
 		x := &exo{t: t, s: s, tok: tok, tenant: fakegraph.ContosoTenantID}
 		wantRequestError(t, x.invoke("Get-Mailbox", map[string]any{"Identity": "AdeleV@contoso.com"}),
-			http.StatusUnauthorized, "Unauthorized", "not allowed to call Get-Mailbox")
+			http.StatusForbidden, "Forbidden", "not allowed to call Get-Mailbox")
 	})
 }

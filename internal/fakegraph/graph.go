@@ -60,6 +60,9 @@ type call struct {
 	app string
 	// caller is who a delegated token acts for, nil for an app-only one.
 	caller *DelegatedAccess
+	// gdap, if non-nil, is the partner user of a delegated token used in
+	// a customer tenant (gdaproles.go).
+	gdap *gdapCaller
 	// recorded collects the requests of $batch items.
 	recorded []Request
 }
@@ -233,6 +236,7 @@ func (s *Server) authorize(header string, c *call) *reply {
 	c.t = t
 	c.app = g.clientID
 	c.caller = s.callerOf(tok) // delegated tokens (writeback.go)
+	c.gdap = s.gdapCallerOf(tok, t)
 	return nil
 }
 
@@ -268,6 +272,12 @@ func (s *Server) exec(c *call) *reply {
 	tgt, rep := checkV1Request(c)
 	if rep != nil {
 		return rep
+	}
+	if c.gdap != nil { // delegated through GDAP (gdaproles.go)
+		if rep := s.permitGDAP(c); rep != nil {
+			return rep
+		}
+		return checkV1Response(c, tgt, s.route(c))
 	}
 	if rep := s.permit(c); rep != nil {
 		return rep

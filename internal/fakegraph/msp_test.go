@@ -114,7 +114,7 @@ func TestDelegatedAdminRelationships(t *testing.T) {
 		con["activatedDateTime"] != "2025-06-02T15:09:47Z" || con["endDateTime"] != "2027-06-02T15:04:11Z" {
 		t.Errorf("contoso relationship = %v", con)
 	}
-	if roles := con["accessDetails"].(map[string]any)["unifiedRoles"].([]any); len(roles) != 4 {
+	if roles := con["accessDetails"].(map[string]any)["unifiedRoles"].([]any); len(roles) != 5 {
 		t.Errorf("contoso roles = %v", roles)
 	}
 

@@ -229,7 +229,7 @@ func (s *Server) permit(c *call) *reply {
 	}
 	for _, p := range anyOf {
 		if hasPermission(c.t.permissions, p) {
-			return roleAssignableMembershipDenied(c)
+			return roleAssignableMembershipDenied(c, c.t.permissions)
 		}
 	}
 	if isMailboxCall(c) {

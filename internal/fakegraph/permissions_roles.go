@@ -79,7 +79,7 @@ func grantsExactly(granted, need []string) bool {
 // https://learn.microsoft.com/en-us/graph/api/group-delete-members; "The
 // Group.ReadWrite.All permission won't work",
 // https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/groups-concept).
-func roleAssignableMembershipDenied(c *call) *reply {
+func roleAssignableMembershipDenied(c *call, granted []string) *reply {
 	n := len(c.segs)
 	if c.seg(0) != "groups" || n < 4 || c.seg(2) != "members" || !strings.EqualFold(c.segs[n-1], "$ref") {
 		return nil
@@ -91,7 +91,7 @@ func roleAssignableMembershipDenied(c *call) *reply {
 	if g == nil || !g.IsAssignableToRole {
 		return nil
 	}
-	if !containsFold(c.t.permissions, PermRoleManagementReadWriteDirectory) {
+	if !containsFold(granted, PermRoleManagementReadWriteDirectory) {
 		return accessDenied()
 	}
 	return nil

@@ -60,6 +60,15 @@ const (
 	FabrikamFinanceID = "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b"
 )
 
+// The partner's security groups that its GDAP access assignments name:
+// the admin agents (Nadia) and the service desk (Sam, the service
+// account, and Priya). A test that changes a relationship's Roles gives
+// them through an AccessAssignment to one of these.
+const (
+	PartnerAdminAgentsGroupID = "4d5e6f70-8192-4a3b-9c4d-5e6f7a8b9c0d"
+	PartnerServiceDeskGroupID = "5e6f7081-92a3-4b4c-8d5e-6f7a8b9c0d1e"
+)
+
 // PartnerSeed returns the Northwind MSP tenant: a few technicians, the
 // partner's admin-agent groups, and three GDAP relationships — active
 // ones with contoso and fabrikam and an expired one with Tailspin Toys,
@@ -90,9 +99,9 @@ func PartnerSeed() TenantSeed {
 				AuthMethods: []AuthMethod{{Type: AuthMethodAuthenticator, DisplayName: "iPhone 15", DeviceTag: "SoftwareTokenActivated", PhoneAppVersion: "6.8.20"}}},
 		},
 		Groups: []Group{
-			{ID: "4d5e6f70-8192-4a3b-9c4d-5e6f7a8b9c0d", DisplayName: "AdminAgents", Description: "Partner Center admin agents",
+			{ID: PartnerAdminAgentsGroupID, DisplayName: "AdminAgents", Description: "Partner Center admin agents",
 				MailNickname: "AdminAgents", SecurityEnabled: true, Members: []string{nadia}},
-			{ID: "5e6f7081-92a3-4b4c-8d5e-6f7a8b9c0d1e", DisplayName: "GDAP Service Desk", Description: "Technicians granted customer access through GDAP",
+			{ID: PartnerServiceDeskGroupID, DisplayName: "GDAP Service Desk", Description: "Technicians granted customer access through GDAP",
 				MailNickname: "GDAPServiceDesk", SecurityEnabled: true, Members: []string{sam, priya}},
 		},
 		SKUs:    []SKU{{SkuID: SkuBusinessPremium, SkuPartNumber: "O365_BUSINESS_PREMIUM", Enabled: 5}},
@@ -104,10 +113,18 @@ func PartnerSeed() TenantSeed {
 				Status:              "active",
 				CustomerTenantID:    ContosoTenantID,
 				CustomerDisplayName: "Contoso",
-				Roles:               []string{"User Administrator", "Helpdesk Administrator", "Privileged Authentication Administrator", "License Administrator"},
-				CreatedDateTime:     time.Date(2025, 6, 2, 15, 4, 11, 0, time.UTC),
-				ActivatedDateTime:   time.Date(2025, 6, 2, 15, 9, 47, 0, time.UTC),
-				EndDateTime:         time.Date(2027, 6, 2, 15, 4, 11, 0, time.UTC),
+				Roles: []string{"User Administrator", "Helpdesk Administrator", "Privileged Authentication Administrator", "License Administrator",
+					"Exchange Administrator"},
+				// The service desk holds every role; the admin agents
+				// only the helpdesk one.
+				AccessAssignments: []AccessAssignment{
+					{GroupID: PartnerServiceDeskGroupID, Roles: []string{"User Administrator", "Helpdesk Administrator",
+						"Privileged Authentication Administrator", "License Administrator", "Exchange Administrator"}},
+					{GroupID: PartnerAdminAgentsGroupID, Roles: []string{"Helpdesk Administrator"}},
+				},
+				CreatedDateTime:   time.Date(2025, 6, 2, 15, 4, 11, 0, time.UTC),
+				ActivatedDateTime: time.Date(2025, 6, 2, 15, 9, 47, 0, time.UTC),
+				EndDateTime:       time.Date(2027, 6, 2, 15, 4, 11, 0, time.UTC),
 			},
 			{
 				ID:                  PartnerFabrikamRelationshipID,
@@ -116,9 +133,16 @@ func PartnerSeed() TenantSeed {
 				CustomerTenantID:    FabrikamTenantID,
 				CustomerDisplayName: "Fabrikam",
 				Roles:               []string{"User Administrator", "Helpdesk Administrator", "Authentication Administrator"},
-				CreatedDateTime:     time.Date(2026, 2, 17, 10, 30, 0, 0, time.UTC),
-				ActivatedDateTime:   time.Date(2026, 2, 17, 11, 2, 36, 0, time.UTC),
-				EndDateTime:         time.Date(2028, 2, 17, 10, 30, 0, 0, time.UTC),
+				// No Exchange Administrator here: the mailbox actions
+				// are out of reach in fabrikam through GDAP; and only the
+				// admin agents hold Authentication Administrator.
+				AccessAssignments: []AccessAssignment{
+					{GroupID: PartnerServiceDeskGroupID, Roles: []string{"User Administrator", "Helpdesk Administrator"}},
+					{GroupID: PartnerAdminAgentsGroupID, Roles: []string{"Authentication Administrator"}},
+				},
+				CreatedDateTime:   time.Date(2026, 2, 17, 10, 30, 0, 0, time.UTC),
+				ActivatedDateTime: time.Date(2026, 2, 17, 11, 2, 36, 0, time.UTC),
+				EndDateTime:       time.Date(2028, 2, 17, 10, 30, 0, 0, time.UTC),
 			},
 			{
 				ID:                  PartnerTailspinRelationshipID,
@@ -127,9 +151,12 @@ func PartnerSeed() TenantSeed {
 				CustomerTenantID:    TailspinTenantID,
 				CustomerDisplayName: "Tailspin Toys",
 				Roles:               []string{"User Administrator", "Helpdesk Administrator"},
-				CreatedDateTime:     time.Date(2022, 3, 1, 9, 15, 0, 0, time.UTC),
-				ActivatedDateTime:   time.Date(2022, 3, 1, 9, 40, 22, 0, time.UTC),
-				EndDateTime:         time.Date(2024, 2, 29, 9, 15, 0, 0, time.UTC),
+				AccessAssignments: []AccessAssignment{
+					{GroupID: PartnerServiceDeskGroupID, Roles: []string{"User Administrator", "Helpdesk Administrator"}, Status: "deleted"},
+				},
+				CreatedDateTime:   time.Date(2022, 3, 1, 9, 15, 0, 0, time.UTC),
+				ActivatedDateTime: time.Date(2022, 3, 1, 9, 40, 22, 0, time.UTC),
+				EndDateTime:       time.Date(2024, 2, 29, 9, 15, 0, 0, time.UTC),
 			},
 		},
 	}

@@ -164,10 +164,8 @@ func (s *Server) callerOf(tok string) *DelegatedAccess {
 // delegatedRoles returns the Microsoft Entra roles a delegated caller
 // holds in t; s.mu must be held. A user of t holds its own roles (direct,
 // through groups); a partner's service account reached t through GDAP
-// and holds the roles its home tenant's active relationships with t
-// grant. (The access assignments that give those roles to the partner's
-// security groups are not modelled here: every role of an active
-// relationship counts.)
+// and holds the roles the access assignments of its home tenant's active
+// relationships with t give its security groups (gdapRoles).
 func (s *Server) delegatedRoles(a *DelegatedAccess, t *tenant) []string {
 	if a.HomeTenantID == t.id {
 		u := t.findUser(a.UserID, false)
@@ -177,34 +175,21 @@ func (s *Server) delegatedRoles(a *DelegatedAccess, t *tenant) []string {
 		roles, _ := t.activeRoles(u)
 		return roles
 	}
-	home := s.tenants[a.HomeTenantID]
-	if home == nil {
-		return nil
-	}
-	var out []string
-	for _, rel := range home.relationships {
-		if !strings.EqualFold(rel.CustomerTenantID, t.id) || !strings.EqualFold(rel.Status, "active") {
-			continue
-		}
-		for _, r := range rel.Roles {
-			if !containsFold(out, r) {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
+	return s.gdapRoles(a.HomeTenantID, a.UserID, t.id)
 }
 
 // mayResetPassword reports whether an admin holding roles may reset u's
-// password through the password method: the authentication
-// administrators on anyone "Who can reset passwords" lets them, the
-// user, helpdesk and password administrators on non-admins and on the
-// admin roles that table lets them reset.
+// password through the password method. The method's page names the
+// least privileged roles that may call it, Authentication Administrator
+// and Privileged Authentication Administrator (resetPassword, "Permissions",
+// https://learn.microsoft.com/en-us/graph/api/authenticationmethod-resetpassword);
+// which admins' passwords each may reset is "Who can reset passwords"
+// (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/privileged-roles-permissions#who-can-reset-passwords).
 func (t *tenant) mayResetPassword(roles []string, u *User) bool {
 	if holdsAny(roles, roleGlobalAdmin) {
 		return true
 	}
-	if !holdsAny(roles, roleAuthAdmin, rolePrivAuthAdmin, roleUserAdmin, "Helpdesk Administrator", "Password Administrator") {
+	if !holdsAny(roles, roleAuthAdmin, rolePrivAuthAdmin) {
 		return false
 	}
 	held, inGroup := t.activeRoles(u)

@@ -145,18 +145,34 @@ func TestResetPassword_Writeback(t *testing.T) {
 		wantError(t, g.do(http.MethodGet, op, nil), http.StatusForbidden, "Authorization_RequestDenied", "")
 	})
 	t.Run("ErrRoleLacking", func(t *testing.T) {
-		// Helpdesk and User Administrators reset non-admins only.
-		seed := fakegraph.PartnerSeed()
-		seed.Relationships[0].Roles = []string{"Helpdesk Administrator"}
-		s := start(t, fakegraph.Options{})
-		if err := s.AddTenant(seed); err != nil {
-			t.Fatal(err)
+		// Only the authentication administrators may call the method
+		// (resetPassword, "Permissions"); an Authentication
+		// Administrator resets non-admins only.
+		for _, tc := range []struct {
+			role        string
+			user, admin int
+		}{
+			{"Helpdesk Administrator", http.StatusForbidden, http.StatusForbidden},
+			{"User Administrator", http.StatusForbidden, http.StatusForbidden},
+			{"Authentication Administrator", http.StatusAccepted, http.StatusForbidden},
+			{"Privileged Authentication Administrator", http.StatusAccepted, http.StatusAccepted},
+		} {
+			t.Run(tc.role, func(t *testing.T) {
+				seed := fakegraph.PartnerSeed()
+				seed.Relationships[0].Roles = []string{tc.role}
+				seed.Relationships[0].AccessAssignments = []fakegraph.AccessAssignment{{GroupID: fakegraph.PartnerServiceDeskGroupID, Roles: []string{tc.role}}}
+				s := start(t, fakegraph.Options{})
+				if err := s.AddTenant(seed); err != nil {
+					t.Fatal(err)
+				}
+				g := delegatedGraph(t, s, fakegraph.ContosoTenantID)
+				if r, _ := reset(t, g, fakegraph.ContosoAdeleID, map[string]string{"newPassword": pw}); r.status != tc.user {
+					t.Errorf("on a non-admin: %d %s, want %d", r.status, r.raw, tc.user)
+				}
+				if r, _ := reset(t, g, fakegraph.ContosoAdminID, map[string]string{"newPassword": pw}); r.status != tc.admin {
+					t.Errorf("on a Global Administrator: %d %s, want %d", r.status, r.raw, tc.admin)
+				}
+			})
 		}
-		g := delegatedGraph(t, s, fakegraph.ContosoTenantID)
-		if r, _ := reset(t, g, fakegraph.ContosoAdeleID, map[string]string{"newPassword": pw}); r.status != http.StatusAccepted {
-			t.Errorf("helpdesk on a non-admin: %d %s", r.status, r.raw)
-		}
-		r, _ := reset(t, g, fakegraph.ContosoAdminID, map[string]string{"newPassword": pw})
-		wantError(t, r, http.StatusForbidden, "Authorization_RequestDenied", "")
 	})
 }

@@ -37,6 +37,9 @@ type Directory struct {
 	// AppRoleNames, if non-nil, are what AppRoles returns; nil means the
 	// app's roles cannot be read.
 	AppRoleNames []string
+	// Groups, if non-nil, are what SignedInGroups returns for a
+	// delegated connection; nil means an app-only one.
+	Groups []string
 }
 
 // MemUser is a user of the in-memory directory with its secret state.
@@ -279,6 +282,11 @@ func (d *Directory) AppRoles(context.Context) ([]string, error) {
 		return nil, actions.Errorf(actions.EFORBIDDEN, "the app's roles cannot be read")
 	}
 	return d.AppRoleNames, nil
+}
+
+// SignedInGroups implements actions.Admin: Groups, delegated when non-nil.
+func (d *Directory) SignedInGroups(context.Context) ([]string, bool, error) {
+	return d.Groups, d.Groups != nil, nil
 }
 
 // SetRoles sets a user's directory roles.

@@ -78,6 +78,13 @@ func testTenants(t *testing.T, h Harness) {
 	fabrikam := tenant("id-fabrikam", "Fabrikam.com", "shared.example")
 	adatum := tenant("id-adatum", "adatum.com", "SHARED.example")
 	adatum.Alias = "ad"
+	// What tenants sync records of the partner's GDAP access is kept as
+	// it was read.
+	contoso.GDAP = &bot.GDAPAccess{
+		Assignments: []actions.AccessAssignment{{Relationship: "rel-1", GroupID: "g-desk",
+			RoleIDs: []string{"fe930be7-5e62-47db-91af-98c3a49a38b1", "29232cdf-9323-42fd-ade2-1d097af3e4de"}}},
+		Signed: true, ServiceAccountGroups: []string{"g-desk"}, SyncedAt: time.Date(2026, 12, 6, 11, 0, 0, 0, time.UTC),
+	}
 	for _, tn := range []bot.Tenant{fabrikam, contoso, adatum} {
 		if err := s.PutTenant(ctx(), tn); err != nil {
 			t.Fatal(err)
