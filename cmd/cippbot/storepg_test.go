@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,42 +15,18 @@ import (
 	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/internal/fakegraph"
 	"github.com/cippbot/cippbot/internal/fakeslack"
+	"github.com/cippbot/cippbot/internal/pgtest"
 	"github.com/cippbot/cippbot/store"
 	"github.com/cippbot/cippbot/store/postgres"
-	"github.com/jackc/pgx/v5"
 )
 
-// postgresTestDSN returns the DSN of an empty schema on the database
-// CIPPBOT_TEST_POSTGRES names, dropped when t ends, or skips t.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// postgresTestDSN returns the DSN of an empty schema on a PostgreSQL
+// server (see internal/pgtest), dropped when t ends, or skips t.
 func postgresTestDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("CIPPBOT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("PostgreSQL tests skipped: set CIPPBOT_TEST_POSTGRES to a postgres:// DSN to run them")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "cippbot_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(ctx)
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("CIPPBOT_TEST_POSTGRES must be a postgres:// URL here: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t)
 }
 
 // TestStoreCopyPostgres: "cippbot store copy" moves a bbolt store with a
