@@ -47,6 +47,9 @@ type Store interface {
 	PutChatRef(ctx context.Context, key string, value []byte) error
 	DeleteChatRef(ctx context.Context, key string) error
 	ChatRefs(ctx context.Context, prefix string) (map[string][]byte, error)
+	// Transient values are what chat adapters must find again on any
+	// replica (store.SealedTransient seals the secret ones before).
+	bot.Transient
 	Close() error
 }
 
@@ -86,6 +89,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Replicas", func(t *testing.T) { testReplicas(t, h) })
 	t.Run("Sealed", func(t *testing.T) { testSealed(t, h) })
 	t.Run("ChatRefs", func(t *testing.T) { testChatRefs(t, h) })
+	t.Run("Transient", func(t *testing.T) { testTransient(t, h) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, h) })
 }
 
