@@ -3,9 +3,13 @@ package bot
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/cippbot/cippbot/actions"
 )
 
 // Transient keeps what a chat adapter must find again when a click lands,
@@ -99,4 +103,46 @@ func (m *MemTransient) TakeTransient(_ context.Context, key string) ([]byte, err
 		return nil, nil
 	}
 	return v.value, nil
+}
+
+// heldMessage is a Message as HoldPrivate encodes it, secrets in the
+// clear: for a sealed Transient only.
+type heldMessage struct {
+	Title   string         `json:"title,omitempty"`
+	Lines   []string       `json:"lines,omitempty"`
+	Buttons []Button       `json:"buttons,omitempty"`
+	Tone    Tone           `json:"tone,omitempty"`
+	Secrets []sealedSecret `json:"secrets,omitempty"`
+	Ask     *Ask           `json:"ask,omitempty"`
+}
+
+type sealedSecret struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// HoldPrivate encodes a private message, its secrets' values included, so
+// that an adapter can keep it for a Reveal click that may reach another
+// replica. The bytes hold secrets in the clear: put them only in a
+// Transient that seals (store.SealedTransient), never in a plain store or
+// a log. OpenPrivate decodes them.
+func HoldPrivate(m Message) ([]byte, error) {
+	h := heldMessage{Title: m.Title, Lines: m.Lines, Buttons: m.Buttons, Tone: m.Tone, Ask: m.Ask}
+	for _, s := range m.Secrets {
+		h.Secrets = append(h.Secrets, sealedSecret{Label: s.Label(), Value: s.Reveal()})
+	}
+	return json.Marshal(h)
+}
+
+// OpenPrivate decodes what HoldPrivate encoded.
+func OpenPrivate(b []byte) (Message, error) {
+	var h heldMessage
+	if err := json.Unmarshal(b, &h); err != nil {
+		return Message{}, fmt.Errorf("held message: %w", err)
+	}
+	m := Message{Title: h.Title, Lines: h.Lines, Buttons: h.Buttons, Tone: h.Tone, Ask: h.Ask}
+	for _, s := range h.Secrets {
+		m.Secrets = append(m.Secrets, actions.NewSecret(s.Label, s.Value))
+	}
+	return m, nil
 }
