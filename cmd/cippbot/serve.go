@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -17,6 +18,24 @@ import (
 	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/store"
 )
+
+// sealedTransient returns where the Discord adapter keeps what is secret
+// for a click on any replica (interaction tokens, Reveal secrets): the
+// store, sealed under CIPPBOT_STORE_KEY, or, without that key, nil
+// (memory: such a click must reach the replica that made the button).
+func sealedTransient(cfg Config, db anyStore, log *slog.Logger) (bot.Transient, error) {
+	if cfg.GDAP.StoreKey == "" {
+		if usesPostgres(cfg) {
+			log.Warn("CIPPBOT_STORE_KEY is not set: Discord's Reveal buttons and follow-ups work only on the replica that made them; set the same key on every replica")
+		}
+		return nil, nil
+	}
+	st, err := store.NewSealedTransient(db, []byte(cfg.GDAP.StoreKey))
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return st, nil
+}
 
 // shutdownGrace is how long in-flight work may take after SIGTERM.
 const shutdownGrace = 20 * time.Second
@@ -63,6 +82,10 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	} else {
 		defer bl.Close()
 	}
+	sealed, err := sealedTransient(cfg, db, log)
+	if err != nil {
+		return err
+	}
 	b := newBot(cfg, conn, db, log)
 	b.Chats = map[string]bot.Chat{}
 	b.Metrics = met
@@ -76,7 +99,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if cfg.SlackBotToken != "" {
 		sl, err = slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
-			APIURL: cfg.SlackAPIURL, Logger: log, Dedup: db,
+			APIURL: cfg.SlackAPIURL, Logger: log, Dedup: db, State: db,
 		}, b)
 		if err != nil {
 			return usageError{err.Error()}
@@ -98,6 +121,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		dc, err = discord.New(discord.Config{
 			BotToken: cfg.DiscordBotToken, AppID: cfg.DiscordAppID, PublicKey: cfg.DiscordPublicKey,
 			GuildID: cfg.DiscordGuildID, APIURL: cfg.DiscordAPIURL, Logger: log, Dedup: db,
+			State: db, Sealed: sealed,
 		}, b)
 		if err != nil {
 			return usageError{err.Error()}
@@ -122,6 +146,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		platforms = append(platforms, "teams (HTTP /teams/messages)")
 	}
 	defer startReplica(ctx, cfg, b, log)() // storepg.go: replicas on PostgreSQL
+	var gatewayHere atomic.Bool            // this replica holds the Discord gateway
 	if err := b.Recover(ctx); err != nil {
 		return err
 	}
@@ -142,7 +167,10 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 				problems = append(problems, err.Error())
 			}
 		}
-		if dc != nil {
+		// Over the gateway, a replica that does not hold the gateway's
+		// lease has nothing to connect: Discord's events go to the one
+		// that does.
+		if dc != nil && (cfg.DiscordPublicKey != "" || b.ReplicaID == "" || gatewayHere.Load()) {
 			if err := dc.Ready(); err != nil {
 				problems = append(problems, err.Error())
 			}
@@ -173,10 +201,35 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if sl != nil && cfg.SlackAppToken != "" {
 		g.Go(func() error { return sl.RunSocketMode(gctx) })
 	}
-	if dc != nil && cfg.DiscordPublicKey == "" {
+	switch {
+	case dc == nil || cfg.DiscordPublicKey != "":
+	case b.ReplicaID == "":
 		g.Go(func() error { return dc.RunGateway(gctx) })
+	default:
+		// One gateway session for all replicas: two sessions would each
+		// get every event. The lease holder connects; another replica
+		// takes over within 20 s of its death.
+		g.Go(func() error {
+			leaderOnly(gctx, b, "discord-gateway", func(ctx context.Context) {
+				gatewayHere.Store(true)
+				defer gatewayHere.Store(false)
+				log.Info("this replica holds the Discord gateway", "replica", b.ReplicaID)
+				if err := dc.RunGateway(ctx); err != nil {
+					log.Error("Discord gateway", "err", err)
+				}
+			})
+			return nil
+		})
 	}
-	g.Go(func() error { sweep(gctx, b, log); return nil })
+	// Refusal summaries are this process's own; jobs, expiry and pruning
+	// are the shared store's, done by one replica at a time.
+	if b.ReplicaID != "" {
+		g.Go(func() error { every(gctx, sweepEvery, func() { b.FlushRefusals(gctx) }); return nil })
+	}
+	g.Go(func() error {
+		leaderOnly(gctx, b, "sweep", func(ctx context.Context) { sweepShared(ctx, b, log) })
+		return nil
+	})
 	logHead(ctx, db, log, "start")
 	g.Go(func() error {
 		leaderOnly(gctx, b, "audit-head", func(ctx context.Context) { logHeads(ctx, db, log) })

@@ -162,6 +162,7 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 	if val == nil {
 		t.Fatalf("card has no approve button: %s", card.Blocks)
 	}
+	waitCardStored(t, seed)
 	var wg sync.WaitGroup
 	for _, r := range []*slackRun{a, b} {
 		wg.Add(1)
@@ -230,6 +231,25 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 		if inTable(tc[0], tc[1], secret) {
 			t.Errorf("the secret is in %s.%s", tc[0], tc[1])
 		}
+	}
+}
+
+// waitCardStored waits until the pending approval records its card's
+// reference, which the bot stores after posting the card: a click before
+// that would have its result posted anew rather than on the card.
+func waitCardStored(t *testing.T, s bot.Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		aps, err := s.Approvals(context.Background(), bot.StatePending)
+		must(t, err)
+		if len(aps) == 1 && aps[0].Card != "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pending approvals %+v: want one with its card stored", aps)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
