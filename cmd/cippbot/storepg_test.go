@@ -20,7 +20,12 @@ import (
 	"github.com/cippbot/cippbot/store/postgres"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childServeEnv) != "" {
+		os.Exit(childServe())
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 // postgresTestDSN returns the DSN of an empty schema on a PostgreSQL
 // server (see internal/pgtest), dropped when t ends, or skips t.
