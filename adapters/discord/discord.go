@@ -132,8 +132,7 @@ type recentToken struct {
 type pendingReveal struct {
 	User    string          `json:"user"`
 	Channel string          `json:"channel"`
-	Message string          `json:"message"` // the channel message holding the button
-	Held    json.RawMessage `json:"held"`    // bot.HoldPrivate's encoding
+	Held    json.RawMessage `json:"held"` // bot.HoldPrivate's encoding
 	Expires time.Time       `json:"expires"`
 }
 
@@ -556,8 +555,16 @@ func (a *Adapter) offerReveal(ctx context.Context, channel, uid string, m bot.Me
 		return fmt.Errorf("discord: hold the secret: %w", err)
 	}
 	expires := a.now().Add(a.revealTTL())
+	// Held before the button exists, so that no click finds it missing.
+	p, err := json.Marshal(pendingReveal{User: uid, Channel: channel, Held: held, Expires: expires})
+	if err == nil {
+		err = a.sealed.PutTransient(ctx, keyReveal+nonce, p, a.revealTTL())
+	}
+	if err != nil {
+		return fmt.Errorf("discord: hold the secret: %w", err)
+	}
 	content := fmt.Sprintf("<@%s> %s: only you can reveal it, until %s.", uid, m.Title, expires.UTC().Format("15:04Z"))
-	msg, err := a.s.ChannelMessageSendComplex(channel, &discordgo.MessageSend{
+	_, err = a.s.ChannelMessageSendComplex(channel, &discordgo.MessageSend{
 		Content: content,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.Button{Label: "Reveal", Style: discordgo.PrimaryButton, CustomID: revealPrefix + nonce},
@@ -565,15 +572,8 @@ func (a *Adapter) offerReveal(ctx context.Context, channel, uid string, m bot.Me
 		AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{uid}},
 	}, discordgo.WithContext(ctx))
 	if err != nil {
+		_, _ = a.sealed.TakeTransient(ctx, keyReveal+nonce)
 		return fmt.Errorf("discord: reveal notice: %w", explain(err))
-	}
-	p, err := json.Marshal(pendingReveal{User: uid, Channel: channel, Message: msg.ID, Held: held, Expires: expires})
-	if err == nil {
-		err = a.sealed.PutTransient(ctx, keyReveal+nonce, p, a.revealTTL())
-	}
-	if err != nil {
-		a.retireReveal(channel, msg.ID, "This secret could not be kept; ask for a new one.")
-		return fmt.Errorf("discord: hold the secret: %w", err)
 	}
 	return nil
 }
@@ -630,7 +630,10 @@ func (a *Adapter) reveal(in *discordgo.Interaction, who bot.Actor, nonce string)
 		return
 	}
 	reply(m, true)
-	a.retireReveal(taken.Channel, taken.Message, "Revealed to <@"+uid+">.")
+	// The click carries the notice it was made on.
+	if in.Message != nil {
+		a.retireReveal(in.ChannelID, in.Message.ID, "Revealed to <@"+uid+">.")
+	}
 }
 
 // responder answers one interaction.

@@ -5,12 +5,14 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/internal/fakediscord"
 	"github.com/cippbot/cippbot/internal/fakegraph"
 	"github.com/cippbot/cippbot/internal/fakeslack"
 	"github.com/cippbot/cippbot/store/postgres"
@@ -332,6 +335,161 @@ func TestServeReplicaProcessesPostgres(t *testing.T) {
 		for _, table := range []string{"approvals", "audit", "jobs", "deliveries", "grants", "tenants", "bindings", "sealed", "chat_refs", "transient", "leases", "replicas"} {
 			if inTable(table, secret) {
 				t.Errorf("a delivered secret is in table %s", table)
+			}
+		}
+	}
+}
+
+// fakeClock is a clock a test moves forward.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// startDiscordReplica starts serve in process as replica id on the
+// PostgreSQL store dsn, with the Discord interactions endpoint on fd, and
+// returns its endpoint's URL and its logs.
+func startDiscordReplica(t *testing.T, sim *fakegraph.Server, fd *fakediscord.Server, dsn, id, storeKey string) (string, *syncBuffer) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.DataPath = filepath.Join(t.TempDir(), "unused.db")
+	cfg.Store, cfg.ReplicaID, cfg.GDAP.StoreKey = dsn, id, storeKey
+	cfg.ReasonOptional = []string{"all"}
+	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
+	cfg.GraphURL, cfg.AuthorityHost = sim.URL(), sim.URL()+"/"
+	cfg.DiscordBotToken, cfg.DiscordAppID = fakediscord.DefaultBotToken, fakediscord.DefaultAppID
+	cfg.DiscordPublicKey, cfg.DiscordGuildID, cfg.DiscordAPIURL = fd.PublicKeyHex(), guild, fd.BaseURL()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, cfg, sim.Client(), ln, log) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve %s: %v", id, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("serve %s did not stop", id)
+		}
+	})
+	waitReady(t, "http://"+ln.Addr().String())
+	return "http://" + ln.Addr().String() + dRoute, logs
+}
+
+// TestDiscordRevealOnAnotherReplicaPostgres: over Discord's HTTP
+// interactions, a secret whose requester's token has lapsed waits behind
+// a Reveal button posted by the replica that ran the request; the click
+// reaches the other replica, which shows it to the requester alone. The
+// secret and the interaction tokens are in the database only sealed.
+func TestDiscordRevealOnAnotherReplicaPostgres(t *testing.T) {
+	dsn := postgresTestDSN(t)
+	ctx := context.Background()
+	seed, err := postgres.Open(ctx, dsn, postgres.Options{})
+	must(t, err)
+	defer seed.Close()
+	must(t, seed.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
+	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "discord:" + riley, Role: bot.RoleHelpdesk, GrantedBy: "test"}))
+	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "discord:" + samID, Role: bot.RoleApprover, GrantedBy: "test"}))
+
+	sim := fakegraph.New(fakegraph.Options{})
+	sim.Start()
+	t.Cleanup(sim.Close)
+	clock := &fakeClock{t: time.Now()}
+	fd := fakediscord.New(fakediscord.Options{Now: clock.Now})
+	t.Cleanup(fd.Close)
+	fd.AddChannel(dChan, guild, riley, samID)
+	const storeKey = "discord replicas' store key, thirty-two bytes or more"
+	urlA, logsA := startDiscordReplica(t, sim, fd, dsn, "replica-a", storeKey)
+	urlB, logsB := startDiscordReplica(t, sim, fd, dsn, "replica-b", storeKey)
+	// Signed by the real clock, which the replicas check signatures by.
+	deliver := func(url string, in fakediscord.Interaction) {
+		t.Helper()
+		resp, err := fd.DeliverAt(url, in, time.Now())
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("delivery: HTTP %d", resp.StatusCode)
+		}
+	}
+	wait := func(what string, match func(fakediscord.Message) bool) fakediscord.Message {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		m, err := fd.WaitForMessage(wctx, match)
+		if err != nil {
+			t.Fatalf("no %s: %v\nmessages: %+v", what, err, fd.Messages())
+		}
+		return m
+	}
+
+	cmd := fd.Command(dChan, riley, command("reset-password", opt("user", 3, "AdeleV@contoso.com"), opt("reason", 3, "locked out")))
+	deliver(urlA, cmd)
+	card := wait("approval card", func(m fakediscord.Message) bool {
+		return m.Via == fakediscord.ViaChannel && strings.Contains(m.Content, "Approval needed")
+	})
+	val := customApprove.FindStringSubmatch(string(card.Components))
+	if val == nil {
+		t.Fatalf("card has no approve button: %s", card.Components)
+	}
+	// Riley's token lapses at Discord; sam approves on the other replica.
+	clock.Add(16 * time.Minute)
+	click, err := fd.Click(dChan, samID, card, val[1])
+	must(t, err)
+	deliver(urlB, click)
+	notice := wait("Reveal notice", func(m fakediscord.Message) bool {
+		return strings.Contains(string(m.Components), `"custom_id":"reveal:`)
+	})
+	s := string(notice.Components)
+	s = s[strings.Index(s, `"custom_id":"reveal:`)+len(`"custom_id":"`):]
+	revealID := s[:strings.IndexByte(s, '"')]
+	click, err = fd.Click(dChan, riley, notice, revealID)
+	must(t, err)
+	deliver(urlA, click)
+	shown := wait("secret to riley", func(m fakediscord.Message) bool {
+		return m.Ephemeral && m.For == riley && strings.Contains(m.Content, "`")
+	})
+	got := regexp.MustCompile("`([^`]+)`").FindStringSubmatch(shown.Content)
+	if got == nil {
+		t.Fatalf("no secret in %q", shown.Content)
+	}
+	secret := got[1]
+	if u, _ := sim.User(fakegraph.ContosoTenantID, "AdeleV@contoso.com"); u.Password != secret {
+		t.Fatal("the secret revealed is not the tenant's new password")
+	}
+	for _, m := range fd.Messages() {
+		if strings.Contains(m.Content, secret) && (!m.Ephemeral || m.For != riley) {
+			t.Errorf("secret visible beyond riley: %+v", m)
+		}
+	}
+	if strings.Contains(logsA.String()+logsB.String(), secret) {
+		t.Error("secret in the logs")
+	}
+	// In the database, neither the secret nor riley's interaction token
+	// in plaintext; the sealed rows are there.
+	var sealed int
+	must(t, seed.Pool().QueryRow(ctx, `SELECT count(*) FROM transient WHERE key = $1`, []byte("discord:recent:discord:"+riley+"\x00"+dChan)).Scan(&sealed))
+	if sealed != 1 {
+		t.Errorf("%d sealed rows of riley's interaction, want 1", sealed)
+	}
+	for _, what := range []string{secret, cmd.Token} {
+		for _, table := range []string{"approvals", "audit", "jobs", "deliveries", "grants", "tenants", "bindings", "sealed", "chat_refs", "transient", "leases", "replicas"} {
+			var found bool
+			must(t, seed.Pool().QueryRow(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %s t WHERE position($1 IN t::text) > 0 OR position($2 IN t::text) > 0)`, table),
+				what, hex.EncodeToString([]byte(what))).Scan(&found))
+			if found {
+				t.Errorf("%.6s… (the secret or a token) is in table %s in plaintext", what, table)
 			}
 		}
 	}
