@@ -42,6 +42,10 @@ const EnvDSN = "CIPPBOT_TEST_PG_DSN"
 // EnvDSNAlias is EnvDSN's former name, still read.
 const EnvDSNAlias = "CIPPBOT_TEST_POSTGRES"
 
+// Off, as EnvDSN's value, skips the PostgreSQL tests even where a
+// cluster could be started.
+const Off = "off"
+
 // howTo ends every skip: how to run the skipped tests.
 const howTo = "install PostgreSQL's server (the distribution's postgresql package: initdb and postgres) or set " +
 	EnvDSN + " to a postgres:// DSN to run them"
@@ -77,7 +81,9 @@ func Main(m *testing.M) int {
 // not start.
 func DSN(tb testing.TB) string {
 	tb.Helper()
-	if dsn := envDSN(); dsn != "" {
+	if dsn := envDSN(); dsn == Off {
+		tb.Skip("PostgreSQL tests skipped: " + EnvDSN + "=" + Off + "; unset it to run them")
+	} else if dsn != "" {
 		return dsn
 	}
 	if !mainRunning {
