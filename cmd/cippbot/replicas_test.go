@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -492,5 +493,85 @@ func TestDiscordRevealOnAnotherReplicaPostgres(t *testing.T) {
 				t.Errorf("%.6s… (the secret or a token) is in table %s in plaintext", what, table)
 			}
 		}
+	}
+}
+
+// fakeGateway counts the sessions open on it, as Discord would see them.
+type fakeGateway struct {
+	name   string
+	shared *fakeGateway // where the counting happens
+
+	mu         sync.Mutex
+	open, most int
+	holders    []string
+}
+
+func (g *fakeGateway) RunGateway(ctx context.Context) error {
+	s := g.shared
+	s.mu.Lock()
+	s.open++
+	s.most = max(s.most, s.open)
+	s.holders = append(s.holders, g.name)
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.mu.Lock()
+	s.open--
+	s.mu.Unlock()
+	return nil
+}
+
+// TestGatewayOnOneReplicaPostgres: of two replicas on one store, one keeps
+// the Discord gateway; when it stops, the other connects, and never are
+// two sessions open at once.
+func TestGatewayOnOneReplicaPostgres(t *testing.T) {
+	dsn := postgresTestDSN(t)
+	ctx := context.Background()
+	shared := &fakeGateway{}
+	type replica struct {
+		cancel context.CancelFunc
+		done   chan struct{}
+		here   atomic.Bool
+	}
+	start := func(id string) *replica {
+		db, err := postgres.Open(ctx, dsn, postgres.Options{})
+		must(t, err)
+		t.Cleanup(func() { db.Close() })
+		r := &replica{done: make(chan struct{})}
+		rctx, cancel := context.WithCancel(ctx)
+		r.cancel = cancel
+		b := &bot.Bot{Store: db, ReplicaID: id}
+		go func() {
+			defer close(r.done)
+			leadGateway(rctx, b, &fakeGateway{name: id, shared: shared}, &r.here, slog.New(slog.DiscardHandler))
+		}()
+		t.Cleanup(func() { cancel(); <-r.done })
+		return r
+	}
+	a := start("replica-a")
+	deadline := time.Now().Add(10 * time.Second)
+	for !a.here.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("replica-a never connected the gateway")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b := start("replica-b")
+	time.Sleep(6 * time.Second) // more than a renewal: b tried and was refused
+	if b.here.Load() {
+		t.Fatal("replica-b connected while replica-a holds the gateway")
+	}
+	a.cancel()
+	<-a.done
+	deadline = time.Now().Add(10 * time.Second)
+	for !b.here.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("replica-b did not take the gateway over")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.most != 1 || strings.Join(shared.holders, ",") != "replica-a,replica-b" {
+		t.Errorf("sessions: at most %d open at once, held by %v; want 1, replica-a then replica-b", shared.most, shared.holders)
 	}
 }

@@ -37,6 +37,25 @@ func sealedTransient(cfg Config, db anyStore, log *slog.Logger) (bot.Transient, 
 	return st, nil
 }
 
+// gateway is a connection that one replica alone keeps: Discord's.
+type gateway interface {
+	RunGateway(ctx context.Context) error
+}
+
+// leadGateway runs gw while this replica holds the "discord-gateway"
+// lease, until ctx ends; here says when it does. A gateway that fails is
+// tried again at the next renewal, 5 s later, while the lease is held.
+func leadGateway(ctx context.Context, b *bot.Bot, gw gateway, here *atomic.Bool, log *slog.Logger) {
+	leaderOnly(ctx, b, "discord-gateway", func(ctx context.Context) {
+		here.Store(true)
+		defer here.Store(false)
+		log.Info("this replica holds the Discord gateway", "replica", b.ReplicaID)
+		if err := gw.RunGateway(ctx); err != nil {
+			log.Error("Discord gateway", "err", err)
+		}
+	})
+}
+
 // shutdownGrace is how long in-flight work may take after SIGTERM.
 const shutdownGrace = 20 * time.Second
 
@@ -209,17 +228,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		// One gateway session for all replicas: two sessions would each
 		// get every event. The lease holder connects; another replica
 		// takes over within 20 s of its death.
-		g.Go(func() error {
-			leaderOnly(gctx, b, "discord-gateway", func(ctx context.Context) {
-				gatewayHere.Store(true)
-				defer gatewayHere.Store(false)
-				log.Info("this replica holds the Discord gateway", "replica", b.ReplicaID)
-				if err := dc.RunGateway(ctx); err != nil {
-					log.Error("Discord gateway", "err", err)
-				}
-			})
-			return nil
-		})
+		g.Go(func() error { leadGateway(gctx, b, dc, &gatewayHere, log); return nil })
 	}
 	// Refusal summaries are this process's own; jobs, expiry and pruning
 	// are the shared store's, done by one replica at a time.
