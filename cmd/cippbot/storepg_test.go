@@ -232,7 +232,8 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 		t.Fatal("the target is not found in the approvals and the audit: the search does not work")
 	}
 	for _, tc := range [][2]string{{"approvals", "doc"}, {"audit", "rec"}, {"jobs", "doc"}, {"deliveries", "key"},
-		{"grants", "doc"}, {"tenants", "doc"}, {"bindings", "doc"}, {"leases", "holder"}, {"replicas", "id"}} {
+		{"grants", "doc"}, {"tenants", "doc"}, {"bindings", "doc"}, {"leases", "holder"}, {"replicas", "id"},
+		{"transient", "value"}, {"sealed", "value"}, {"chat_refs", "value"}} {
 		if inTable(tc[0], tc[1], secret) {
 			t.Errorf("the secret is in %s.%s", tc[0], tc[1])
 		}
