@@ -391,12 +391,24 @@ func (b *Bot) notify(ctx context.Context, ap Approval, m Message) {
 	}
 }
 
-// Sweep expires pending approvals whose time is up and updates their
-// cards, then removes decided approvals older than the retention, a batch
-// at a time. Call it now and then; clicks on an expired card expire it too.
-// It reads the pending approvals and the ones it removes, not the rest.
+// Sweep is what one process alone does now and then: FlushRefusals, then
+// SweepShared.
 func (b *Bot) Sweep(ctx context.Context) error {
-	b.flushRefusals(ctx)
+	b.FlushRefusals(ctx)
+	return b.SweepShared(ctx)
+}
+
+// FlushRefusals writes the summaries of this process's finished refusal
+// windows, which it alone holds: every replica calls it.
+func (b *Bot) FlushRefusals(ctx context.Context) { b.flushRefusals(ctx) }
+
+// SweepShared runs the jobs that are due, expires pending approvals whose
+// time is up and updates their cards, then removes decided approvals
+// older than the retention, a batch at a time. Clicks on an expired card
+// expire it too. It reads the pending approvals and the ones it removes,
+// not the rest. A job is not claimed before it runs, so on a shared store
+// one replica at a time calls it (the leader).
+func (b *Bot) SweepShared(ctx context.Context) error {
 	if err := b.RunJobs(ctx); err != nil {
 		b.log().WarnContext(ctx, "jobs left for later could not be read", "err", err)
 	}

@@ -88,6 +88,9 @@ type DB struct {
 	NoSync bool
 
 	bolt atomic.Pointer[bbolt.DB]
+	// prunedTransient is when PutTransient last removed expired values
+	// (Unix nanoseconds).
+	prunedTransient atomic.Int64
 }
 
 var _ bot.Store = (*DB)(nil)

@@ -56,10 +56,20 @@ type Blobs interface {
 // least MinSealKey bytes; the AES key is derived from it with
 // HKDF-SHA256, so a passphrase, hex or base64 key all work.
 func NewSealed(blobs Blobs, key []byte) (*Sealed, error) {
+	aead, err := newAEAD(key, "cippbot sealed store v1")
+	if err != nil {
+		return nil, err
+	}
+	return &Sealed{blobs: blobs, aead: aead}, nil
+}
+
+// newAEAD returns AES-256-GCM under a key derived from key for one use
+// (info), so that values sealed for one use never open as another's.
+func newAEAD(key []byte, info string) (cipher.AEAD, error) {
 	if len(key) < MinSealKey {
 		return nil, fmt.Errorf("store: the store key must be at least %d bytes, got %d", MinSealKey, len(key))
 	}
-	k, err := hkdf.Key(sha256.New, key, nil, "cippbot sealed store v1", 32)
+	k, err := hkdf.Key(sha256.New, key, nil, info, 32)
 	if err != nil {
 		return nil, fmt.Errorf("store: derive key: %w", err)
 	}
@@ -67,21 +77,38 @@ func NewSealed(blobs Blobs, key []byte) (*Sealed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	return cipher.NewGCM(block)
+}
+
+// seal returns version, nonce, then plaintext sealed with ad.
+func seal(aead cipher.AEAD, plaintext, ad []byte) ([]byte, error) {
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
 	}
-	return &Sealed{blobs: blobs, aead: aead}, nil
+	out := append([]byte{sealVersion}, nonce...)
+	return aead.Seal(out, nonce, plaintext, ad), nil
+}
+
+// unseal opens what seal made; ErrWrongKey if it does not open.
+func unseal(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
+	n := aead.NonceSize()
+	if len(sealed) < 1+n || sealed[0] != sealVersion {
+		return nil, ErrWrongKey
+	}
+	plain, err := aead.Open(nil, sealed[1:1+n], sealed[1+n:], ad)
+	if err != nil {
+		return nil, ErrWrongKey
+	}
+	return plain, nil
 }
 
 // Put seals plaintext and stores it under name, replacing what was there.
 func (s *Sealed) Put(ctx context.Context, name string, plaintext []byte) error {
-	nonce := make([]byte, s.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	out, err := seal(s.aead, plaintext, []byte(name))
+	if err != nil {
 		return fmt.Errorf("store: seal %s: %w", name, err)
 	}
-	out := append([]byte{sealVersion}, nonce...)
-	out = s.aead.Seal(out, nonce, plaintext, []byte(name))
 	if err := s.blobs.PutBlob(ctx, name, out); err != nil {
 		return fmt.Errorf("store: seal %s: %w", name, err)
 	}
@@ -98,13 +125,9 @@ func (s *Sealed) Get(ctx context.Context, name string) ([]byte, error) {
 	if sealed == nil {
 		return nil, nil
 	}
-	n := s.aead.NonceSize()
-	if len(sealed) < 1+n || sealed[0] != sealVersion {
-		return nil, fmt.Errorf("store: sealed %s: %w", name, ErrWrongKey)
-	}
-	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(name))
+	plain, err := unseal(s.aead, sealed, []byte(name))
 	if err != nil {
-		return nil, fmt.Errorf("store: sealed %s: %w", name, ErrWrongKey)
+		return nil, fmt.Errorf("store: sealed %s: %w", name, err)
 	}
 	return plain, nil
 }

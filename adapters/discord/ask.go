@@ -1,10 +1,12 @@
 package discord
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"strings"
-	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -28,42 +30,42 @@ const (
 	maxAnswer      = 500 // a one-question answer (a reason)
 )
 
-// pendingAsk is a question waiting for its one reader's answer, in memory.
+// pendingAsk is a question waiting for its one reader's answer, kept in
+// the adapter's Transient.
 type pendingAsk struct {
-	ask     bot.Ask
-	user    string // Discord user ID
-	expires time.Time
+	Ask  bot.Ask `json:"ask"`
+	User string  `json:"user"` // Discord user ID
 }
 
 // withAsk stores m's question for user and adds the button that opens its
 // form.
-func (a *Adapter) withAsk(m bot.Message, user string) bot.Message {
-	m = a.shortButtons(m)
-	if m.Ask == nil {
-		return m
+func (a *Adapter) withAsk(ctx context.Context, m bot.Message, user string) (bot.Message, error) {
+	m, err := a.shortButtons(ctx, m)
+	if err != nil || m.Ask == nil {
+		return m, err
 	}
 	var b [9]byte
 	rand.Read(b[:])
 	nonce := hex.EncodeToString(b[:])
-	now := a.now()
-	a.mu.Lock()
-	for k, p := range a.asks {
-		if now.After(p.expires) {
-			delete(a.asks, k)
-		}
+	p, err := json.Marshal(pendingAsk{Ask: *m.Ask, User: user})
+	if err == nil {
+		err = a.state.PutTransient(ctx, keyAsk+nonce, p, tokenLife)
 	}
-	a.asks[nonce] = pendingAsk{ask: *m.Ask, user: user, expires: now.Add(tokenLife)}
-	a.mu.Unlock()
+	if err != nil {
+		return m, fmt.Errorf("discord: keep the question: %w", err)
+	}
 	m.Buttons = append(append([]bot.Button(nil), m.Buttons...), bot.Button{Label: m.Ask.Button(), Value: askPrefix + nonce})
 	m.Ask = nil
-	return m
+	return m, nil
 }
 
 func (a *Adapter) lookupAsk(nonce string) (pendingAsk, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p, ok := a.asks[nonce]
-	if !ok || a.now().After(p.expires) {
+	b, err := a.state.Transient(a.ctx, keyAsk+nonce)
+	if err != nil {
+		a.log.Warn("could not read a question", "err", err)
+	}
+	var p pendingAsk
+	if b == nil || json.Unmarshal(b, &p) != nil {
 		return pendingAsk{}, false
 	}
 	return p, true
@@ -107,25 +109,25 @@ func clip(s string, n int) string {
 // only: one text input per input, prefilled, several lines for long ones.
 func (a *Adapter) openAsk(in *discordgo.Interaction, who bot.Actor, nonce string) {
 	p, ok := a.lookupAsk(nonce)
-	if !ok || Platform+":"+p.user != who.ID {
+	if !ok || Platform+":"+p.User != who.ID {
 		content, _ := render(bot.Message{Title: "This question has expired or is someone else's.", Tone: bot.ToneError}, false)
 		a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
 			Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral}})
 		return
 	}
-	title := p.ask.Title
-	if len([]rune(title)) > maxModalTitle && p.ask.Label != "" {
-		title = p.ask.Label
+	title := p.Ask.Title
+	if len([]rune(title)) > maxModalTitle && p.Ask.Label != "" {
+		title = p.Ask.Label
 	}
 	if title = clip(strings.TrimSpace(title), maxModalTitle); title == "" {
 		title = "cippbot"
 	}
 	limit := maxInputValue
-	if len(p.ask.Fields) == 0 {
+	if len(p.Ask.Fields) == 0 {
 		limit = maxAnswer
 	}
 	var rows []discordgo.MessageComponent
-	for _, mi := range modalInputs(p.ask) {
+	for _, mi := range modalInputs(p.Ask) {
 		label := strings.TrimSpace(mi.field.Label)
 		if label == "" {
 			label = mi.field.Key
@@ -170,7 +172,7 @@ func (a *Adapter) answer(in *discordgo.Interaction, who bot.Actor) {
 			Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral}})
 	}
 	p, ok := a.lookupAsk(nonce)
-	if !ok || Platform+":"+p.user != who.ID {
+	if !ok || Platform+":"+p.User != who.ID {
 		refuse("This question has expired or is someone else's; ask again.")
 		return
 	}
@@ -187,10 +189,10 @@ func (a *Adapter) answer(in *discordgo.Interaction, who bot.Actor) {
 		}
 	}
 	answers := map[string]string{}
-	for _, f := range p.ask.Inputs() {
+	for _, f := range p.Ask.Inputs() {
 		answers[f.Key] = f.Value
 	}
-	for _, mi := range modalInputs(p.ask) {
+	for _, mi := range modalInputs(p.Ask) {
 		v := submitted[mi.id]
 		if mi.field.Required && strings.TrimSpace(v) == "" {
 			label := mi.field.Label
@@ -202,13 +204,15 @@ func (a *Adapter) answer(in *discordgo.Interaction, who bot.Actor) {
 		}
 		answers[mi.field.Key] = v
 	}
-	a.mu.Lock()
-	delete(a.asks, nonce)
-	a.mu.Unlock()
+	// One answer: a second submission of the same form finds nothing.
+	if b, err := a.state.TakeTransient(a.ctx, keyAsk+nonce); err != nil || b == nil {
+		refuse("This question has expired or was already answered; ask again.")
+		return
+	}
 	if !a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}) {
 		return
 	}
 	a.remember(who, in)
-	a.dispatch(in, who, p.ask.CompleteForm(answers), true, nil)
+	a.dispatch(in, who, p.Ask.CompleteForm(answers), true, nil)
 }

@@ -23,6 +23,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,16 @@ type Config struct {
 	// handled, so that an interaction delivered again is dropped even
 	// after a restart. nil means they are remembered in memory only.
 	Dedup bot.Deduper
+	// State, if non-nil, keeps what a click must find again on whichever
+	// replica it lands: questions waiting for their forms and long
+	// buttons' commands. nil means memory, for one process.
+	State bot.Transient
+	// Sealed, if non-nil, keeps what is secret among it: users' latest
+	// interaction tokens and the private messages behind Reveal buttons.
+	// Give it a Transient that seals (store.SealedTransient), never a
+	// plain store. nil means memory: a Reveal click, or a follow-up on a
+	// user's interaction, then works only on the replica that made it.
+	Sealed bot.Transient
 }
 
 // Adapter is the Discord chat platform. It implements bot.Chat.
@@ -89,29 +100,40 @@ type Adapter struct {
 
 	dedup bot.Deduper // interaction IDs handled
 
-	mu      sync.Mutex
-	recent  map[string]recentToken    // user+channel → their latest interaction
-	reveals map[string]pendingReveal  // nonce → secret waiting for its owner
-	asks    map[string]pendingAsk     // nonce → question waiting for its answer
-	long    map[string]pendingCommand // nonce → a button's command too long for its ID
-	names   map[string]bool           // the registered commands; nil before Register
+	// state keeps, under keyAsk, keyLong: questions waiting for their
+	// answers and buttons' commands too long for their IDs. sealed keeps,
+	// under keyRecent, keyReveal: users' latest interactions and the
+	// secrets waiting for their owners' Reveal clicks.
+	state, sealed bot.Transient
+
+	mu    sync.Mutex
+	names map[string]bool // the registered commands; nil before Register
 }
+
+// Key prefixes of what the adapter keeps in its Transients.
+const (
+	keyAsk    = Platform + ":ask:"    // + nonce → pendingAsk (JSON)
+	keyLong   = Platform + ":long:"   // + nonce → a button's command
+	keyRecent = Platform + ":recent:" // + user ID, NUL, channel → recentToken (JSON)
+	keyReveal = Platform + ":reveal:" // + nonce → pendingReveal (JSON)
+)
 
 // recentToken is a user's latest interaction, whose token can still carry
-// an ephemeral follow-up to them.
+// an ephemeral follow-up to them: what FollowupMessageCreate reads of it.
 type recentToken struct {
-	in *discordgo.Interaction
-	at time.Time
+	ID    string    `json:"id"`
+	AppID string    `json:"app_id"`
+	Token string    `json:"token"`
+	At    time.Time `json:"at"`
 }
 
-// pendingReveal is a private message held in memory until its one reader
-// clicks Reveal, or it expires. It is never written anywhere.
+// pendingReveal is a private message waiting until its one reader clicks
+// Reveal, or it expires; kept only where Config.Sealed seals it.
 type pendingReveal struct {
-	user    string
-	channel string
-	message string // the channel message holding the button
-	m       bot.Message
-	expires time.Time
+	User    string          `json:"user"`
+	Channel string          `json:"channel"`
+	Held    json.RawMessage `json:"held"` // bot.HoldPrivate's encoding
+	Expires time.Time       `json:"expires"`
 }
 
 var _ bot.Chat = (*Adapter)(nil)
@@ -154,10 +176,15 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Adapter{cfg: cfg, s: s, pub: pub, handler: h, log: log.With("component", Platform), ctx: ctx, cancel: cancel,
-		dedup: cfg.Dedup, recent: map[string]recentToken{}, reveals: map[string]pendingReveal{}, asks: map[string]pendingAsk{},
-		long: map[string]pendingCommand{}}
+		dedup: cfg.Dedup, state: cfg.State, sealed: cfg.Sealed}
 	if a.dedup == nil {
 		a.dedup = bot.NewMemDeduper(a.now)
+	}
+	if a.state == nil {
+		a.state = bot.NewMemTransient(a.now)
+	}
+	if a.sealed == nil {
+		a.sealed = bot.NewMemTransient(a.now)
 	}
 	s.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) { a.HandleInteraction(ic.Interaction) })
 	return a, nil
@@ -333,7 +360,7 @@ func (a *Adapter) HandleInteraction(in *discordgo.Interaction) {
 		}
 		text := id
 		if nonce, ok := strings.CutPrefix(id, longPrefix); ok {
-			if text, ok = a.longCommand(nonce); !ok {
+			if text, ok = a.longCommand(a.ctx, nonce); !ok {
 				content, _ := render(bot.Message{Title: "This button has expired: type the command instead.", Tone: bot.ToneError}, false)
 				a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
 					Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral}})
@@ -357,10 +384,32 @@ func (a *Adapter) ack(in *discordgo.Interaction, r *discordgo.InteractionRespons
 	return true
 }
 
+// remember keeps the user's interaction in the channel, so that a later
+// private answer to them there can be an ephemeral follow-up on its token,
+// from any replica.
 func (a *Adapter) remember(who bot.Actor, in *discordgo.Interaction) {
-	a.mu.Lock()
-	a.recent[who.ID+"\x00"+in.ChannelID] = recentToken{in: in, at: a.now()}
-	a.mu.Unlock()
+	b, err := json.Marshal(recentToken{ID: in.ID, AppID: in.AppID, Token: in.Token, At: a.now()})
+	if err == nil {
+		err = a.sealed.PutTransient(a.ctx, keyRecent+who.ID+"\x00"+in.ChannelID, b, tokenLife)
+	}
+	if err != nil {
+		a.log.Warn("could not keep the interaction for follow-ups; private answers will go by DM", "err", err)
+	}
+}
+
+// recentInteraction returns the user's latest interaction in channel
+// whose token still works, with a minute in hand.
+func (a *Adapter) recentInteraction(ctx context.Context, user, channel string) (*discordgo.Interaction, bool) {
+	b, err := a.sealed.Transient(ctx, keyRecent+user+"\x00"+channel)
+	if err != nil {
+		a.log.Warn("could not read the user's latest interaction", "err", err)
+		return nil, false
+	}
+	var rt recentToken
+	if b == nil || json.Unmarshal(b, &rt) != nil || a.now().Sub(rt.At) >= tokenLife-time.Minute {
+		return nil, false
+	}
+	return &discordgo.Interaction{ID: rt.ID, AppID: rt.AppID, Token: rt.Token, Type: discordgo.InteractionApplicationCommand}, true
 }
 
 func (a *Adapter) dispatch(in *discordgo.Interaction, who bot.Actor, text string, command bool, files []*discordgo.MessageAttachment) {
@@ -441,8 +490,12 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 	if len(m.Secrets) > 0 {
 		return errors.New("discord: refusing to put a secret on a card")
 	}
-	content, comps := render(a.shortButtons(m), false)
-	_, err := a.s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: ref, Channel: channel, Content: &content, Components: &comps,
+	m, err := a.shortButtons(ctx, m)
+	if err != nil {
+		return err
+	}
+	content, comps := render(m, false)
+	_, err = a.s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: ref, Channel: channel, Content: &content, Components: &comps,
 		AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
 	return explain(err)
 }
@@ -455,14 +508,13 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	if !ok {
 		return fmt.Errorf("discord: %s is not a Discord user", user.ID)
 	}
-	m = a.withAsk(m, uid)
-	a.mu.Lock()
-	rt, ok := a.recent[user.ID+"\x00"+channel]
-	a.mu.Unlock()
-	// Keep a minute in hand: the token must still work when the call lands.
-	if ok && a.now().Sub(rt.at) < tokenLife-time.Minute {
+	m, err := a.withAsk(ctx, m, uid)
+	if err != nil {
+		return err
+	}
+	if in, ok := a.recentInteraction(ctx, user.ID, channel); ok {
 		content, comps := render(m, true)
-		_, err := a.s.FollowupMessageCreate(rt.in, true, &discordgo.WebhookParams{Content: content, Components: comps,
+		_, err := a.s.FollowupMessageCreate(in, true, &discordgo.WebhookParams{Content: content, Components: comps,
 			Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
 		if err == nil {
 			return nil
@@ -489,16 +541,30 @@ func (a *Adapter) revealTTL() time.Duration {
 }
 
 // offerReveal posts, in the channel, a notice with a Reveal button for uid.
-// The secret itself stays in memory until uid clicks, or it expires.
+// The message waits in the sealed Transient until uid clicks, or it
+// expires: in the database only as ciphertext, which any replica holding
+// the store key can open, so the click may land on any of them.
 func (a *Adapter) offerReveal(ctx context.Context, channel, uid string, m bot.Message) error {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return err
 	}
 	nonce := hex.EncodeToString(b[:])
+	held, err := bot.HoldPrivate(m)
+	if err != nil {
+		return fmt.Errorf("discord: hold the secret: %w", err)
+	}
 	expires := a.now().Add(a.revealTTL())
+	// Held before the button exists, so that no click finds it missing.
+	p, err := json.Marshal(pendingReveal{User: uid, Channel: channel, Held: held, Expires: expires})
+	if err == nil {
+		err = a.sealed.PutTransient(ctx, keyReveal+nonce, p, a.revealTTL())
+	}
+	if err != nil {
+		return fmt.Errorf("discord: hold the secret: %w", err)
+	}
 	content := fmt.Sprintf("<@%s> %s: only you can reveal it, until %s.", uid, m.Title, expires.UTC().Format("15:04Z"))
-	msg, err := a.s.ChannelMessageSendComplex(channel, &discordgo.MessageSend{
+	_, err = a.s.ChannelMessageSendComplex(channel, &discordgo.MessageSend{
 		Content: content,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.Button{Label: "Reveal", Style: discordgo.PrimaryButton, CustomID: revealPrefix + nonce},
@@ -506,58 +572,67 @@ func (a *Adapter) offerReveal(ctx context.Context, channel, uid string, m bot.Me
 		AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{uid}},
 	}, discordgo.WithContext(ctx))
 	if err != nil {
+		_, _ = a.sealed.TakeTransient(ctx, keyReveal+nonce)
 		return fmt.Errorf("discord: reveal notice: %w", explain(err))
 	}
-	a.mu.Lock()
-	now := a.now()
-	for k, p := range a.reveals {
-		if now.After(p.expires) {
-			delete(a.reveals, k)
-		}
-	}
-	a.reveals[nonce] = pendingReveal{user: uid, channel: channel, message: msg.ID, m: m, expires: expires}
-	a.mu.Unlock()
 	return nil
 }
 
+// retireReveal replaces a Reveal notice by text, without its button.
+func (a *Adapter) retireReveal(channel, message, text string) {
+	empty := []discordgo.MessageComponent{}
+	if _, err := a.s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: message, Channel: channel, Content: &text,
+		Components: &empty, AllowedMentions: &discordgo.MessageAllowedMentions{}}); err != nil {
+		a.log.Warn("could not retire the reveal button", "err", explain(err))
+	}
+}
+
 // reveal answers a Reveal click: the secret, ephemerally, to its owner
-// alone, once; anyone else is refused.
+// alone, once, on whichever replica the click lands; anyone else is
+// refused.
 func (a *Adapter) reveal(in *discordgo.Interaction, who bot.Actor, nonce string) {
 	uid := strings.TrimPrefix(who.ID, Platform+":")
-	a.mu.Lock()
-	p, ok := a.reveals[nonce]
-	switch {
-	case !ok || a.now().After(p.expires):
-		delete(a.reveals, nonce)
-	case p.user == uid:
-		delete(a.reveals, nonce) // one reveal, then it is gone
-	}
-	a.mu.Unlock()
-	reply := func(text string, secret bool) {
-		m := bot.Message{Title: text, Tone: bot.ToneError}
-		private := false
-		if secret {
-			m, private = p.m, true
-		}
+	reply := func(m bot.Message, private bool) {
 		content, _ := render(m, private)
 		a.ack(in, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
 			Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral,
 				AllowedMentions: &discordgo.MessageAllowedMentions{}}})
 	}
-	switch {
-	case !ok || a.now().After(p.expires):
-		reply("This secret has expired or was already revealed; ask for a new one.", false)
-		return
-	case p.user != uid:
-		reply("Only the person who asked can reveal this.", false)
+	refuse := func(text string) { reply(bot.Message{Title: text, Tone: bot.ToneError}, false) }
+	const gone = "This secret has expired or was already revealed; ask for a new one."
+	key := keyReveal + nonce
+	var p pendingReveal
+	b, err := a.sealed.Transient(a.ctx, key)
+	if err != nil {
+		a.log.Warn("could not read a held secret (is CIPPBOT_STORE_KEY the same on every replica?)", "err", err)
+	}
+	if b == nil || json.Unmarshal(b, &p) != nil || !a.now().Before(p.Expires) {
+		refuse(gone)
 		return
 	}
-	reply("", true)
-	done := "Revealed to <@" + uid + ">."
-	empty := []discordgo.MessageComponent{}
-	if _, err := a.s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: p.message, Channel: p.channel, Content: &done,
-		Components: &empty, AllowedMentions: &discordgo.MessageAllowedMentions{}}); err != nil {
-		a.log.Warn("could not retire the reveal button", "err", explain(err))
+	if p.User != uid {
+		refuse("Only the person who asked can reveal this.")
+		return
+	}
+	// One reveal: of clicks racing on any replicas, one takes it.
+	if b, err = a.sealed.TakeTransient(a.ctx, key); err != nil || b == nil {
+		refuse(gone)
+		return
+	}
+	var taken pendingReveal
+	if json.Unmarshal(b, &taken) != nil {
+		refuse(gone)
+		return
+	}
+	m, err := bot.OpenPrivate(taken.Held)
+	if err != nil {
+		refuse(gone)
+		return
+	}
+	reply(m, true)
+	// The click carries the notice it was made on.
+	if in.Message != nil {
+		a.retireReveal(in.ChannelID, in.Message.ID, "Revealed to <@"+uid+">.")
 	}
 }
 
@@ -576,7 +651,10 @@ type responder struct {
 // edited first, then ephemeral follow-ups; both reach only the actor.
 func (r *responder) Private(ctx context.Context, m bot.Message) error {
 	if who, ok := actor(r.in); ok {
-		m = r.a.withAsk(m, strings.TrimPrefix(who.ID, Platform+":"))
+		var err error
+		if m, err = r.a.withAsk(ctx, m, strings.TrimPrefix(who.ID, Platform+":")); err != nil {
+			return err
+		}
 	}
 	// A long answer (/cipp help) goes as several messages, in order.
 	parts := split(m)
@@ -611,7 +689,11 @@ func (r *responder) Public(ctx context.Context, m bot.Message) (string, error) {
 	if len(m.Secrets) > 0 {
 		return "", errors.New("discord: refusing to post a secret to a channel")
 	}
-	content, comps := render(r.a.shortButtons(m), false)
+	m, err := r.a.shortButtons(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	content, comps := render(m, false)
 	msg, err := r.a.s.ChannelMessageSendComplex(r.channel, &discordgo.MessageSend{Content: content, Components: comps,
 		AllowedMentions: &discordgo.MessageAllowedMentions{}}, discordgo.WithContext(ctx))
 	if err != nil {

@@ -1,66 +1,58 @@
 package discord
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/cippbot/cippbot/bot"
 )
 
 // A button's custom_id is its command text, unless that is longer than
-// Discord's 100 characters: then the command waits in memory under a
-// nonce, and the button carries longPrefix + nonce.
+// Discord's 100 characters: then the command waits in the adapter's
+// Transient (the store, with more than one replica) under a nonce, and the
+// button carries longPrefix + nonce.
 const (
 	longPrefix = "cmd:"
 	longLife   = 24 * time.Hour
 )
 
-// pendingCommand is a long button command, in memory.
-type pendingCommand struct {
-	text    string
-	expires time.Time
-}
-
 // shortButtons gives every button of m a custom_id Discord accepts.
-func (a *Adapter) shortButtons(m bot.Message) bot.Message {
+func (a *Adapter) shortButtons(ctx context.Context, m bot.Message) (bot.Message, error) {
 	long := false
 	for _, b := range m.Buttons {
 		long = long || len(b.Value) > maxCustomID
 	}
 	if !long {
-		return m
+		return m, nil
 	}
-	now := a.now()
 	buttons := make([]bot.Button, len(m.Buttons))
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for k, p := range a.long {
-		if now.After(p.expires) {
-			delete(a.long, k)
-		}
-	}
 	for i, b := range m.Buttons {
 		if len(b.Value) > maxCustomID {
 			var n [9]byte
 			rand.Read(n[:])
 			nonce := hex.EncodeToString(n[:])
-			a.long[nonce] = pendingCommand{text: b.Value, expires: now.Add(longLife)}
+			if err := a.state.PutTransient(ctx, keyLong+nonce, []byte(b.Value), longLife); err != nil {
+				return m, fmt.Errorf("discord: keep a long button's command: %w", err)
+			}
 			b.Value = longPrefix + nonce
 		}
 		buttons[i] = b
 	}
 	m.Buttons = buttons
-	return m
+	return m, nil
 }
 
 // longCommand returns the command a long button stands for.
-func (a *Adapter) longCommand(nonce string) (string, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p, ok := a.long[nonce]
-	if !ok || a.now().After(p.expires) {
+func (a *Adapter) longCommand(ctx context.Context, nonce string) (string, bool) {
+	b, err := a.state.Transient(ctx, keyLong+nonce)
+	if err != nil {
+		a.log.Warn("could not read a long button's command", "err", err)
+	}
+	if b == nil {
 		return "", false
 	}
-	return p.text, true
+	return string(b), true
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -33,41 +35,44 @@ const (
 	maxBlockID     = 255
 )
 
-// pendingAsk is a question waiting for its one reader's answer, in memory.
+// keyAsk prefixes the nonce of a question kept in the adapter's state.
+const keyAsk = Platform + ":ask:"
+
+// pendingAsk is a question waiting for its one reader's answer, kept in
+// the adapter's Transient.
 type pendingAsk struct {
-	ask     bot.Ask
-	user    string // Slack user ID
-	channel string
-	expires time.Time
+	Ask     bot.Ask `json:"ask"`
+	User    string  `json:"user"` // Slack user ID
+	Channel string  `json:"channel"`
 }
 
 // withAsk stores m's question for user and adds the button that opens
 // its form.
-func (a *Adapter) withAsk(m bot.Message, user, channel string) bot.Message {
+func (a *Adapter) withAsk(ctx context.Context, m bot.Message, user, channel string) (bot.Message, error) {
 	if m.Ask == nil {
-		return m
+		return m, nil
 	}
 	var b [9]byte
 	rand.Read(b[:])
 	nonce := hex.EncodeToString(b[:])
-	now := time.Now()
-	a.askMu.Lock()
-	for k, p := range a.asks {
-		if now.After(p.expires) {
-			delete(a.asks, k)
-		}
+	p, err := json.Marshal(pendingAsk{Ask: *m.Ask, User: user, Channel: channel})
+	if err == nil {
+		err = a.state.PutTransient(ctx, keyAsk+nonce, p, askLife)
 	}
-	a.asks[nonce] = pendingAsk{ask: *m.Ask, user: user, channel: channel, expires: now.Add(askLife)}
-	a.askMu.Unlock()
+	if err != nil {
+		return m, fmt.Errorf("slack: keep the question: %w", err)
+	}
 	m.Buttons = append(append([]bot.Button(nil), m.Buttons...), bot.Button{Label: m.Ask.Button(), Value: askVerb + " " + nonce})
-	return m
+	return m, nil
 }
 
-func (a *Adapter) lookupAsk(nonce string) (pendingAsk, bool) {
-	a.askMu.Lock()
-	defer a.askMu.Unlock()
-	p, ok := a.asks[nonce]
-	if !ok || time.Now().After(p.expires) {
+func (a *Adapter) lookupAsk(ctx context.Context, nonce string) (pendingAsk, bool) {
+	b, err := a.state.Transient(ctx, keyAsk+nonce)
+	if err != nil {
+		a.log.Warn("could not read a question", "err", err)
+	}
+	var p pendingAsk
+	if b == nil || json.Unmarshal(b, &p) != nil {
 		return pendingAsk{}, false
 	}
 	return p, true
@@ -145,13 +150,13 @@ func askView(ask bot.Ask, nonce string) slackapi.ModalViewRequest {
 // openAsk opens the modal for a question, on the click's trigger ID
 // (valid for 3 seconds, which is why it runs right after the ack).
 func (a *Adapter) openAsk(ctx context.Context, ic slackapi.InteractionCallback, nonce string) {
-	p, ok := a.lookupAsk(nonce)
-	if !ok || p.user != ic.User.ID {
+	p, ok := a.lookupAsk(ctx, nonce)
+	if !ok || p.User != ic.User.ID {
 		return
 	}
-	view := askView(p.ask, nonce)
+	view := askView(p.Ask, nonce)
 	if len(view.Blocks.BlockSet) == 0 {
-		a.log.Warn("a question with nothing to fill in", "title", p.ask.Title)
+		a.log.Warn("a question with nothing to fill in", "title", p.Ask.Title)
 		return
 	}
 	if _, err := a.api.OpenViewContext(ctx, ic.TriggerID, view); err != nil {
@@ -172,8 +177,8 @@ func (a *Adapter) answer(ic slackapi.InteractionCallback) *slackapi.ViewSubmissi
 	if ic.View.State != nil {
 		state = ic.View.State.Values
 	}
-	p, ok := a.lookupAsk(ic.View.PrivateMetadata)
-	if !ok || p.user != ic.User.ID {
+	p, ok := a.lookupAsk(a.ctx, ic.View.PrivateMetadata)
+	if !ok || p.User != ic.User.ID {
 		blocks := slices.Sorted(maps.Keys(state))
 		if len(blocks) == 0 {
 			return nil
@@ -181,11 +186,11 @@ func (a *Adapter) answer(ic slackapi.InteractionCallback) *slackapi.ViewSubmissi
 		return slackapi.NewErrorsViewSubmissionResponse(map[string]string{blocks[0]: "This form has expired or is someone else's: close it and ask again."})
 	}
 	answers := map[string]string{}
-	for _, f := range p.ask.Inputs() {
+	for _, f := range p.Ask.Inputs() {
 		answers[f.Key] = f.Value // what the modal could not show keeps its prefill
 	}
 	errs := map[string]string{}
-	for _, f := range viewInputs(p.ask) {
+	for _, f := range viewInputs(p.Ask) {
 		v := state[f.Key][f.Key].Value
 		if f.Required && strings.TrimSpace(v) == "" {
 			errs[f.Key] = "This is required."
@@ -195,15 +200,17 @@ func (a *Adapter) answer(ic slackapi.InteractionCallback) *slackapi.ViewSubmissi
 	if len(errs) > 0 {
 		return slackapi.NewErrorsViewSubmissionResponse(errs)
 	}
-	a.askMu.Lock()
-	delete(a.asks, ic.View.PrivateMetadata)
-	a.askMu.Unlock()
+	// One answer: of two submissions of the form, on any replicas, one
+	// takes the question.
+	if b, err := a.state.TakeTransient(a.ctx, keyAsk+ic.View.PrivateMetadata); err != nil || b == nil {
+		return nil
+	}
 	name := ic.User.Name
 	if name == "" {
 		name = ic.User.Username
 	}
-	ev := bot.Event{Platform: Platform, Workspace: ic.Team.ID, Channel: p.channel,
-		Actor: bot.Actor{ID: Platform + ":" + ic.User.ID, Name: name}, Text: p.ask.CompleteForm(answers)}
-	a.dispatch(Platform+":view:"+ic.View.ID+":"+ic.View.Hash, "answer", ev, &responder{a: a, channel: p.channel, user: ic.User.ID})
+	ev := bot.Event{Platform: Platform, Workspace: ic.Team.ID, Channel: p.Channel,
+		Actor: bot.Actor{ID: Platform + ":" + ic.User.ID, Name: name}, Text: p.Ask.CompleteForm(answers)}
+	a.dispatch(Platform+":view:"+ic.View.ID+":"+ic.View.Hash, "answer", ev, &responder{a: a, channel: p.Channel, user: ic.User.ID})
 	return nil
 }

@@ -64,8 +64,15 @@ func (h *asker) texts() []string {
 // adapter's URL and the adapter.
 func askedView(t *testing.T, fs *fakeslack.Server, h *asker) (fakeslack.View, string, *slack.Adapter) {
 	t.Helper()
+	return askedViewOn(t, fs, h, nil)
+}
+
+// serveAdapter starts an adapter with state (nil: its own, in memory) and
+// returns it with its URL.
+func serveAdapter(t *testing.T, fs *fakeslack.Server, h slack.Handler, state bot.Transient) (*slack.Adapter, string) {
+	t.Helper()
 	a, err := slack.New(slack.Config{BotToken: fakeslack.DefaultBotToken, SigningSecret: fakeslack.DefaultSigningSecret,
-		APIURL: fs.APIURL()}, h)
+		APIURL: fs.APIURL(), State: state}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +83,14 @@ func askedView(t *testing.T, fs *fakeslack.Server, h *asker) (fakeslack.View, st
 		srv.Close()
 		a.Close(context.Background())
 	})
+	return a, srv.URL
+}
+
+// askedViewOn is askedView on an adapter keeping its questions in state.
+func askedViewOn(t *testing.T, fs *fakeslack.Server, h *asker, state bot.Transient) (fakeslack.View, string, *slack.Adapter) {
+	t.Helper()
+	a, url := serveAdapter(t, fs, h, state)
+	srv := struct{ URL string }{url}
 	resp, err := fs.SlashCommand(srv.URL+"/slack/commands", "/cipp", "ask", "COPS", "URILEY")
 	if err != nil {
 		t.Fatal(err)
@@ -215,5 +230,24 @@ func TestReasonModal(t *testing.T) {
 	a.Wait()
 	if got := h.texts(); len(got) != 1 || got[0] != `block-signin AdeleV@contoso.com reason="contract ended"` {
 		t.Errorf("events %q", got)
+	}
+}
+
+// TestFormOnAnotherReplica: the form one replica asked for is submitted
+// to another sharing its state, and the answer comes back once.
+func TestFormOnAnotherReplica(t *testing.T) {
+	fs := newFakeSlack(t)
+	h := &asker{ask: &bot.Ask{Title: "Why block-signin?", Label: "Reason", Field: "reason", Command: "block-signin AdeleV@contoso.com"}}
+	state := bot.NewMemTransient(nil)
+	view, _, _ := askedViewOn(t, fs, h, state)
+	b, url := serveAdapter(t, fs, h, state)
+	resp, err := fs.SubmitView(url+"/slack/interactions", view.ID, map[string]map[string]string{"reason": {"reason": "contract ended"}}, "URILEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	b.Wait()
+	if got := h.texts(); len(got) != 1 || got[0] != `block-signin AdeleV@contoso.com reason="contract ended"` {
+		t.Errorf("events %q, want the answer", got)
 	}
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// handled, so that a delivery Slack repeats is dropped even after a
 	// restart. nil means they are remembered in memory only.
 	Dedup bot.Deduper
+	// State, if non-nil, keeps the questions waiting for their forms, so
+	// that the click that opens a form and its submission may land on any
+	// replica. nil means memory, for one process.
+	State bot.Transient
 }
 
 // deliveryTTL is how long a delivery key is remembered: Slack retries a
@@ -86,8 +90,8 @@ type Adapter struct {
 	// socketUp reports whether Socket Mode is connected.
 	socketUp atomic.Bool
 
-	askMu sync.Mutex
-	asks  map[string]pendingAsk // questions awaiting an answer, by nonce
+	// state keeps the questions awaiting an answer, under keyAsk + nonce.
+	state bot.Transient
 }
 
 var _ bot.Chat = (*Adapter)(nil)
@@ -127,9 +131,13 @@ func newAdapter(cfg Config, api slackAPI, client *slackapi.Client, hc *http.Clie
 	if dedup == nil {
 		dedup = bot.NewMemDeduper(time.Now)
 	}
+	state := cfg.State
+	if state == nil {
+		state = bot.NewMemTransient(time.Now)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Adapter{cfg: cfg, api: api, client: client, http: hc, handler: h,
-		log: log.With("component", Platform), ctx: ctx, cancel: cancel, dedup: dedup, asks: map[string]pendingAsk{}}
+		log: log.With("component", Platform), ctx: ctx, cancel: cancel, dedup: dedup, state: state}
 }
 
 // SetHandler sets the handler; for wiring when the bot needs the adapter
@@ -331,9 +339,12 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	if !ok {
 		return fmt.Errorf("slack: %s is not a Slack user", user.ID)
 	}
-	m = a.withAsk(m, uid, channel)
+	m, err := a.withAsk(ctx, m, uid, channel)
+	if err != nil {
+		return err
+	}
 	opts := []slackapi.MsgOption{slackapi.MsgOptionText(fallback(m), false), slackapi.MsgOptionBlocks(blocks(m, true)...)}
-	err := a.retry(ctx, func() error {
+	err = a.retry(ctx, func() error {
 		_, err := a.api.PostEphemeralContext(ctx, channel, uid, opts...)
 		return err
 	})
@@ -379,7 +390,10 @@ type responder struct {
 // (a Reveal click while Slack refuses ephemerals and DMs).
 func (r *responder) Private(ctx context.Context, m bot.Message) error {
 	if m.Ask != nil {
-		m = r.a.withAsk(m, r.user, r.channel)
+		var err error
+		if m, err = r.a.withAsk(ctx, m, r.user, r.channel); err != nil {
+			return err
+		}
 		m.Ask = nil // Notify must not store it twice
 	}
 	if len(m.Secrets) == 0 && r.takeResponseURL() {

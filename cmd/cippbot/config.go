@@ -187,6 +187,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		// A CIPP installation's names stand in for the AZURE_ ones.
 		c.TenantID, c.ClientID, c.ClientSecret = c.GDAP.TenantID, c.GDAP.ClientID, c.GDAP.ClientSecret
+	} else {
+		var err error
+		if c.GDAP.StoreKey, err = storeKeyEnv(getenv); err != nil {
+			return c, err
+		}
 	}
 	if err := c.Teams.load(getenv); err != nil {
 		return c, err
@@ -254,6 +259,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", secret),
 		slog.Bool("audit_key", c.AuditKey != ""),
+		slog.Bool("store_key", c.GDAP.StoreKey != ""),
 		slog.String("client_certificate", c.CertificatePath),
 		slog.String("cloud", c.Cloud),
 		slog.String("partner_tenant", c.TenantID),

@@ -40,15 +40,26 @@ type gdapSettings struct {
 	source *gdapSource
 }
 
+// storeKeyEnv reads CIPPBOT_STORE_KEY (or CIPPBOT_STORE_KEY_FILE), the key
+// of what the store keeps sealed: the delegated mode's token cache, and
+// what Discord holds for a Reveal click on any replica.
+func storeKeyEnv(getenv func(string) string) (string, error) {
+	k, err := secretEnv(getenv, "CIPPBOT_STORE_KEY")
+	if err != nil {
+		return "", usageError{err.Error()}
+	}
+	if k != "" && len(k) < store.MinSealKey {
+		return "", usageError{fmt.Sprintf("CIPPBOT_STORE_KEY: shorter than %d characters; use a random one, e.g. openssl rand -hex 32", store.MinSealKey)}
+	}
+	return k, nil
+}
+
 // loadGDAPSettings reads the delegated mode's settings.
 func loadGDAPSettings(cfg Config, getenv func(string) string) (gdapSettings, error) {
 	var s gdapSettings
 	var err error
-	if s.StoreKey, err = secretEnv(getenv, "CIPPBOT_STORE_KEY"); err != nil {
-		return s, usageError{err.Error()}
-	}
-	if s.StoreKey != "" && len(s.StoreKey) < store.MinSealKey {
-		return s, usageError{fmt.Sprintf("CIPPBOT_STORE_KEY: shorter than %d characters; use a random one, e.g. openssl rand -hex 32", store.MinSealKey)}
+	if s.StoreKey, err = storeKeyEnv(getenv); err != nil {
+		return s, err
 	}
 	s.TenantID, s.ClientID, s.ClientSecret = cfg.TenantID, cfg.ClientID, cfg.ClientSecret
 	if s.TenantID == "" {

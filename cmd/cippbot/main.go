@@ -336,18 +336,39 @@ func newBot(cfg Config, conn actions.Connector, db bot.Store, log *slog.Logger) 
 	return b
 }
 
-// sweep expires stale approvals every 30 seconds until ctx ends.
+// sweepEvery is how often serve sweeps.
+const sweepEvery = 30 * time.Second
+
+// sweep does what one process alone does every 30 seconds (bot.Sweep)
+// until ctx ends.
 func sweep(ctx context.Context, b *bot.Bot, log *slog.Logger) {
-	t := time.NewTicker(30 * time.Second)
+	every(ctx, sweepEvery, func() {
+		if err := b.Sweep(ctx); err != nil {
+			log.WarnContext(ctx, "approval sweep failed", "err", err)
+		}
+	})
+}
+
+// sweepShared runs due jobs, expires stale approvals and prunes old ones
+// (bot.SweepShared) every 30 seconds until ctx ends: the leader's sweep.
+func sweepShared(ctx context.Context, b *bot.Bot, log *slog.Logger) {
+	every(ctx, sweepEvery, func() {
+		if err := b.SweepShared(ctx); err != nil {
+			log.WarnContext(ctx, "approval sweep failed", "err", err)
+		}
+	})
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := b.Sweep(ctx); err != nil {
-				log.WarnContext(ctx, "approval sweep failed", "err", err)
-			}
+			fn()
 		}
 	}
 }

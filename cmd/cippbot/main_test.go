@@ -15,6 +15,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/cippbot/cippbot/internal/fakegraph"
+	"github.com/cippbot/cippbot/internal/pgtest"
 )
 
 // runAsMain is the environment variable that makes the test binary run
@@ -27,7 +28,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv(runAsMain) == "1" {
 		main() // exits
 	}
-	os.Exit(m.Run())
+	if os.Getenv(childServeEnv) != "" { // a replica of the two-replica test (storepg_test.go)
+		os.Exit(childServe())
+	}
+	// The PostgreSQL tests share one throwaway cluster (internal/pgtest).
+	os.Exit(pgtest.Main(m))
 }
 
 // run is one scripted console session against a simulated tenant.

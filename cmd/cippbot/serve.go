@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -17,6 +18,43 @@ import (
 	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/store"
 )
+
+// sealedTransient returns where the Discord adapter keeps what is secret
+// for a click on any replica (interaction tokens, Reveal secrets): the
+// store, sealed under CIPPBOT_STORE_KEY, or, without that key, nil
+// (memory: such a click must reach the replica that made the button).
+func sealedTransient(cfg Config, db anyStore, log *slog.Logger) (bot.Transient, error) {
+	if cfg.GDAP.StoreKey == "" {
+		if usesPostgres(cfg) {
+			log.Warn("CIPPBOT_STORE_KEY is not set: Discord's Reveal buttons and follow-ups work only on the replica that made them; set the same key on every replica")
+		}
+		return nil, nil
+	}
+	st, err := store.NewSealedTransient(db, []byte(cfg.GDAP.StoreKey))
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return st, nil
+}
+
+// gateway is a connection that one replica alone keeps: Discord's.
+type gateway interface {
+	RunGateway(ctx context.Context) error
+}
+
+// leadGateway runs gw while this replica holds the "discord-gateway"
+// lease, until ctx ends; here says when it does. A gateway that fails is
+// tried again at the next renewal, 5 s later, while the lease is held.
+func leadGateway(ctx context.Context, b *bot.Bot, gw gateway, here *atomic.Bool, log *slog.Logger) {
+	leaderOnly(ctx, b, "discord-gateway", func(ctx context.Context) {
+		here.Store(true)
+		defer here.Store(false)
+		log.Info("this replica holds the Discord gateway", "replica", b.ReplicaID)
+		if err := gw.RunGateway(ctx); err != nil {
+			log.Error("Discord gateway", "err", err)
+		}
+	})
+}
 
 // shutdownGrace is how long in-flight work may take after SIGTERM.
 const shutdownGrace = 20 * time.Second
@@ -63,6 +101,10 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	} else {
 		defer bl.Close()
 	}
+	sealed, err := sealedTransient(cfg, db, log)
+	if err != nil {
+		return err
+	}
 	b := newBot(cfg, conn, db, log)
 	b.Chats = map[string]bot.Chat{}
 	b.Metrics = met
@@ -76,7 +118,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if cfg.SlackBotToken != "" {
 		sl, err = slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
-			APIURL: cfg.SlackAPIURL, Logger: log, Dedup: db,
+			APIURL: cfg.SlackAPIURL, Logger: log, Dedup: db, State: db,
 		}, b)
 		if err != nil {
 			return usageError{err.Error()}
@@ -98,6 +140,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		dc, err = discord.New(discord.Config{
 			BotToken: cfg.DiscordBotToken, AppID: cfg.DiscordAppID, PublicKey: cfg.DiscordPublicKey,
 			GuildID: cfg.DiscordGuildID, APIURL: cfg.DiscordAPIURL, Logger: log, Dedup: db,
+			State: db, Sealed: sealed,
 		}, b)
 		if err != nil {
 			return usageError{err.Error()}
@@ -123,6 +166,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	}
 	cfg.GDAP.source.setTell(tellAdminsGDAP(b)) // delegated mode's failures reach the admins once (login.go)
 	defer startReplica(ctx, cfg, b, log)()     // storepg.go: replicas on PostgreSQL
+	var gatewayHere atomic.Bool                // this replica holds the Discord gateway
 	if err := b.Recover(ctx); err != nil {
 		return err
 	}
@@ -143,7 +187,10 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 				problems = append(problems, err.Error())
 			}
 		}
-		if dc != nil {
+		// Over the gateway, a replica that does not hold the gateway's
+		// lease has nothing to connect: Discord's events go to the one
+		// that does.
+		if dc != nil && (cfg.DiscordPublicKey != "" || b.ReplicaID == "" || gatewayHere.Load()) {
 			if err := dc.Ready(); err != nil {
 				problems = append(problems, err.Error())
 			}
@@ -174,10 +221,25 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	if sl != nil && cfg.SlackAppToken != "" {
 		g.Go(func() error { return sl.RunSocketMode(gctx) })
 	}
-	if dc != nil && cfg.DiscordPublicKey == "" {
+	switch {
+	case dc == nil || cfg.DiscordPublicKey != "":
+	case b.ReplicaID == "":
 		g.Go(func() error { return dc.RunGateway(gctx) })
+	default:
+		// One gateway session for all replicas: two sessions would each
+		// get every event. The lease holder connects; another replica
+		// takes over within 20 s of its death.
+		g.Go(func() error { leadGateway(gctx, b, dc, &gatewayHere, log); return nil })
 	}
-	g.Go(func() error { sweep(gctx, b, log); return nil })
+	// Refusal summaries are this process's own; jobs, expiry and pruning
+	// are the shared store's, done by one replica at a time.
+	if b.ReplicaID != "" {
+		g.Go(func() error { every(gctx, sweepEvery, func() { b.FlushRefusals(gctx) }); return nil })
+	}
+	g.Go(func() error {
+		leaderOnly(gctx, b, "sweep", func(ctx context.Context) { sweepShared(ctx, b, log) })
+		return nil
+	})
 	logHead(ctx, db, log, "start")
 	g.Go(func() error {
 		leaderOnly(gctx, b, "audit-head", func(ctx context.Context) { logHeads(ctx, db, log) })

@@ -32,6 +32,7 @@ type anyStore interface {
 	Close() error
 	store.Blobs    // the delegated mode's sealed token cache (login.go)
 	teams.RefStore // how Teams reaches conversations after a restart
+	bot.Transient  // what chat adapters hold for a click on any replica
 }
 
 var (

@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,42 +15,16 @@ import (
 	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/internal/fakegraph"
 	"github.com/cippbot/cippbot/internal/fakeslack"
+	"github.com/cippbot/cippbot/internal/pgtest"
 	"github.com/cippbot/cippbot/store"
 	"github.com/cippbot/cippbot/store/postgres"
-	"github.com/jackc/pgx/v5"
 )
 
-// postgresTestDSN returns the DSN of an empty schema on the database
-// CIPPBOT_TEST_POSTGRES names, dropped when t ends, or skips t.
+// postgresTestDSN returns the DSN of an empty schema on a PostgreSQL
+// server (see internal/pgtest), dropped when t ends, or skips t.
 func postgresTestDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("CIPPBOT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("PostgreSQL tests skipped: set CIPPBOT_TEST_POSTGRES to a postgres:// DSN to run them")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "cippbot_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(ctx)
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("CIPPBOT_TEST_POSTGRES must be a postgres:// URL here: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t)
 }
 
 // TestStoreCopyPostgres: "cippbot store copy" moves a bbolt store with a
@@ -189,6 +160,7 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 	if val == nil {
 		t.Fatalf("card has no approve button: %s", card.Blocks)
 	}
+	waitCardStored(t, seed)
 	var wg sync.WaitGroup
 	for _, r := range []*slackRun{a, b} {
 		wg.Add(1)
@@ -253,10 +225,30 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 		t.Fatal("the target is not found in the approvals and the audit: the search does not work")
 	}
 	for _, tc := range [][2]string{{"approvals", "doc"}, {"audit", "rec"}, {"jobs", "doc"}, {"deliveries", "key"},
-		{"grants", "doc"}, {"tenants", "doc"}, {"bindings", "doc"}, {"leases", "holder"}, {"replicas", "id"}} {
+		{"grants", "doc"}, {"tenants", "doc"}, {"bindings", "doc"}, {"leases", "holder"}, {"replicas", "id"},
+		{"transient", "value"}, {"sealed", "value"}, {"chat_refs", "value"}} {
 		if inTable(tc[0], tc[1], secret) {
 			t.Errorf("the secret is in %s.%s", tc[0], tc[1])
 		}
+	}
+}
+
+// waitCardStored waits until the pending approval records its card's
+// reference, which the bot stores after posting the card: a click before
+// that would have its result posted anew rather than on the card.
+func waitCardStored(t *testing.T, s bot.Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		aps, err := s.Approvals(context.Background(), bot.StatePending)
+		must(t, err)
+		if len(aps) == 1 && aps[0].Card != "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pending approvals %+v: want one with its card stored", aps)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -97,6 +97,18 @@ CREATE TABLE chat_refs (
 	value bytea NOT NULL
 );
 `,
+	// 4: what chat adapters must find again on whichever replica a click
+	// lands (bot.Transient): questions waiting for their forms, long
+	// buttons' commands, interaction tokens and Reveal secrets, the last
+	// two sealed before they get here.
+	`
+CREATE TABLE transient (
+	key        bytea PRIMARY KEY,
+	value      bytea NOT NULL,
+	expires_at timestamptz NOT NULL -- by the database's clock
+);
+CREATE INDEX transient_by_expiry ON transient (expires_at);
+`,
 }
 
 // migrationLock is the advisory lock key under which migrations run

@@ -47,6 +47,9 @@ type Store interface {
 	PutChatRef(ctx context.Context, key string, value []byte) error
 	DeleteChatRef(ctx context.Context, key string) error
 	ChatRefs(ctx context.Context, prefix string) (map[string][]byte, error)
+	// Transient values are what chat adapters must find again on any
+	// replica (store.SealedTransient seals the secret ones before).
+	bot.Transient
 	Close() error
 }
 
@@ -92,6 +95,7 @@ func Run(t *testing.T, h Harness) {
 		{"Replicas", testReplicas},
 		{"Sealed", testSealed},
 		{"ChatRefs", testChatRefs},
+		{"Transient", testTransient},
 		{"Closed", testClosed},
 	} {
 		t.Run(g.name, func(t *testing.T) {
