@@ -7,15 +7,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cippbot/cippbot/store"
 )
 
 // Config is cippbot's configuration, read from the environment. Secrets
 // come only from the environment or from files named by *_FILE variables,
 // never from flags.
 type Config struct {
-	DataPath    string        // CIPPBOT_DATA
-	Store       string        // CIPPBOT_STORE (or _FILE): postgres://… selects the PostgreSQL store instead of DataPath (storepg.go)
-	ReplicaID   string        // CIPPBOT_REPLICA_ID: this replica's name on a shared store; default the host name
+	DataPath  string // CIPPBOT_DATA
+	Store     string // CIPPBOT_STORE (or _FILE): postgres://… selects the PostgreSQL store instead of DataPath (storepg.go)
+	ReplicaID string // CIPPBOT_REPLICA_ID: this replica's name on a shared store; default the host name
+	// LeaseTTL is CIPPBOT_LEASE_TTL: how long a leader duty's lease lasts
+	// (store.Lead); it is renewed every third of it, so a replica that
+	// dies is replaced within LeaseTTL and a third.
+	LeaseTTL    time.Duration
 	AuditKey    string        // CIPPBOT_AUDIT_KEY or CIPPBOT_AUDIT_KEY_FILE: keys the audit trail (HMAC-SHA256)
 	Admins      []string      // CIPPBOT_ADMINS: platform:userID, comma-separated
 	ApprovalTTL time.Duration // CIPPBOT_APPROVAL_TTL
@@ -82,6 +88,7 @@ func DefaultConfig() Config {
 		DataPath:          "./cippbot.db",
 		ApprovalTTL:       15 * time.Minute,
 		ApprovalRetention: 90 * 24 * time.Hour,
+		LeaseTTL:          store.LeaseTTL,
 		LogLevel:          slog.LevelInfo,
 		LogFormat:         "text",
 		Listen:            ":8080",
@@ -119,6 +126,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("CIPPBOT_APPROVAL_RETENTION: %q is not a duration like 2160h (90 days)", v)
 		}
 		c.ApprovalRetention = d
+	}
+	if v := getenv("CIPPBOT_LEASE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("CIPPBOT_LEASE_TTL: %q is not a duration like 15s", v)
+		}
+		c.LeaseTTL = d
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -212,6 +226,9 @@ func (c Config) Validate() error {
 	}
 	if c.ApprovalTTL < time.Minute || c.ApprovalTTL > 24*time.Hour {
 		return fmt.Errorf("CIPPBOT_APPROVAL_TTL: %s is outside 1m..24h", c.ApprovalTTL)
+	}
+	if c.LeaseTTL < time.Second || c.LeaseTTL > 5*time.Minute {
+		return fmt.Errorf("CIPPBOT_LEASE_TTL: %s is not between 1s and 5m", c.LeaseTTL)
 	}
 	if c.ApprovalRetention < 24*time.Hour {
 		return fmt.Errorf("CIPPBOT_APPROVAL_RETENTION: %s is less than 24h", c.ApprovalRetention)

@@ -331,6 +331,7 @@ func TestMain_Usage(t *testing.T) {
 		{[]string{"version"}, map[string]string{"CIPPBOT_APPROVAL_TTL": "soon"}, 2, "not a duration"},
 		{[]string{"version"}, map[string]string{"CIPPBOT_APPROVAL_RETENTION": "90d"}, 2, "CIPPBOT_APPROVAL_RETENTION: \"90d\" is not a duration"},
 		{[]string{"version"}, map[string]string{"CIPPBOT_APPROVAL_RETENTION": "1h"}, 2, "less than 24h"},
+		{[]string{"version"}, map[string]string{"CIPPBOT_LEASE_TTL": "500ms"}, 2, "CIPPBOT_LEASE_TTL: 500ms is not between 1s and 5m"},
 		{[]string{"serve"}, nil, 2, "AZURE_CLIENT_ID"},
 	}
 	for _, tt := range tests {

@@ -144,6 +144,7 @@ func TestServeReplicaProcessesPostgres(t *testing.T) {
 	fs.AddChannel("COPS", "ops", "URILEY", "USAM", fakeslack.DefaultBotUserID)
 	const auditKey = "two replicas' audit key, thirty-two bytes or more"
 	env := []string{"CIPPBOT_STORE=" + dsn, "CIPPBOT_AUDIT_KEY=" + auditKey,
+		"CIPPBOT_LEASE_TTL=" + testLeaseTTL.String(), // leadership moves within seconds, not 20
 		"CIPPBOT_STORE_KEY=two replicas' store key, thirty-two bytes or more",
 		"AZURE_CLIENT_ID=" + fakegraph.DefaultClientID, "AZURE_CLIENT_SECRET=" + fakegraph.DefaultClientSecret,
 		"CIPPBOT_GRAPH_URL=" + sim.URL(), "AZURE_AUTHORITY_HOST=" + sim.URL() + "/", "SSL_CERT_FILE=" + ca,
@@ -223,7 +224,8 @@ func TestServeReplicaProcessesPostgres(t *testing.T) {
 	}
 
 	// 2. The leader is killed while it runs a request.
-	sim.SetLatency(3 * time.Second)
+	// Its write is held at the simulated tenant, so it is killed mid-run.
+	write := sim.Hold(http.MethodPatch, "/users/")
 	card, val := request(b, "LeeG@contoso.com")
 	on(a).click(t, card, val, "USAM")
 	var interrupted string
@@ -238,8 +240,13 @@ func TestServeReplicaProcessesPostgres(t *testing.T) {
 		}
 		return false
 	})
+	select {
+	case <-write.Arrived():
+	case <-time.After(20 * time.Second):
+		t.Fatal("replica-a never sent LeeG's write")
+	}
 	a.kill()
-	sim.SetLatency(0)
+	write.Release()
 	killedAt := time.Now()
 
 	// 3. The leader's duties move to b within the lease's time, and b
@@ -526,6 +533,11 @@ func (g *fakeGateway) RunGateway(ctx context.Context) error {
 	return nil
 }
 
+// testLeaseTTL is the lease the replica tests run with (CIPPBOT_LEASE_TTL):
+// short, so that a takeover takes seconds, and long enough to be renewed
+// under load.
+const testLeaseTTL = 3 * time.Second
+
 // TestGatewayOnOneReplicaPostgres: of two replicas on one store, one keeps
 // the Discord gateway; when it stops, the other connects, and never are
 // two sessions open at once.
@@ -548,7 +560,7 @@ func TestGatewayOnOneReplicaPostgres(t *testing.T) {
 		b := &bot.Bot{Store: db, ReplicaID: id}
 		go func() {
 			defer close(r.done)
-			leadGateway(rctx, b, &fakeGateway{name: id, shared: shared}, &r.here, slog.New(slog.DiscardHandler))
+			leadGateway(rctx, b, testLeaseTTL, &fakeGateway{name: id, shared: shared}, &r.here, slog.New(slog.DiscardHandler))
 		}()
 		t.Cleanup(func() { cancel(); <-r.done })
 		return r
@@ -562,7 +574,7 @@ func TestGatewayOnOneReplicaPostgres(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	b := start("replica-b")
-	time.Sleep(6 * time.Second) // more than a renewal: b tried and was refused
+	time.Sleep(testLeaseTTL * 2 / 3) // two renewals: b tried and was refused
 	if b.here.Load() {
 		t.Fatal("replica-b connected while replica-a holds the gateway")
 	}

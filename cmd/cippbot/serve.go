@@ -43,10 +43,10 @@ type gateway interface {
 }
 
 // leadGateway runs gw while this replica holds the "discord-gateway"
-// lease, until ctx ends; here says when it does. A gateway that fails is
-// tried again at the next renewal, 5 s later, while the lease is held.
-func leadGateway(ctx context.Context, b *bot.Bot, gw gateway, here *atomic.Bool, log *slog.Logger) {
-	leaderOnly(ctx, b, "discord-gateway", func(ctx context.Context) {
+// lease (for ttl), until ctx ends; here says when it does. A gateway that
+// fails is tried again at the next renewal while the lease is held.
+func leadGateway(ctx context.Context, b *bot.Bot, ttl time.Duration, gw gateway, here *atomic.Bool, log *slog.Logger) {
+	leaderOnly(ctx, b, ttl, "discord-gateway", func(ctx context.Context) {
 		here.Store(true)
 		defer here.Store(false)
 		log.Info("this replica holds the Discord gateway", "replica", b.ReplicaID)
@@ -229,7 +229,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		// One gateway session for all replicas: two sessions would each
 		// get every event. The lease holder connects; another replica
 		// takes over within 20 s of its death.
-		g.Go(func() error { leadGateway(gctx, b, dc, &gatewayHere, log); return nil })
+		g.Go(func() error { leadGateway(gctx, b, cfg.LeaseTTL, dc, &gatewayHere, log); return nil })
 	}
 	// Refusal summaries are this process's own; jobs, expiry and pruning
 	// are the shared store's, done by one replica at a time.
@@ -237,17 +237,17 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		g.Go(func() error { every(gctx, sweepEvery, func() { b.FlushRefusals(gctx) }); return nil })
 	}
 	g.Go(func() error {
-		leaderOnly(gctx, b, "sweep", func(ctx context.Context) { sweepShared(ctx, b, log) })
+		leaderOnly(gctx, b, cfg.LeaseTTL, "sweep", func(ctx context.Context) { sweepShared(ctx, b, log) })
 		return nil
 	})
 	logHead(ctx, db, log, "start")
 	g.Go(func() error {
-		leaderOnly(gctx, b, "audit-head", func(ctx context.Context) { logHeads(ctx, db, log) })
+		leaderOnly(gctx, b, cfg.LeaseTTL, "audit-head", func(ctx context.Context) { logHeads(ctx, db, log) })
 		return nil
 	})
 	if cfg.TenantID != "" {
 		g.Go(func() error {
-			leaderOnly(gctx, b, "tenant-sync", func(ctx context.Context) { syncLoop(ctx, conn, db, cfg.TenantID, log) })
+			leaderOnly(gctx, b, cfg.LeaseTTL, "tenant-sync", func(ctx context.Context) { syncLoop(ctx, conn, db, cfg.TenantID, log) })
 			return nil
 		})
 	}

@@ -197,13 +197,14 @@ func startReplica(ctx context.Context, cfg Config, b *bot.Bot, log *slog.Logger)
 }
 
 // leaderOnly runs duty until ctx ends: on a shared store (b has a
-// ReplicaID) only while this replica holds the named lease (store.Lead),
-// so that one replica of several does it; alone, always.
-func leaderOnly(ctx context.Context, b *bot.Bot, name string, duty func(context.Context)) {
+// ReplicaID) only while this replica holds the named lease for ttl
+// (store.Lead, renewed every third of ttl), so that one replica of
+// several does it; alone, always.
+func leaderOnly(ctx context.Context, b *bot.Bot, ttl time.Duration, name string, duty func(context.Context)) {
 	ls, ok := b.Store.(store.LeaseStore)
 	if !ok || b.ReplicaID == "" {
 		duty(ctx)
 		return
 	}
-	store.Lead(ctx, ls, name, b.ReplicaID, store.LeaseTTL, store.LeaseRenew, duty)
+	store.Lead(ctx, ls, name, b.ReplicaID, ttl, ttl/3, duty)
 }
