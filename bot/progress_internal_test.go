@@ -45,7 +45,10 @@ func TestShowLater(t *testing.T) {
 	}
 	later, stop := showLater(show)
 	start := time.Now()
-	later(Message{Title: "1"}) // being shown, waits for release
+	later(Message{Title: "1"})
+	if got := <-entered; got != "1" { // being shown, waits for release
+		t.Fatalf("showing %s, want 1", got)
+	}
 	later(Message{Title: "2"}) // replaced by 3
 	later(Message{Title: "3"})
 	if d := time.Since(start); d > time.Second {
@@ -54,7 +57,7 @@ func TestShowLater(t *testing.T) {
 	release <- struct{}{} // 1 shown
 	release <- struct{}{} // 3 shown
 	later(Message{Title: "4"})
-	for title := range entered {
+	for title := range entered { // 3, then 4
 		if title == "4" {
 			break // being shown
 		}
