@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,7 +116,10 @@ type serveBulk struct {
 	stop func()
 }
 
-func startServeBulk(b *testing.B, sim *fakegraph.Server) *serveBulk {
+// startServeBulk starts serve against sim and a fake Slack whose Web API
+// answers after slackLatency (through a delaying proxy; Slack's own
+// answers take a few hundred milliseconds).
+func startServeBulk(b *testing.B, sim *fakegraph.Server, slackLatency time.Duration) *serveBulk {
 	b.Helper()
 	ctx := context.Background()
 	s := &serveBulk{fs: fakeslack.New(fakeslack.Options{})}
@@ -140,6 +146,19 @@ func startServeBulk(b *testing.B, sim *fakegraph.Server) *serveBulk {
 	cfg.ClientID, cfg.ClientSecret = fakegraph.DefaultClientID, fakegraph.DefaultClientSecret
 	cfg.GraphURL, cfg.AuthorityHost = sim.URL(), sim.URL()+"/"
 	cfg.SlackBotToken, cfg.SlackAPIURL = fakeslack.DefaultBotToken, s.fs.APIURL()
+	var proxy *httptest.Server
+	if slackLatency > 0 {
+		u, err := url.Parse(s.fs.URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		rp := httputil.NewSingleHostReverseProxy(u)
+		proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(slackLatency)
+			rp.ServeHTTP(w, r)
+		}))
+		cfg.SlackAPIURL = proxy.URL + "/api/"
+	}
 	cfg.SlackSigningSecret = fakeslack.DefaultSigningSecret
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -153,6 +172,9 @@ func startServeBulk(b *testing.B, sim *fakegraph.Server) *serveBulk {
 		cancel()
 		if err := <-done; err != nil {
 			b.Error(err)
+		}
+		if proxy != nil {
+			proxy.Close()
 		}
 		s.fs.Close()
 	}
@@ -189,15 +211,24 @@ func (s *serveBulk) wait(b *testing.B, what string, match func(fakeslack.Message
 // flight, timed from its first request to its last write. Each iteration
 // starts its own tenant, Slack and serve, so the tenant's write quota and
 // cippbot's write bucket start full (1,000 writes are far under them).
+// It runs twice: with the fake Slack answering at once, and with its Web
+// API answering after 150 ms, about what Slack's own chat.update takes,
+// to show whether chat calls stand between the click and the writes.
 // Run with -benchtime=1x and -count.
 func BenchmarkApproveToLastWrite1000(b *testing.B) {
+	for _, lat := range []time.Duration{0, 150 * time.Millisecond} {
+		b.Run(fmt.Sprintf("slack=%v", lat), func(b *testing.B) { benchApproveToLastWrite(b, lat) })
+	}
+}
+
+func benchApproveToLastWrite(b *testing.B, slackLatency time.Duration) {
 	const n = 1000
 	var floor, took time.Duration
 	var trips int
 	b.StopTimer() // set-up and the floor are not the measure
 	for range b.N {
 		sim, ids, upns := bulkSim(b, n)
-		s := startServeBulk(b, sim)
+		s := startServeBulk(b, sim, slackLatency)
 		func() {
 			defer sim.Close()
 			defer s.stop()
