@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cippbot/cippbot/actions"
@@ -309,13 +310,26 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 	}
 	approved := ap.auditRecord(KindDecision, "approved")
 	approved.Policy, approved.Approver = strings.Join(ap.Why, "; "), &decider
-	if err := b.record(ctx, ev, approved); err != nil {
+	// The decision record, the card saying the run has begun and the
+	// re-check of what the approval pinned do not wait for one another:
+	// the re-check only reads the tenant, and nothing is written to it
+	// until the decision and the intent are stored. So a bulk run's first
+	// write waits for the slowest of the three, not for their sum.
+	var recorded error
+	var wg sync.WaitGroup
+	wg.Go(func() { recorded = b.record(ctx, ev, approved) })
+	wg.Go(func() {
+		b.updateCard(ctx, ap, decidedCard(a, ap, fmt.Sprintf("Approved by %s: running %s…", decider, ap.Action), ToneInfo))
+	})
+	// The approval covers the targets as they were shown; if what made the
+	// risk decision has changed since, it no longer does.
+	changed := b.stillPinned(ctx, a, ap)
+	wg.Wait()
+	if recorded != nil {
 		fail("the audit trail is unavailable")
 		return
 	}
-	// The approval covers the targets as they were shown; if what made the
-	// risk decision has changed since, it no longer does.
-	if changed := b.stillPinned(ctx, a, ap); changed != "" {
+	if changed != "" {
 		msg := "approval void: " + changed + " since it was asked; ask again"
 		b.moveApproval(ctx, ap.ID, StateRunning, StateFailed, msg)
 		void := ap.auditRecord(KindOutcome, "void")
@@ -334,7 +348,6 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 		fail("the audit trail is unavailable")
 		return
 	}
-	b.updateCard(ctx, ap, decidedCard(a, ap, fmt.Sprintf("Approved by %s: running %s…", decider, ap.Action), ToneInfo))
 	sctx := actions.WithSteps(ctx, func(lines []string) { b.updateCard(ctx, ap, stepsMessage(a, ap, lines)) })
 	res := b.execute(sctx, ev, a, ap, b.progress(a, func(m Message) bool { return b.updateCard(ctx, ap, m) }))
 	ctx, cancel := afterStop(ctx)

@@ -140,12 +140,17 @@ func thousands(n int) string {
 // at most every progressEvery (and at the end), for runs of progressMin
 // targets or more.
 // The callback is made for the run's trace, which says whether the run
-// is being paced.
-func (b *Bot) progress(a *actions.Action, show func(Message) bool) func(*actions.Trace) actions.Progress {
-	return func(trace *actions.Trace) actions.Progress { return b.progressFor(a, show, trace) }
+// is being paced; the function returned beside it stops the showing
+// (see showLater) and must be called when the run is over, before
+// anything else is shown in the same place.
+func (b *Bot) progress(a *actions.Action, show func(Message) bool) func(*actions.Trace) (actions.Progress, func()) {
+	return func(trace *actions.Trace) (actions.Progress, func()) {
+		later, stop := showLater(show)
+		return b.progressFor(a, later, trace), stop
+	}
 }
 
-func (b *Bot) progressFor(a *actions.Action, show func(Message) bool, trace *actions.Trace) actions.Progress {
+func (b *Bot) progressFor(a *actions.Action, show func(Message), trace *actions.Trace) actions.Progress {
 	var mu sync.Mutex
 	var last time.Time
 	return func(done, total int) {
@@ -163,17 +168,66 @@ func (b *Bot) progressFor(a *actions.Action, show func(Message) bool, trace *act
 	}
 }
 
+// showLater returns show made asynchronous for progress: a message is
+// shown by a goroutine of its own, one at a time, and one that arrives
+// while another is being shown waits, replacing any older one waiting.
+// The run that reports progress (from inside its Graph calls) never
+// waits for the chat, which may take a few hundred milliseconds an edit.
+// stop drops a message not yet begun and waits for the one being shown,
+// so that what is shown after it (the result) is not overwritten.
+func showLater(show func(Message) bool) (later func(Message), stop func()) {
+	var mu sync.Mutex
+	var next *Message
+	busy, stopped := false, false
+	var wg sync.WaitGroup
+	later = func(m Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		next = &m
+		if busy {
+			return
+		}
+		busy = true
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				m := next
+				next = nil
+				if m == nil || stopped {
+					busy = false
+					mu.Unlock()
+					return
+				}
+				mu.Unlock()
+				show(*m)
+			}
+		})
+	}
+	stop = func() {
+		mu.Lock()
+		stopped, next = true, nil
+		mu.Unlock()
+		wg.Wait()
+	}
+	return later, stop
+}
+
 // execute runs the action and writes the outcome: for one target one
 // record, for several one record per target and a summary. Secrets stay in
 // the returned results and go nowhere else.
-func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Approval, progress func(*actions.Trace) actions.Progress) runResult {
+func (b *Bot) execute(ctx context.Context, ev Event, a *actions.Action, ap Approval, progress func(*actions.Trace) (actions.Progress, func())) runResult {
 	ids := make([]string, len(ap.Targets))
 	for i, t := range ap.Targets {
 		ids[i] = t.ID
 	}
 	start := b.now()
 	tctx, trace := actions.WithTrace(ctx)
-	results := b.Runner.Run(tctx, ap.TenantID, a, ids, actions.Params(ap.Params), progress(trace))
+	report, stopReport := progress(trace)
+	results := b.Runner.Run(tctx, ap.TenantID, a, ids, actions.Params(ap.Params), report)
+	stopReport()
 	b.keepLater(ctx, a, ap, results)
 	res := runResult{results: results, outcome: "ok", throttled: trace.Throttled()}
 	var failed, partial int

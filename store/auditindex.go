@@ -73,25 +73,31 @@ func indexPrefix(name string) []byte {
 }
 
 // indexKeys returns the index keys of r: one for each distinct non-empty UPN
-// and ID of its targets.
+// and ID of its targets. Duplicates are found through maps: a bulk
+// record names thousands of targets, and comparing each name with every
+// other took most of its append.
 func indexKeys(r bot.AuditRecord) [][]byte {
 	var names []string
+	seen := make(map[string]bool, 2*len(r.Targets))
 	for _, t := range r.Targets {
 		for _, s := range [...]string{t.UPN, t.ID} {
 			if s == "" {
 				continue
 			}
-			if n := targetKey(s); !slices.Contains(names, n) {
+			if n := targetKey(s); !seen[n] {
+				seen[n] = true
 				names = append(names, n)
 			}
 		}
 	}
 	keys := make([][]byte, 0, len(names))
+	have := make(map[string]bool, len(names))
 	for _, n := range names {
 		k := indexPrefix(n)
 		k = append(k, seqKey(r.Seq)...)
 		// Two names cut to the same prefix give the same key.
-		if !slices.ContainsFunc(keys, func(o []byte) bool { return bytes.Equal(o, k) }) {
+		if !have[string(k)] {
+			have[string(k)] = true
 			keys = append(keys, k)
 		}
 	}
