@@ -20,8 +20,8 @@ func (a *Adapter) askCard(ctx context.Context, aad, origin string, m bot.Message
 	if u := a.users[aad]; u != nil && u.personal == origin {
 		personal = true
 	}
-	service := a.convs[baseConv(origin)]
 	a.mu.Unlock()
+	service := a.serviceFor(ctx, origin)
 	kind := "channel"
 	if personal {
 		kind = "personal"

@@ -135,10 +135,12 @@ func twoReplicas(t *testing.T, rs replicaStore, ttl time.Duration) (*testEnv, *A
 	e := newTestEnv(t, func(c *Config) {
 		inner := rs.open()
 		c.State, c.Sealed, c.RevealTTL = inner, sealedOn(t, inner), ttl
+		c.Refs, _ = inner.(RefStore)
 	})
 	cfg := e.a.cfg
 	inner := rs.open()
 	cfg.State, cfg.Sealed = inner, sealedOn(t, inner)
+	cfg.Refs, _ = inner.(RefStore)
 	b, err := New(cfg, e.h)
 	if err != nil {
 		t.Fatal(err)
@@ -329,5 +331,57 @@ func TestReplicas_formAnsweredOnOther(t *testing.T) {
 	b.Wait()
 	if n := answered(); n != 1 {
 		t.Errorf("answer arrived %d times, want once", n)
+	}
+}
+
+// TestReplicas_userReachedFromOther: riley wrote only to replica a; b,
+// started before, still reaches riley privately (the secret behind
+// Reveal in riley's chat), and updates the approval card a posted,
+// keeping the requester's view.
+func TestReplicas_userReachedFromOther(t *testing.T) {
+	e, b, other := twoReplicas(t, boltReplicas(t), time.Minute)
+	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
+		if ev.Text == "card" {
+			r.Public(ctx, bot.Message{Title: "Approve it?", Buttons: []bot.Button{{Label: "Approve", Value: "approve a1"}}})
+		}
+	}
+	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "card", true))
+	e.a.Wait()
+	var cardID string
+	for _, m := range e.ft.Messages() {
+		if m.Conversation == channel && strings.Contains(fmt.Sprint(m.Activity), "Approve it?") {
+			cardID = m.ID
+		}
+	}
+	if cardID == "" {
+		t.Fatalf("no card: %v", e.ft.Messages())
+	}
+	// The requester's refresh, answered by b: the view without Approve.
+	_, body, _ := e.ft.Deliver(other, e.ft.InvokeActivity(e.riley, channel, cardID, verbView, nil, "automatic"))
+	if _, c, _ := decodeInvoke(t, body); !strings.Contains(cardText(c), "Approve it?") || hasApprove(c) {
+		t.Errorf("riley's refresh on the other replica answered %s", body)
+	}
+	if err := b.Update(context.Background(), channel, cardID, bot.Message{Title: "Approved by Sam"}); err != nil {
+		t.Fatalf("the other replica cannot update the card: %v", err)
+	}
+	if msg, _ := e.ft.Message(channel, cardID); !strings.Contains(fmt.Sprint(msg.Activity), "Approved by Sam") {
+		t.Errorf("card after the update: %v", msg.Activity)
+	}
+	m := bot.Message{Title: "New password", Secrets: []bot.Secret{actions.NewSecret("password", replicaSecret)}}
+	if err := b.Notify(context.Background(), channel, bot.Actor{ID: "teams:aad-riley"}, m); err != nil {
+		t.Fatalf("the other replica cannot reach riley: %v", err)
+	}
+	var data map[string]any
+	var dm, id string
+	for _, m := range e.ft.Messages() {
+		if len(m.Visible) == 1 && m.Visible[0] == e.riley.MRI {
+			data, dm, id = cardOf(t, m.Activity).Actions[0].Data, m.Conversation, m.ID
+		}
+	}
+	if dm == "" {
+		t.Fatalf("no Reveal in riley's chat: %v", e.ft.Messages())
+	}
+	if _, body, _ := e.ft.Deliver(e.endpoint, e.ft.InvokeActivity(e.riley, dm, id, verbReveal, data, "manual")); !hasSecret(body) {
+		t.Errorf("riley's reveal on the first replica answered %q", body)
 	}
 }

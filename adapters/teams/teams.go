@@ -541,9 +541,9 @@ func (a *Adapter) invoke(w http.ResponseWriter, act *activity, tenant string, wh
 // does not say which conversation it is in, and an activity ID is unique
 // only within its conversation).
 func (a *Adapter) view(act *activity) invokeResponse {
-	a.mu.Lock()
-	cs := a.cards[act.ReplyToID]
-	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	cs := a.cardFor(ctx, act.ReplyToID)
 	if cs == nil || baseConv(cs.conv) != baseConv(act.Conversation.ID) {
 		return messageResponse("")
 	}
@@ -608,24 +608,29 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 		return errors.New("teams: refusing to put a secret on a card")
 	}
 	c := render(m, false)
+	cs := a.cardFor(ctx, ref) // posted here, or by another replica
+	service := a.serviceFor(ctx, channel)
 	a.mu.Lock()
-	cs := a.cards[ref]
 	if cs != nil && baseConv(cs.conv) != baseConv(channel) {
 		cs = nil // another conversation's activity of the same ID
 	}
 	if cs != nil && hasApprove(c) && len(cs.requesters) > 0 {
 		c.Refresh = &refresh{Action: action{Type: "Action.Execute", Verb: verbView}, UserIDs: cs.requesters}
 	}
+	var keep storedCard
 	switch {
 	case cs != nil && c.Refresh != nil:
 		cs.card = c
+		keep = storedCard{Conv: cs.conv, Card: c, Requesters: cs.requesters}
 	case cs != nil:
 		delete(a.cards, ref) // decided: no refresh asks for it again
 	}
-	service := a.convs[baseConv(channel)]
 	a.mu.Unlock()
-	if cs != nil {
-		a.saveCard(ref)
+	switch {
+	case cs != nil && c.Refresh != nil:
+		a.putRef(refCard+ref, keep)
+	case cs != nil:
+		a.dropRef(refCard + ref)
 	}
 	if inv, ok := ctx.Value(clickKey{}).(*invoke); ok && inv.card == ref && baseConv(inv.conv) == baseConv(channel) && inv.answer(cardResponse(c)) {
 		// The clicker gets the card first, then everyone (the PUT).
@@ -657,12 +662,7 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	if !ok {
 		return fmt.Errorf("teams: %s is not a Teams user", user.ID)
 	}
-	a.mu.Lock()
-	var u userRef
-	if p := a.users[aad]; p != nil {
-		u = *p
-	}
-	a.mu.Unlock()
+	u := a.userFor(ctx, aad)
 	if u.mri == "" {
 		return fmt.Errorf("teams: no conversation with %s yet", user.ID)
 	}
@@ -714,9 +714,9 @@ func (a *Adapter) personal(ctx context.Context, aad string, u userRef) (string, 
 // at most once per hold.
 func (a *Adapter) tellOpenChat(ctx context.Context, channel, aad string, u userRef, resend bool) {
 	key := aad + "\x00" + channel
+	service := a.serviceFor(ctx, channel)
 	a.mu.Lock()
 	at, told := a.told[key]
-	service := a.convs[baseConv(channel)]
 	if told && a.now().Sub(at) < a.revealTTL() || service == "" || channel == u.personal {
 		a.mu.Unlock()
 		return
