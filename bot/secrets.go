@@ -78,7 +78,7 @@ func (hs *heldSecrets) remove(handle string) {
 	delete(hs.m, handle)
 }
 
-// memory returns this process's own Transient for held secrets.
+// heldMemory returns this process's own Transient for held secrets.
 func (b *Bot) heldMemory() *MemTransient {
 	b.held.memOnce.Do(func() { b.held.mem = NewMemTransient(b.now) })
 	return b.held.mem

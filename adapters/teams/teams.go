@@ -768,9 +768,15 @@ func (a *Adapter) offerReveal(ctx context.Context, service, conv, aad string, m 
 	if err != nil {
 		return fmt.Errorf("teams: hold the secret: %w", err)
 	}
-	// Held before the button exists, so that no click finds it missing.
+	// Held before the button exists, so that no click finds it missing;
+	// the card's activity ID is added once it is posted.
 	ttl := a.revealTTL() + revealGrace
+	p := pendingSeen{AAD: aad, Conv: conv, Expires: expires}
+	if err := a.putSeen(ctx, nonce, p, ttl); err != nil {
+		return fmt.Errorf("teams: hold the secret: %w", err)
+	}
 	if err := a.sealed.PutTransient(ctx, keyReveal+nonce+":secret", held, ttl); err != nil {
+		a.takeHeld(ctx, nonce)
 		return fmt.Errorf("teams: hold the secret: %w", err)
 	}
 	title := m.Title
@@ -783,10 +789,8 @@ func (a *Adapter) offerReveal(ctx context.Context, service, conv, aad string, m 
 	}, Actions: []action{{Type: "Action.Execute", Title: "Reveal", Verb: verbReveal, Data: map[string]any{"reveal": nonce}}}}
 	id, err := a.conn.post(ctx, service, conv, cardActivity(c))
 	if err == nil {
-		var p []byte
-		if p, err = json.Marshal(pendingSeen{AAD: aad, Conv: conv, ActivityID: id, Expires: expires}); err == nil {
-			err = a.sealed.PutTransient(ctx, keyReveal+nonce, p, ttl)
-		}
+		p.ActivityID = id
+		err = a.putSeen(ctx, nonce, p, ttl)
 	}
 	if err != nil {
 		a.takeHeld(ctx, nonce)
@@ -796,6 +800,14 @@ func (a *Adapter) offerReveal(ctx context.Context, service, conv, aad string, m 
 	// update would also replace the revealed view at once (TEAMS.md A4).
 	time.AfterFunc(time.Until(expires), func() { a.retireReveal(service, nonce) })
 	return nil
+}
+
+func (a *Adapter) putSeen(ctx context.Context, nonce string, p pendingSeen, ttl time.Duration) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return a.sealed.PutTransient(ctx, keyReveal+nonce, b, ttl)
 }
 
 // takeHeld removes a Reveal's secret and record; it reports whether the
