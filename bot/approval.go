@@ -367,7 +367,7 @@ func (b *Bot) runApproved(ctx context.Context, ev Event, r Responder, a *actions
 		final = ap
 	}
 	// The secret goes first, so that the card says whether it arrived; if
-	// it did not, it is held in memory and retried (see deliverSecret).
+	// it did not, it is held and retried (see deliverSecret).
 	s := res.secretMessage(a, ap)
 	var held *heldSecret
 	if s != nil {

@@ -112,10 +112,16 @@ type Bot struct {
 	Logger *slog.Logger
 
 	// SecretHold is how long a secret that could not be delivered is
-	// held, in memory only, while delivery is retried and its Reveal
-	// button works; 0 means 15 minutes. SecretRetry is the first wait
-	// between attempts, doubled after each up to a minute; 0 means 10 s.
+	// held while delivery is retried and its Reveal button works; 0
+	// means 15 minutes. SecretRetry is the first wait between attempts,
+	// doubled after each up to a minute; 0 means 10 s.
 	SecretHold, SecretRetry time.Duration
+	// Held, if non-nil, keeps the secrets waiting for delivery, so that
+	// a Reveal click on any replica sharing it finds them, once. Give it
+	// a Transient that seals (store.SealedTransient), never a plain
+	// store. nil means this process's memory: Reveal then works only
+	// here, and the secret dies with the process.
+	Held Transient
 
 	wg       sync.WaitGroup
 	refusals refusalLimiter

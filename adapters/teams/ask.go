@@ -1,8 +1,11 @@
 package teams
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cippbot/cippbot/bot"
 )
@@ -10,26 +13,27 @@ import (
 // askCard is m's question as a form: an Input.Text per field and an
 // Action.Execute submit, whose click brings the inputs back in the
 // action's data (msteams-docs Universal-actions…/Work-with-universal-actions-for-adaptive-cards.md).
-func (a *Adapter) askCard(aad, origin string, m bot.Message) card {
+func (a *Adapter) askCard(ctx context.Context, aad, origin string, m bot.Message) (card, error) {
 	nonce := newNonce()
 	a.mu.Lock()
 	personal := false
 	if u := a.users[aad]; u != nil && u.personal == origin {
 		personal = true
 	}
+	a.mu.Unlock()
+	service := a.serviceFor(ctx, origin)
 	kind := "channel"
 	if personal {
 		kind = "personal"
 	}
-	now := a.now()
-	for k, p := range a.asks {
-		if now.After(p.expires) {
-			delete(a.asks, k)
-		}
+	p, err := json.Marshal(pendingAsk{AAD: aad, Ask: *m.Ask, Expires: a.now().Add(a.revealTTL()),
+		Origin: conversation{ID: origin, ConversationType: kind}, Service: service})
+	if err == nil {
+		err = a.state.PutTransient(ctx, keyAsk+nonce, p, a.revealTTL())
 	}
-	a.asks[nonce] = pendingAsk{aad: aad, ask: *m.Ask, expires: now.Add(a.revealTTL()),
-		origin: conversation{ID: origin, ConversationType: kind}, service: a.convs[baseConv(origin)]}
-	a.mu.Unlock()
+	if err != nil {
+		return card{}, fmt.Errorf("teams: keep the question: %w", err)
+	}
 	m.Buttons = nil
 	c := render(m, false)
 	if m.Ask.Title != "" {
@@ -40,27 +44,34 @@ func (a *Adapter) askCard(aad, origin string, m bot.Message) card {
 			IsRequired: f.Required, IsMultiline: f.Long})
 	}
 	c.Actions = []action{{Type: "Action.Execute", Title: "Send", Verb: verbAsk, Data: map[string]any{"ask": nonce}}}
-	return c
+	return c, nil
 }
 
 // answerAsk turns a submitted form into its command and the conversation
-// it was asked from; only the person asked may answer, once.
+// it was asked from, on whichever replica the form was drawn; only the
+// person asked may answer, once.
 func (a *Adapter) answerAsk(aad, nonce string, data map[string]any) (string, conversation, string, bool) {
-	a.mu.Lock()
-	p, ok := a.asks[nonce]
-	if ok && p.aad == aad && a.now().Before(p.expires) {
-		delete(a.asks, nonce)
-	} else {
-		ok = false
+	if nonce == "" {
+		return "", conversation{}, "", false
 	}
-	a.mu.Unlock()
-	if !ok || p.service == "" {
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	var p pendingAsk
+	b, err := a.state.Transient(ctx, keyAsk+nonce)
+	if err != nil {
+		a.log.Warn("could not read a question", "err", err)
+	}
+	if b == nil || json.Unmarshal(b, &p) != nil || p.AAD != aad || !a.now().Before(p.Expires) || p.Service == "" {
+		return "", conversation{}, "", false
+	}
+	// One answer: of submissions racing on any replicas, one takes it.
+	if b, err = a.state.TakeTransient(ctx, keyAsk+nonce); err != nil || b == nil {
 		return "", conversation{}, "", false
 	}
 	answers := map[string]string{}
-	for i, f := range p.ask.Inputs() {
+	for i, f := range p.Ask.Inputs() {
 		v, _ := data[fmt.Sprintf("f%d", i)].(string)
 		answers[f.Key] = strings.TrimSpace(v)
 	}
-	return p.ask.CompleteForm(answers), p.origin, p.service, true
+	return p.Ask.CompleteForm(answers), p.Origin, p.Service, true
 }

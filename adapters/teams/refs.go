@@ -138,3 +138,88 @@ func (a *Adapter) saveCard(id string) {
 	}
 	a.putRef(refCard+id, s)
 }
+
+// The references another replica kept since this one started are read
+// from the RefStore on a miss: a user who wrote only to another replica
+// can still be reached from this one, and an approval card another
+// replica posted still has its requester's view here.
+
+// readRef reads one key from the RefStore into v; it reports whether it
+// was there.
+func (a *Adapter) readRef(ctx context.Context, key string, v any) bool {
+	if a.cfg.Refs == nil {
+		return false
+	}
+	all, err := a.cfg.Refs.ChatRefs(ctx, key)
+	if err != nil {
+		a.log.Warn("could not read a conversation reference", "key", key, "err", err)
+		return false
+	}
+	b, ok := all[key]
+	return ok && json.Unmarshal(b, v) == nil
+}
+
+// userFor returns how to reach the user, from memory or the RefStore.
+func (a *Adapter) userFor(ctx context.Context, aad string) userRef {
+	a.mu.Lock()
+	p := a.users[aad]
+	var u userRef
+	if p != nil {
+		u = *p
+	}
+	a.mu.Unlock()
+	if p != nil {
+		return u
+	}
+	var s storedUser
+	if !a.readRef(ctx, refUser+aad, &s) || !a.conn.trusted(s.ServiceURL) {
+		return userRef{}
+	}
+	u = userRef{mri: s.MRI, name: s.Name, serviceURL: s.ServiceURL, tenant: s.Tenant, personal: s.Personal}
+	a.mu.Lock()
+	if a.users[aad] == nil {
+		cp := u
+		a.users[aad] = &cp
+	}
+	a.mu.Unlock()
+	return u
+}
+
+// serviceFor returns the conversation's service URL, from memory or the
+// RefStore; "" if unknown.
+func (a *Adapter) serviceFor(ctx context.Context, conv string) string {
+	conv = baseConv(conv)
+	a.mu.Lock()
+	service := a.convs[conv]
+	a.mu.Unlock()
+	if service != "" {
+		return service
+	}
+	var s storedConv
+	if !a.readRef(ctx, refConv+conv, &s) || !a.conn.trusted(s.ServiceURL) {
+		return ""
+	}
+	a.mu.Lock()
+	if a.convs[conv] == "" {
+		a.convs[conv] = s.ServiceURL
+	}
+	a.mu.Unlock()
+	return s.ServiceURL
+}
+
+// cardFor returns the approval card on activity id, from memory or, not
+// kept here (the replica that posted it updates it), the RefStore; nil
+// if there is none.
+func (a *Adapter) cardFor(ctx context.Context, id string) *cardState {
+	a.mu.Lock()
+	cs := a.cards[id]
+	a.mu.Unlock()
+	if cs != nil || id == "" {
+		return cs
+	}
+	var s storedCard
+	if !a.readRef(ctx, refCard+id, &s) {
+		return nil
+	}
+	return &cardState{conv: s.Conv, card: s.Card, requesters: s.Requesters}
+}

@@ -73,6 +73,15 @@ type Config struct {
 	// Refs, if non-nil, keeps conversation references across restarts;
 	// nil means in memory.
 	Refs RefStore
+	// State, if non-nil, keeps what a click must find again on whichever
+	// replica it lands: questions waiting for their forms. nil means
+	// memory, for one process.
+	State bot.Transient
+	// Sealed, if non-nil, keeps the private messages behind Reveal
+	// buttons until their owners click. Give it a Transient that seals
+	// (store.SealedTransient), never a plain store. nil means memory: a
+	// Reveal click then works only on the replica that posted it.
+	Sealed bot.Transient
 }
 
 // Adapter is the Teams chat platform. It implements bot.Chat.
@@ -90,14 +99,28 @@ type Adapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	convs   map[string]string       // conversation ID → service URL
-	users   map[string]*userRef     // Entra object ID → how to reach them
-	cards   map[string]*cardState   // activity ID → the card on it
-	reveals map[string]*pendingSeen // nonce → secret waiting for its owner
-	asks    map[string]pendingAsk   // nonce → question waiting for its answer
-	told    map[string]time.Time    // user+channel → when told to open the chat
+	// state keeps, under keyAsk, the questions waiting for their
+	// answers; sealed keeps, under keyReveal, the secrets waiting for
+	// their owners' Reveal clicks.
+	state, sealed bot.Transient
+
+	mu    sync.Mutex
+	convs map[string]string     // conversation ID → service URL
+	users map[string]*userRef   // Entra object ID → how to reach them
+	cards map[string]*cardState // activity ID → the card on it
+	told  map[string]time.Time  // user+channel → when told to open the chat
 }
+
+// Key prefixes of what the adapter keeps in its Transients.
+const (
+	keyAsk    = Platform + ":ask:"    // + nonce → pendingAsk (JSON)
+	keyReveal = Platform + ":reveal:" // + nonce → pendingSeen (JSON); + ":secret" → bot.HoldPrivate's encoding
+)
+
+// revealGrace keeps a Reveal's secret a little past its expiry, so that
+// the replica that posted it can tell, when it retires the card, whether
+// it was revealed; a click is refused from the expiry on.
+const revealGrace = time.Minute
 
 type userRef struct {
 	mri, name, serviceURL, tenant string
@@ -110,21 +133,24 @@ type cardState struct {
 	requesters []string // MRIs who get the requester's view
 }
 
-// pendingSeen is a private message held in memory until its one reader
-// clicks Reveal, or it expires. It is never written anywhere.
+// pendingSeen is whose a secret behind a Reveal button is and where it
+// may be revealed; the private message itself waits beside it, under
+// its own key, in the sealed Transient, until its one reader clicks
+// Reveal, or it expires.
 type pendingSeen struct {
-	aad, conv, activityID string
-	m                     bot.Message
-	expires               time.Time
-	revealed              bool
+	AAD        string    `json:"aad"`
+	Conv       string    `json:"conv"`
+	ActivityID string    `json:"activity_id"`
+	Expires    time.Time `json:"expires"`
 }
 
+// pendingAsk is a question waiting for its form's answer.
 type pendingAsk struct {
-	aad     string
-	ask     bot.Ask
-	expires time.Time
-	origin  conversation // where the question was asked
-	service string       // its service URL
+	AAD     string       `json:"aad"`
+	Ask     bot.Ask      `json:"ask"`
+	Expires time.Time    `json:"expires"`
+	Origin  conversation `json:"origin"`  // where the question was asked
+	Service string       `json:"service"` // its service URL
 }
 
 var _ bot.Chat = (*Adapter)(nil)
@@ -171,10 +197,16 @@ func New(cfg Config, h Handler) (*Adapter, error) {
 		verify: &verifier{appID: cfg.AppID, now: now, keys: &keySet{metaURL: meta, client: client, now: now}},
 		conn:   &connector{client: client, hosts: lower, cred: cfg.Credential},
 		dedup:  cfg.Dedup, ctx: ctx, cancel: cancel,
-		convs: map[string]string{}, users: map[string]*userRef{}, cards: map[string]*cardState{},
-		reveals: map[string]*pendingSeen{}, asks: map[string]pendingAsk{}, told: map[string]time.Time{}}
+		convs: map[string]string{}, users: map[string]*userRef{}, cards: map[string]*cardState{}, told: map[string]time.Time{},
+		state: cfg.State, sealed: cfg.Sealed}
 	if a.dedup == nil {
 		a.dedup = bot.NewMemDeduper(now)
+	}
+	if a.state == nil {
+		a.state = bot.NewMemTransient(now)
+	}
+	if a.sealed == nil {
+		a.sealed = bot.NewMemTransient(now)
 	}
 	if err := a.load(); err != nil {
 		cancel()
@@ -509,9 +541,9 @@ func (a *Adapter) invoke(w http.ResponseWriter, act *activity, tenant string, wh
 // does not say which conversation it is in, and an activity ID is unique
 // only within its conversation).
 func (a *Adapter) view(act *activity) invokeResponse {
-	a.mu.Lock()
-	cs := a.cards[act.ReplyToID]
-	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	cs := a.cardFor(ctx, act.ReplyToID)
 	if cs == nil || baseConv(cs.conv) != baseConv(act.Conversation.ID) {
 		return messageResponse("")
 	}
@@ -521,28 +553,39 @@ func (a *Adapter) view(act *activity) invokeResponse {
 	return cardResponse(cs.card)
 }
 
-// reveal answers a Reveal click: the secret, in this invoke response
-// alone, to its owner, once, in the one-to-one chat it was offered in;
-// anyone else, or a click from any other conversation (a forwarded or
-// copied card), is refused, and the secret stays for its owner.
+// reveal answers a Reveal click, on whichever replica it lands: the
+// secret, in this invoke response alone, to its owner, once, in the
+// one-to-one chat it was offered in; anyone else, or a click from any
+// other conversation (a forwarded or copied card), is refused, and the
+// secret stays for its owner.
 func (a *Adapter) reveal(aad, conv, nonce string) invokeResponse {
-	a.mu.Lock()
-	p := a.reveals[nonce]
-	var m bot.Message
-	var refusal string
-	switch {
-	case p == nil || p.revealed || !a.now().Before(p.expires):
-		refusal = "This secret has expired or was already revealed; ask for a new one."
-	case p.aad != aad:
-		refusal = "Only the person who asked can reveal this."
-	case p.conv != conv:
-		refusal = "Reveal it in your chat with cippbot, where it was offered."
-	default:
-		m, p.m, p.revealed = p.m, bot.Message{}, true // one reveal, then it is gone
+	const gone = "This secret has expired or was already revealed; ask for a new one."
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	var p pendingSeen
+	b, err := a.sealed.Transient(ctx, keyReveal+nonce)
+	if err != nil {
+		a.log.Warn("could not read a held secret (is CIPPBOT_STORE_KEY the same on every replica?)", "err", err)
 	}
-	a.mu.Unlock()
-	if refusal != "" {
-		return messageResponse(refusal)
+	switch {
+	case nonce == "" || b == nil || json.Unmarshal(b, &p) != nil || !a.now().Before(p.Expires):
+		return messageResponse(gone)
+	case p.AAD != aad:
+		return messageResponse("Only the person who asked can reveal this.")
+	case p.Conv != conv:
+		return messageResponse("Reveal it in your chat with cippbot, where it was offered.")
+	}
+	// One reveal: of clicks racing on any replicas, one takes it.
+	held, err := a.sealed.TakeTransient(ctx, keyReveal+nonce+":secret")
+	if err != nil {
+		a.log.Warn("could not take a held secret", "err", err)
+	}
+	if held == nil {
+		return messageResponse(gone)
+	}
+	m, err := bot.OpenPrivate(held)
+	if err != nil {
+		return messageResponse(gone)
 	}
 	c := render(m, true)
 	c.Body = append(c.Body, element{Type: "TextBlock", Text: "Shown once: copy it now.", IsSubtle: true, Wrap: true})
@@ -565,24 +608,29 @@ func (a *Adapter) Update(ctx context.Context, channel, ref string, m bot.Message
 		return errors.New("teams: refusing to put a secret on a card")
 	}
 	c := render(m, false)
+	cs := a.cardFor(ctx, ref) // posted here, or by another replica
+	service := a.serviceFor(ctx, channel)
 	a.mu.Lock()
-	cs := a.cards[ref]
 	if cs != nil && baseConv(cs.conv) != baseConv(channel) {
 		cs = nil // another conversation's activity of the same ID
 	}
 	if cs != nil && hasApprove(c) && len(cs.requesters) > 0 {
 		c.Refresh = &refresh{Action: action{Type: "Action.Execute", Verb: verbView}, UserIDs: cs.requesters}
 	}
+	var keep storedCard
 	switch {
 	case cs != nil && c.Refresh != nil:
 		cs.card = c
+		keep = storedCard{Conv: cs.conv, Card: c, Requesters: cs.requesters}
 	case cs != nil:
 		delete(a.cards, ref) // decided: no refresh asks for it again
 	}
-	service := a.convs[baseConv(channel)]
 	a.mu.Unlock()
-	if cs != nil {
-		a.saveCard(ref)
+	switch {
+	case cs != nil && c.Refresh != nil:
+		a.putRef(refCard+ref, keep)
+	case cs != nil:
+		a.dropRef(refCard + ref)
 	}
 	if inv, ok := ctx.Value(clickKey{}).(*invoke); ok && inv.card == ref && baseConv(inv.conv) == baseConv(channel) && inv.answer(cardResponse(c)) {
 		// The clicker gets the card first, then everyone (the PUT).
@@ -614,12 +662,7 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	if !ok {
 		return fmt.Errorf("teams: %s is not a Teams user", user.ID)
 	}
-	a.mu.Lock()
-	var u userRef
-	if p := a.users[aad]; p != nil {
-		u = *p
-	}
-	a.mu.Unlock()
+	u := a.userFor(ctx, aad)
 	if u.mri == "" {
 		return fmt.Errorf("teams: no conversation with %s yet", user.ID)
 	}
@@ -671,9 +714,9 @@ func (a *Adapter) personal(ctx context.Context, aad string, u userRef) (string, 
 // at most once per hold.
 func (a *Adapter) tellOpenChat(ctx context.Context, channel, aad string, u userRef, resend bool) {
 	key := aad + "\x00" + channel
+	service := a.serviceFor(ctx, channel)
 	a.mu.Lock()
 	at, told := a.told[key]
-	service := a.convs[baseConv(channel)]
 	if told && a.now().Sub(at) < a.revealTTL() || service == "" || channel == u.personal {
 		a.mu.Unlock()
 		return
@@ -705,17 +748,37 @@ func (a *Adapter) sendPrivate(ctx context.Context, service, conv, aad, origin st
 	}
 	c := render(m, false)
 	if m.Ask != nil {
-		c = a.askCard(aad, origin, m)
+		var err error
+		if c, err = a.askCard(ctx, aad, origin, m); err != nil {
+			return err
+		}
 	}
 	_, err := a.conn.post(ctx, service, conv, cardActivity(c))
 	return err
 }
 
 // offerReveal posts a Reveal button in the one-to-one chat. The secret
-// stays in memory until its owner clicks, or it expires.
+// waits in the sealed Transient until its owner clicks, or it expires: in
+// the database only as ciphertext, which any replica holding the store
+// key can open, so the click may land on any of them.
 func (a *Adapter) offerReveal(ctx context.Context, service, conv, aad string, m bot.Message) error {
 	nonce := newNonce()
 	expires := a.now().Add(a.revealTTL())
+	held, err := bot.HoldPrivate(m)
+	if err != nil {
+		return fmt.Errorf("teams: hold the secret: %w", err)
+	}
+	// Held before the button exists, so that no click finds it missing;
+	// the card's activity ID is added once it is posted.
+	ttl := a.revealTTL() + revealGrace
+	p := pendingSeen{AAD: aad, Conv: conv, Expires: expires}
+	if err := a.putSeen(ctx, nonce, p, ttl); err != nil {
+		return fmt.Errorf("teams: hold the secret: %w", err)
+	}
+	if err := a.sealed.PutTransient(ctx, keyReveal+nonce+":secret", held, ttl); err != nil {
+		a.takeHeld(ctx, nonce)
+		return fmt.Errorf("teams: hold the secret: %w", err)
+	}
 	title := m.Title
 	if title == "" {
 		title = "Your secret is ready"
@@ -725,39 +788,59 @@ func (a *Adapter) offerReveal(ctx context.Context, service, conv, aad string, m 
 		{Type: "TextBlock", Text: "Only you can reveal it, once, until " + expires.UTC().Format("15:04Z") + ".", Wrap: true},
 	}, Actions: []action{{Type: "Action.Execute", Title: "Reveal", Verb: verbReveal, Data: map[string]any{"reveal": nonce}}}}
 	id, err := a.conn.post(ctx, service, conv, cardActivity(c))
+	if err == nil {
+		p.ActivityID = id
+		err = a.putSeen(ctx, nonce, p, ttl)
+	}
 	if err != nil {
+		a.takeHeld(ctx, nonce)
 		return fmt.Errorf("teams: reveal card: %w", err)
 	}
-	a.mu.Lock()
-	now := a.now()
-	for k, p := range a.reveals {
-		if now.After(p.expires) {
-			delete(a.reveals, k)
-		}
-	}
-	a.reveals[nonce] = &pendingSeen{aad: aad, conv: conv, activityID: id, m: m, expires: expires}
-	a.mu.Unlock()
 	// On expiry the card is retired; not at the reveal itself, because an
 	// update would also replace the revealed view at once (TEAMS.md A4).
 	time.AfterFunc(time.Until(expires), func() { a.retireReveal(service, nonce) })
 	return nil
 }
 
-func (a *Adapter) retireReveal(service, nonce string) {
-	a.mu.Lock()
-	p := a.reveals[nonce]
-	delete(a.reveals, nonce)
-	a.mu.Unlock()
-	if p == nil || a.ctx.Err() != nil {
-		return
+func (a *Adapter) putSeen(ctx context.Context, nonce string, p pendingSeen, ttl time.Duration) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
 	}
-	text := "Expired unrevealed: ask for a new one."
-	if p.revealed {
-		text = "Revealed; not shown again."
+	return a.sealed.PutTransient(ctx, keyReveal+nonce, b, ttl)
+}
+
+// takeHeld removes a Reveal's secret and record; it reports whether the
+// secret was still there (not revealed).
+func (a *Adapter) takeHeld(ctx context.Context, nonce string) bool {
+	held, err := a.sealed.TakeTransient(ctx, keyReveal+nonce+":secret")
+	if _, merr := a.sealed.TakeTransient(ctx, keyReveal+nonce); err == nil {
+		err = merr
+	}
+	if err != nil {
+		a.log.Info("could not remove a held secret", "err", err)
+	}
+	return held != nil
+}
+
+// retireReveal replaces an expired Reveal card, on the replica that
+// posted it, by what became of it.
+func (a *Adapter) retireReveal(service, nonce string) {
+	if a.ctx.Err() != nil {
+		return
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, 20*time.Second)
 	defer cancel()
-	if err := a.conn.update(ctx, service, p.conv, p.activityID, cardActivity(render(bot.Message{Title: text}, false))); err != nil {
+	var p pendingSeen
+	b, err := a.sealed.Transient(ctx, keyReveal+nonce)
+	if err != nil || b == nil || json.Unmarshal(b, &p) != nil {
+		return
+	}
+	text := "Revealed; not shown again."
+	if a.takeHeld(ctx, nonce) {
+		text = "Expired unrevealed: ask for a new one."
+	}
+	if err := a.conn.update(ctx, service, p.Conv, p.ActivityID, cardActivity(render(bot.Message{Title: text}, false))); err != nil {
 		a.log.Info("could not retire a reveal card", "err", err)
 	}
 }

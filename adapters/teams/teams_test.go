@@ -374,7 +374,18 @@ func TestPrivate_channelCommandWithoutChatAsksToOpenIt(t *testing.T) {
 
 func TestReveal_concurrentClicksShowItOnce(t *testing.T) {
 	e := newTestEnv(t, nil)
-	e.a.reveals["n1"] = &pendingSeen{aad: "aad-riley", m: secretMessage(), expires: time.Now().Add(time.Minute)}
+	ctx := context.Background()
+	p, _ := json.Marshal(pendingSeen{AAD: "aad-riley", Expires: time.Now().Add(time.Minute)})
+	held, err := bot.HoldPrivate(secretMessage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.a.sealed.PutTransient(ctx, keyReveal+"n1", p, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.a.sealed.PutTransient(ctx, keyReveal+"n1:secret", held, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	shown := 0

@@ -19,14 +19,15 @@ import (
 	"github.com/cippbot/cippbot/store"
 )
 
-// sealedTransient returns where the Discord adapter keeps what is secret
-// for a click on any replica (interaction tokens, Reveal secrets): the
-// store, sealed under CIPPBOT_STORE_KEY, or, without that key, nil
-// (memory: such a click must reach the replica that made the button).
+// sealedTransient returns where what is secret waits for a click on any
+// replica (Discord's interaction tokens; the secrets behind Reveal
+// buttons, Slack's and Discord's and Teams'): the store, sealed under
+// CIPPBOT_STORE_KEY, or, without that key, nil (memory: such a click must
+// reach the replica that made the button).
 func sealedTransient(cfg Config, db anyStore, log *slog.Logger) (bot.Transient, error) {
 	if cfg.GDAP.StoreKey == "" {
 		if usesPostgres(cfg) {
-			log.Warn("CIPPBOT_STORE_KEY is not set: Discord's Reveal buttons and follow-ups work only on the replica that made them; set the same key on every replica")
+			log.Warn("CIPPBOT_STORE_KEY is not set: Reveal buttons and Discord's follow-ups work only on the replica that made them; set the same key on every replica")
 		}
 		return nil, nil
 	}
@@ -109,6 +110,9 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	b.Chats = map[string]bot.Chat{}
 	b.Metrics = met
 	b.SecretHold, b.SecretRetry = secretHold, secretRetry
+	if sealed != nil {
+		b.Held = sealed // a Reveal click on any replica finds the secret
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
@@ -157,7 +161,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		}
 	}
 	// Teams: see teams.go.
-	tm, err := startTeams(cfg, b, db, mux, graphClient, log)
+	tm, err := startTeams(cfg, b, db, sealed, mux, graphClient, log)
 	if err != nil {
 		return err
 	}
@@ -269,7 +273,9 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		}
 		closeTeams(sctx, tm, log)
 		b.Wait()
-		// Secrets still waiting for delivery die with the process: say so.
+		// Secrets still waiting for delivery: those in memory die with the
+		// process, and their cards say so; those sealed in the store stay
+		// behind their Reveal buttons, which any replica answers.
 		b.DropSecrets(sctx)
 		return nil
 	})

@@ -2,14 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/internal/fakegraph"
 	"github.com/cippbot/cippbot/internal/fakeslack"
+	"github.com/cippbot/cippbot/store/postgres"
 )
 
 var revealValue = regexp.MustCompile(`"value":"(reveal [0-9a-f]+)"`)
@@ -159,4 +165,125 @@ func TestSlackSecretNeverDelivered(t *testing.T) {
 		return m.User == "USAM" && strings.Contains(m.Text, "never reached") && strings.Contains(m.Text, "run again")
 	})
 	secretNowhere(t, r, secret, "")
+}
+
+// TestSlackRevealOnAnotherReplicaPostgres: two replicas on one PostgreSQL
+// store with a store key. The secret of a reset approved on one cannot
+// reach riley; the Reveal click lands on the other replica, which refuses
+// sam and shows riley the password once; the replica that ran the reset
+// stops retrying, and no table holds the secret, raw or JSON-escaped.
+func TestSlackRevealOnAnotherReplicaPostgres(t *testing.T) {
+	shortHold(t, time.Minute)
+	dsn := postgresTestDSN(t)
+	ctx := context.Background()
+	seed, err := postgres.Open(ctx, dsn, postgres.Options{})
+	must(t, err)
+	defer seed.Close()
+	must(t, seed.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
+	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:URILEY", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
+	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:USAM", Role: bot.RoleApprover, GrantedBy: "test"}))
+	sim := fakegraph.NewTest(t, fakegraph.Options{})
+	sim.Start()
+	t.Cleanup(sim.Close)
+	fs := fakeslack.NewTest(t, fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	fs.AddChannel("COPS", "ops", "URILEY", "USAM", fakeslack.DefaultBotUserID)
+	keyed := func(c *Config) { c.GDAP.StoreKey = "two replicas' store key, thirty-two bytes or more" }
+	a := startPostgresServeWith(t, sim, fs, dsn, "replica-a", keyed)
+	b := startPostgresServeWith(t, sim, fs, dsn, "replica-b", keyed)
+
+	fs.Fail("chat.postEphemeral", "URILEY", "user_not_in_channel")
+	fs.Fail("conversations.open", "URILEY", "fatal_error")
+	card := approvedReset(t, a)
+	waitCardStored(t, seed)
+	a.click(t, card, approveValue.FindStringSubmatch(string(card.Blocks))[1], "USAM")
+	secret := waitPassword(t, a)
+	pending := a.wait(t, "card with Reveal", func(m fakeslack.Message) bool {
+		return m.TS == card.TS && revealValue.MatchString(string(m.Blocks))
+	})
+	reveal := revealValue.FindStringSubmatch(string(pending.Blocks))[1]
+
+	// Rows as text show bytea columns in hex: look for every spelling.
+	q, _ := json.Marshal(secret)
+	spellings := []string{secret, string(q[1 : len(q)-1])}
+	inStore := func(what string) []string {
+		rows, err := seed.Pool().Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
+		must(t, err)
+		var tables, found []string
+		for rows.Next() {
+			var name string
+			must(t, rows.Scan(&name))
+			tables = append(tables, name)
+		}
+		for _, table := range tables {
+			var hit bool
+			must(t, seed.Pool().QueryRow(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %q x WHERE position($1 IN x::text) > 0 OR position($2 IN x::text) > 0)`, table),
+				what, hex.EncodeToString([]byte(what))).Scan(&hit))
+			if hit {
+				found = append(found, table)
+			}
+		}
+		return found
+	}
+	if len(inStore("bot:held:")) == 0 {
+		t.Fatal("the secret is not held in the store: the search would prove nothing")
+	}
+	for _, s := range spellings {
+		if tables := inStore(s); len(tables) > 0 {
+			t.Errorf("the held secret is in %v", tables)
+		}
+	}
+
+	b.click(t, pending, reveal, "USAM")
+	b.wait(t, "refusal to sam", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "USAM" && strings.Contains(m.Text, "Only")
+	})
+	b.click(t, pending, reveal, "URILEY")
+	got := b.wait(t, "secret to riley", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && strings.Contains(m.Text, "Only you can see this")
+	})
+	if s := secretIn(t, got.Blocks); s != secret {
+		t.Fatal("riley got a password that is not the tenant's")
+	}
+	a.slash(t, "COPS", "URILEY", reveal)
+	a.wait(t, "second reveal refused", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == "URILEY" && strings.Contains(m.Text, "already delivered")
+	})
+	a.wait(t, "card without Reveal", func(m fakeslack.Message) bool {
+		return m.TS == card.TS && !revealValue.MatchString(string(m.Blocks)) && strings.Contains(string(m.Blocks), "went privately")
+	})
+	// Riley reachable again: the retry on replica a finds nothing to send.
+	fs.Heal()
+	time.Sleep(500 * time.Millisecond)
+	shown := 0
+	for _, m := range fs.Messages() {
+		if m.Ephemeral && strings.Contains(m.Text, "Only you can see this") {
+			shown++
+		}
+	}
+	if shown != 1 {
+		t.Errorf("the secret was shown %d times, want once", shown)
+	}
+	for _, m := range fs.Messages() {
+		if m.TS != got.TS && (containsSecret(m.Blocks, secret) || strings.Contains(m.Text, secret)) {
+			t.Errorf("secret in a message: %+v", m)
+		}
+	}
+	for _, c := range fs.Calls() {
+		secretIn := containsSecret(c.Body, secret) || containsSecret([]byte(c.Params.Get("blocks")), secret) || strings.Contains(c.Params.Get("text"), secret)
+		// The first tries, which failed, went to riley alone.
+		if secretIn && !(c.Method == "chat.postEphemeral" && c.Params.Get("user") == "URILEY") {
+			t.Errorf("secret sent by %s to %q", c.Method, c.Params.Get("user"))
+		}
+	}
+	for _, r := range []*slackRun{a, b} {
+		if strings.Contains(r.logs.String(), secret) {
+			t.Error("secret in the logs")
+		}
+	}
+	for _, s := range spellings {
+		if tables := inStore(s); len(tables) > 0 {
+			t.Errorf("the revealed secret is in %v", tables)
+		}
+	}
 }

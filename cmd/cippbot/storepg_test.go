@@ -100,6 +100,13 @@ func TestStoreCopyPostgres(t *testing.T) {
 // dsn, with Slack over HTTP on fs and the simulated tenant sim.
 func startPostgresServe(t *testing.T, sim *fakegraph.Server, fs *fakeslack.Server, dsn, id string) *slackRun {
 	t.Helper()
+	return startPostgresServeWith(t, sim, fs, dsn, id, nil)
+}
+
+// startPostgresServeWith is startPostgresServe with tweak, if non-nil,
+// applied to the configuration.
+func startPostgresServeWith(t *testing.T, sim *fakegraph.Server, fs *fakeslack.Server, dsn, id string, tweak func(*Config)) *slackRun {
+	t.Helper()
 	r := &slackRun{sim: sim, fs: fs, logs: &syncBuffer{}, done: make(chan error, 1)}
 	cfg := DefaultConfig()
 	cfg.DataPath = filepath.Join(t.TempDir(), "unused.db")
@@ -109,6 +116,9 @@ func startPostgresServe(t *testing.T, sim *fakegraph.Server, fs *fakeslack.Serve
 	cfg.GraphURL, cfg.AuthorityHost = sim.URL(), sim.URL()+"/"
 	cfg.SlackBotToken, cfg.SlackAPIURL = fakeslack.DefaultBotToken, fs.APIURL()
 	cfg.SlackSigningSecret = fakeslack.DefaultSigningSecret
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	r.base = "http://" + ln.Addr().String()

@@ -106,10 +106,12 @@ func (t TeamsConfig) LogValue() slog.Value {
 }
 
 // startTeams builds the Teams adapter and routes /teams/messages, when
-// Teams is configured; nil otherwise. db keeps redeliveries seen and how
-// to reach conversations and users across restarts. client, if non-nil, carries its
-// outgoing requests (tests point it at a simulated Teams).
-func startTeams(cfg Config, b *bot.Bot, db anyStore, mux *http.ServeMux, client *http.Client, log *slog.Logger) (*teams.Adapter, error) {
+// Teams is configured; nil otherwise. db keeps redeliveries seen, how to
+// reach conversations and users across restarts, and the forms waiting
+// for their answers; sealed, if non-nil, the secrets behind Reveal
+// buttons (nil: in memory). client, if non-nil, carries its outgoing
+// requests (tests point it at a simulated Teams).
+func startTeams(cfg Config, b *bot.Bot, db anyStore, sealed bot.Transient, mux *http.ServeMux, client *http.Client, log *slog.Logger) (*teams.Adapter, error) {
 	t := cfg.Teams
 	if !t.enabled() {
 		return nil, nil
@@ -119,7 +121,8 @@ func startTeams(cfg Config, b *bot.Bot, db anyStore, mux *http.ServeMux, client 
 		return nil, err
 	}
 	a, err := teams.New(teams.Config{AppID: t.AppID, Credential: cred, TenantID: t.TenantID, Tenants: t.Tenants,
-		OpenIDURL: t.OpenIDURL, ServiceHosts: t.ServiceHosts, HTTPClient: client, Logger: log, Dedup: db, Refs: db}, b)
+		OpenIDURL: t.OpenIDURL, ServiceHosts: t.ServiceHosts, HTTPClient: client, Logger: log, Dedup: db, Refs: db,
+		State: db, Sealed: sealed}, b)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
