@@ -119,6 +119,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // refresh tokens, the access tokens, the new passwords — is in the logs,
 // the audit export, the store file or a channel message.
 func TestServe_ActionsInBothModes(t *testing.T) {
+	t.Parallel()
 	const (
 		adele  = "AdeleV@contoso.com"  // cloud user
 		grady  = "GradyA@contoso.com"  // synced from on-premises
@@ -234,6 +235,7 @@ func TestServe_ActionsInBothModes(t *testing.T) {
 // password back, the reset is reported failed and no password is
 // delivered.
 func TestServe_GDAPWritebackFails(t *testing.T) {
+	t.Parallel()
 	r := modeServe(t, true)
 	r.ask(t, "reset-password GradyA@contoso.com", "GradyA@contoso.com")
 	r.wait(t, "failure naming the cause", func(m fakeslack.Message) bool {

@@ -10,6 +10,7 @@ import (
 // recovery once, and of one that began before serve could tell them as
 // soon as it can.
 func TestGDAPSource_TellsOncePerDegradation(t *testing.T) {
+	t.Parallel()
 	var told []error
 	src := &gdapSource{}
 	revoked := errors.New("gdap: AADSTS50173: … run `cippbot login` again")

@@ -91,6 +91,7 @@ func sweepSecrets(t *testing.T, sim *fakegraph.Server, path string, texts ...str
 }
 
 func TestLogin_DeviceCode(t *testing.T) {
+	t.Parallel()
 	sim, cfg, env := loginEnv(t)
 	sim.SetPublicClientFlows(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -135,6 +136,7 @@ func TestLogin_DeviceCode(t *testing.T) {
 }
 
 func TestLogin_ImportCIPP(t *testing.T) {
+	t.Parallel()
 	sim, cfg, _ := loginEnv(t)
 	rt, err := sim.IssueRefreshToken(fakegraph.PartnerTenantID, loginAccount)
 	must(t, err)
@@ -173,6 +175,7 @@ func TestLogin_ImportCIPP(t *testing.T) {
 }
 
 func TestLogin_ErrNoStoreKey(t *testing.T) {
+	t.Parallel()
 	sim, cfg, env := loginEnv(t)
 	delete(env, "CIPPBOT_STORE_KEY")
 	_, _, err := login(t, context.Background(), sim, cfg, env)
@@ -183,6 +186,7 @@ func TestLogin_ErrNoStoreKey(t *testing.T) {
 }
 
 func TestLogin_TenantsSyncDelegated(t *testing.T) {
+	t.Parallel()
 	sim, cfg, env := loginEnv(t)
 	rt, err := sim.IssueRefreshToken(fakegraph.PartnerTenantID, loginAccount)
 	must(t, err)

@@ -16,6 +16,7 @@ import (
 // tenant: one line per action not ready, the ready count, no write in
 // the tenant's request log, and one check record in the audit trail.
 func TestCheckRehearse(t *testing.T) {
+	t.Parallel()
 	sim, cfg := msp(t)
 	cfg.ExchangeURL = sim.URL()
 	cfg.AuditKey = testAuditKey

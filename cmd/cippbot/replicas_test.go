@@ -117,6 +117,7 @@ func (r *replicaProcess) kill() {
 // runs twice, nothing is lost, no secret reaches the database, and the
 // audit trail verifies.
 func TestServeReplicaProcessesPostgres(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts serve processes and waits out a lease: not in -short")
 	}
@@ -408,6 +409,7 @@ func startDiscordReplica(t *testing.T, sim *fakegraph.Server, fd *fakediscord.Se
 // reaches the other replica, which shows it to the requester alone. The
 // secret and the interaction tokens are in the database only sealed.
 func TestDiscordRevealOnAnotherReplicaPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresTestDSN(t)
 	ctx := context.Background()
 	seed, err := postgres.Open(ctx, dsn, postgres.Options{})
@@ -542,6 +544,7 @@ const testLeaseTTL = 3 * time.Second
 // the Discord gateway; when it stops, the other connects, and never are
 // two sessions open at once.
 func TestGatewayOnOneReplicaPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresTestDSN(t)
 	ctx := context.Background()
 	shared := &fakeGateway{}

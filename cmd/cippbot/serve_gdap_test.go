@@ -19,6 +19,7 @@ import (
 )
 
 func TestServe_GDAPNeedsStoreKey(t *testing.T) {
+	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.Auth = "gdap"
 	err := runServe(context.Background(), cfg, nil, nil, slog.New(slog.DiscardHandler))
@@ -82,6 +83,7 @@ func waitSynced(t *testing.T, r *slackRun) {
 // before anyone is asked to approve, naming the role, and Exchange is
 // never called.
 func TestServe_GDAPLacksRole(t *testing.T) {
+	t.Parallel()
 	r := gdapServe(t)
 	waitSynced(t, r)
 	before := len(r.sim.Requests())
@@ -109,6 +111,7 @@ func TestServe_GDAPLacksRole(t *testing.T) {
 }
 
 func TestServe_GDAPResetPassword(t *testing.T) {
+	t.Parallel()
 	r := gdapServe(t)
 	r.slash(t, "COPS", "URILEY", `reset-password AdeleV@contoso.com reason="locked out"`)
 	card := r.wait(t, "approval card", isCard)
@@ -183,6 +186,7 @@ func TestServe_GDAPResetPassword(t *testing.T) {
 }
 
 func TestServe_GDAPRevokedDegrades(t *testing.T) {
+	t.Parallel()
 	// No tenant sync (no AZURE_TENANT_ID): no access token is cached
 	// before the revocation, so every request needs the refresh token.
 	r := gdapServe(t, func(c *Config) { c.Admins = []string{"slack:UHD"}; c.TenantID = "" })

@@ -31,6 +31,7 @@ func postgresTestDSN(t *testing.T) string {
 // keyed trail to PostgreSQL; "audit verify" passes on both with the same
 // head, the exports are the same, and a second copy is refused.
 func TestStoreCopyPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresTestDSN(t)
 	ctx := context.Background()
 	key := "store copy test key: thirty-two bytes or more"
@@ -146,6 +147,7 @@ func startPostgresServeWith(t *testing.T, sim *fakegraph.Server, fs *fakeslack.S
 // each replica keeps its heartbeat, no secret reaches the database, and
 // the audit trail verifies.
 func TestServeTwoReplicasPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresTestDSN(t)
 	ctx := context.Background()
 	seed, err := postgres.Open(ctx, dsn, postgres.Options{})
@@ -263,6 +265,7 @@ func waitCardStored(t *testing.T, s bot.Store) {
 }
 
 func TestStoreConfig(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "dsn")
 	must(t, os.WriteFile(file, []byte("postgres://cippbot:s3cret@db:5432/cippbot\n"), 0o600))
 	cfg, err := LoadConfig(func(k string) string {

@@ -21,6 +21,7 @@ import (
 // the adapter's review; the request stays pending until Sam, an approver,
 // approves it in its channel.
 func TestTeamsInsiders(t *testing.T) {
+	t.Parallel()
 	nora := faketeams.User{MRI: "29:1nora", AAD: "5c0e1f2a-3333-4b4c-8d5e-6f7a8b9c0d1e", Name: "Nora"} // no role
 	hal := faketeams.User{MRI: "29:1hal", AAD: "9a8b7c6d-4444-4e5f-a061-728394a5b6c7", Name: "Hal"}    // helpdesk
 	eve := faketeams.User{MRI: "29:1eve", AAD: "1f2e3d4c-5555-4a6b-9c8d-7e6f5a4b3c2d", Name: "Eve"}    // another tenant
@@ -191,6 +192,7 @@ func TestTeamsInsiders(t *testing.T) {
 // TestTeamsWrongAppPassword: a bot whose password Entra refuses says so
 // in the log, with the AADSTS code, and the password is nowhere.
 func TestTeamsWrongAppPassword(t *testing.T) {
+	t.Parallel()
 	const wrong = "wrong-teams-app-pw-4f2a"
 	r := startTeamsServe(t, true, func(r *teamsRun, env map[string]string) { env["TEAMS_APP_PASSWORD"] = wrong })
 	dm := r.ft.Install(r.riley.MRI)

@@ -192,6 +192,7 @@ func invokeValue(t *testing.T, body string) (string, any) {
 }
 
 func TestTeamsResetPassword(t *testing.T) {
+	t.Parallel()
 	r := startTeamsServe(t, true)
 	r.deliver(t, r.ft.MessageActivity(r.riley, tChan, `reset-password AdeleV@contoso.com reason="locked out"`, true))
 	cardMsg := r.wait(t, "approval card", func(m faketeams.Message) bool {
@@ -303,6 +304,7 @@ func hasSecret(s, secret string) bool {
 }
 
 func TestTeamsForgedTokens(t *testing.T) {
+	t.Parallel()
 	r := startTeamsServe(t, true)
 	sv := r.ft.ServiceURL()
 	stray := r.ft.NewKey("msteams")
@@ -380,6 +382,7 @@ func (r *teamsRun) revealFor(t *testing.T, u faketeams.User) string {
 }
 
 func TestTeamsNotInstalledForRequester(t *testing.T) {
+	t.Parallel()
 	shortHold(t, time.Minute)
 	r := startTeamsServe(t, false)
 	r.approveReset(t)
@@ -404,6 +407,7 @@ func TestTeamsNotInstalledForRequester(t *testing.T) {
 }
 
 func TestTeamsRedeliveredMessageRunsOnce(t *testing.T) {
+	t.Parallel()
 	r := startTeamsServe(t, true)
 	a := r.ft.MessageActivity(r.riley, tChan, `reset-password AdeleV@contoso.com reason="locked out"`, true)
 	r.deliver(t, a)
@@ -424,6 +428,7 @@ func TestTeamsRedeliveredMessageRunsOnce(t *testing.T) {
 }
 
 func TestTeamsHelpInPersonalChat(t *testing.T) {
+	t.Parallel()
 	r := startTeamsServe(t, true)
 	dm := r.ft.Install(r.riley.MRI)
 	r.deliver(t, r.ft.MessageActivity(r.riley, dm, "help", false))
@@ -434,6 +439,7 @@ func TestTeamsHelpInPersonalChat(t *testing.T) {
 }
 
 func TestTeamsConfig(t *testing.T) {
+	t.Parallel()
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	must(t, os.WriteFile(pwFile, []byte("s3cret-teams-pw\n"), 0o600))
 	tests := []struct {
@@ -476,6 +482,7 @@ func TestTeamsConfig(t *testing.T) {
 }
 
 func TestTeamsApprovalAfterRestart(t *testing.T) {
+	t.Parallel()
 	r := startTeamsServe(t, true)
 	r.deliver(t, r.ft.MessageActivity(r.riley, tChan, `reset-password AdeleV@contoso.com reason="locked out"`, true))
 	cardMsg := r.wait(t, "approval card", func(m faketeams.Message) bool {
@@ -502,6 +509,7 @@ func TestTeamsApprovalAfterRestart(t *testing.T) {
 }
 
 func TestTeamsCertificateCredential(t *testing.T) {
+	t.Parallel()
 	r := startTeamsServe(t, true, func(r *teamsRun, env map[string]string) {
 		cert, _, pemData := faketeams.NewCertificate()
 		r.ft.RegisterCertificate(cert)
@@ -525,6 +533,7 @@ func TestTeamsCertificateCredential(t *testing.T) {
 // form's Action.Execute submit brings the reason back, and the request
 // goes on in the channel it was made in.
 func TestTeamsAskFormThroughActionExecute(t *testing.T) {
+	t.Parallel()
 	r := startTeamsServe(t, true, func(r *teamsRun, env map[string]string) { delete(env, "CIPPBOT_REASON_OPTIONAL") })
 	r.deliver(t, r.ft.MessageActivity(r.riley, tChan, "reset-password AdeleV@contoso.com", true))
 	form := r.wait(t, "a form in riley's chat", func(m faketeams.Message) bool {
@@ -572,6 +581,7 @@ func TestTeamsAskFormThroughActionExecute(t *testing.T) {
 // activities); the password is reset once, one click gets the decided
 // card and the other is told it was already decided.
 func TestTeamsConcurrentDoubleClick(t *testing.T) {
+	t.Parallel()
 	r := startTeamsServe(t, true)
 	r.deliver(t, r.ft.MessageActivity(r.riley, tChan, `reset-password AdeleV@contoso.com reason="locked out"`, true))
 	cardMsg := r.wait(t, "approval card", func(m faketeams.Message) bool {
@@ -624,6 +634,7 @@ func TestTeamsConcurrentDoubleClick(t *testing.T) {
 // ten commands (msteams-docs create-a-bot-commands-menu.md), each one
 // cippbot knows.
 func TestTeamsManifest(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "teams", "manifest.json"))
 	must(t, err)
 	var m struct {
