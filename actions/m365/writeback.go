@@ -62,19 +62,14 @@ func (d *Directory) ResetPasswordWriteback(ctx context.Context, userID string, p
 	if err != nil {
 		return &actions.Error{Code: actions.EINTERNAL, Message: "Microsoft 365 accepted the " + what + " but gave no operation to follow; its result is unknown", Detail: err.Error()}
 	}
-	now := d.now
-	if now == nil {
-		now = time.Now
-	}
-	deadline := now().Add(resetWaitMax)
-	wait := pollWait(hdr, now())
+	// The connection's clock (RetryPolicy.Clock) times the polls, so a
+	// test need not wait them out.
+	clk := d.clock()
+	deadline := clk.Now().Add(resetWaitMax)
+	wait := pollWait(hdr, clk.Now())
 	for {
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return &actions.Error{Code: actions.EUNAVAILABLE, Message: "stopped waiting for the " + what + "; its result is unknown: check the user, or run reset-password again", Detail: ctx.Err().Error()}
-		case <-timer.C:
+		if err := clk.Sleep(ctx, wait); err != nil {
+			return &actions.Error{Code: actions.EUNAVAILABLE, Message: "stopped waiting for the " + what + "; its result is unknown: check the user, or run reset-password again", Detail: err.Error()}
 		}
 		hdr = khttp.NewHeadersInspectionOptions()
 		hdr.InspectResponseHeaders = true
@@ -101,12 +96,12 @@ func (d *Directory) ResetPasswordWriteback(ctx context.Context, userID string, p
 			}
 			return &actions.Error{Code: actions.ECONFLICT, Message: msg, Detail: "resetPassword operation failed: " + detail}
 		}
-		if !now().Before(deadline) {
+		if !clk.Now().Before(deadline) {
 			return &actions.Error{Code: actions.EUNAVAILABLE,
 				Message: fmt.Sprintf("the %s was still %s after %s; its result is unknown: check the user, or run reset-password again", what, status.String(), resetWaitMax),
 				Detail:  "resetPassword operation " + status.String()}
 		}
-		wait = pollWait(hdr, now())
+		wait = pollWait(hdr, clk.Now())
 	}
 }
 

@@ -2,7 +2,9 @@ package m365_test
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,14 +15,46 @@ import (
 
 // gdapTenant returns contoso's capabilities over the partner service
 // account's delegated token, as serve builds them in GDAP mode.
-func gdapTenant(t *testing.T, sim *fakegraph.Server) actions.Tenant {
+// waits is a clock that records the waits asked of it and returns at
+// once, its time moving on by each: a reset's polls are checked without
+// being waited out.
+type waits struct {
+	mu    sync.Mutex
+	now   time.Time
+	asked []time.Duration
+}
+
+func (w *waits) Now() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now
+}
+
+func (w *waits) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.now = w.now.Add(d)
+	w.asked = append(w.asked, d)
+	return nil
+}
+
+// gdapTenant connects to contoso through GDAP; clock, if non-nil, times
+// the connection's waits.
+func gdapTenant(t *testing.T, sim *fakegraph.Server, clock ...m365.Clock) actions.Tenant {
 	t.Helper()
+	var clk m365.Clock
+	if len(clock) > 0 {
+		clk = clock[0]
+	}
 	g := newGDAP(t, gdapConfig(sim, &memCacheStore{}))
 	importCIPP(t, sim, g)
 	c, err := m365.New(m365.Config{
 		GraphURL: sim.URL(), ExchangeURL: sim.URL(), SharePointAdminURL: sim.URL(), AuthorityHost: sim.URL() + "/",
 		ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret, HTTPClient: sim.Client(),
-		Credential: g.Credential,
+		Credential: g.Credential, Retry: m365.RetryPolicy{Clock: clk},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +72,7 @@ func TestDirectory_ResetPasswordWriteback(t *testing.T) {
 		sim := gdapSim(t, nil)
 		sim.SetPasswordWriteback(fakegraph.ContosoTenantID, fakegraph.WritebackOn)
 		sim.SetResetRetryAfter(0)
-		tn := gdapTenant(t, sim)
+		tn := gdapTenant(t, sim, &waits{now: time.Now()})
 		if !tn.Delegated || tn.Writeback == nil {
 			t.Fatalf("a GDAP connection: Delegated %v, Writeback %v", tn.Delegated, tn.Writeback)
 		}
@@ -58,27 +92,27 @@ func TestDirectory_ResetPasswordWriteback(t *testing.T) {
 		sim := gdapSim(t, nil)
 		sim.SetPasswordWriteback(fakegraph.ContosoTenantID, fakegraph.WritebackOn)
 		sim.SetResetRetryAfter(1)
-		tn := gdapTenant(t, sim)
-		start := time.Now()
+		clock := &waits{now: time.Now()}
+		tn := gdapTenant(t, sim, clock)
 		if err := tn.Writeback.ResetPasswordWriteback(context.Background(), fakegraph.ContosoGradyID, pw); err != nil {
 			t.Fatal(err)
 		}
 		// The first poll comes after the default second, the second after
 		// the operation's Retry-After of one more.
-		var polls []time.Time
+		polls := 0
 		for _, r := range sim.Requests() {
 			if strings.Contains(r.Path, "/authentication/operations/") {
-				polls = append(polls, r.Time)
+				polls++
 			}
 		}
-		if len(polls) != 2 || polls[1].Sub(polls[0]) < 900*time.Millisecond || time.Since(start) < 1900*time.Millisecond {
-			t.Errorf("polls at %v (start %v)", polls, start)
+		if polls != 2 || !slices.Equal(clock.asked, []time.Duration{time.Second, time.Second}) {
+			t.Errorf("%d polls after waits %v; want 2 after 1s and 1s", polls, clock.asked)
 		}
 	})
 	t.Run("ErrWritebackOff", func(t *testing.T) {
 		sim := gdapSim(t, nil)
 		sim.SetResetRetryAfter(0)
-		tn := gdapTenant(t, sim)
+		tn := gdapTenant(t, sim, &waits{now: time.Now()})
 		err := tn.Writeback.ResetPasswordWriteback(context.Background(), fakegraph.ContosoGradyID, pw)
 		if actions.ErrorCode(err) != actions.ECONFLICT || !strings.Contains(actions.ErrorMessage(err), "writeback is not enabled") {
 			t.Errorf("err = %v", err)
@@ -114,7 +148,7 @@ func TestDirectory_ResetPasswordWriteback(t *testing.T) {
 		t.Cleanup(sim.Close)
 		sim.SetPasswordWriteback(fakegraph.ContosoTenantID, fakegraph.WritebackOn)
 		sim.SetResetRetryAfter(0)
-		tn := gdapTenant(t, sim)
+		tn := gdapTenant(t, sim, &waits{now: time.Now()})
 		err := tn.Writeback.ResetPasswordWriteback(context.Background(), fakegraph.ContosoGradyID, pw)
 		if actions.ErrorCode(err) != actions.EFORBIDDEN || strings.Contains(actions.ErrorMessage(err), "result is unknown") {
 			t.Errorf("err = %v", err)
