@@ -10,6 +10,7 @@ import (
 )
 
 func TestAsk_formInChatAnswerGoesOnInChannel(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
 		if ev.Text == "block-signin AdeleV@contoso.com" {

@@ -80,6 +80,7 @@ func newTestEnv(t *testing.T, tweak func(*Config)) *testEnv {
 }
 
 func TestServeHTTP_tokenChecks(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	sv := e.ft.ServiceURL()
 	main := e.ft.MainKey()
@@ -165,6 +166,7 @@ func TestServeHTTP_tokenChecks(t *testing.T) {
 }
 
 func TestServeHTTP_serviceHostNotAllowed(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.ServiceHosts = []string{"smba.trafficmanager.net"} })
 	status, _, err := e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
 	if err != nil {
@@ -176,6 +178,7 @@ func TestServeHTTP_serviceHostNotAllowed(t *testing.T) {
 }
 
 func TestKeys_refresh(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

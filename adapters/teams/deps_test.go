@@ -9,6 +9,7 @@ import (
 // TestDependencies keeps the adapter on the protocol: it links no other
 // chat SDK, no store, no Graph SDK and no other adapter.
 func TestDependencies(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs go list")
 	}

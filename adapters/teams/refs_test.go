@@ -44,6 +44,7 @@ func (r *memRefs) ChatRefs(_ context.Context, prefix string) (map[string][]byte,
 }
 
 func TestRefs_surviveRestart(t *testing.T) {
+	t.Parallel()
 	refs := &memRefs{m: map[string][]byte{}}
 	e := newTestEnv(t, func(c *Config) { c.Refs = refs })
 	h := &approvalHandler{a: e.a}

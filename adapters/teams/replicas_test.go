@@ -232,14 +232,21 @@ func testRevealOnOtherReplica(t *testing.T, rs replicaStore) {
 // TestReplicas_revealBolt: a Reveal posted by one adapter opens on
 // another sharing its bbolt store, once, for its owner in their chat
 // alone; the file never holds the secret.
-func TestReplicas_revealBolt(t *testing.T) { testRevealOnOtherReplica(t, boltReplicas(t)) }
+func TestReplicas_revealBolt(t *testing.T) {
+	t.Parallel()
+	testRevealOnOtherReplica(t, boltReplicas(t))
+}
 
 // TestReplicas_revealPostgres: the same on PostgreSQL.
-func TestReplicas_revealPostgres(t *testing.T) { testRevealOnOtherReplica(t, pgReplicas(t)) }
+func TestReplicas_revealPostgres(t *testing.T) {
+	t.Parallel()
+	testRevealOnOtherReplica(t, pgReplicas(t))
+}
 
 // TestReplicas_revealExpired: past its time a Reveal opens on no replica,
 // and the card that offered it says it expired unrevealed.
 func TestReplicas_revealExpired(t *testing.T) {
+	t.Parallel()
 	e, _, other := twoReplicas(t, boltReplicas(t), 300*time.Millisecond)
 	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
 	e.a.Wait()
@@ -274,6 +281,7 @@ func TestReplicas_revealExpired(t *testing.T) {
 // adapter is answered through the other, once, by the person asked alone;
 // the answer goes on in the channel it was asked from.
 func TestReplicas_formAnsweredOnOther(t *testing.T) {
+	t.Parallel()
 	e, b, other := twoReplicas(t, boltReplicas(t), time.Minute)
 	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
 		if ev.Text == "block-signin AdeleV@contoso.com" {
@@ -339,6 +347,7 @@ func TestReplicas_formAnsweredOnOther(t *testing.T) {
 // Reveal in riley's chat), and updates the approval card a posted,
 // keeping the requester's view.
 func TestReplicas_userReachedFromOther(t *testing.T) {
+	t.Parallel()
 	e, b, other := twoReplicas(t, boltReplicas(t), time.Minute)
 	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
 		if ev.Text == "card" {

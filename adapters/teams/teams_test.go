@@ -14,6 +14,7 @@ import (
 )
 
 func TestMessage_mentionRemovedAndRedeliveryDropped(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	act := e.ft.MessageActivity(e.riley, channel, "reset-password AdeleV@contoso.com", true)
 	for range 2 {
@@ -34,6 +35,7 @@ func TestMessage_mentionRemovedAndRedeliveryDropped(t *testing.T) {
 }
 
 func TestCommandText(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"help", "help"},
 		{"/cipp reset-password a@b.com", "reset-password a@b.com"},
@@ -139,6 +141,7 @@ func (h *approvalHandler) Handle(ctx context.Context, ev bot.Event, r bot.Respon
 }
 
 func TestApproval_invokeAnsweredWithDecidedCardThenUpdated(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	h := &approvalHandler{a: e.a}
 	e.a.handler = h
@@ -215,6 +218,7 @@ func secretMessage() bot.Message {
 }
 
 func TestNotify_secretOnlyInRevealResponse(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
 	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.sam, channel, "whoami", true))
@@ -266,6 +270,7 @@ func TestNotify_secretOnlyInRevealResponse(t *testing.T) {
 }
 
 func TestNotify_notInstalledAsksInChannelThenDelivers(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	e.ft.AddUser(e.riley, false)
 	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
@@ -307,6 +312,7 @@ func TestNotify_notInstalledAsksInChannelThenDelivers(t *testing.T) {
 }
 
 func TestConnector_retries429(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
 	e.a.Wait()
@@ -322,6 +328,7 @@ func TestConnector_retries429(t *testing.T) {
 }
 
 func TestNotify_botRemovedByUser(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	dm := e.ft.Install(e.riley.MRI)
 	e.ft.Deliver(e.endpoint, e.ft.InstallActivity(e.riley, dm))
@@ -349,6 +356,7 @@ func TestNotify_botRemovedByUser(t *testing.T) {
 }
 
 func TestPrivate_channelCommandWithoutChatAsksToOpenIt(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	e.ft.AddUser(e.riley, false)
 	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
@@ -373,6 +381,7 @@ func TestPrivate_channelCommandWithoutChatAsksToOpenIt(t *testing.T) {
 }
 
 func TestReveal_concurrentClicksShowItOnce(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	ctx := context.Background()
 	p, _ := json.Marshal(pendingSeen{AAD: "aad-riley", Expires: time.Now().Add(time.Minute)})
@@ -406,6 +415,7 @@ func TestReveal_concurrentClicksShowItOnce(t *testing.T) {
 }
 
 func TestConnector_certificateCredential(t *testing.T) {
+	t.Parallel()
 	for _, registered := range []bool{true, false} {
 		cert, key, _ := faketeams.NewCertificate()
 		e := newTestEnv(t, nil)
@@ -432,6 +442,7 @@ func TestConnector_certificateCredential(t *testing.T) {
 }
 
 func TestPrivate_clickWithoutChatToldInItsAnswer(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	e.ft.AddUser(e.riley, false)
 	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
@@ -458,6 +469,7 @@ func TestPrivate_clickWithoutChatToldInItsAnswer(t *testing.T) {
 // TestReveal_onlyInItsChat: Riley's own click from anywhere but the chat
 // the Reveal was offered in is refused, and does not use the secret up.
 func TestReveal_onlyInItsChat(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "whoami", true))
 	e.a.Wait()
@@ -485,6 +497,7 @@ func TestReveal_onlyInItsChat(t *testing.T) {
 // unique only within a conversation; from another conversation it shows
 // nothing.
 func TestView_onlyInItsConversation(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, nil)
 	h := &approvalHandler{a: e.a}
 	e.a.handler = h
