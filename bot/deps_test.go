@@ -89,16 +89,18 @@ var depRules = []struct {
 	{"adapters/slack", []string{"github.com/microsoftgraph", "github.com/Azure", "go.etcd.io/bbolt", "github.com/bwmarrin/discordgo", mod + "store", mod + "actions/m365", mod + "adapters/discord"}},
 	{"adapters/discord", []string{"github.com/microsoftgraph", "github.com/Azure", "go.etcd.io/bbolt", "github.com/slack-go", mod + "store", mod + "actions/m365", mod + "adapters/slack"}},
 	// The fakes speak the wire format and import no project code but
-	// small helpers (internal/wintz), least of all the code they fake.
+	// small helpers (internal/wintz, internal/unhandled), least of all the
+	// code they fake.
 	{"internal/fakegraph", slices.Concat(clients, fakeBad("internal/fakegraph"))},
 	{"internal/fakeslack", slices.Concat(clients, fakeBad("internal/fakeslack"))},
 	{"internal/fakediscord", slices.Concat(clients, fakeBad("internal/fakediscord"))},
+	{"internal/faketeams", slices.Concat(clients, fakeBad("internal/faketeams"))},
 }
 
 // fakeBad is every project package a fake must not import.
 func fakeBad(self string) []string {
 	var bad []string
-	for _, p := range []string{"actions", "bot", "store", "adapters", "cmd", "internal/mock", "internal/fakegraph", "internal/fakeslack", "internal/fakediscord"} {
+	for _, p := range []string{"actions", "bot", "store", "adapters", "cmd", "internal/mock", "internal/pgtest", "internal/fakegraph", "internal/fakeslack", "internal/fakediscord", "internal/faketeams"} {
 		if p != self {
 			bad = append(bad, mod+p)
 		}
@@ -108,7 +110,7 @@ func fakeBad(self string) []string {
 
 // testSupport are the packages only tests may import; cmd/cippbot may
 // import the simulated tenant, which "cippbot demo" runs.
-var testSupport = []string{mod + "internal/fakegraph", mod + "internal/fakeslack", mod + "internal/fakediscord", mod + "internal/mock"}
+var testSupport = []string{mod + "internal/fakegraph", mod + "internal/fakeslack", mod + "internal/fakediscord", mod + "internal/faketeams", mod + "internal/mock", mod + "internal/pgtest"}
 
 // depViolations returns, sorted, every dependency in deps (package →
 // its dependencies, not counting tests) that depRules or testSupport

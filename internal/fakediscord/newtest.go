@@ -1,18 +1,11 @@
 package fakediscord
 
-import (
-	"slices"
-	"sync"
-)
+import "github.com/cippbot/cippbot/internal/unhandled"
 
 // TB is the part of testing.TB that NewTest uses; *testing.T and
 // *testing.B satisfy it. (The package does not import testing, which the
 // demo would then link.)
-type TB interface {
-	Helper()
-	Errorf(format string, args ...any)
-	Cleanup(func())
-}
+type TB = unhandled.TB
 
 // NewTest returns New(opts) for a test: every request the server has no
 // route for fails t with t.Errorf, naming its method and path, so that a
@@ -23,14 +16,13 @@ type TB interface {
 // reported. Tests use NewTest; the demo uses New.
 func NewTest(t TB, opts Options) *Server {
 	t.Helper()
-	c := &strictness{t: t}
-	t.Cleanup(c.finish) // registered first, so it runs last
+	c := unhandled.New(t, "fakediscord") // its check registered first, so it runs last
 	next := opts.Unhandled
 	opts.Unhandled = func(method, path string) {
 		if next != nil {
 			next(method, path)
 		}
-		c.report(method, path)
+		c.Report(method, path)
 	}
 	s := New(opts)
 	s.strict = c
@@ -42,46 +34,4 @@ func NewTest(t TB, opts Options) *Server {
 // path, to see how it is answered: that request does not fail the test,
 // and the test fails if it is never sent. On a server made by New it does
 // nothing.
-func (s *Server) ExpectUnhandled(method, path string) {
-	if s.strict != nil {
-		s.strict.expect(method + " " + path)
-	}
-}
-
-// strictness is what NewTest adds to a server.
-type strictness struct {
-	t TB
-
-	mu       sync.Mutex
-	over     bool
-	expected []string
-}
-
-func (c *strictness) expect(req string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.expected = append(c.expected, req)
-}
-
-func (c *strictness) report(method, path string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.over {
-		return
-	}
-	if i := slices.Index(c.expected, method+" "+path); i >= 0 {
-		c.expected = slices.Delete(c.expected, i, i+1)
-		return
-	}
-	c.t.Errorf("fakediscord: no route for %s %s (the test reached a route the fake lacks)", method, path)
-}
-
-func (c *strictness) finish() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.over = true
-	defer func() { c.expected = nil }()
-	for _, req := range c.expected {
-		c.t.Errorf("fakediscord: the test expected a request without a route, %s, which never came", req)
-	}
-}
+func (s *Server) ExpectUnhandled(method, path string) { s.strict.Expect(method, path) }

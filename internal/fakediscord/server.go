@@ -83,6 +83,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cippbot/cippbot/internal/unhandled"
 )
 
 // Default values for empty Options fields, and fixed identities.
@@ -273,7 +275,7 @@ type Delivery struct {
 // Close.
 type Server struct {
 	opts   Options
-	strict *strictness // set by NewTest
+	strict *unhandled.Checker // set by NewTest
 	hs     *httptest.Server
 	client *http.Client
 	priv   ed25519.PrivateKey
@@ -552,11 +554,11 @@ func errUnauthorized() reply { return errReply(401, "401: Unauthorized", 0) }
 
 // errNotFound and errMethod answer a path or method the server has no
 // route for, as Discord does.
-func errNotFound() reply { return unhandled(errReply(404, "404: Not Found", 0)) }
-func errMethod() reply   { return unhandled(errReply(405, "405: Method Not Allowed", 0)) }
+func errNotFound() reply { return noRoute(errReply(404, "404: Not Found", 0)) }
+func errMethod() reply   { return noRoute(errReply(405, "405: Method Not Allowed", 0)) }
 
-// unhandled marks rp as the answer to a request without a route.
-func unhandled(rp reply) reply {
+// noRoute marks rp as the answer to a request without a route.
+func noRoute(rp reply) reply {
 	rp.unhandled = true
 	return rp
 }

@@ -159,6 +159,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cippbot/cippbot/internal/unhandled"
 )
 
 // Default credentials accepted by the token endpoint.
@@ -244,7 +246,7 @@ type Server struct {
 	clientSecret string
 	nowFn        func() time.Time
 	unhandled    func(method, path string)
-	strict       *strictness // set by NewTest
+	strict       *unhandled.Checker // set by NewTest
 
 	mu      sync.Mutex
 	latency time.Duration

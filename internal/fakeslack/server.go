@@ -58,6 +58,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cippbot/cippbot/internal/unhandled"
 	"github.com/gorilla/websocket"
 )
 
@@ -217,7 +218,7 @@ type Ack struct {
 // Close.
 type Server struct {
 	opts     Options
-	strict   *strictness // set by NewTest
+	strict   *unhandled.Checker // set by NewTest
 	hs       *httptest.Server
 	client   *http.Client
 	upgrader websocket.Upgrader
