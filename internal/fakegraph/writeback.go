@@ -186,32 +186,7 @@ func (s *Server) delegatedRoles(a *DelegatedAccess, t *tenant) []string {
 // which admins' passwords each may reset is "Who can reset passwords"
 // (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/privileged-roles-permissions#who-can-reset-passwords).
 func (t *tenant) mayResetPassword(roles []string, u *User) bool {
-	if holdsAny(roles, roleGlobalAdmin) {
-		return true
-	}
-	if !holdsAny(roles, roleAuthAdmin, rolePrivAuthAdmin) {
-		return false
-	}
-	held, inGroup := t.activeRoles(u)
-	rows := sensitiveActionRows()
-	privileged := false
-	for _, r := range held {
-		if containsFold(ordinaryRoles(), r) {
-			continue
-		}
-		privileged = true
-		row, ok := rows[r]
-		if !ok {
-			row = otherRolesRow()
-		}
-		if !holdsAny(roles, row...) {
-			return false
-		}
-	}
-	if !privileged && inGroup && !holdsAny(roles, otherRolesRow()...) {
-		return false
-	}
-	return true
+	return holdsAny(roles, roleGlobalAdmin, roleAuthAdmin, rolePrivAuthAdmin) && t.mayActOn(roles, u, false)
 }
 
 // resetPassword serves POST .../authentication/methods/{id}/resetPassword.
