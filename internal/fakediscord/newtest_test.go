@@ -1,56 +1,20 @@
 package fakediscord_test
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/cippbot/cippbot/internal/fakediscord"
+	"github.com/cippbot/cippbot/internal/unhandled"
 )
-
-// recordingTB stands in for a test's T in NewTest, keeping what the
-// server reports instead of failing.
-type recordingTB struct {
-	mu       sync.Mutex
-	errors   []string
-	cleanups []func()
-}
-
-func (r *recordingTB) Helper() {}
-
-func (r *recordingTB) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
-
-func (r *recordingTB) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
-
-// end runs the cleanups, last first, as a test's end does, and returns
-// the errors reported.
-func (r *recordingTB) end() []string {
-	for _, f := range slices.Backward(r.cleanups) {
-		f()
-	}
-	r.cleanups = nil
-	return r.reported()
-}
-
-// reported returns the errors reported so far.
-func (r *recordingTB) reported() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.errors)
-}
 
 // TestNewTest: a server made by NewTest fails its test on each path or
 // method it has no route for, except those the test said it meant to
 // send, and fails it for each of those never sent.
 func TestNewTest(t *testing.T) {
 	t.Parallel()
-	rec := &recordingTB{}
+	rec := &unhandled.Recorder{}
 	s := fakediscord.NewTest(rec, fakediscord.Options{})
 	defer s.Close()
 	call := func(method, path string) int {
@@ -73,7 +37,7 @@ func TestNewTest(t *testing.T) {
 	call(http.MethodGet, "guilds/456")
 	s.ExpectUnhandled(http.MethodGet, "/api/v9/never")
 
-	got := rec.end()
+	got := rec.End()
 	want := []string{
 		"fakediscord: no route for GET /api/v9/guilds/123 (the test reached a route the fake lacks)",
 		"fakediscord: no route for DELETE /api/v9/users/@me (the test reached a route the fake lacks)",

@@ -1,56 +1,20 @@
 package fakegraph_test
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/cippbot/cippbot/internal/fakegraph"
+	"github.com/cippbot/cippbot/internal/unhandled"
 )
-
-// recordingTB stands in for a test's T in NewTest, keeping what the
-// server reports instead of failing.
-type recordingTB struct {
-	mu       sync.Mutex
-	errors   []string
-	cleanups []func()
-}
-
-func (r *recordingTB) Helper() {}
-
-func (r *recordingTB) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
-
-func (r *recordingTB) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
-
-// end runs the cleanups, last first, as a test's end does, and returns
-// the errors reported.
-func (r *recordingTB) end() []string {
-	for _, f := range slices.Backward(r.cleanups) {
-		f()
-	}
-	r.cleanups = nil
-	return r.reported()
-}
-
-// reported returns the errors reported so far.
-func (r *recordingTB) reported() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.errors)
-}
 
 // TestNewTest: a server made by NewTest fails its test on each request
 // it has no route for, a $batch item included, except those the test
 // said it meant to send, and fails it for each of those never sent.
 func TestNewTest(t *testing.T) {
 	t.Parallel()
-	rec := &recordingTB{}
+	rec := &unhandled.Recorder{}
 	s := fakegraph.NewTest(rec, fakegraph.Options{})
 	s.Start()
 	defer s.Close()
@@ -69,7 +33,7 @@ func TestNewTest(t *testing.T) {
 	g.do(http.MethodGet, "/v1.0/userz", nil)
 	s.ExpectUnhandled(http.MethodDelete, "/v1.0/never")
 
-	got := rec.end()
+	got := rec.End()
 	want := []string{
 		"fakegraph: no route for GET /v1.0/contacts (the test reached a route the fake lacks)",
 		"fakegraph: no route for PUT /v1.0/users/AdeleV@contoso.com (the test reached a route the fake lacks)",
@@ -81,7 +45,7 @@ func TestNewTest(t *testing.T) {
 	}
 	// After the test, nothing more is reported.
 	g.do(http.MethodGet, "/v1.0/contacts", nil)
-	if n := len(rec.reported()); n != len(want) {
+	if n := len(rec.Reported()); n != len(want) {
 		t.Errorf("%d reports after the test ended, want none", n-len(want))
 	}
 

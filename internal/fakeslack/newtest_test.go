@@ -1,50 +1,14 @@
 package fakeslack_test
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/cippbot/cippbot/internal/fakeslack"
+	"github.com/cippbot/cippbot/internal/unhandled"
 )
-
-// recordingTB stands in for a test's T in NewTest, keeping what the
-// server reports instead of failing.
-type recordingTB struct {
-	mu       sync.Mutex
-	errors   []string
-	cleanups []func()
-}
-
-func (r *recordingTB) Helper() {}
-
-func (r *recordingTB) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
-
-func (r *recordingTB) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
-
-// end runs the cleanups, last first, as a test's end does, and returns
-// the errors reported.
-func (r *recordingTB) end() []string {
-	for _, f := range slices.Backward(r.cleanups) {
-		f()
-	}
-	r.cleanups = nil
-	return r.reported()
-}
-
-// reported returns the errors reported so far.
-func (r *recordingTB) reported() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.errors)
-}
 
 // TestNewTest: a server made by NewTest fails its test on each Web API
 // method it does not implement and each path outside its routes, except
@@ -52,7 +16,7 @@ func (r *recordingTB) reported() []string {
 // never sent.
 func TestNewTest(t *testing.T) {
 	t.Parallel()
-	rec := &recordingTB{}
+	rec := &unhandled.Recorder{}
 	s := fakeslack.NewTest(rec, fakeslack.Options{})
 	defer s.Close()
 	call := func(method string) {
@@ -77,7 +41,7 @@ func TestNewTest(t *testing.T) {
 	call("users.flop")
 	s.ExpectUnhandled(http.MethodPost, "/api/never.sent")
 
-	got := rec.end()
+	got := rec.End()
 	want := []string{
 		"fakeslack: no route for POST /api/users.flip (the test reached a route the fake lacks)",
 		"fakeslack: no route for GET /nope (the test reached a route the fake lacks)",
