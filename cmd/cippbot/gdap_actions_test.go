@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cippbot/cippbot/actions"
-	"github.com/cippbot/cippbot/actions/m365"
 	"github.com/cippbot/cippbot/internal/fakegraph"
 	"github.com/cippbot/cippbot/internal/fakeslack"
 	"github.com/cippbot/cippbot/store"
@@ -32,24 +31,11 @@ func modeServe(t *testing.T, gdap bool) *slackRun {
 			// The service account's group gets every role of the relationship.
 			seed.Relationships[0].AccessAssignments = []fakegraph.AccessAssignment{{GroupID: fakegraph.PartnerServiceDeskGroupID, Roles: seed.Relationships[0].Roles}}
 			must(t, sim.AddTenant(seed))
-			rt, err := sim.IssueRefreshToken(fakegraph.PartnerTenantID, loginAccount)
-			must(t, err)
-			cfg := DefaultConfig()
-			cfg.AuthorityHost = sim.URL() + "/"
-			gc, err := gdapConfig(cfg, gdapSettings{StoreKey: loginStoreKey, TenantID: fakegraph.PartnerTenantID,
-				ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret}, db, sim.Client(), nil)
-			must(t, err)
-			g, err := m365.NewGDAP(gc)
-			must(t, err)
-			_, err = g.ImportRefreshToken(ctx, rt)
-			must(t, err)
+			signInServiceAccount(t, ctx, db, sim)
 		}
 		opts.config = func(c *Config) {
 			c.ExchangeURL, c.SharePointAdminURL = c.GraphURL, c.GraphURL
-			c.Auth = "gdap"
-			c.TenantID = fakegraph.PartnerTenantID
-			c.GDAP = gdapSettings{StoreKey: loginStoreKey, TenantID: fakegraph.PartnerTenantID,
-				ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret}
+			gdapMode(c)
 		}
 	}
 	r := startSlack(t, false, opts)

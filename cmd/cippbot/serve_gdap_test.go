@@ -41,28 +41,41 @@ func gdapServe(t *testing.T, more ...func(*Config)) *slackRun {
 		setup: func(ctx context.Context, db *store.DB, sim *fakegraph.Server) {
 			must(t, sim.AddTenant(fakegraph.PartnerSeed()))
 			must(t, sim.AddTenant(fakegraph.FabrikamSeed()))
-			rt, err := sim.IssueRefreshToken(fakegraph.PartnerTenantID, loginAccount)
-			must(t, err)
-			cfg := DefaultConfig()
-			cfg.AuthorityHost = sim.URL() + "/"
-			gc, err := gdapConfig(cfg, gdapSettings{StoreKey: loginStoreKey, TenantID: fakegraph.PartnerTenantID,
-				ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret}, db, sim.Client(), nil)
-			must(t, err)
-			g, err := m365.NewGDAP(gc)
-			must(t, err)
-			_, err = g.ImportRefreshToken(ctx, rt)
-			must(t, err)
+			signInServiceAccount(t, ctx, db, sim)
 		},
 		config: func(c *Config) {
-			c.Auth = "gdap"
-			c.TenantID = fakegraph.PartnerTenantID
-			c.GDAP = gdapSettings{StoreKey: loginStoreKey, TenantID: fakegraph.PartnerTenantID,
-				ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret}
+			gdapMode(c)
 			for _, f := range more {
 				f(c)
 			}
 		},
 	})
+}
+
+// signInServiceAccount stores in db, sealed, the partner service
+// account's sign-in, as importing CIPP's refresh token does.
+func signInServiceAccount(t *testing.T, ctx context.Context, db *store.DB, sim *fakegraph.Server) {
+	t.Helper()
+	rt, err := sim.IssueRefreshToken(fakegraph.PartnerTenantID, loginAccount)
+	must(t, err)
+	cfg := DefaultConfig()
+	cfg.AuthorityHost = sim.URL() + "/"
+	gc, err := gdapConfig(cfg, gdapSettings{StoreKey: loginStoreKey, TenantID: fakegraph.PartnerTenantID,
+		ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret}, db, sim.Client(), nil)
+	must(t, err)
+	g, err := m365.NewGDAP(gc)
+	must(t, err)
+	_, err = g.ImportRefreshToken(ctx, rt)
+	must(t, err)
+}
+
+// gdapMode configures serve for delegated access through the simulated
+// partner's service account.
+func gdapMode(c *Config) {
+	c.Auth = "gdap"
+	c.TenantID = fakegraph.PartnerTenantID
+	c.GDAP = gdapSettings{StoreKey: loginStoreKey, TenantID: fakegraph.PartnerTenantID,
+		ClientID: fakegraph.DefaultClientID, ClientSecret: fakegraph.DefaultClientSecret}
 }
 
 // waitSynced waits for serve's first tenant sync, which records each
