@@ -160,6 +160,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cippbot/cippbot/internal/selfsigned"
 	"github.com/cippbot/cippbot/internal/unhandled"
 )
 
@@ -339,7 +340,7 @@ func (s *Server) Start() {
 		return
 	}
 	s.ts = httptest.NewUnstartedServer(s)
-	s.ts.StartTLS()
+	selfsigned.StartTLS(s.ts)
 }
 
 // Close stops the server and waits for outstanding requests.

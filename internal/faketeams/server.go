@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cippbot/cippbot/internal/selfsigned"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -118,7 +119,8 @@ func New() *Server {
 	s := &Server{AppID: DefaultAppID, AppPassword: DefaultAppPassword, TenantID: DefaultTenantID,
 		all: map[string]Key{}, tokens: map[string]time.Time{}, convs: map[string]*conversation{},
 		users: map[string]User{}, installed: map[string]bool{}}
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	selfsigned.StartTLS(s.srv)
 	k := s.NewKey("msteams")
 	s.Publish(k)
 	return s
