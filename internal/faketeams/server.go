@@ -99,6 +99,7 @@ type Server struct {
 	keys []Key // published keys
 	// signing keys, published or not, by kid
 	all       map[string]Key
+	keysMade  int                  // keys made, the next one's index in rsaKeys
 	tokens    map[string]time.Time // issued connector tokens → expiry
 	convs     map[string]*conversation
 	users     map[string]User // by MRI
@@ -155,16 +156,43 @@ func (s *Server) ServiceURL() string { return s.srv.URL + "/amer/" }
 
 // NewKey makes a signing key with the given endorsements; it is not
 // published until Publish.
+// Every key a Server makes is a different RSA key (from rsaKeys).
 func (s *Server) NewKey(endorsements ...string) Key {
-	pk, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	k := Key{ID: randHex(8), Private: pk, Endorsements: endorsements}
+	s.mu.Lock()
+	n := s.keysMade
+	s.keysMade++
+	s.mu.Unlock()
+	k := Key{ID: randHex(8), Private: rsaKey(n), Endorsements: endorsements}
 	s.mu.Lock()
 	s.all[k.ID] = k
 	s.mu.Unlock()
 	return k
+}
+
+// rsaKeys are RSA 2048 keys shared by the Servers of one process, made as
+// they are first needed. Bot Framework signs with RS256, so the fake's keys
+// are RSA, and making one is a prime search costing 50–300 ms of CPU; a
+// test binary starts dozens of fakes. A Server takes the keys in order, so
+// its own keys all differ; two Servers may hold the same key under
+// different random key IDs, and a token is checked against the key its ID
+// names, so one fake's tokens still fail against another.
+var rsaKeys struct {
+	sync.Mutex
+	keys []*rsa.PrivateKey
+}
+
+// rsaKey returns the process's i-th key, making the missing ones.
+func rsaKey(i int) *rsa.PrivateKey {
+	rsaKeys.Lock()
+	defer rsaKeys.Unlock()
+	for len(rsaKeys.keys) <= i {
+		pk, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		rsaKeys.keys = append(rsaKeys.keys, pk)
+	}
+	return rsaKeys.keys[i]
 }
 
 // Publish adds k to the keys document.

@@ -194,3 +194,19 @@ func TestToken_clientAssertion(t *testing.T) {
 		})
 	}
 }
+
+// TestNewKey_distinct shows that the keys one Server makes are different
+// RSA keys under different IDs, though Servers share the process's keys.
+func TestNewKey_distinct(t *testing.T) {
+	s := New()
+	defer s.Close()
+	a, b := s.MainKey(), s.NewKey("msteams")
+	if a.ID == b.ID || a.Private.Equal(b.Private) {
+		t.Fatalf("two keys of one server: IDs %s and %s, same key %v", a.ID, b.ID, a.Private.Equal(b.Private))
+	}
+	other := New()
+	defer other.Close()
+	if other.MainKey().ID == a.ID {
+		t.Fatal("two servers published the same key ID")
+	}
+}
