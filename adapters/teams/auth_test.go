@@ -52,7 +52,7 @@ const channel = "19:abc123@thread.tacv2"
 
 func newTestEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	t.Helper()
-	ft := faketeams.New()
+	ft := faketeams.NewTest(t)
 	t.Cleanup(ft.Close)
 	u, _ := url.Parse(ft.URL())
 	h := &recordingHandler{}

@@ -42,7 +42,7 @@ const tChan = "19:4a1f2c@thread.tacv2"
 // environment first.
 func startTeamsServe(t *testing.T, rileyInstalled bool, tweaks ...func(r *teamsRun, env map[string]string)) *teamsRun {
 	t.Helper()
-	r := &teamsRun{sim: fakegraph.NewTest(t, fakegraph.Options{}), ft: faketeams.New(),
+	r := &teamsRun{sim: fakegraph.NewTest(t, fakegraph.Options{}), ft: faketeams.NewTest(t),
 		path: filepath.Join(t.TempDir(), "cippbot.db"), logs: &syncBuffer{},
 		riley: faketeams.User{MRI: "29:1riley", AAD: "0b6c2a4e-1111-4f6e-9a55-3c1a2b3c4d5e", Name: "Riley"},
 		sam:   faketeams.User{MRI: "29:1sam", AAD: "7d2e9f10-2222-4a8b-8c33-9e8d7c6b5a4f", Name: "Sam"}}

@@ -16,7 +16,7 @@ import (
 // client-secret and certificate credentials against the simulated
 // authority, over TLS, instance discovery off.
 func TestAuthority_azidentity(t *testing.T) {
-	s := New()
+	s := NewTest(t)
 	defer s.Close()
 	cert, key, _ := NewCertificate()
 	s.RegisterCertificate(cert)
@@ -87,7 +87,7 @@ func TestAuthority_azidentity(t *testing.T) {
 // TestAuthority_plainHTTP: azidentity will not use an authority that is
 // not https, and the simulation answers nothing but TLS.
 func TestAuthority_plainHTTP(t *testing.T) {
-	s := New()
+	s := NewTest(t)
 	defer s.Close()
 	plain := strings.Replace(s.AuthorityHost(), "https://", "http://", 1)
 	c, err := azidentity.NewClientSecretCredential(s.TenantID, s.AppID, s.AppPassword, &azidentity.ClientSecretCredentialOptions{

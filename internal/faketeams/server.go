@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/cippbot/cippbot/internal/selfsigned"
+	"github.com/cippbot/cippbot/internal/unhandled"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -100,6 +101,7 @@ type Server struct {
 	// signing keys, published or not, by kid
 	all       map[string]Key
 	keysMade  int                  // keys made, the next one's index in rsaKeys
+	strict    *unhandled.Checker   // NewTest's; nil for New
 	tokens    map[string]time.Time // issued connector tokens → expiry
 	convs     map[string]*conversation
 	users     map[string]User // by MRI
@@ -328,6 +330,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.connector(rw, r, strings.TrimPrefix(p, "/amer/v3/conversations"), body)
 	default:
 		// Unhandled routes fail loudly, so a test notices.
+		s.unhandled(r.Method, p)
 		writeJSON(rw, http.StatusNotFound, map[string]any{"error": map[string]any{"code": "NotFound", "message": "faketeams: no route " + r.Method + " " + p}})
 	}
 }
@@ -448,6 +451,7 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request, rest string, 
 	case len(parts) == 3 && parts[1] == "members" && r.Method == http.MethodGet:
 		s.member(w, unescape(parts[0]), unescape(parts[2]))
 	default:
+		s.unhandled(r.Method, r.URL.EscapedPath())
 		connErr(w, http.StatusNotFound, "NotFound", "faketeams: no connector route "+r.Method+" "+rest)
 	}
 }

@@ -33,7 +33,7 @@ func goodForm(s *Server) url.Values {
 }
 
 func TestToken(t *testing.T) {
-	s := New()
+	s := NewTest(t)
 	defer s.Close()
 	tests := []struct {
 		name   string
@@ -74,7 +74,7 @@ func TestToken(t *testing.T) {
 }
 
 func TestToken_needsTLS(t *testing.T) {
-	s := New()
+	s := NewTest(t)
 	defer s.Close()
 	plain := strings.Replace(s.TokenURL(), "https://", "http://", 1)
 	resp, err := http.PostForm(plain, goodForm(s))
@@ -103,7 +103,7 @@ func connectorCall(t *testing.T, s *Server, method, path, token, body string) (i
 }
 
 func TestConnector(t *testing.T) {
-	s := New()
+	s := NewTest(t)
 	defer s.Close()
 	_, out := postForm(t, s.Client(), s.TokenURL(), goodForm(s))
 	tok := out["access_token"].(string)
@@ -150,7 +150,7 @@ func TestConnector(t *testing.T) {
 }
 
 func TestToken_clientAssertion(t *testing.T) {
-	s := New()
+	s := NewTest(t)
 	defer s.Close()
 	cert, key, _ := NewCertificate()
 	s.RegisterCertificate(cert)
@@ -198,13 +198,13 @@ func TestToken_clientAssertion(t *testing.T) {
 // TestNewKey_distinct shows that the keys one Server makes are different
 // RSA keys under different IDs, though Servers share the process's keys.
 func TestNewKey_distinct(t *testing.T) {
-	s := New()
+	s := NewTest(t)
 	defer s.Close()
 	a, b := s.MainKey(), s.NewKey("msteams")
 	if a.ID == b.ID || a.Private.Equal(b.Private) {
 		t.Fatalf("two keys of one server: IDs %s and %s, same key %v", a.ID, b.ID, a.Private.Equal(b.Private))
 	}
-	other := New()
+	other := NewTest(t)
 	defer other.Close()
 	if other.MainKey().ID == a.ID {
 		t.Fatal("two servers published the same key ID")
