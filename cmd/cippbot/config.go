@@ -77,6 +77,13 @@ type Config struct {
 	// Only in-process tests set it, on stores that die with them; no flag
 	// or variable does.
 	noSync bool
+	// secretHold and secretRetry are how long serve holds a secret it
+	// could not deliver and how soon it first tries again; zero means the
+	// bot's defaults (15 minutes, 10 s). Only tests set them.
+	secretHold, secretRetry time.Duration
+	// http bounds what one client can hold of the listener; zero fields
+	// are the defaults. Only tests set it.
+	http httpLimits
 }
 
 // minAuditKey is the shortest audit key accepted, in bytes.

@@ -11,13 +11,16 @@ import (
 // may take to send a request's headers and body, to read the answer and to
 // keep an idle connection, how large the headers may be, and how many
 // connections may be open at once. Slack and Discord send small requests at
-// once; a client that trickles bytes is cut off.
-var httpLimits = struct {
+// once; a client that trickles bytes is cut off. A zero field means its
+// default (defaultHTTPLimits, and maxConnsDefault for MaxConns); only tests
+// set others, through Config.
+type httpLimits struct {
 	ReadHeader, Read, Write, Idle time.Duration
 	MaxHeaderBytes                int
-	// MaxConns caps open connections; 0 means maxConnsDefault().
-	MaxConns int
-}{
+	MaxConns                      int
+}
+
+var defaultHTTPLimits = httpLimits{
 	ReadHeader:     5 * time.Second,
 	Read:           15 * time.Second,
 	Write:          30 * time.Second,
@@ -25,12 +28,32 @@ var httpLimits = struct {
 	MaxHeaderBytes: 64 << 10,
 }
 
-// newHTTPServer returns the server for the listener, with httpLimits.
-func newHTTPServer(h http.Handler) *http.Server {
+// orDefault fills l's zero fields with the defaults.
+func (l httpLimits) orDefault() httpLimits {
+	d := defaultHTTPLimits
+	pick := func(v, def time.Duration) time.Duration {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	l.ReadHeader, l.Read, l.Write, l.Idle = pick(l.ReadHeader, d.ReadHeader), pick(l.Read, d.Read), pick(l.Write, d.Write), pick(l.Idle, d.Idle)
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = maxConnsDefault()
+	}
+	return l
+}
+
+// newHTTPServer returns the server for the listener, with l's limits.
+func newHTTPServer(h http.Handler, l httpLimits) *http.Server {
+	l = l.orDefault()
 	return &http.Server{Handler: h,
-		ReadHeaderTimeout: httpLimits.ReadHeader, ReadTimeout: httpLimits.Read,
-		WriteTimeout: httpLimits.Write, IdleTimeout: httpLimits.Idle,
-		MaxHeaderBytes: httpLimits.MaxHeaderBytes}
+		ReadHeaderTimeout: l.ReadHeader, ReadTimeout: l.Read,
+		WriteTimeout: l.Write, IdleTimeout: l.Idle,
+		MaxHeaderBytes: l.MaxHeaderBytes}
 }
 
 // maxConnsDefault leaves a quarter of the process's file descriptors (at
@@ -41,14 +64,10 @@ func maxConnsDefault() int {
 	return max(64, min(n-max(64, n/4), 16384))
 }
 
-// serveLimited serves srv on ln with at most max open connections (0:
-// httpLimits.MaxConns or maxConnsDefault).
-func serveLimited(srv *http.Server, ln net.Listener) error {
-	n := httpLimits.MaxConns
-	if n <= 0 {
-		n = maxConnsDefault()
-	}
-	cl := newConnLimiter(ln, n)
+// serveLimited serves srv on ln with at most l.MaxConns open connections
+// (0: maxConnsDefault).
+func serveLimited(srv *http.Server, ln net.Listener, l httpLimits) error {
+	cl := newConnLimiter(ln, l.orDefault().MaxConns)
 	prev := srv.ConnState
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
 		cl.state(c, s)

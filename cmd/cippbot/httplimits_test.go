@@ -52,12 +52,12 @@ func TestSlowClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens thousands of connections")
 	}
+	t.Parallel()
 	n := fdsFor(t, slowClients)
-	saved := httpLimits
-	t.Cleanup(func() { httpLimits = saved })
-	httpLimits.ReadHeader, httpLimits.Read = time.Second, 1500*time.Millisecond
-	httpLimits.MaxConns = n / 3 // the cap is reached: the oldest give way
-	r := startSlack(t, false)
+	r := startSlack(t, false, slackOpts{config: func(c *Config) {
+		c.http.ReadHeader, c.http.Read = time.Second, 1500*time.Millisecond
+		c.http.MaxConns = n / 3 // the cap is reached: the oldest give way
+	}})
 	addr := strings.TrimPrefix(r.base, "http://")
 
 	const (
@@ -174,12 +174,16 @@ func TestConnLimiter(t *testing.T) {
 	}
 }
 
-// TestHTTPLimitsSet keeps every limit of the listener set.
+// TestHTTPLimitsSet keeps every limit of the listener set, from a
+// configuration that sets none, and keeps those a test sets.
 func TestHTTPLimitsSet(t *testing.T) {
 	t.Parallel()
-	srv := newHTTPServer(http.NewServeMux())
+	srv := newHTTPServer(http.NewServeMux(), DefaultConfig().http)
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 1<<20 {
 		t.Errorf("limits not all set: %+v", srv)
+	}
+	if srv := newHTTPServer(http.NewServeMux(), httpLimits{Read: time.Second}); srv.ReadTimeout != time.Second || srv.ReadHeaderTimeout != defaultHTTPLimits.ReadHeader {
+		t.Errorf("a set limit: read %v, read header %v", srv.ReadTimeout, srv.ReadHeaderTimeout)
 	}
 	if n := maxConnsDefault(); n < 64 || n >= fileLimit() && fileLimit() > 128 {
 		t.Errorf("default cap %d with a file limit of %d", n, fileLimit())

@@ -109,7 +109,7 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 	b := newBot(cfg, conn, db, log)
 	b.Chats = map[string]bot.Chat{}
 	b.Metrics = met
-	b.SecretHold, b.SecretRetry = secretHold, secretRetry
+	b.SecretHold, b.SecretRetry = cfg.secretHold, cfg.secretRetry
 	if sealed != nil {
 		b.Held = sealed // a Reveal click on any replica finds the secret
 	}
@@ -212,12 +212,12 @@ func runServe(ctx context.Context, cfg Config, graphClient *http.Client, ln net.
 		}
 		defer ln.Close()
 	}
-	srv := newHTTPServer(mux)
+	srv := newHTTPServer(mux, cfg.http)
 	log.Info("cippbot serving", "version", version(), "listen", ln.Addr().String(), "platforms", strings.Join(platforms, ", "), "config", cfg)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := serveLimited(srv, ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := serveLimited(srv, ln, cfg.http); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil

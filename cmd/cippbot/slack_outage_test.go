@@ -20,12 +20,10 @@ import (
 
 var revealValue = regexp.MustCompile(`"value":"(reveal [0-9a-f]+)"`)
 
-// shortHold shortens how long serve holds an undelivered secret.
-func shortHold(t *testing.T, hold time.Duration) {
-	t.Helper()
-	oldHold, oldRetry := secretHold, secretRetry
-	secretHold, secretRetry = hold, 100*time.Millisecond
-	t.Cleanup(func() { secretHold, secretRetry = oldHold, oldRetry })
+// shortHold returns a configuration change that shortens how long serve
+// holds an undelivered secret, and how soon it tries again.
+func shortHold(hold time.Duration) func(*Config) {
+	return func(c *Config) { c.secretHold, c.secretRetry = hold, 100*time.Millisecond }
 }
 
 // approvedReset asks for a password reset as riley and returns the card.
@@ -84,8 +82,8 @@ func secretNowhere(t *testing.T, r *slackRun, secret string, allowed string) {
 // and DMs, the card gets a Reveal button, which refuses sam, gives riley
 // the password once (by the click's response_url), and is then gone.
 func TestSlackSecretThroughOutage(t *testing.T) {
-	shortHold(t, time.Minute)
-	r := startSlack(t, false)
+	t.Parallel()
+	r := startSlack(t, false, slackOpts{config: shortHold(time.Minute)})
 	card := approvedReset(t, r)
 	val := approveValue.FindStringSubmatch(string(card.Blocks))
 	if val == nil {
@@ -145,8 +143,8 @@ func TestSlackSecretThroughOutage(t *testing.T) {
 // the whole hold; the secret is dropped, the card says the password was
 // set but not delivered and to run the reset again, and sam is told.
 func TestSlackSecretNeverDelivered(t *testing.T) {
-	shortHold(t, 300*time.Millisecond)
-	r := startSlack(t, false)
+	t.Parallel()
+	r := startSlack(t, false, slackOpts{config: shortHold(300 * time.Millisecond)})
 	r.fs.Fail("chat.postEphemeral", "URILEY", "user_not_in_channel")
 	r.fs.Fail("conversations.open", "URILEY", "fatal_error")
 	card := approvedReset(t, r)
@@ -173,7 +171,7 @@ func TestSlackSecretNeverDelivered(t *testing.T) {
 // sam and shows riley the password once; the replica that ran the reset
 // stops retrying, and no table holds the secret, raw or JSON-escaped.
 func TestSlackRevealOnAnotherReplicaPostgres(t *testing.T) {
-	shortHold(t, time.Minute)
+	t.Parallel()
 	dsn := postgresTestDSN(t)
 	ctx := context.Background()
 	seed, err := postgres.Open(ctx, dsn, postgres.Options{})
@@ -188,7 +186,10 @@ func TestSlackRevealOnAnotherReplicaPostgres(t *testing.T) {
 	fs := fakeslack.NewTest(t, fakeslack.Options{})
 	t.Cleanup(fs.Close)
 	fs.AddChannel("COPS", "ops", "URILEY", "USAM", fakeslack.DefaultBotUserID)
-	keyed := func(c *Config) { c.GDAP.StoreKey = "two replicas' store key, thirty-two bytes or more" }
+	keyed := func(c *Config) {
+		c.GDAP.StoreKey = "two replicas' store key, thirty-two bytes or more"
+		shortHold(time.Minute)(c)
+	}
 	a := startPostgresServeWith(t, sim, fs, dsn, "replica-a", keyed)
 	b := startPostgresServeWith(t, sim, fs, dsn, "replica-b", keyed)
 

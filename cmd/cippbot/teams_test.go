@@ -34,6 +34,9 @@ type teamsRun struct {
 	riley, sam faketeams.User
 	cfg        Config
 	client     *http.Client
+	// configure, if a tweak sets it, changes the configuration read from
+	// the environment, for what only tests set.
+	configure func(*Config)
 }
 
 const tChan = "19:4a1f2c@thread.tacv2"
@@ -79,6 +82,9 @@ func startTeamsServe(t *testing.T, rileyInstalled bool, tweaks ...func(r *teamsR
 	}
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	must(t, err)
+	if r.configure != nil {
+		r.configure(&cfg)
+	}
 	r.cfg, r.client = cfg, client
 	r.start(t)
 	return r
@@ -383,8 +389,7 @@ func (r *teamsRun) revealFor(t *testing.T, u faketeams.User) string {
 
 func TestTeamsNotInstalledForRequester(t *testing.T) {
 	t.Parallel()
-	shortHold(t, time.Minute)
-	r := startTeamsServe(t, false)
+	r := startTeamsServe(t, false, func(r *teamsRun, _ map[string]string) { r.configure = shortHold(time.Minute) })
 	r.approveReset(t)
 	r.wait(t, "riley asked to open the chat", func(m faketeams.Message) bool {
 		s, _ := m.Activity["text"].(string)
