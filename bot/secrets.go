@@ -29,6 +29,10 @@ const (
 	defaultSecretHold  = 15 * time.Minute
 	defaultSecretRetry = 10 * time.Second
 	maxSecretRetry     = time.Minute
+	// revealWait is how long a Reveal waits for another replica's delivery
+	// attempt in flight, which puts the secret back if it fails, before
+	// telling the requester it is on its way.
+	revealWait = 5 * time.Second
 )
 
 // revealVerb is the command a Reveal button stands for: "reveal <handle>".
@@ -523,9 +527,24 @@ func (b *Bot) reveal(ctx context.Context, ev Event, r Responder, cmd Command) {
 		return
 	}
 	m, ok := b.takeHeld(ctx, t, handle, rec.Approval)
+	// Without the message but with its record, another replica is trying
+	// to deliver it right now, and puts it back if it fails (the requester
+	// is often unreachable, or there would be no Reveal): wait for that
+	// rather than send the requester away to click again.
+	for deadline := time.Now().Add(revealWait); !ok && time.Now().Before(deadline); {
+		if v, _ := t.Transient(ctx, heldMetaKey(handle)); v == nil {
+			break // delivered or dropped meanwhile
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		m, ok = b.takeHeld(ctx, t, handle, rec.Approval)
+	}
 	if !ok {
 		if v, _ := t.Transient(ctx, heldMetaKey(handle)); v != nil {
-			// Another replica is delivering it right now.
+			// Another replica is still delivering it.
 			b.private(ctx, r, Message{Tone: ToneWarn, Title: "This secret is being delivered to you right now.",
 				Lines: []string{"If it has not arrived in a minute, click Reveal again."}})
 			return
