@@ -110,7 +110,7 @@ func fakeBad(self string) []string {
 
 // testSupport are the packages only tests may import; cmd/cippbot may
 // import the simulated tenant, which "cippbot demo" runs.
-var testSupport = []string{mod + "internal/fakegraph", mod + "internal/fakeslack", mod + "internal/fakediscord", mod + "internal/faketeams", mod + "internal/mock", mod + "internal/pgtest"}
+var testSupport = []string{mod + "internal/fakegraph", mod + "internal/fakeslack", mod + "internal/fakediscord", mod + "internal/faketeams", mod + "internal/mock", mod + "internal/pgtest", mod + "internal/testmain"}
 
 // depViolations returns, sorted, every dependency in deps (package →
 // its dependencies, not counting tests) that depRules or testSupport

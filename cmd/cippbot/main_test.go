@@ -16,6 +16,7 @@ import (
 
 	"github.com/cippbot/cippbot/internal/fakegraph"
 	"github.com/cippbot/cippbot/internal/pgtest"
+	"github.com/cippbot/cippbot/internal/testmain"
 )
 
 // runAsMain is the environment variable that makes the test binary run
@@ -31,6 +32,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childServeEnv) != "" { // a replica of the two-replica test (storepg_test.go)
 		os.Exit(childServe())
 	}
+	testmain.Parallel(8)
 	// The PostgreSQL tests share one throwaway cluster (internal/pgtest).
 	os.Exit(pgtest.Main(m))
 }
