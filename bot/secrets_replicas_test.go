@@ -14,11 +14,15 @@ import (
 	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/internal/mock"
 	"github.com/cippbot/cippbot/internal/pgtest"
+	"github.com/cippbot/cippbot/internal/testmain"
 	"github.com/cippbot/cippbot/store"
 	"github.com/cippbot/cippbot/store/postgres"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	testmain.Parallel(8) // the tests wait more than they compute
+	os.Exit(pgtest.Main(m))
+}
 
 // storeKey seals what the replicas share, as CIPPBOT_STORE_KEY does.
 var storeKey = []byte("the replicas' store key, thirty-two bytes or more")

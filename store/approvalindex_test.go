@@ -56,6 +56,7 @@ func scanned(t testing.TB, db *store.DB, keep func(bot.Approval) bool) []string 
 }
 
 func TestApprovalsSince(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	at := func(id string, created time.Time) bot.Approval { return testApproval(id, created) }
@@ -114,6 +115,7 @@ func TestApprovalsSince(t *testing.T) {
 }
 
 func TestApprovalIndexFollowsUpdates(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	for i := range 6 {
@@ -174,6 +176,7 @@ func TestApprovalIndexFollowsUpdates(t *testing.T) {
 }
 
 func TestPruneApprovals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	states := []bot.ApprovalState{bot.StateDone, bot.StatePending, bot.StateDenied, bot.StateRunning, bot.StateExpired, bot.StateFailed, bot.StateUnknown}
@@ -262,6 +265,7 @@ func TestPruneApprovals(t *testing.T) {
 // TestApprovalIndexBuiltAtOpen opens a file written before the indexes:
 // Open builds them once, from the approvals.
 func TestApprovalIndexBuiltAtOpen(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	b, err := bbolt.Open(path, 0o600, nil)
@@ -326,6 +330,7 @@ func TestApprovalIndexBuiltAtOpen(t *testing.T) {
 // TestApprovalIndexConcurrent runs creates, state changes and prunes from
 // many goroutines at once and checks the indexes after.
 func TestApprovalIndexConcurrent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	const n = 40

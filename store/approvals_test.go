@@ -32,6 +32,7 @@ func testApproval(id string, created time.Time) bot.Approval {
 }
 
 func TestApproval(t *testing.T) {
+	t.Parallel()
 	t.Run("ErrNotFound", func(t *testing.T) {
 		db := MustOpenDB(t)
 		if _, err := db.Approval(context.Background(), "nope"); !errors.Is(err, bot.ErrNotFound) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/internal/testmain"
 	"github.com/cippbot/cippbot/store"
 )
 
@@ -31,6 +32,7 @@ var big struct {
 }
 
 func TestMain(m *testing.M) {
+	testmain.Parallel(8)
 	code := m.Run()
 	if big.db != nil {
 		if err := big.db.Close(); err != nil {

@@ -53,6 +53,7 @@ func mustAppend(tb testing.TB, db *store.DB, n int) []bot.AuditRecord {
 }
 
 func TestAppend(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("Chain", func(t *testing.T) {
@@ -179,6 +180,7 @@ func TestAppend(t *testing.T) {
 }
 
 func TestAudit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	recs := mustAppend(t, db, 7) // targets: alice, bob, carol, alice, bob, carol, alice
@@ -213,6 +215,7 @@ func TestAudit(t *testing.T) {
 }
 
 func TestVerifyAudit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("Empty", func(t *testing.T) {
@@ -332,6 +335,7 @@ func rewrite(seq uint64, rehash bool, fn func(*bot.AuditRecord)) func(audit, met
 }
 
 func TestVerifyAuditTampered(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name    string
@@ -531,6 +535,7 @@ func TestVerifyAuditTampered(t *testing.T) {
 }
 
 func TestAppendRefusesBrokenHead(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	mustAppend(t, db, 3)

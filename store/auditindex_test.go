@@ -157,6 +157,7 @@ func queries(limits ...int) []bot.AuditFilter {
 }
 
 func TestAuditIndex(t *testing.T) {
+	t.Parallel()
 	db := MustOpenDB(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	all := fill(t, db, randomRecords(rng, 200))
@@ -180,6 +181,7 @@ func TestAuditIndex(t *testing.T) {
 }
 
 func TestAppendBatch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	first := mustAppend(t, db, 2)
@@ -259,6 +261,7 @@ func rawState(t *testing.T, db *store.DB) (state map[string]uint64, keys int) {
 }
 
 func TestAuditIndexMigration(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(3, 4))
 
@@ -410,6 +413,7 @@ func TestAuditIndexMigration(t *testing.T) {
 // VerifyAudit checks, and that a record removed behind the store's back is
 // not returned from the index.
 func TestAuditIndexNotVerified(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	recs := mustAppend(t, db, 9) // targets: alice, bob, carol, alice, ...
@@ -460,6 +464,7 @@ func TestAuditIndexNotVerified(t *testing.T) {
 // TestAuditIndexLongTarget checks that a target of any length (typed into
 // chat, say) is indexed: longer than a bbolt key may be.
 func TestAuditIndexLongTarget(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	huge := strings.Repeat("x", 40000)

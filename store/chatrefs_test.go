@@ -6,6 +6,7 @@ import (
 )
 
 func TestDB_ChatRefs(t *testing.T) {
+	t.Parallel()
 	db := MustOpenDB(t)
 	ctx := context.Background()
 	if got, err := db.ChatRefs(ctx, "teams:"); err != nil || len(got) != 0 {

@@ -12,6 +12,7 @@ import (
 // bbolt file is locked by the handle that has it open, so the suite's two
 // handles (two replicas) are one.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, boltHarness)
 }
 

@@ -44,6 +44,7 @@ func MustReopen(tb testing.TB, db *store.DB) {
 }
 
 func TestOpen(t *testing.T) {
+	t.Parallel()
 	t.Run("OK", func(t *testing.T) {
 		db := MustOpenDB(t)
 		fi, err := os.Stat(db.Path)
@@ -153,6 +154,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
+	t.Parallel()
 	t.Run("Idempotent", func(t *testing.T) {
 		db := MustOpenDB(t)
 		for range 3 {
@@ -182,6 +184,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestContext(t *testing.T) {
+	t.Parallel()
 	db := MustOpenDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -65,6 +65,7 @@ func deliveryCounts(tb testing.TB, db *store.DB) (keys, index int) {
 }
 
 func TestFirstDelivery(t *testing.T) {
+	t.Parallel()
 	const ttl = 30 * time.Minute
 
 	t.Run("OnceWithinTTL", func(t *testing.T) {

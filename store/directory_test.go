@@ -13,6 +13,7 @@ import (
 )
 
 func TestGrants(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin := bot.Grant{Actor: "slack:U1", Role: bot.RoleAdmin, GrantedBy: "config", GrantedAt: t0}
 	viewerA := bot.Grant{Actor: "slack:U2", Role: bot.RoleViewer, Tenant: "tenant-a", GrantedBy: "slack:U1", GrantedAt: t0}
@@ -107,6 +108,7 @@ func TestGrants(t *testing.T) {
 }
 
 func TestTenants(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	contoso := bot.Tenant{ID: "t-contoso", Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com", "Contoso.onmicrosoft.com"}}
 	fabrikam := bot.Tenant{ID: "t-fabrikam", Name: "Fabrikam", DefaultDomain: "Fabrikam.com", Domains: []string{"fabrikam.com"}}
@@ -204,6 +206,7 @@ func TestTenants(t *testing.T) {
 }
 
 func TestTenantByName(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	contoso := bot.Tenant{ID: "6b1a0c3e-0000-4000-8000-000000000001", Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com", "contoso.onmicrosoft.com"}, Source: "gdap"}
 	fabrikam := bot.Tenant{ID: "t-fabrikam", Name: "Fabrikam", DefaultDomain: "Fabrikam.com", Domains: []string{"fabrikam.com", "fabrikam-eu.com"}, Alias: "fab", Source: "manual"}
@@ -271,6 +274,7 @@ func TestTenantByName(t *testing.T) {
 }
 
 func TestDeleteTenant(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	contoso := bot.Tenant{ID: "t-contoso", DefaultDomain: "contoso.com"}
@@ -323,6 +327,7 @@ func TestDeleteTenant(t *testing.T) {
 }
 
 func TestBindings(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	contoso := bot.Tenant{ID: "t-contoso", DefaultDomain: "contoso.com"}
 	fabrikam := bot.Tenant{ID: "t-fabrikam", DefaultDomain: "fabrikam.com"}

@@ -16,6 +16,7 @@ import (
 )
 
 func TestExportAudit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	recs := mustAppend(t, db, 4)

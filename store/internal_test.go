@@ -31,6 +31,7 @@ var (
 
 // TestMissingBuckets checks that reads treat a missing bucket as empty.
 func TestMissingBuckets(t *testing.T) {
+	t.Parallel()
 	b, err := bbolt.Open(filepath.Join(t.TempDir(), "bare.db"), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +127,7 @@ type errWriter struct{}
 func (*errWriter) Write([]byte) (int, error) { return 0, errors.New("write failed") }
 
 func TestIndexKeys(t *testing.T) {
+	t.Parallel()
 	seq := "\x00\x00\x00\x00\x00\x00\x01\x02"
 	long := strings.Repeat("é", maxIndexName) // twice as many bytes as a key holds
 	r := bot.AuditRecord{Seq: 0x102, Targets: []bot.Target{

@@ -57,6 +57,7 @@ func rechain(fn func([]bot.AuditRecord) []bot.AuditRecord) func(audit, meta *bbo
 }
 
 func TestOpenDamaged(t *testing.T) {
+	t.Parallel()
 	good := filepath.Join(t.TempDir(), "good.db")
 	db := store.NewDB(good)
 	if err := db.Open(); err != nil {
@@ -120,6 +121,7 @@ func TestOpenDamaged(t *testing.T) {
 }
 
 func TestKeyedAudit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "cippbot.db")
 	db := store.NewDB(path)
@@ -241,6 +243,7 @@ func TestKeyedAudit(t *testing.T) {
 }
 
 func TestVerifyAuditHead(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	recs := mustAppend(t, db, 6)
@@ -270,6 +273,7 @@ func TestVerifyAuditHead(t *testing.T) {
 }
 
 func TestExportJSONLIsStoredBytes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	recs := mustAppend(t, db, 5)
@@ -296,6 +300,7 @@ func TestExportJSONLIsStoredBytes(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	mustAppend(t, db, 50)

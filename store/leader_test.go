@@ -74,6 +74,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 }
 
 func TestLead(t *testing.T) {
+	t.Parallel()
 	db := MustOpenDB(t)
 	const ttl, renew = 600 * time.Millisecond, 150 * time.Millisecond
 	l := &leading{now: map[string]bool{}}

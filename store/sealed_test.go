@@ -26,6 +26,7 @@ func mustSealed(t *testing.T, db *store.DB, key string) *store.Sealed {
 }
 
 func TestSealed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// A refresh token shaped like Microsoft's; it must never be in the file.
 	secret := []byte(`{"RefreshToken":{"k":{"secret":"0.AQgAeKcI8TRHVUSU78gxLJBxCcVPlJnJBodAqrCztoXn9-sealed-test"}}}`)

@@ -16,11 +16,15 @@ import (
 	"github.com/cippbot/cippbot/actions"
 	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/internal/pgtest"
+	"github.com/cippbot/cippbot/internal/testmain"
 	"github.com/cippbot/cippbot/store"
 	"github.com/cippbot/cippbot/store/postgres"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	testmain.Parallel(8) // the tests wait more than they compute
+	os.Exit(pgtest.Main(m))
+}
 
 // replicaSecret has characters JSON escapes, so that a search of the
 // store looks for both spellings.

@@ -6,12 +6,16 @@ import (
 	"testing"
 
 	"github.com/cippbot/cippbot/internal/pgtest"
+	"github.com/cippbot/cippbot/internal/testmain"
 	"github.com/cippbot/cippbot/store/postgres"
 	"github.com/cippbot/cippbot/store/storetest"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	testmain.Parallel(8) // the tests wait more than they compute
+	os.Exit(pgtest.Main(m))
+}
 
 // freshSchema creates an empty schema for t, dropped when t ends, and
 // returns a pool configuration whose connections use it.
