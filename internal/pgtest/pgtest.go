@@ -2,7 +2,8 @@
 // CIPPBOT_TEST_PG_DSN names, or else a throwaway cluster started from the
 // distribution's binaries (initdb and postgres, as the postgres user when
 // the tests run as root) on loopback, a free port and a temporary
-// directory, once per test binary, and stopped when its tests end. Where
+// directory (in memory where Linux's /dev/shm has room), once per test
+// binary, and stopped when its tests end. Where
 // neither is possible the tests that need it skip, saying how to run
 // them.
 //
@@ -158,7 +159,10 @@ func start() {
 		server.skip = err.Error()
 		return
 	}
-	dir, err := os.MkdirTemp("", "cippbot-pgtest-")
+	dir, err := os.MkdirTemp(clusterParent(), "cippbot-pgtest-")
+	if err != nil && clusterParent() != "" {
+		dir, err = os.MkdirTemp("", "cippbot-pgtest-")
+	}
 	if err != nil {
 		server.err = err
 		return

@@ -18,3 +18,7 @@ func procAttr() (*syscall.SysProcAttr, error) {
 }
 
 func own(dir string, _ *syscall.SysProcAttr) error { return os.Chmod(dir, 0o755) }
+
+// clusterParent is where the throwaway cluster's directory goes: the
+// temporary directory.
+func clusterParent() string { return "" }
