@@ -9,6 +9,7 @@ import (
 )
 
 func TestBot_TellAdmins(t *testing.T) {
+	t.Parallel()
 	slack, discord := &mock.Chat{}, &unreachable{Chat: &mock.Chat{}, who: "discord:42"}
 	discord.down.Store(true)
 	b := &bot.Bot{

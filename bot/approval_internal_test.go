@@ -7,6 +7,7 @@ import (
 )
 
 func TestApplyDecision(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	sam, ada := Actor{ID: "console:sam"}, Actor{ID: "slack:UADMIN"}
 	pending := func(needed int, adminNeeded bool, approvers ...Actor) Approval {

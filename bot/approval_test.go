@@ -31,6 +31,7 @@ func (f failingMoves) UpdateApproval(ctx context.Context, id string, fn func(*bo
 }
 
 func TestApprovalStateNotStored(t *testing.T) {
+	t.Parallel()
 	t.Run("RunEnd", func(t *testing.T) {
 		h := newHarness(t)
 		var logs lockedBuf

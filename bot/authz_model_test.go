@@ -149,6 +149,7 @@ type amWorld struct {
 }
 
 func TestAuthzModel(t *testing.T) {
+	t.Parallel()
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel()

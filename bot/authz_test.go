@@ -39,6 +39,7 @@ func grantsOf(t *testing.T, h *harness) map[string]bot.Role {
 // TestTenantAdminStaysInTenant: an admin of fabrikam.com only cannot
 // grant or revoke anything outside it, nor approve in contoso.com.
 func TestTenantAdminStaysInTenant(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	fab := withFabrikam(t, h)
 	before := grantsOf(t, h)
@@ -96,6 +97,7 @@ func TestTenantAdminStaysInTenant(t *testing.T) {
 
 // TestSameIDOnTwoPlatforms: slack:U1 and discord:U1 are two people.
 func TestSameIDOnTwoPlatforms(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	must(t, h.db.PutGrant(context.Background(), bot.Grant{Actor: "slack:U1", Role: bot.RoleApprover, GrantedBy: "test"}))
 	discordU1 := bot.Actor{ID: "discord:U1", Name: "u1"}
@@ -108,6 +110,7 @@ func TestSameIDOnTwoPlatforms(t *testing.T) {
 
 // TestReasonNeedsVisibleCharacters: a zero-width space is no reason.
 func TestReasonNeedsVisibleCharacters(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.bot.ReasonOptional = nil
 	for _, reason := range []string{"\u200b", "\u200b\u200d\ufeff", " \t", "\u2060.", "\x01"} {
@@ -130,6 +133,7 @@ func TestReasonNeedsVisibleCharacters(t *testing.T) {
 // TestRefusalsCompactAndLimited: someone with no role cannot grow the
 // audit trail at will.
 func TestRefusalsCompactAndLimited(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	nobody := bot.Actor{ID: "slack:UNOBODY", Name: "nobody"}
 	var targets []string
@@ -204,6 +208,7 @@ func TestRefusalsCompactAndLimited(t *testing.T) {
 // TestPrivilegedGroupChange: adding to a group that holds an admin role is
 // a privileged change, whatever the action's own risk.
 func TestPrivilegedGroupChange(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.dir.PutGroup(actions.Group{ID: "g-tier0", DisplayName: "Tier 0 Admins", SecurityEnabled: true})
 	h.dir.SetGroupPrivilege(actions.GroupPrivilege{Group: actions.Group{ID: "g-tier0"}, AssignableToRole: true,
@@ -245,6 +250,7 @@ func TestPrivilegedGroupChange(t *testing.T) {
 // TestGroupPinVoid: a group that starts to hold a role between the
 // request and the run voids the approval.
 func TestGroupPinVoid(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.dir.PutGroup(actions.Group{ID: "g-ops", DisplayName: "Ops", SecurityEnabled: true})
 	h.dir.SetGroupPrivilege(actions.GroupPrivilege{Group: actions.Group{ID: "g-ops"}, AssignableToRole: true})

@@ -150,6 +150,7 @@ func auditKinds(t *testing.T, db *store.DB) []string {
 }
 
 func TestResetPasswordWithApproval(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	sent := h.do(riley, `reset-password AdeleV@contoso.com --must-change reason="locked out"`)
 	id := cardID(t, sent)
@@ -224,6 +225,7 @@ func TestResetPasswordWithApproval(t *testing.T) {
 }
 
 func TestApprovalExpires(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
 	h.clock.Add(16 * time.Minute)
@@ -250,6 +252,7 @@ func TestApprovalExpires(t *testing.T) {
 }
 
 func TestSweepExpires(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
 	h.clock.Add(10 * time.Minute)
@@ -267,6 +270,7 @@ func TestSweepExpires(t *testing.T) {
 }
 
 func TestDeny(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := cardID(t, h.do(riley, "delete-user AdeleV@contoso.com"))
 	sent := h.do(sam, "deny "+id)
@@ -289,6 +293,7 @@ func TestDeny(t *testing.T) {
 }
 
 func TestConcurrentApprovalsRunOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.do(riley, "revoke-sessions AdeleV@contoso.com") // change: runs at once
 	if h.dir.Calls.Load() != 1 {
@@ -321,6 +326,7 @@ func TestConcurrentApprovalsRunOnce(t *testing.T) {
 }
 
 func TestPendingApprovalSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
 	path := h.db.Path
@@ -338,6 +344,7 @@ func TestPendingApprovalSurvivesRestart(t *testing.T) {
 }
 
 func TestRecoverMarksRunningUnknown(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
 	_, err := h.db.UpdateApproval(context.Background(), id, func(a *bot.Approval) error { a.State = bot.StateRunning; return nil })
@@ -357,6 +364,7 @@ func TestRecoverMarksRunningUnknown(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		actor bot.Actor
@@ -397,6 +405,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestRefusalIsAudited(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.do(viewer, "block-signin AdeleV@contoso.com")
 	recs, err := h.db.Audit(context.Background(), bot.AuditFilter{})
@@ -407,6 +416,7 @@ func TestRefusalIsAudited(t *testing.T) {
 }
 
 func TestApproverRole(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
 	must(t, h.db.PutGrant(context.Background(), bot.Grant{Actor: "console:hd2", Role: bot.RoleHelpdesk}))
@@ -420,6 +430,7 @@ func TestApproverRole(t *testing.T) {
 }
 
 func TestChangeActionRunsAtOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	sent := h.do(riley, `add-to-group AdeleV@contoso.com AlexW@contoso.com "Sales and Marketing"`)
 	if !h.dir.IsMember("g-sales", "u-adele") || !h.dir.IsMember("g-sales", "u-alex") {
@@ -436,6 +447,7 @@ func TestChangeActionRunsAtOnce(t *testing.T) {
 }
 
 func TestPartialFailure(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.dir.Fail = actions.Errorf(actions.EUNAVAILABLE, "Microsoft 365 is throttling this tenant; try again in a minute")
 	m := only(t, h.do(riley, "revoke-sessions AdeleV@contoso.com AlexW@contoso.com"))
@@ -456,6 +468,7 @@ func TestPartialFailure(t *testing.T) {
 }
 
 func TestAccess(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	got := only(t, h.do(riley, "access grant console:newbie helpdesk"))
 	if !strings.Contains(got.Message.Title, "Only an admin") {
@@ -490,6 +503,7 @@ func TestAccess(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	m := only(t, h.do(riley, "help"))
 	for _, a := range actions.Default().All() {
@@ -504,6 +518,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestAuditCommand(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
 	h.do(sam, "approve "+id)
@@ -514,6 +529,7 @@ func TestAuditCommand(t *testing.T) {
 }
 
 func TestAuditUnavailableRunsNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.bot.Store = failingAudit{h.db}
 	m := only(t, h.do(riley, "revoke-sessions AdeleV@contoso.com"))
@@ -554,6 +570,7 @@ func BenchmarkParseCommand(b *testing.B) {
 }
 
 func TestAuditPages(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for range 12 {
 		h.do(riley, "revoke-sessions AdeleV@contoso.com") // two records each
@@ -569,6 +586,7 @@ func TestAuditPages(t *testing.T) {
 }
 
 func TestBindAndBareNames(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	got := only(t, h.do(riley, "block-signin adelev"))
 	if !strings.Contains(got.Message.Title, "not user@domain") || !strings.Contains(got.Message.Title, "/cipp bind") {
@@ -619,6 +637,7 @@ func TestBindAndBareNames(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.dir.Perms = []string{"User.ReadWrite.All", "GroupMember.ReadWrite.All"}
 	got := only(t, h.do(riley, "check contoso.com"))
@@ -632,6 +651,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestBulkShowsProgressThenResult(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var upns []string
 	for i := range 12 {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestParseCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want bot.Command
@@ -47,6 +48,7 @@ func TestParseCommand(t *testing.T) {
 }
 
 func TestParseCommandErrors(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{`block "a@x.com`, `x reason=a reason=b`, `x k=1 k=2`} {
 		if _, err := bot.ParseCommand(in); err == nil {
 			t.Errorf("ParseCommand(%q) = nil error, want one", in)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestMemDeduper(t *testing.T) {
+	t.Parallel()
 	const ttl = 30 * time.Minute
 	now := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 	m := NewMemDeduper(func() time.Time { return now })

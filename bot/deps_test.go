@@ -44,6 +44,7 @@ func TestDependencies(t *testing.T) {
 // TestDependencyRules shows that depViolations catches each kind of
 // import the rules forbid.
 func TestDependencyRules(t *testing.T) {
+	t.Parallel()
 	deps := map[string][]string{
 		mod + "bot":                  {"fmt", "github.com/slack-go/slack", mod + "actions"},
 		mod + "internal/fakegraph":   {mod + "internal/wintz", mod + "actions/m365", "github.com/microsoft/kiota-abstractions-go"},

@@ -12,6 +12,7 @@ import (
 // password file, a key file, a CSV with a stranger's header) to bulk
 // actions: each is refused, and no reply quotes a byte of it.
 func TestFileNeverEchoed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	must(t, h.db.PutBinding(context.Background(), bot.Binding{Platform: "console", Channel: "ops", TenantID: tenantID}))
 	for _, tc := range []struct{ name, text, data string }{

@@ -7,6 +7,7 @@ import (
 )
 
 func TestUsersFromFiles(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, data string
 		want       []string

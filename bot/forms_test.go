@@ -11,6 +11,7 @@ import (
 )
 
 func TestAmbiguousGroupOffersChoices(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.dir.PutGroup(actions.Group{ID: "g-sales-2", DisplayName: "Sales and Marketing", SecurityEnabled: true})
 	got := only(t, h.do(riley, `add-to-group AdeleV@contoso.com "Sales and Marketing"`))
@@ -36,6 +37,7 @@ func TestAmbiguousGroupOffersChoices(t *testing.T) {
 }
 
 func TestAddUserWithoutFieldsAsksForm(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	got := only(t, h.do(riley, `add-user givenName=Jane`))
 	ask := got.Message.Ask
@@ -55,6 +57,7 @@ func TestAddUserWithoutFieldsAsksForm(t *testing.T) {
 // attachment: the engine asks it, not a CSV reader of its own, and pins
 // the targets and parameters it gives to the approval.
 func TestActionReadsItsOwnFile(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var got []actions.File
 	tag := &actions.Action{

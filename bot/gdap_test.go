@@ -27,6 +27,7 @@ func gdapTenant(t *testing.T, h *harness, roleIDs ...string) {
 }
 
 func TestGDAP_RefusedBeforeApproval(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.bot.Delegated = true
 	gdapTenant(t, h, "fe930be7-5e62-47db-91af-98c3a49a38b1", "729827e3-9c14-49f7-bb1b-9608f156bbb8") // User and Helpdesk Administrator
@@ -51,6 +52,7 @@ func TestGDAP_RefusedBeforeApproval(t *testing.T) {
 }
 
 func TestGDAP_NotKnownNotRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.bot.Delegated = true // contoso was added by hand: no GDAP record
 	cardID(t, h.do(riley, `convert-mailbox AdeleV@contoso.com shared reason="left"`))

@@ -48,6 +48,7 @@ func (s *countingStore) PruneApprovals(ctx context.Context, before time.Time, ma
 // read only recent, pending or running approvals, and that no quota means
 // no read at all.
 func TestNoReadOfTheWholeHistory(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	cs := &countingStore{Store: h.db}
 	h.bot.Store = cs
@@ -77,6 +78,7 @@ func TestNoReadOfTheWholeHistory(t *testing.T) {
 // TestQuotaCountsOnlyTheLastHour: approvals from before the hour do not
 // count, those from within it do, on the clock the bot keeps.
 func TestQuotaCountsOnlyTheLastHour(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.bot.Quota = bot.Quota{PerTechnician: 2}
 	cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
@@ -97,6 +99,7 @@ func TestQuotaCountsOnlyTheLastHour(t *testing.T) {
 // TestSweepRemovesOldDecidedApprovals: past the retention, decided
 // approvals go, pending and running ones and the audit trail stay.
 func TestSweepRemovesOldDecidedApprovals(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	h.bot.ApprovalRetention = 30 * 24 * time.Hour

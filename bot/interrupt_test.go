@@ -45,6 +45,7 @@ func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l
 // while a change runs: the outcome is written, as "unknown", with a fresh
 // context; the log says unknown, not failed; the run is closed as unknown.
 func TestStopRecordsUnknown(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, text string }{
 		{"RunAtOnce", "revoke-sessions AdeleV@contoso.com"},
 		{"Approved", `delete-user AdeleV@contoso.com reason="left"`},

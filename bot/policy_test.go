@@ -10,6 +10,7 @@ import (
 )
 
 func TestPrivilegedTargetStrict(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.dir.Put(actions.User{ID: "u-admin", UPN: "admin@contoso.com", DisplayName: "MOD Administrator", Enabled: true})
 	h.dir.SetRoles("u-admin", "Global Administrator")
@@ -53,6 +54,7 @@ func TestPrivilegedTargetStrict(t *testing.T) {
 }
 
 func TestPrivilegedTargetTwoApproversPolicy(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	must(t, h.db.PutTenant(context.Background(), bot.Tenant{ID: tenantID, Name: "Contoso", DefaultDomain: "contoso.com",
 		Domains: []string{"contoso.com"}, PrivilegedPolicy: bot.PolicyTwoApprovers}))
@@ -71,6 +73,7 @@ func TestPrivilegedTargetTwoApproversPolicy(t *testing.T) {
 // TestApprovalVoidedByRoleChange: the target became an admin between the
 // request and its approval; the approval no longer covers it.
 func TestApprovalVoidedByRoleChange(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := cardID(t, h.do(riley, "reset-password AdeleV@contoso.com"))
 	h.dir.SetRoles("u-adele", "Global Administrator")
@@ -97,6 +100,7 @@ func TestApprovalVoidedByRoleChange(t *testing.T) {
 }
 
 func TestQuotaNeedsAdmin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.bot.Quota = bot.Quota{PerTechnician: 2}
 	cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
@@ -127,6 +131,7 @@ func TestQuotaNeedsAdmin(t *testing.T) {
 }
 
 func TestReasonAsked(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.bot.ReasonOptional = []string{"revoke-sessions"}
 	got := only(t, h.do(riley, "block-signin AdeleV@contoso.com"))

@@ -12,6 +12,7 @@ import (
 // TestProgressMessage: counts read with thousands separators, and a run
 // held to the tenant's write limit says so.
 func TestProgressMessage(t *testing.T) {
+	t.Parallel()
 	a := &actions.Action{Name: "block-signin"}
 	if got := progressMessage(a, 1200, 5000, true).Title; got != "Running block-signin: 1,200 of 5,000 done… pacing to Microsoft's write limit" {
 		t.Errorf("paced: %q", got)
@@ -31,6 +32,7 @@ func TestProgressMessage(t *testing.T) {
 // another, so the newest is shown next; stop waits for the one being
 // shown and drops the rest, so the result shown after it stays.
 func TestShowLater(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	entered := make(chan string, 10)
 	var mu sync.Mutex

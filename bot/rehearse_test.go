@@ -12,6 +12,7 @@ import (
 // reply lists what is not ready first, then the ready count; nothing is
 // changed; one check record is audited.
 func TestCheckRehearse(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.dir.Perms = []string{"User.ReadWrite.All", "GroupMember.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"}
 
@@ -70,6 +71,7 @@ func TestCheckRehearse(t *testing.T) {
 }
 
 func TestCheckRehearseNeedsUser(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for _, cmd := range []string{"check contoso.com rehearse", "check rehearse AdeleV@contoso.com AlexW@contoso.com"} {
 		got := only(t, h.do(admin, cmd))

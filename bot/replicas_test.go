@@ -11,6 +11,7 @@ import (
 // "outcome unknown" its own earlier runs, runs of no replica and runs of a
 // replica whose heartbeat stopped, never a live replica's run.
 func TestRecoverOnlyOrphanedRuns(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	h.bot.ReplicaID = "replica-a"
@@ -45,6 +46,7 @@ func TestRecoverOnlyOrphanedRuns(t *testing.T) {
 
 // An approved request runs marked with the replica running it.
 func TestRunCarriesReplica(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.bot.ReplicaID = "replica-a"
 	id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
@@ -59,6 +61,7 @@ func TestRunCarriesReplica(t *testing.T) {
 
 // RecoverOrphans, while replicas run, marks only a dead replica's runs.
 func TestRecoverOrphans(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	h.bot.ReplicaID = "replica-a"

@@ -115,6 +115,7 @@ func checkRevealAcross(t *testing.T, h *harness, ch *unreachable, b *bot.Bot, re
 // TestSecretRevealedOnAnotherReplica_Bolt: two bots on one bbolt handle;
 // the secret waits sealed, so the file never holds it.
 func TestSecretRevealedOnAnotherReplica_Bolt(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ch := &unreachable{Chat: h.chat, who: riley.ID}
 	b, reveal := heldReplicas(t, h, ch, func() bot.Transient { return sealedOn(t, h.db) }, time.Minute)
@@ -134,6 +135,7 @@ func TestSecretRevealedOnAnotherReplica_Bolt(t *testing.T) {
 // TestSecretRevealedOnAnotherReplica_Postgres: the same with the secret
 // held in PostgreSQL, whose tables never hold it.
 func TestSecretRevealedOnAnotherReplica_Postgres(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.Schema(t)
 	ctx := context.Background()
 	open := func() *postgres.DB {
@@ -195,6 +197,7 @@ func pgHas(t *testing.T, db *postgres.DB, what string) bool {
 // TestSecretRevealExpiredOnAnotherReplica: past its hold, a Reveal click
 // on the other replica finds nothing, even before the holder drops it.
 func TestSecretRevealExpiredOnAnotherReplica(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ch := &unreachable{Chat: h.chat, who: riley.ID}
 	b, reveal := heldReplicas(t, h, ch, func() bot.Transient { return sealedOn(t, h.db) }, time.Minute)
@@ -211,6 +214,7 @@ func TestSecretRevealExpiredOnAnotherReplica(t *testing.T) {
 // in the store; its card says only Reveal still works, and it does, on
 // another replica, once.
 func TestSecretHandedOverAtStop(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ch := &unreachable{Chat: h.chat, who: riley.ID}
 	b, reveal := heldReplicas(t, h, ch, func() bot.Transient { return sealedOn(t, h.db) }, time.Hour)

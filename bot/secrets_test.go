@@ -64,6 +64,7 @@ func revealOn(m bot.Message) string {
 // answers the requester once, and is then gone; delivery by retry then
 // finds nothing left to send.
 func TestSecretHeldAndRevealed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ch := &unreachable{Chat: h.chat, who: riley.ID}
 	ch.down.Store(true)
@@ -106,6 +107,7 @@ func TestSecretHeldAndRevealed(t *testing.T) {
 // TestSecretRetried: delivery succeeds by itself once the requester can
 // be reached again, and the Reveal button goes.
 func TestSecretRetried(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ch := &unreachable{Chat: h.chat, who: riley.ID}
 	ch.down.Store(true)
@@ -128,6 +130,7 @@ func TestSecretRetried(t *testing.T) {
 // password was set but not delivered and to run it again, sam is told, and
 // the secret went nowhere.
 func TestSecretDropped(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ch := &unreachable{Chat: h.chat, who: riley.ID}
 	ch.down.Store(true)
@@ -159,6 +162,7 @@ func TestSecretDropped(t *testing.T) {
 // TestSecretDroppedAtStop: stopping drops a held secret at once, and the
 // card says so instead of offering a Reveal that died with the process.
 func TestSecretDroppedAtStop(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ch := &unreachable{Chat: h.chat, who: riley.ID}
 	ch.down.Store(true)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestHoldPrivate(t *testing.T) {
+	t.Parallel()
 	m := bot.Message{Title: "AdeleV@contoso.com: password reset", Lines: []string{"must change"}, Tone: bot.ToneOK,
 		Secrets: []bot.Secret{actions.NewSecret("password", "Zq7$Held-001")}}
 	b, err := bot.HoldPrivate(m)
@@ -26,6 +27,7 @@ func TestHoldPrivate(t *testing.T) {
 }
 
 func TestMemTransient(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m := bot.NewMemTransient(func() time.Time { return now })
 	ctx := context.Background()

@@ -11,6 +11,7 @@ import (
 // TestComputeHashSurvivesJSON checks that a record hashes the same before
 // and after a JSON round trip, stray invalid bytes from chat included.
 func TestComputeHashSurvivesJSON(t *testing.T) {
+	t.Parallel()
 	r := bot.AuditRecord{
 		Version: 1, Seq: 7, Time: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), Kind: bot.KindRequest,
 		Actor: bot.Actor{ID: "slack:U1", Name: "bad\xffname"}, Reason: "locked \xc3 out",
