@@ -927,7 +927,7 @@ func (w *amWorld) dirState() map[string]amUserState {
 // the end of the trail, and keeps them in w.trail.
 func (w *amWorld) newRecords() []bot.AuditRecord {
 	last := uint64(len(w.trail))
-	for limit := 64; ; limit *= 4 {
+	for limit := 8; ; limit *= 4 { // a step appends a few records at most
 		recs, err := w.db.Audit(w.ctx, bot.AuditFilter{Limit: limit})
 		if err != nil {
 			w.fail("audit: %v", err)
