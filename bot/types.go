@@ -371,6 +371,9 @@ type AuditLog interface {
 type GrantStore interface {
 	// Grants returns every grant.
 	Grants(ctx context.Context) ([]Grant, error)
+	// GrantsOf returns actor's grants, sorted by tenant ("" first): what
+	// a role check reads, without the other actors' grants.
+	GrantsOf(ctx context.Context, actor string) ([]Grant, error)
 	// PutGrant stores g, replacing any grant for the same actor and tenant.
 	PutGrant(ctx context.Context, g Grant) error
 	// DeleteGrant removes the grant for actor in tenant; ErrNotFound if

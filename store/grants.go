@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -44,6 +45,35 @@ func (db *DB) Grants(ctx context.Context) ([]bot.Grant, error) {
 		}
 		return cmp.Compare(a.Tenant, b.Tenant)
 	})
+	return list, nil
+}
+
+// GrantsOf returns actor's grants, sorted by tenant: the keys that begin
+// with the actor and a NUL byte.
+func (db *DB) GrantsOf(ctx context.Context, actor string) ([]bot.Grant, error) {
+	prefix, err := grantKey(actor, "")
+	if err != nil {
+		return nil, nil // no grant can be stored for it
+	}
+	var list []bot.Grant
+	err = db.view(ctx, func(tx *bbolt.Tx) error {
+		bk := tx.Bucket(bucketGrants)
+		if bk == nil {
+			return nil
+		}
+		c := bk.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var g bot.Grant
+			if err := json.Unmarshal(v, &g); err != nil {
+				return fmt.Errorf("grant %q: %w", k, err)
+			}
+			list = append(list, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return list, nil
 }
 

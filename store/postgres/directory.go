@@ -30,6 +30,11 @@ func (db *DB) Grants(ctx context.Context) ([]bot.Grant, error) {
 	return list, nil
 }
 
+// GrantsOf returns actor's grants, sorted by tenant.
+func (db *DB) GrantsOf(ctx context.Context, actor string) ([]bot.Grant, error) {
+	return docs[bot.Grant](ctx, db, "grant", `SELECT doc FROM grants WHERE actor = $1 ORDER BY tenant`, []byte(actor))
+}
+
 // PutGrant stores g, replacing any grant for the same actor and tenant.
 // The role must be one that can be read back (viewer to admin).
 func (db *DB) PutGrant(ctx context.Context, g bot.Grant) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/cippbot/cippbot/actions"
 	"github.com/cippbot/cippbot/bot"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func testGrants(t *testing.T, h Harness) {
@@ -43,6 +44,25 @@ func testGrants(t *testing.T, h Harness) {
 	want := []bot.Grant{grants[1], grants[3], grants[2], grants[0]}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Grants (by actor, then tenant) (-want +got):\n%s", diff)
+	}
+	// GrantsOf: one actor's, by tenant, and not those of an actor whose
+	// ID begins with it.
+	if err := s.PutGrant(ctx(), bot.Grant{Actor: "slack:U10", Role: bot.RoleAdmin, GrantedBy: "config", GrantedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for actor, want := range map[string][]bot.Grant{
+		"slack:U1": {grants[1], grants[3]}, "slack:U2": {grants[2], grants[0]}, "slack:U": nil, "slack:U9": nil, "slack:U1\x00": nil,
+	} {
+		got, err := s.GrantsOf(ctx(), actor)
+		if err != nil {
+			t.Errorf("GrantsOf(%q): %v", actor, err)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("GrantsOf(%q) (-want +got):\n%s", actor, diff)
+		}
+	}
+	if err := s.DeleteGrant(ctx(), "slack:U10", ""); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.DeleteGrant(ctx(), "slack:U2", "t1"); err != nil {
 		t.Fatal(err)
@@ -402,6 +422,7 @@ func testClosed(t *testing.T, h Harness) {
 	calls["CreateApproval"] = s.CreateApproval(ctx(), approval("x", t0))
 	_, calls["Append"] = s.Append(ctx(), record(1))
 	_, calls["Grants"] = s.Grants(ctx())
+	_, calls["GrantsOf"] = s.GrantsOf(ctx(), "slack:U1")
 	_, calls["FirstDelivery"] = s.FirstDelivery(ctx(), "k", time.Hour)
 	_, calls["VerifyAudit"] = s.VerifyAudit(ctx())
 	for _, name := range slices.Sorted(mapsKeys(calls)) {
