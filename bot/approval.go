@@ -43,10 +43,17 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 		return
 	}
 	if ref != "" {
-		if _, err := b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.Card = ref; return nil }); err != nil {
+		stored, err := b.Store.UpdateApproval(ctx, ap.ID, func(x *Approval) error { x.Card = ref; return nil })
+		switch {
+		case err != nil:
 			// The card's buttons still work (they carry the ID), but the
 			// card cannot be found to update: results are posted anew.
 			b.log().ErrorContext(ctx, "approval card not kept with its request", LogApproval, ap.ID, "err", err)
+		case stored.State == StatePending && len(stored.Approvers) > 0:
+			// A first approval came between the post and now, and found no
+			// card to count itself on: count it now. (A decision that ended
+			// the request posts its outcome anew if it found no card.)
+			b.updateCard(ctx, stored, pendingCard(a, stored))
 		}
 	}
 }

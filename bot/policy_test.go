@@ -7,6 +7,7 @@ import (
 
 	"github.com/cippbot/cippbot/actions"
 	"github.com/cippbot/cippbot/bot"
+	"github.com/cippbot/cippbot/internal/mock"
 )
 
 func TestPrivilegedTargetStrict(t *testing.T) {
@@ -156,4 +157,47 @@ func TestReasonAsked(t *testing.T) {
 	if got.Message.Ask != nil || !strings.Contains(got.Message.Title, "synced") {
 		t.Errorf("synced user: %+v", got.Message)
 	}
+}
+
+// TestApprovalBeforeCardKept: an approval clicked between the card's post
+// and the bot keeping the card's reference (a fast approver, a slow
+// store) still shows on the card.
+func TestApprovalBeforeCardKept(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.dir.Put(actions.User{ID: "u-admin", UPN: "admin@contoso.com", DisplayName: "MOD Administrator", Enabled: true})
+	h.dir.SetRoles("u-admin", "Global Administrator")
+	early := &approveOnPost{Responder: h.chat.For(admin), t: t, h: h}
+	h.bot.Handle(context.Background(), bot.Event{Platform: "console", Channel: "ops", Actor: admin, Text: "revoke-sessions admin@contoso.com"}, early)
+	if early.id == "" {
+		t.Fatal("no card posted")
+	}
+	var counted bool
+	for _, s := range h.chat.Sent() {
+		counted = counted || s.Update && strings.Contains(text(s.Message), "Approvals: 1 of 2 (sam)")
+	}
+	if !counted {
+		t.Fatalf("the early approval is not on the card: %+v", h.chat.Sent())
+	}
+	if ap, _ := h.db.Approval(context.Background(), early.id); ap.Card == "" || len(ap.Approvers) != 1 || ap.State != bot.StatePending {
+		t.Errorf("approval = %+v", ap)
+	}
+}
+
+// approveOnPost is a Responder on which sam approves the card as soon as
+// it is posted, before the bot has its reference.
+type approveOnPost struct {
+	bot.Responder
+	t  *testing.T
+	h  *harness
+	id string
+}
+
+func (r *approveOnPost) Public(ctx context.Context, m bot.Message) (string, error) {
+	ref, err := r.Responder.Public(ctx, m)
+	if r.id == "" {
+		r.id = cardID(r.t, []mock.Sent{{Message: m}})
+		r.h.do(sam, "approve "+r.id)
+	}
+	return ref, err
 }
