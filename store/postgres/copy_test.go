@@ -17,6 +17,7 @@ import (
 // PostgreSQL: everything arrives, the chain verifies on both with the same
 // head, and the copy goes on appending to it.
 func TestCopy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := freshSchema(t)
 	key := []byte("copy test key, 32 bytes or more!")

@@ -13,6 +13,7 @@ import (
 // die without releasing its lease (SIGKILL), and the other takes over once
 // the lease lapses, by the database's clock.
 func TestLeadTakeover(t *testing.T) {
+	t.Parallel()
 	cfg := freshSchema(t)
 	a := open(t, cfg, nil)
 	b := open(t, cfg, nil)

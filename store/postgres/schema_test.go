@@ -27,6 +27,7 @@ func open(t *testing.T, cfg *pgxpool.Config, key []byte) *postgres.DB {
 
 // Replicas starting together on an empty database migrate it once.
 func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
 	cfg := freshSchema(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
@@ -67,6 +68,7 @@ func TestMigrateConcurrently(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
 	cfg := freshSchema(t)
 	db := open(t, cfg, nil)
 	if _, err := db.Pool().Exec(context.Background(), `INSERT INTO cippbot_schema (version) VALUES ($1)`, postgres.SchemaVersion+1); err != nil {
@@ -81,6 +83,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 // Records are stored as the exact bytes hashed, and a change to them in
 // the database is found by VerifyAudit.
 func TestAuditStoredBytes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := open(t, freshSchema(t), nil)
 	var last bot.AuditRecord
