@@ -113,6 +113,7 @@ func jwtClaims(t *testing.T, tok string) map[string]any {
 }
 
 func TestGDAP_Tokens(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	sim := gdapSim(t, nil)
 	st := &memCacheStore{}
@@ -249,6 +250,7 @@ func TestGDAP_Tokens(t *testing.T) {
 }
 
 func TestGDAP_Failures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var clockMu sync.Mutex
 	now := time.Now()
@@ -327,6 +329,7 @@ func TestGDAP_Failures(t *testing.T) {
 }
 
 func TestGDAP_LoginDeviceCode(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sim := gdapSim(t, nil)

@@ -16,6 +16,7 @@ import (
 // access assignments in both modes; the service account's groups are
 // read only with its delegated token.
 func TestGDAPAccessAssignments(t *testing.T) {
+	t.Parallel()
 	sim := gdapSim(t, nil)
 	g := newGDAP(t, gdapConfig(sim, &memCacheStore{}))
 	importCIPP(t, sim, g)
@@ -78,6 +79,7 @@ func TestGDAPAccessAssignments(t *testing.T) {
 // does not count as the sign-in working again, so that one revocation
 // is reported once however requests interleave.
 func TestGDAP_CachedTokenKeepsDegraded(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var mu sync.Mutex
 	now := time.Now()

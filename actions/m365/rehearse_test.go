@@ -56,6 +56,7 @@ func writes(log []fakegraph.Request) []string {
 }
 
 func TestWritesCatchesWrites(t *testing.T) {
+	t.Parallel()
 	log := []fakegraph.Request{
 		{Method: "GET", Path: "/v1.0/users/a"},
 		{Method: "POST", Path: "/v1.0/$batch"},
@@ -75,6 +76,7 @@ func TestWritesCatchesWrites(t *testing.T) {
 // against a user of the simulated tenant and proves from its request log
 // that nothing but reads and token requests went out.
 func TestRehearse_SendsNoWrite(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	svc := rehearsalService(t, sim)
 	// The MFA service app missing: a real push would add it.
@@ -136,6 +138,7 @@ func TestRehearse_SendsNoWrite(t *testing.T) {
 // TestRehearse_Reasons checks that each kind of trouble is named on the
 // action it stops, with what to do.
 func TestRehearse_Reasons(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	svc := rehearsalService(t, sim)
 	sim.SetPasswordAdditionRestricted(tenant, true, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
@@ -185,6 +188,7 @@ func TestRehearse_Reasons(t *testing.T) {
 // sign-in logs, and Exchange Online that does not know the app refuses
 // every cmdlet; the rehearsal names both on the actions they stop.
 func TestRehearse_ServiceRefusals(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	svc := rehearsalService(t, sim)
 	// Graph's answer to a sign-in log read in a tenant without P1
@@ -227,6 +231,7 @@ func TestRehearse_ServiceRefusals(t *testing.T) {
 // TestRehearse_MissingRole names the Entra role the app lacks on the
 // actions that need it, and the tenant's refusal when it cannot sign in.
 func TestRehearse_MissingRole(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	svc := rehearsalService(t, sim)
 	if err := sim.SetAppRoles(tenant, "Exchange Administrator"); err != nil {
@@ -258,6 +263,7 @@ func TestRehearse_MissingRole(t *testing.T) {
 // licences, a tenant whose subscriptions are all used up: they still
 // work (add-user without a licence), so it is a note.
 func TestRehearse_NoFreeLicence(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	seed := fakegraph.PartnerSeed()
 	seed.SKUs[0].Enabled = len(seed.Users) // every one assigned
@@ -285,6 +291,7 @@ func TestRehearse_NoFreeLicence(t *testing.T) {
 // TestRehearse_MFAAppDisabled: a disabled MFA client app gets no token,
 // so send-mfa-push is not ready, and says where to enable it.
 func TestRehearse_MFAAppDisabled(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	seed := fakegraph.PartnerSeed()
 	seed.ServicePrincipals = fakegraph.DefaultServicePrincipals()
@@ -309,6 +316,7 @@ func TestRehearse_MFAAppDisabled(t *testing.T) {
 
 // TestRehearse_UnknownUser fails as a whole: there is no one to rehearse on.
 func TestRehearse_UnknownUser(t *testing.T) {
+	t.Parallel()
 	sim := newSim(t)
 	svc := rehearsalService(t, sim)
 	_, err := svc.Rehearse(ctx(), tenant, actions.Default(), "nobody@contoso.com")

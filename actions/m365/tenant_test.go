@@ -268,6 +268,7 @@ func TestTokenFetchedOnceUnderConcurrency(t *testing.T) {
 // allows a signed-in admin alone is left to a delegated connection
 // (writeback_test.go).
 func TestConnector_Tenant(t *testing.T) {
+	t.Parallel()
 	tn, err := connector(t, newSim(t)).Tenant(ctx(), fakegraph.ContosoTenantID)
 	if err != nil {
 		t.Fatal(err)

@@ -67,6 +67,7 @@ func gdapTenant(t *testing.T, sim *fakegraph.Server, clock ...m365.Clock) action
 }
 
 func TestDirectory_ResetPasswordWriteback(t *testing.T) {
+	t.Parallel()
 	pw := actions.NewSecret("password", "Xk7#mPq2$wRt9z")
 	t.Run("OK", func(t *testing.T) {
 		sim := gdapSim(t, nil)

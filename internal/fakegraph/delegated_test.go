@@ -68,6 +68,7 @@ func claims(t *testing.T, tok string) map[string]any {
 }
 
 func TestDelegated_DeviceCode(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	s := mspServer(t, fakegraph.Options{Now: clock.Now})
 	start := url.Values{"client_id": {fakegraph.DefaultClientID}, "scope": {"https://graph.microsoft.com/.default openid profile offline_access"}}
@@ -147,6 +148,7 @@ func TestDelegated_DeviceCode(t *testing.T) {
 }
 
 func TestDelegated_RefreshToken(t *testing.T) {
+	t.Parallel()
 	clock := &fixedClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	s := mspServer(t, fakegraph.Options{Now: clock.Now})
 	litware := fakegraph.TenantSeed{ID: "6f1d2c3b-4a59-4e8d-9c7b-0a1b2c3d4e5f", DisplayName: "Litware",

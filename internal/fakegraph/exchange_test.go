@@ -716,6 +716,7 @@ func TestSetMailboxHelper(t *testing.T) {
 }
 
 func TestExchangeLatency(t *testing.T) {
+	t.Parallel()
 	x := newExo(t)
 	x.s.SetLatency(30 * time.Millisecond)
 	start := time.Now()

@@ -36,6 +36,7 @@ func gdapPartner(t *testing.T, scope string, roles ...string) (*fakegraph.Server
 // and licensed in its own tenant, may request personal sites, as CIPP
 // does; without the role the admin site refuses it.
 func TestCSOMRequestPersonalSitesGDAP(t *testing.T) {
+	t.Parallel()
 	t.Run("OK", func(t *testing.T) {
 		s, tok := gdapPartner(t, contosoAdminScope, "User Administrator", "SharePoint Administrator")
 		s.SetPermissions(fakegraph.ContosoTenantID, noSharePoint()) // an app permission plays no part
@@ -65,6 +66,7 @@ func TestCSOMRequestPersonalSitesGDAP(t *testing.T) {
 // A role the account lacks is a 403 (gdaproles.go says why), a token
 // without Exchange.Manage a 401.
 func TestExchangeGDAP(t *testing.T) {
+	t.Parallel()
 	const exoScope = "https://outlook.office365.com/.default"
 	t.Run("OK", func(t *testing.T) {
 		s, tok := gdapPartner(t, exoScope, "Exchange Administrator")

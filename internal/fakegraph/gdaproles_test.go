@@ -53,6 +53,7 @@ func call(t *testing.T, s *fakegraph.Server, tok, method, path string, body any)
 }
 
 func TestGDAP_AccessAssignments(t *testing.T) {
+	t.Parallel()
 	s, _ := gdapSim(t)
 	partner := &graph{t: t, s: s, tok: tokenFor(t, s, fakegraph.PartnerTenantID)}
 	r := partner.do(http.MethodGet, "/v1.0/tenantRelationships/delegatedAdminRelationships/"+fakegraph.PartnerFabrikamRelationshipID+"/accessAssignments", nil)
@@ -104,6 +105,7 @@ func tokenFor(t *testing.T, s *fakegraph.Server, tenant string) string {
 }
 
 func TestGDAP_GraphHonoursRoles(t *testing.T) {
+	t.Parallel()
 	s, rt := gdapSim(t)
 	fab := delegatedToken(t, s, rt, fakegraph.FabrikamTenantID, "https://graph.microsoft.com/.default")
 	con := delegatedToken(t, s, rt, fakegraph.ContosoTenantID, "https://graph.microsoft.com/.default")
@@ -154,6 +156,7 @@ func TestGDAP_GraphHonoursRoles(t *testing.T) {
 }
 
 func TestGDAP_ExchangeHonoursRoles(t *testing.T) {
+	t.Parallel()
 	s, rt := gdapSim(t)
 	invoke := func(tenant, tok string) response {
 		x := &exo{t: t, s: s, tok: tok, tenant: tenant}
@@ -176,6 +179,7 @@ func TestGDAP_ExchangeHonoursRoles(t *testing.T) {
 // TestGDAP_RoleTable: each delegated rule, with the service desk given
 // one role at a time in contoso.
 func TestGDAP_RoleTable(t *testing.T) {
+	t.Parallel()
 	s, rt := gdapSim(t)
 	adele := "/v1.0/users/" + fakegraph.ContosoAdeleID
 	groupRef := map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + fakegraph.ContosoAdeleID}

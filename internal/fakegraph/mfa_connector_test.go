@@ -209,6 +209,7 @@ func TestMFAPushRejects(t *testing.T) {
 }
 
 func TestMFAPushCancel(t *testing.T) {
+	t.Parallel()
 	m := newMFAClient(t)
 	m.s.SetPushAnswer(fakegraph.ContosoTenantID, "MeganB@contoso.com", fakegraph.PushNoAnswer)
 	m.s.SetPushTimeout(10 * time.Second)

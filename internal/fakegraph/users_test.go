@@ -565,6 +565,7 @@ func TestPerUserMFA(t *testing.T) {
 }
 
 func TestLatency(t *testing.T) {
+	// Not parallel: it bounds a request's time from above.
 	g := newGraph(t, fakegraph.Options{Latency: 120 * time.Millisecond})
 	begin := time.Now()
 	g.do(http.MethodGet, "/v1.0/organization", nil)

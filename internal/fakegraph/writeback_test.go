@@ -64,6 +64,7 @@ func poll(t *testing.T, g *graph, path string) (states []string, last response) 
 }
 
 func TestResetPassword_Writeback(t *testing.T) {
+	t.Parallel()
 	const pw = "Tr0ub4dor&3xyz"
 	t.Run("OK", func(t *testing.T) {
 		s := mspServer(t, fakegraph.Options{})
