@@ -2,12 +2,10 @@ package store
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/cippbot/cippbot/bot"
@@ -23,40 +21,26 @@ func grantKey(actor, tenant string) ([]byte, error) {
 	return []byte(actor + "\x00" + tenant), nil
 }
 
-// Grants returns every grant, sorted by actor, then tenant.
+// Grants returns every grant, sorted by actor, then tenant: the keys'
+// order, since the NUL byte between the two sorts before every other.
 func (db *DB) Grants(ctx context.Context) ([]bot.Grant, error) {
-	var list []bot.Grant
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		return forEach(tx, bucketGrants, func(k, v []byte) error {
-			var g bot.Grant
-			if err := json.Unmarshal(v, &g); err != nil {
-				return fmt.Errorf("grant %q: %w", k, err)
-			}
-			list = append(list, g)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(list, func(a, b bot.Grant) int {
-		if c := cmp.Compare(a.Actor, b.Actor); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Tenant, b.Tenant)
-	})
-	return list, nil
+	return db.grantsFrom(ctx, nil)
 }
 
-// GrantsOf returns actor's grants, sorted by tenant: the keys that begin
-// with the actor and a NUL byte.
+// GrantsOf returns actor's grants, sorted by tenant.
 func (db *DB) GrantsOf(ctx context.Context, actor string) ([]bot.Grant, error) {
 	prefix, err := grantKey(actor, "")
 	if err != nil {
 		return nil, nil // no grant can be stored for it
 	}
+	return db.grantsFrom(ctx, prefix)
+}
+
+// grantsFrom returns the grants whose keys begin with prefix, in key
+// order.
+func (db *DB) grantsFrom(ctx context.Context, prefix []byte) ([]bot.Grant, error) {
 	var list []bot.Grant
-	err = db.view(ctx, func(tx *bbolt.Tx) error {
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		bk := tx.Bucket(bucketGrants)
 		if bk == nil {
 			return nil
