@@ -509,17 +509,20 @@ func (b *Bot) reveal(ctx context.Context, ev Event, r Responder, cmd Command) {
 	if local != nil {
 		// This process retries it: go through its lock, so that the two
 		// do not race.
-		if !b.sendHeld(ctx, local, r.Private) {
-			local.mu.Lock()
-			closed := local.closed
-			local.mu.Unlock()
-			if closed {
-				b.private(ctx, r, gone)
-			}
+		if b.sendHeld(ctx, local, r.Private) {
+			b.showCard(ctx, local, local.result)
 			return
 		}
-		b.showCard(ctx, local, local.result)
-		return
+		local.mu.Lock()
+		closed := local.closed
+		local.mu.Unlock()
+		if closed {
+			b.private(ctx, r, gone)
+			return
+		}
+		// Not closed, yet the message was not there: another replica has
+		// it this moment, revealing or retrying. Wait for that below, as a
+		// replica without the secret would.
 	}
 	h, err := rec.heldSecret(handle)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,4 +241,46 @@ func TestSecretHandedOverAtStop(t *testing.T) {
 	if got := text(only(t, doOn(h, b, riley, reveal)).Message); !strings.Contains(got, "already delivered") {
 		t.Errorf("a second reveal was not refused: %s", got)
 	}
+}
+
+// TestSecretRevealedOnBothReplicasAtOnce: riley's Reveal lands on both
+// replicas at once. b takes the secret and delivers it; a, finding it
+// taken but its record still there, waits until b is done and says it
+// was delivered, instead of answering nothing.
+func TestSecretRevealedOnBothReplicasAtOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := &unreachable{Chat: h.chat, who: riley.ID}
+	b, reveal := heldReplicas(t, h, ch, func() bot.Transient { return sealedOn(t, h.db) }, time.Minute)
+	ev := bot.Event{Platform: "console", Channel: "ops", Actor: riley, Text: reveal}
+	onA := &mock.Chat{}
+	aDone := make(chan struct{})
+	both := &whileSending{Responder: h.chat.For(riley), during: func() {
+		go func() { h.bot.Handle(context.Background(), ev, onA.For(riley)); close(aDone) }()
+		time.Sleep(200 * time.Millisecond) // a's click reads the store while b's send is under way
+	}}
+	b.Handle(context.Background(), ev, both)
+	<-aDone
+	if n := secretsIn(h.chat.Sent()); n != 1 {
+		t.Fatalf("riley got the secret %d times, want once", n)
+	}
+	got := onA.Sent()
+	if len(got) != 1 || !strings.Contains(text(got[0].Message), "already delivered") {
+		t.Errorf("the click on a was answered %+v, want that it was already delivered", got)
+	}
+}
+
+// whileSending is a Responder that runs during before it sends the first
+// private message holding a secret.
+type whileSending struct {
+	bot.Responder
+	during func()
+	once   sync.Once
+}
+
+func (w *whileSending) Private(ctx context.Context, m bot.Message) error {
+	if len(m.Secrets) > 0 {
+		w.once.Do(w.during)
+	}
+	return w.Responder.Private(ctx, m)
 }
