@@ -13,8 +13,11 @@ const discordEpoch = 1420070400000
 
 // newSnowflakeLocked returns a new snowflake whose timestamp part is
 // Options.Now, strictly greater than every snowflake issued before.
-func (s *Server) newSnowflakeLocked() string {
-	ms := s.opts.Now().UnixMilli() - discordEpoch
+func (s *Server) newSnowflakeLocked() string { return s.snowflakeAtLocked(s.opts.Now()) }
+
+// snowflakeAtLocked is newSnowflakeLocked for a time the caller read.
+func (s *Server) snowflakeAtLocked(at time.Time) string {
+	ms := at.UnixMilli() - discordEpoch
 	if ms < 0 {
 		ms = 0
 	}

@@ -106,9 +106,9 @@ func (s *Server) Sign(body []byte, ts time.Time) http.Header {
 // in DefaultGuildID (but the bot cannot post in them).
 func (s *Server) newInteractionLocked(kind int, chID, user string) *interactionState {
 	it := &interactionState{kind: kind, channelID: chID, userID: user}
-	it.id = s.newSnowflakeLocked()
-	it.token = newToken(it.id)
 	it.created = s.opts.Now()
+	it.id = s.snowflakeAtLocked(it.created) // one reading: the ID's time is the creation's
+	it.token = newToken(it.id)
 	if chID != "" {
 		ch := s.channels[chID]
 		if ch == nil && strings.HasPrefix(chID, "dm") {
