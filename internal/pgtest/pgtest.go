@@ -3,9 +3,8 @@
 // distribution's binaries (initdb and postgres, as the postgres user when
 // the tests run as root) on loopback, a free port and a temporary
 // directory (in memory where Linux's /dev/shm has room), once per test
-// binary, and stopped when its tests end. Where
-// neither is possible the tests that need it skip, saying how to run
-// them.
+// binary, and stopped when its tests end. Where neither is possible the
+// tests that need it skip, saying how to run them.
 //
 // A package whose tests use it calls Main from TestMain:
 //
@@ -159,8 +158,9 @@ func start() {
 		server.skip = err.Error()
 		return
 	}
-	dir, err := os.MkdirTemp(clusterParent(), "cippbot-pgtest-")
-	if err != nil && clusterParent() != "" {
+	parent := clusterParent()
+	dir, err := os.MkdirTemp(parent, "cippbot-pgtest-")
+	if err != nil && parent != "" {
 		dir, err = os.MkdirTemp("", "cippbot-pgtest-")
 	}
 	if err != nil {
