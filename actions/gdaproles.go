@@ -138,6 +138,44 @@ var gdapRoles = map[string][]string{
 	"onedrive-shortcut":  {RoleSharePointAdmin},
 }
 
+// gdapTargetRoles lists, per action, what a target may need in delegated
+// mode beyond the action's GDAPRoles. A synced user's password is reset
+// through authenticationMethod: resetPassword (with writeback), which a
+// signed-in admin may call on another user only as a Global, Privileged
+// Authentication or Authentication Administrator (the method's page,
+// https://learn.microsoft.com/en-us/graph/api/authenticationmethod-resetpassword,
+// "Permissions"); Password Administrator, enough for a cloud user's
+// password, is not.
+var gdapTargetRoles = map[string]func(User) []string{
+	"reset-password": func(u User) []string {
+		if u.Synced {
+			return []string{RoleAuthAdmin}
+		}
+		return nil
+	},
+}
+
+// MissingGDAPTargetRoles returns the roles that changing u with a needs in
+// delegated mode, beyond MissingGDAPRoles's, that held does not satisfy.
+func MissingGDAPTargetRoles(held []string, a *Action, u User) []string {
+	if f := gdapTargetRoles[a.Name]; f != nil {
+		return missingGDAP(held, f(u))
+	}
+	return nil
+}
+
+// GDAPTargetRefusal is the answer, before anyone is asked to approve, to a
+// request whose target u needs roles the service account lacks in tenant
+// (MissingGDAPTargetRoles).
+func GDAPTargetRefusal(a *Action, u User, tenant string, missing []string) error {
+	why := ""
+	if u.Synced {
+		why = " (it is synced from on-premises AD, so its new password is written back)"
+	}
+	return Errorf(EFORBIDDEN, "%s of %s%s needs %s in %s, which cippbot's GDAP relationship with it does not give the service account's security groups: add it to an access assignment in Partner Center (cippbot reads them at each tenant sync)",
+		a.Name, u.UPN, why, RoleList(missing), tenant)
+}
+
 // gdapAlternatives lists, for a role the delegated table names, the
 // roles that do as well for what cippbot does with it (each role's
 // "Other roles" in delegate-by-task, and roles that include its

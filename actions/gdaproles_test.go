@@ -74,6 +74,40 @@ func TestMissingGDAPRoles(t *testing.T) {
 	}
 }
 
+// TestMissingGDAPTargetRoles: a synced user's password reset writes it
+// back, which only Global, Privileged Authentication and Authentication
+// Administrators may ask for; a cloud user's needs no more than the
+// action's roles, and other actions add nothing.
+func TestMissingGDAPTargetRoles(t *testing.T) {
+	cat := actions.Default()
+	cloud, synced := actions.User{UPN: "adele@contoso.com"}, actions.User{UPN: "grady@contoso.com", Synced: true}
+	tests := []struct {
+		action string
+		held   []string
+		u      actions.User
+		want   []string
+	}{
+		{"reset-password", []string{"Password Administrator"}, cloud, nil},
+		{"reset-password", []string{"Password Administrator"}, synced, []string{"Authentication Administrator"}},
+		{"reset-password", []string{"Helpdesk Administrator", "User Administrator"}, synced, []string{"Authentication Administrator"}},
+		{"reset-password", []string{"Authentication Administrator"}, synced, nil},
+		{"reset-password", []string{"Privileged Authentication Administrator"}, synced, nil},
+		{"reset-password", []string{"Global Administrator"}, synced, nil},
+		{"block-signin", []string{"User Administrator"}, synced, nil},
+	}
+	for _, tt := range tests {
+		a := cat.Lookup(tt.action)
+		if got := actions.MissingGDAPTargetRoles(tt.held, a, tt.u); !slices.Equal(got, tt.want) {
+			t.Errorf("MissingGDAPTargetRoles(%q, %s, synced %v) = %q, want %q", tt.held, tt.action, tt.u.Synced, got, tt.want)
+		}
+	}
+	err := actions.GDAPTargetRefusal(cat.Lookup("reset-password"), synced, "contoso.com", []string{"Authentication Administrator"})
+	if msg := actions.ErrorMessage(err); actions.ErrorCode(err) != actions.EFORBIDDEN ||
+		!strings.HasPrefix(msg, "reset-password of grady@contoso.com (it is synced from on-premises AD, so its new password is written back) needs the Authentication Administrator role in contoso.com") {
+		t.Errorf("refusal = %v", err)
+	}
+}
+
 func TestCheckGDAP(t *testing.T) {
 	cat := actions.Default()
 	perms := []string{"Directory.AccessAsUser.All", "Directory.ReadWrite.All", "User.ReadWrite.All", "Group.ReadWrite.All",
@@ -95,6 +129,16 @@ func TestCheckGDAP(t *testing.T) {
 		return strings.HasPrefix(r, "On admins, ") && strings.Contains(r, "reset-password") && strings.HasSuffix(r, "Privileged Authentication Administrator role through GDAP")
 	}) {
 		t.Errorf("rules = %q; want the one about admins", rep.Rules)
+	}
+	if !slices.ContainsFunc(rep.Rules, func(r string) bool {
+		return strings.HasPrefix(r, "On users synced from on-premises AD, reset-password is refused without the Authentication Administrator role")
+	}) {
+		t.Errorf("rules = %q; want the one about synced users", rep.Rules)
+	}
+	if rep := actions.CheckGDAP(actions.CheckReport{Permissions: perms}, cat, []string{"User Administrator", "Authentication Administrator"}); slices.ContainsFunc(rep.Rules, func(r string) bool {
+		return strings.HasPrefix(r, "On users synced")
+	}) {
+		t.Errorf("rules = %q with Authentication Administrator held", rep.Rules)
 	}
 	err := actions.GDAPRefusal(cat.Lookup("convert-mailbox"), "fabrikam.com", rep.MissingRoles["convert-mailbox"])
 	if actions.ErrorCode(err) != actions.EFORBIDDEN || !strings.Contains(actions.ErrorMessage(err), "the Exchange Administrator role in fabrikam.com") {

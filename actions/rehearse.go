@@ -484,6 +484,9 @@ func (s *Service) Rehearse(ctx context.Context, tenantID string, c *Catalogue, u
 	rep := RehearsalReport{User: u}
 	for _, a := range c.All() {
 		reason := setupReason(a, check)
+		if m := MissingGDAPTargetRoles(check.AppRoles, a, u); reason == "" && check.GDAP && len(m) > 0 {
+			reason = "missing GDAP role for this user: give the service account's group " + RoleList(m) + " in an access assignment of the tenant's relationship"
+		}
 		var notes []string
 		for _, name := range rehearsalOf(a) {
 			err := r.run(ctx, name)

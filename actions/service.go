@@ -280,6 +280,11 @@ func CheckGDAP(rep CheckReport, c *Catalogue, held []string) CheckReport {
 	if len(onAdmins) > 0 {
 		out.Rules = append(out.Rules, fmt.Sprintf("On admins, %s fail without %s through GDAP", strings.Join(onAdmins, ", "), RoleList(rolesToChangeAdmins)))
 	}
+	if a := c.Lookup("reset-password"); a != nil && slices.Contains(out.Working, a.Name) {
+		if m := MissingGDAPTargetRoles(held, a, User{Synced: true}); len(m) > 0 {
+			out.Rules = append(out.Rules, "On users synced from on-premises AD, reset-password is refused without "+RoleList(m)+" through GDAP (the reset writes the password back)")
+		}
+	}
 	return out
 }
 

@@ -30,6 +30,22 @@ func (b *Bot) refuseGDAP(_ context.Context, in *intake) error {
 	return b.gdapRefusal(in.tenant, in.a)
 }
 
+// refuseGDAPTargets is the request step that refuses, once the users are
+// read, a request one of whose users needs a role the service account's
+// GDAP roles in the tenant do not give (a synced user's password reset).
+func (b *Bot) refuseGDAPTargets(_ context.Context, in *intake) error {
+	held, known := b.gdapHeld(in.tenant)
+	if !known {
+		return nil
+	}
+	for _, u := range in.users {
+		if missing := actions.MissingGDAPTargetRoles(held, in.a, u); len(missing) > 0 {
+			return actions.GDAPTargetRefusal(in.a, u, in.tenant.DefaultDomain, missing)
+		}
+	}
+	return nil
+}
+
 // gdapRefusal refuses a request in t that needs a role the service
 // account does not hold there; nil when it holds them or they are not
 // known (Microsoft then answers for itself).

@@ -60,7 +60,7 @@ func (b *Bot) request(ctx context.Context, ev Event, r Responder, a *actions.Act
 		b.private(ctx, r, b.form(ctx, in))
 		return
 	}
-	if !b.read(ctx, r, in, countTargets, b.findTenant, b.authorize, b.refuseGDAP, b.findUsers, b.prepare, b.policy) {
+	if !b.read(ctx, r, in, countTargets, b.findTenant, b.authorize, b.refuseGDAP, b.findUsers, b.refuseGDAPTargets, b.prepare, b.policy) {
 		return
 	}
 	ap := in.ap

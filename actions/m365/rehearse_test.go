@@ -1,6 +1,7 @@
 package m365_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -322,5 +323,32 @@ func TestRehearse_UnknownUser(t *testing.T) {
 	_, err := svc.Rehearse(ctx(), tenant, actions.Default(), "nobody@contoso.com")
 	if actions.ErrorCode(err) != actions.ENOTFOUND {
 		t.Errorf("err = %v, want not found", err)
+	}
+}
+
+// TestRehearse_GDAPSyncedUser: judged by GDAP roles that give Password
+// Administrator alone, reset-password is ready for a cloud user and not
+// for a synced one, whose reset writes the password back and needs
+// Authentication Administrator.
+func TestRehearse_GDAPSyncedUser(t *testing.T) {
+	t.Parallel()
+	sim := newSim(t)
+	svc := rehearsalService(t, sim)
+	svc.Judge = func(_ context.Context, _ string, rep actions.CheckReport, c *actions.Catalogue) actions.CheckReport {
+		return actions.CheckGDAP(rep, c, []string{"Password Administrator", "User Administrator"})
+	}
+	for upn, want := range map[string]string{
+		"AdeleV@contoso.com": "",
+		"GradyA@contoso.com": "missing GDAP role for this user: give the service account's group the Authentication Administrator role in an access assignment of the tenant's relationship",
+	} {
+		rep, err := svc.Rehearse(ctx(), tenant, actions.Default(), upn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range rep.Actions {
+			if a.Action == "reset-password" && a.Reason != want {
+				t.Errorf("reset-password of %s: %q, want %q", upn, a.Reason, want)
+			}
+		}
 	}
 }

@@ -20,14 +20,25 @@ import (
 // SharePoint admin site are the simulated cloud's.
 func modeServe(t *testing.T, gdap bool) *slackRun {
 	t.Helper()
+	if gdap {
+		return rolesServe(t, []string{"User Administrator", "Privileged Authentication Administrator",
+			"Exchange Administrator", "SharePoint Administrator"})
+	}
+	return rolesServe(t, nil)
+}
+
+// rolesServe starts serve in app-only mode or, with roles non-nil, in
+// delegated mode through a GDAP relationship whose access assignment gives
+// the service account's group those roles.
+func rolesServe(t *testing.T, roles []string) *slackRun {
+	t.Helper()
 	opts := slackOpts{config: func(c *Config) {
 		c.ExchangeURL, c.SharePointAdminURL = c.GraphURL, c.GraphURL
 	}}
-	if gdap {
+	if roles != nil {
 		opts.setup = func(ctx context.Context, db *store.DB, sim *fakegraph.Server) {
 			seed := fakegraph.PartnerSeed()
-			seed.Relationships[0].Roles = []string{"User Administrator", "Privileged Authentication Administrator",
-				"Exchange Administrator", "SharePoint Administrator"}
+			seed.Relationships[0].Roles = roles
 			// The service account's group gets every role of the relationship.
 			seed.Relationships[0].AccessAssignments = []fakegraph.AccessAssignment{{GroupID: fakegraph.PartnerServiceDeskGroupID, Roles: seed.Relationships[0].Roles}}
 			must(t, sim.AddTenant(seed))
@@ -214,6 +225,23 @@ func TestServe_ActionsInBothModes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServe_GDAPSyncedResetNeedsAuthAdmin: with a relationship that gives
+// Password Administrator alone, a cloud user's reset goes to approval, and
+// a synced user's, which writes the password back and needs Authentication
+// Administrator, is refused before anyone is asked, naming the role.
+func TestServe_GDAPSyncedResetNeedsAuthAdmin(t *testing.T) {
+	t.Parallel()
+	r := rolesServe(t, []string{"Password Administrator"})
+	waitSynced(t, r) // the first tenant sync records the relationship's roles
+	r.refused(t, "reset-password GradyA@contoso.com", "GradyA@contoso.com",
+		"reset-password of GradyA@contoso.com (it is synced from on-premises AD, so its new password is written back) needs the Authentication Administrator role in contoso.com")
+	r.ask(t, "reset-password AdeleV@contoso.com", "AdeleV@contoso.com")
+	r.secretFor(t, "AdeleV@contoso.com")
+	if ops := r.sim.ResetOperations(); len(ops) != 0 {
+		t.Errorf("a writeback reset was sent: %+v", ops)
 	}
 }
 

@@ -230,6 +230,7 @@ func TestLogin_TenantsSyncDelegated(t *testing.T) {
 		"✗ convert-mailbox needs the Exchange Administrator role through GDAP",
 		"✗ create-tap needs the Authentication Administrator role through GDAP",
 		"GDAP roles of the service account: Helpdesk Administrator, User Administrator",
+		"On users synced from on-premises AD, reset-password is refused without the Authentication Administrator role through GDAP",
 	} {
 		if !strings.Contains(fab, want) {
 			t.Errorf("fabrikam's check lacks %q:\n%s", want, check.String())
