@@ -2,8 +2,11 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cippbot/cippbot/actions"
 	"github.com/cippbot/cippbot/bot"
@@ -200,4 +203,34 @@ func (r *approveOnPost) Public(ctx context.Context, m bot.Message) (string, erro
 		r.h.do(sam, "approve "+r.id)
 	}
 	return ref, err
+}
+
+// TestOldCardAfterPruning: an approval is decided and, past the
+// retention, pruned; its card stays in the channel. The next approval
+// would draw the same ID, but a pruned ID is never given again, so a
+// click on the old card's Approve cannot decide the new request.
+func TestOldCardAfterPruning(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ids := []string{"b00001", "b00001", "b00002"} // the second draw repeats the first
+	var next atomic.Int32
+	h.bot.NewID = func() string { return ids[min(int(next.Add(1))-1, len(ids)-1)] }
+	h.bot.ApprovalRetention = time.Hour
+
+	old := cardID(t, h.do(riley, `block-signin AdeleV@contoso.com reason="leaver"`))
+	h.do(sam, "approve "+old)
+	h.clock.Add(2 * time.Hour)
+	must(t, h.bot.Sweep(context.Background()))
+	if _, err := h.db.Approval(context.Background(), old); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("approval %s not pruned: %v", old, err)
+	}
+
+	fresh := cardID(t, h.do(riley, `block-signin AlexW@contoso.com reason="leaver"`))
+	if fresh == old {
+		t.Fatalf("the new approval got the pruned ID %s", old)
+	}
+	h.do(sam, "approve "+old) // a click on the old card
+	if ap, _ := h.db.Approval(context.Background(), fresh); ap.State != bot.StatePending {
+		t.Errorf("the new approval is %s after a click on the old card", ap.State)
+	}
 }

@@ -160,7 +160,7 @@ func (db *DB) CreateApprovals(ctx context.Context, list []bot.Approval) error {
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		for _, a := range list {
-			if get(tx, bucketApprovals, []byte(a.ID)) != nil {
+			if get(tx, bucketApprovals, []byte(a.ID)) != nil || get(tx, bucketApprovalsRetired, []byte(a.ID)) != nil {
 				return fmt.Errorf("approval %q: %w", a.ID, bot.ErrExists)
 			}
 			if err := put(tx, bucketApprovals, []byte(a.ID), a); err != nil {
@@ -337,6 +337,10 @@ func (db *DB) PruneApprovals(ctx context.Context, before time.Time, max int) (in
 		if byTime == nil || aps == nil {
 			return nil
 		}
+		retired, err := tx.CreateBucketIfNotExists(bucketApprovalsRetired)
+		if err != nil {
+			return fmt.Errorf("prune approvals: %w", err)
+		}
 		keys := pruneCandidates(tx, before, max)
 		for _, k := range keys {
 			if len(k) > timeKeyLen {
@@ -352,6 +356,12 @@ func (db *DB) PruneApprovals(ctx context.Context, before time.Time, max int) (in
 						continue // never remove an approval still in play, index or not
 					}
 					if err := aps.Delete(id); err != nil {
+						return fmt.Errorf("prune approval %q: %w", id, err)
+					}
+					// Its card may still be in a channel, buttons and
+					// all: the ID is never given to a new approval,
+					// which a click on that old card would decide.
+					if err := retired.Put(id, []byte{1}); err != nil {
 						return fmt.Errorf("prune approval %q: %w", id, err)
 					}
 				}

@@ -50,9 +50,12 @@ var (
 	// by creation time and hold the pending and running ones (approvals.go).
 	bucketApprovalsByTime = []byte("approvals_by_time")
 	bucketApprovalsActive = []byte("approvals_active")
+	// bucketApprovalsRetired holds the IDs of pruned approvals, which are
+	// never given again (approvals.go).
+	bucketApprovalsRetired = []byte("approvals_retired")
 
 	allBuckets = [][]byte{bucketApprovals, bucketAudit, bucketAuditIndex, bucketMeta, bucketGrants, bucketTenants, bucketBindings,
-		bucketDeliveries, bucketDeliveriesByTime, bucketJobs, bucketApprovalsByTime, bucketApprovalsActive}
+		bucketDeliveries, bucketDeliveriesByTime, bucketJobs, bucketApprovalsByTime, bucketApprovalsActive, bucketApprovalsRetired}
 )
 
 // keyAuditHead is the key, in the meta bucket, of the audit trail's head.

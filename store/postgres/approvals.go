@@ -43,6 +43,13 @@ func (db *DB) CreateApprovals(ctx context.Context, list []bot.Approval) error {
 			if err != nil {
 				return fmt.Errorf("create approval %q: %w", a.ID, err)
 			}
+			var retired bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM approvals_retired WHERE id = $1)`, []byte(a.ID)).Scan(&retired); err != nil {
+				return fmt.Errorf("create approval %q: %w", a.ID, err)
+			}
+			if retired {
+				return fmt.Errorf("approval %q: %w", a.ID, bot.ErrExists)
+			}
 			if _, err := tx.Exec(ctx, insertApproval, args...); err != nil {
 				if isUniqueViolation(err) {
 					return fmt.Errorf("approval %q: %w", a.ID, bot.ErrExists)
@@ -179,9 +186,11 @@ func (db *DB) PruneApprovals(ctx context.Context, before time.Time, max int) (in
 	if max <= 0 {
 		return 0, nil
 	}
-	n, err := db.exec(ctx, `DELETE FROM approvals WHERE id IN (
+	// The pruned IDs are retired in the same statement (see migration 5).
+	n, err := db.exec(ctx, `WITH gone AS (DELETE FROM approvals WHERE id IN (
 	SELECT id FROM approvals WHERE created_key < $1 AND state NOT IN ('pending', 'running')
-	ORDER BY created_key, id LIMIT $2 FOR UPDATE SKIP LOCKED)`, timeKey(before), max)
+	ORDER BY created_key, id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id)
+INSERT INTO approvals_retired (id) SELECT id FROM gone ON CONFLICT DO NOTHING`, timeKey(before), max)
 	if err != nil {
 		return 0, fmt.Errorf("prune approvals: %w", err)
 	}

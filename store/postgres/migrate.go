@@ -109,6 +109,13 @@ CREATE TABLE transient (
 );
 CREATE INDEX transient_by_expiry ON transient (expires_at);
 `,
+	// 5: the IDs of pruned approvals, never given again: a pruned
+	// approval's card may still be in a channel, buttons and all.
+	`
+CREATE TABLE approvals_retired (
+	id bytea PRIMARY KEY
+);
+`,
 }
 
 // migrationLock is the advisory lock key under which migrations run

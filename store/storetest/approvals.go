@@ -311,6 +311,16 @@ func testApprovalIndexes(t *testing.T, h Harness) {
 		if rep, err := s.VerifyAudit(ctx()); err != nil || rep.Records != 1 {
 			t.Errorf("audit after pruning: %+v, %v; want its one record, intact", rep, err)
 		}
+		// A pruned approval's ID is never given again: its card, buttons
+		// and all, may still be in a channel. The kept ones are taken too.
+		for _, id := range []string{"ap0", "ap2", "ap4", "ap5", "ap1"} {
+			if err := s.CreateApproval(ctx(), approval(id, t0.Add(time.Hour))); !errors.Is(err, bot.ErrExists) {
+				t.Errorf("CreateApproval(%s) after pruning = %v, want ErrExists", id, err)
+			}
+		}
+		if err := s.CreateApproval(ctx(), approval("ap7", t0.Add(time.Hour))); err != nil {
+			t.Errorf("CreateApproval(a new ID) = %v", err)
+		}
 	})
 }
 
