@@ -7,7 +7,5 @@ import (
 	"github.com/cippbot/cippbot/internal/testmain"
 )
 
-func TestMain(m *testing.M) {
-	testmain.Parallel(8) // the tests wait on the simulated tenant's latency more than they compute
-	os.Exit(m.Run())
-}
+// The tests wait on the simulated tenant's latency more than they compute.
+func TestMain(m *testing.M) { os.Exit(testmain.Run(m)) }

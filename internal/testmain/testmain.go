@@ -22,3 +22,10 @@ func Parallel(n int) {
 		_ = flag.Set("test.parallel", strconv.Itoa(n))
 	}
 }
+
+// Run is a TestMain's body for a package whose tests wait: Parallel(8),
+// then m's tests. It returns their exit code.
+func Run(m interface{ Run() int }) int {
+	Parallel(8)
+	return m.Run()
+}
