@@ -379,6 +379,19 @@ func (db *DB) PruneApprovals(ctx context.Context, before time.Time, max int) (in
 	return n, nil
 }
 
+// RetiredApprovalIDs returns the IDs of pruned approvals, which are never
+// given again, in key order: what a copy of the store must carry over.
+func (db *DB) RetiredApprovalIDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		return forEach(tx, bucketApprovalsRetired, func(k, _ []byte) error {
+			ids = append(ids, string(k))
+			return nil
+		})
+	})
+	return ids, err
+}
+
 // pruneCandidates returns the approvals_by_time keys of up to max
 // approvals created before the given time that are not in the active
 // index, oldest first; none if the indexes are missing (a file not opened

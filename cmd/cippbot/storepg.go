@@ -147,8 +147,8 @@ func runStoreCmd(ctx context.Context, cfg Config, args []string, stdout, stderr 
 	if srcRep.Head != dstRep.Head || srcRep.HeadHash != dstRep.HeadHash {
 		return errors.New("store copy: the copied audit trail's head differs from the source's")
 	}
-	fmt.Fprintf(stdout, "copied %s to %s: %d approvals, %d grants, %d tenants, %d bindings, %d jobs, %d audit records\n",
-		*from, storeName(*to), n.Approvals, n.Grants, n.Tenants, n.Bindings, n.Jobs, n.Audit)
+	fmt.Fprintf(stdout, "copied %s to %s: %d approvals, %d grants, %d tenants, %d bindings, %d jobs, %d audit records, %d retired approval IDs\n",
+		*from, storeName(*to), n.Approvals, n.Grants, n.Tenants, n.Bindings, n.Jobs, n.Audit, n.RetiredIDs)
 	fmt.Fprintf(stdout, "audit trail intact on both: head #%d %s\n", dstRep.Head, dstRep.HeadHash)
 	return nil
 }

@@ -14,11 +14,15 @@ type Source interface {
 	// WalkAudit calls fn with every stored audit record's sequence number
 	// and exact bytes, oldest first.
 	WalkAudit(ctx context.Context, fn func(seq uint64, raw []byte) error) error
+	// RetiredApprovalIDs returns the IDs of pruned approvals, never to be
+	// given again.
+	RetiredApprovalIDs(ctx context.Context) ([]string, error)
 }
 
 // Copied counts what Copy copied.
 type Copied struct {
 	Approvals, Grants, Tenants, Bindings, Jobs, Audit int
+	RetiredIDs                                        int
 }
 
 // copyBatch is how many audit records Copy writes per transaction.
@@ -95,6 +99,16 @@ func Copy(ctx context.Context, src Source, dst *DB) (Copied, error) {
 			return n, err
 		}
 		n.Approvals += len(batch)
+	}
+	retired, err := src.RetiredApprovalIDs(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, id := range retired {
+		if _, err := dst.exec(ctx, `INSERT INTO approvals_retired (id) VALUES ($1) ON CONFLICT DO NOTHING`, []byte(id)); err != nil {
+			return n, fmt.Errorf("copy retired approval IDs: %w", err)
+		}
+		n.RetiredIDs++
 	}
 	var batch [][]byte
 	flush := func() error {

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -63,13 +64,24 @@ func TestCopy(t *testing.T) {
 		}
 	}
 
+	// An approval pruned before the copy: its ID stays retired after it.
+	if err := src.CreateApproval(ctx, bot.Approval{ID: "old", State: bot.StateDone, TenantID: "t1", CreatedAt: t0.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := src.PruneApprovals(ctx, t0, 10); n != 1 || err != nil {
+		t.Fatalf("PruneApprovals = %d, %v", n, err)
+	}
+
 	dst := open(t, cfg, key)
 	n, err := postgres.Copy(ctx, src, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (postgres.Copied{Approvals: 5, Grants: 1, Tenants: 1, Bindings: 1, Jobs: 1, Audit: 8}); n != want {
+	if want := (postgres.Copied{Approvals: 5, Grants: 1, Tenants: 1, Bindings: 1, Jobs: 1, Audit: 8, RetiredIDs: 1}); n != want {
 		t.Errorf("Copy = %+v, want %+v", n, want)
+	}
+	if err := dst.CreateApproval(ctx, bot.Approval{ID: "old", State: bot.StatePending, TenantID: "t1", CreatedAt: t0}); !errors.Is(err, bot.ErrExists) {
+		t.Errorf("the copy gave a pruned approval's ID again: %v", err)
 	}
 	srcRep, err := src.VerifyAudit(ctx)
 	if err != nil {
