@@ -512,6 +512,20 @@ func (a *Adapter) Notify(ctx context.Context, channel string, user bot.Actor, m 
 	if err != nil {
 		return err
 	}
+	// A long message goes as several, in order, as Private sends them;
+	// one with secrets is never split (split keeps it whole).
+	for _, p := range split(m) {
+		if err := a.notify(ctx, channel, user, uid, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notify sends one part of a Notify: ephemeral to the user's recent
+// interaction in channel, else (or if that fails) by Reveal for a secret
+// or by DM.
+func (a *Adapter) notify(ctx context.Context, channel string, user bot.Actor, uid string, m bot.Message) error {
 	if in, ok := a.recentInteraction(ctx, user.ID, channel); ok {
 		content, comps := render(m, true)
 		_, err := a.s.FollowupMessageCreate(in, true, &discordgo.WebhookParams{Content: content, Components: comps,

@@ -3,6 +3,7 @@ package discord_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -194,5 +195,38 @@ func TestCommandWithAttachment(t *testing.T) {
 	if len(got) != 1 || got[0].Text != `block-signin reason="leavers"` || len(got[0].Files) != 1 ||
 		!strings.Contains(string(got[0].Files[0].Data), "AlexW@contoso.com") || got[0].Files[0].Name != "leavers.csv" {
 		t.Fatalf("event = %+v", got)
+	}
+}
+
+// TestNotifyLong: a private message longer than one Discord message (a
+// bulk run's outcome) reaches the user as several DMs, in order, with
+// every line, none cut.
+func TestNotifyLong(t *testing.T) {
+	t.Parallel()
+	a, fd, _ := newAdapter(t, handlerFunc(func(context.Context, bot.Event, bot.Responder) {}))
+	var lines []string
+	for i := range 300 {
+		lines = append(lines, fmt.Sprintf("user%03d@contoso.com: sign-in blocked", i))
+	}
+	must(t, a.Notify(context.Background(), ch, bot.Actor{ID: "discord:" + riley}, bot.Message{Title: "block-signin: 300 done", Lines: lines}))
+	var all strings.Builder
+	n := 0
+	for _, m := range fd.Messages() {
+		if len(m.Content) > 2000 {
+			t.Errorf("a message of %d characters", len(m.Content))
+		}
+		all.WriteString(m.Content + "\n")
+		n++
+	}
+	if n < 2 {
+		t.Fatalf("%d messages, want the outcome split over several", n)
+	}
+	text, last := all.String(), -1
+	for _, l := range lines {
+		i := strings.Index(text, strings.ReplaceAll(l, "_", `\_`))
+		if i < 0 || i < last {
+			t.Fatalf("line %q missing or out of order", l)
+		}
+		last = i
 	}
 }
