@@ -476,11 +476,24 @@ func (s *Service) Rehearse(ctx context.Context, tenantID string, c *Catalogue, u
 	if err != nil {
 		return RehearsalReport{}, err
 	}
+	// The reads are independent of each other and of Check: make them
+	// all at once, a few in flight, while Check reads the app's
+	// permissions and roles. The loop below then finds each one done.
+	r := &rehearsal{t: t, u: u, now: time.Now(), done: map[string]error{}}
+	var reads sync.WaitGroup
+	inFlight := make(chan struct{}, rehearsalInFlight)
+	for _, name := range rehearsalReads(c) {
+		reads.Go(func() {
+			inFlight <- struct{}{}
+			defer func() { <-inFlight }()
+			r.run(ctx, name)
+		})
+	}
 	check, err := s.Check(ctx, tenantID, c)
+	reads.Wait()
 	if err != nil {
 		return RehearsalReport{}, err
 	}
-	r := &rehearsal{t: t, u: u, now: time.Now(), done: map[string]error{}}
 	rep := RehearsalReport{User: u}
 	for _, a := range c.All() {
 		reason := setupReason(a, check)
@@ -510,6 +523,25 @@ func (s *Service) Rehearse(ctx context.Context, tenantID string, c *Catalogue, u
 		rep.Actions = append(rep.Actions, line)
 	}
 	return rep, nil
+}
+
+// rehearsalInFlight bounds the reads a rehearsal has in flight at once:
+// enough that a phone does not wait for some forty round trips one after
+// another, few enough to stay far from a tenant's throttling.
+const rehearsalInFlight = 6
+
+// rehearsalReads returns every read the actions of c make, each once, in
+// the catalogue's order.
+func rehearsalReads(c *Catalogue) []string {
+	var names []string
+	for _, a := range c.All() {
+		for _, name := range rehearsalOf(a) {
+			if !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
 }
 
 // rehearsalOf returns the reads of a; an action the table lacks reads
