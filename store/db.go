@@ -229,12 +229,17 @@ func (db *DB) handle(ctx context.Context) (*bbolt.DB, error) {
 }
 
 // view runs fn in a read transaction.
+//
+// Like update, it turns a panic reading a damaged page, which bbolt meets
+// only when a transaction reaches it (Open checks what it can), into a
+// *DamagedError: one request fails, naming the file and the fix, instead
+// of the process.
 func (db *DB) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	b, err := db.handle(ctx)
 	if err != nil {
 		return err
 	}
-	return b.View(fn)
+	return guardBolt(db.Path, func() error { return b.View(fn) })
 }
 
 // update runs fn in a read-write transaction.
@@ -243,7 +248,7 @@ func (db *DB) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	return b.Update(fn)
+	return guardBolt(db.Path, func() error { return b.Update(fn) })
 }
 
 func (db *DB) now() time.Time {
