@@ -127,7 +127,7 @@ func TestSocketModeButtonClick(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, fakeslack.Options{})
 	sm, next := runSocketMode(t, s)
-	next(socketmode.EventTypeConnected)
+	next(socketmode.EventTypeHello) // sent once the server holds the connection; Connected can come first
 	msg := postApproval(t, s)
 
 	if _, err := s.SocketModeClickButton(msg, "cipp:nope", "x", "UBOB"); err == nil {
