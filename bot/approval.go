@@ -32,6 +32,9 @@ func (b *Bot) askApproval(ctx context.Context, ev Event, r Responder, a *actions
 		return
 	}
 	b.metrics().Request(ev.Platform, a.Name, "pending")
+	posted := make(chan struct{})
+	b.posting.Store(ap.ID, posted)
+	defer func() { b.posting.Delete(ap.ID); close(posted) }()
 	ref, err := b.public(ctx, r, pendingCard(a, ap))
 	if err != nil {
 		// Nobody can approve a card nobody sees: close the request.
@@ -108,6 +111,26 @@ func (b *Bot) createApproval(ctx context.Context, ap Approval) (string, error) {
 	return ap.ID, err
 }
 
+// cardWait bounds how long a decision waits for its card's reference.
+const cardWait = 2 * time.Second
+
+// awaitCard waits, briefly, while this process is still posting approval
+// id's card: a click can come between the post and the reference being
+// kept (the card is visible before the post returns), and a decision
+// made then would find no card to update, leaving it showing its
+// buttons over a request already decided.
+func (b *Bot) awaitCard(ctx context.Context, id string) {
+	v, ok := b.posting.Load(id)
+	if !ok {
+		return
+	}
+	select {
+	case <-v.(chan struct{}):
+	case <-time.After(cardWait):
+	case <-ctx.Done():
+	}
+}
+
 // Refusals of a second approval.
 var (
 	errAlreadyApproved = errors.New("already approved by this approver")
@@ -127,6 +150,7 @@ func (b *Bot) decide(ctx context.Context, ev Event, r Responder, cmd Command) {
 		return
 	}
 	id := strings.ToLower(cmd.Positional[0])
+	b.awaitCard(ctx, id)
 	ap, err := b.Store.Approval(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		b.private(ctx, r, errorMessage(fmt.Sprintf("There is no request %s.", id), "Check the id on the card."))

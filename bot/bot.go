@@ -126,6 +126,10 @@ type Bot struct {
 	wg       sync.WaitGroup
 	refusals refusalLimiter
 	held     heldSecrets // secrets waiting for delivery
+	// posting holds, by approval ID, a channel closed once the approval's
+	// card is posted and its reference kept (askApproval), for a click
+	// that comes sooner (decide).
+	posting sync.Map
 }
 
 func (b *Bot) now() time.Time {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,19 +163,21 @@ func TestReasonAsked(t *testing.T) {
 	}
 }
 
-// TestApprovalBeforeCardKept: an approval clicked between the card's post
-// and the bot keeping the card's reference (a fast approver, a slow
-// store) still shows on the card.
+// TestApprovalBeforeCardKept: a first approval clicked on another
+// replica between the card's post and the bot keeping the card's
+// reference (the card is visible before its post returns) still shows on
+// the card.
 func TestApprovalBeforeCardKept(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.dir.Put(actions.User{ID: "u-admin", UPN: "admin@contoso.com", DisplayName: "MOD Administrator", Enabled: true})
 	h.dir.SetRoles("u-admin", "Global Administrator")
-	early := &approveOnPost{Responder: h.chat.For(admin), t: t, h: h}
+	other := h.newBot() // a replica that is not posting the card
+	early := &clickOnPost{Responder: h.chat.For(admin), t: t, click: func(id string) {
+		other.Handle(context.Background(), bot.Event{Platform: "console", Channel: "ops", Actor: sam, Text: "approve " + id}, h.chat.For(sam))
+	}}
 	h.bot.Handle(context.Background(), bot.Event{Platform: "console", Channel: "ops", Actor: admin, Text: "revoke-sessions admin@contoso.com"}, early)
-	if early.id == "" {
-		t.Fatal("no card posted")
-	}
+	early.wait()
 	var counted bool
 	for _, s := range h.chat.Sent() {
 		counted = counted || s.Update && strings.Contains(text(s.Message), "Approvals: 1 of 2 (sam)")
@@ -187,22 +190,60 @@ func TestApprovalBeforeCardKept(t *testing.T) {
 	}
 }
 
-// approveOnPost is a Responder on which sam approves the card as soon as
-// it is posted, before the bot has its reference.
-type approveOnPost struct {
-	bot.Responder
-	t  *testing.T
-	h  *harness
-	id string
+// TestDecisionWaitsForCard: an approval clicked on the replica that is
+// still posting the card waits for the card's reference, so the outcome
+// goes on the card (which then offers no buttons), not in a new message.
+func TestDecisionWaitsForCard(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	early := &clickOnPost{Responder: h.chat.For(riley), t: t, async: true, click: func(id string) {
+		h.bot.Handle(context.Background(), bot.Event{Platform: "console", Channel: "ops", Actor: sam, Text: "approve " + id}, h.chat.For(sam))
+	}}
+	h.bot.Handle(context.Background(), bot.Event{Platform: "console", Channel: "ops", Actor: riley, Text: `block-signin AlexW@contoso.com reason="leaver"`}, early)
+	early.wait()
+	var onCard, anew bool
+	for _, s := range h.chat.Sent() {
+		done := strings.Contains(text(s.Message), "sign-in blocked")
+		onCard = onCard || done && s.Update && s.Ref == early.ref
+		anew = anew || done && !s.Update && s.To == ""
+	}
+	if !onCard || anew {
+		t.Fatalf("outcome on the card %v, posted anew %v: %+v", onCard, anew, h.chat.Sent())
+	}
 }
 
-func (r *approveOnPost) Public(ctx context.Context, m bot.Message) (string, error) {
+// clickOnPost is a Responder that clicks Approve on the approval card as
+// soon as it is posted, before the bot has the card's reference: at once,
+// or (async) from another goroutine while the post is still returning.
+type clickOnPost struct {
+	bot.Responder
+	t       *testing.T
+	click   func(id string)
+	async   bool
+	id, ref string
+	done    sync.WaitGroup
+}
+
+func (r *clickOnPost) Public(ctx context.Context, m bot.Message) (string, error) {
 	ref, err := r.Responder.Public(ctx, m)
 	if r.id == "" {
-		r.id = cardID(r.t, []mock.Sent{{Message: m}})
-		r.h.do(sam, "approve "+r.id)
+		r.id, r.ref = cardID(r.t, []mock.Sent{{Message: m}}), ref
+		if r.async {
+			r.done.Go(func() { r.click(r.id) })
+			time.Sleep(100 * time.Millisecond) // the post is slow to return
+		} else {
+			r.click(r.id)
+		}
 	}
 	return ref, err
+}
+
+// wait waits for an async click to be handled, and fails if no card came.
+func (r *clickOnPost) wait() {
+	r.done.Wait()
+	if r.id == "" {
+		r.t.Fatal("no card posted")
+	}
 }
 
 // TestOldCardAfterPruning: an approval is decided and, past the

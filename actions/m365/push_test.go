@@ -186,8 +186,21 @@ func TestMFAPush_RemovedWhenCancelled(t *testing.T) {
 	sim.SetPushAnswer(tenant, "IsaiahL@contoso.com", fakegraph.PushNoAnswer)
 	sim.SetPushTimeout(5 * time.Second)
 	d, spy, logs := connectPush(t, sim)
-	c, cancel := context.WithTimeout(ctx(), 300*time.Millisecond)
+	// The caller gives up once the secret is added (a fixed deadline
+	// could end before that on a slow machine), while the push waits.
+	c, cancel := context.WithCancel(ctx())
 	defer cancel()
+	go func() {
+		for c.Err() == nil {
+			for _, r := range sim.Requests() {
+				if strings.HasSuffix(r.Path, "/addPassword") && r.Status == http.StatusOK {
+					time.Sleep(100 * time.Millisecond)
+					cancel()
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	_, err := d.SendMFAPush(c, "IsaiahL@contoso.com")
 	if actions.ErrorCode(err) != actions.EUNAVAILABLE {
 		t.Errorf("err = %v, want unavailable (cancelled)", err)
