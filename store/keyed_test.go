@@ -57,10 +57,11 @@ func rechain(fn func([]bot.AuditRecord) []bot.AuditRecord) func(audit, meta *bbo
 	}
 }
 
-func TestOpenDamaged(t *testing.T) {
-	t.Parallel()
-	good := filepath.Join(t.TempDir(), "good.db")
-	db := store.NewDB(good)
+// trailFile writes a store holding an audit trail of 200 records at
+// path and returns the file's bytes.
+func trailFile(t *testing.T, path string) []byte {
+	t.Helper()
+	db := store.NewDB(path)
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}
@@ -68,10 +69,16 @@ func TestOpenDamaged(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(good)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+func TestOpenDamaged(t *testing.T) {
+	t.Parallel()
+	data := trailFile(t, filepath.Join(t.TempDir(), "good.db"))
 	const page = 4096
 	garble := func(from, to int) []byte {
 		b := bytes.Clone(data)
@@ -340,18 +347,7 @@ func TestDamagedPageAfterOpen(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "cippbot.db")
-	db := store.NewDB(path)
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	mustAppend(t, db, 200)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := trailFile(t, path)
 	// bbolt's page header: id (8 bytes), flags (2), count (2), overflow
 	// (4); a leaf page has flags 0x02. Garble the count of the leaf that
 	// holds the trail's first record, and of its stale copies: Open reads
@@ -371,12 +367,12 @@ func TestDamagedPageAfterOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db = store.NewDB(path)
+	db := store.NewDB(path)
 	if err := db.Open(); err != nil {
 		t.Fatalf("Open: %v (the damage is meant to be past what Open checks)", err)
 	}
 	defer db.Close()
-	_, err = db.Audit(ctx, bot.AuditFilter{})
+	_, err := db.Audit(ctx, bot.AuditFilter{})
 	var de *store.DamagedError
 	if !errors.As(err, &de) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("reading the trail: %v, want a *store.DamagedError naming the file", err)
