@@ -15,16 +15,7 @@ func TestRecoverOnlyOrphanedRuns(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	h.bot.ReplicaID = "replica-a"
-	runners := map[string]string{}
-	for _, runner := range []string{"replica-a", "replica-b", "replica-c", ""} {
-		id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
-		_, err := h.db.UpdateApproval(ctx, id, func(a *bot.Approval) error {
-			a.State, a.Replica = bot.StateRunning, runner
-			return nil
-		})
-		must(t, err)
-		runners[id] = runner
-	}
+	runners := runningOn(t, h, "replica-a", "replica-b", "replica-c", "")
 	must(t, h.db.Heartbeat(ctx, "replica-b"))
 	must(t, h.db.Heartbeat(ctx, "replica-a"))
 	must(t, h.bot.Recover(ctx))
@@ -65,16 +56,7 @@ func TestRecoverOrphans(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	h.bot.ReplicaID = "replica-a"
-	runners := map[string]string{}
-	for _, runner := range []string{"replica-a", "replica-b", "replica-c", ""} {
-		id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
-		_, err := h.db.UpdateApproval(ctx, id, func(a *bot.Approval) error {
-			a.State, a.Replica = bot.StateRunning, runner
-			return nil
-		})
-		must(t, err)
-		runners[id] = runner
-	}
+	runners := runningOn(t, h, "replica-a", "replica-b", "replica-c", "")
 	must(t, h.db.Heartbeat(ctx, "replica-a"))
 	must(t, h.db.Heartbeat(ctx, "replica-b"))
 	must(t, h.bot.RecoverOrphans(ctx))
@@ -97,4 +79,21 @@ func TestRecoverOrphans(t *testing.T) {
 			t.Errorf("RecoverOrphans without a replica ID changed %s to %s", id, ap.State)
 		}
 	}
+}
+
+// runningOn asks for one block-signin per replica ID and marks each as
+// running on that replica ("": on none); it returns approval ID → replica.
+func runningOn(t *testing.T, h *harness, replicas ...string) map[string]string {
+	t.Helper()
+	runners := map[string]string{}
+	for _, runner := range replicas {
+		id := cardID(t, h.do(riley, "block-signin AdeleV@contoso.com"))
+		_, err := h.db.UpdateApproval(context.Background(), id, func(a *bot.Approval) error {
+			a.State, a.Replica = bot.StateRunning, runner
+			return nil
+		})
+		must(t, err)
+		runners[id] = runner
+	}
+	return runners
 }
