@@ -12,31 +12,7 @@ import (
 func TestAsk_formInChatAnswerGoesOnInChannel(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, nil)
-	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
-		if ev.Text == "block-signin AdeleV@contoso.com" {
-			r.Private(ctx, bot.Message{Title: "A reason is needed", Ask: &bot.Ask{Title: "Why block AdeleV@contoso.com?",
-				Label: "Reason", Field: "reason", Command: "block-signin AdeleV@contoso.com"}})
-		}
-	}
-	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "block-signin AdeleV@contoso.com", true))
-	e.a.Wait()
-	var form card
-	var dm string
-	for _, m := range e.ft.Messages() {
-		if len(m.Visible) == 1 && m.Visible[0] == e.riley.MRI {
-			form, dm = cardOf(t, m.Activity), m.Conversation
-		}
-	}
-	if dm == "" || len(form.Actions) != 1 || form.Actions[0].Verb != verbAsk {
-		t.Fatalf("no form in Riley's chat: %v", e.ft.Messages())
-	}
-	var input string
-	for _, el := range form.Body {
-		if el.Type == "Input.Text" {
-			input = el.ID
-		}
-	}
-	data := map[string]any{"ask": form.Actions[0].Data["ask"], input: "locked out"}
+	dm, data := askedReason(t, e)
 	// Sam cannot answer Riley's question.
 	_, body, _ := e.ft.Deliver(e.endpoint, e.ft.InvokeActivity(e.sam, dm, "", verbAsk, data, "manual"))
 	if !strings.Contains(body, "expired") {
@@ -57,4 +33,35 @@ func TestAsk_formInChatAnswerGoesOnInChannel(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("answer never arrived: %+v", e.h.got())
+}
+
+// askedReason has the handler ask Riley, privately, for a reason for
+// block-signin, sends the command in the channel, and returns Riley's
+// one-to-one chat, where the form is, and the form's answer "locked out".
+func askedReason(t *testing.T, e *testEnv) (dm string, data map[string]any) {
+	t.Helper()
+	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
+		if ev.Text == "block-signin AdeleV@contoso.com" {
+			r.Private(ctx, bot.Message{Title: "A reason is needed", Ask: &bot.Ask{Title: "Why block AdeleV@contoso.com?",
+				Label: "Reason", Field: "reason", Command: "block-signin AdeleV@contoso.com"}})
+		}
+	}
+	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "block-signin AdeleV@contoso.com", true))
+	e.a.Wait()
+	var form card
+	for _, m := range e.ft.Messages() {
+		if len(m.Visible) == 1 && m.Visible[0] == e.riley.MRI {
+			form, dm = cardOf(t, m.Activity), m.Conversation
+		}
+	}
+	if dm == "" || len(form.Actions) != 1 || form.Actions[0].Verb != verbAsk {
+		t.Fatalf("no form in Riley's chat: %v", e.ft.Messages())
+	}
+	var input string
+	for _, el := range form.Body {
+		if el.Type == "Input.Text" {
+			input = el.ID
+		}
+	}
+	return dm, map[string]any{"ask": form.Actions[0].Data["ask"], input: "locked out"}
 }

@@ -287,31 +287,7 @@ func TestReplicas_revealExpired(t *testing.T) {
 func TestReplicas_formAnsweredOnOther(t *testing.T) {
 	t.Parallel()
 	e, b, other := twoReplicas(t, boltReplicas(t), time.Minute)
-	e.h.fn = func(ctx context.Context, ev bot.Event, r bot.Responder) {
-		if ev.Text == "block-signin AdeleV@contoso.com" {
-			r.Private(ctx, bot.Message{Title: "A reason is needed", Ask: &bot.Ask{Title: "Why block AdeleV@contoso.com?",
-				Label: "Reason", Field: "reason", Command: "block-signin AdeleV@contoso.com"}})
-		}
-	}
-	e.ft.Deliver(e.endpoint, e.ft.MessageActivity(e.riley, channel, "block-signin AdeleV@contoso.com", true))
-	e.a.Wait()
-	var form card
-	var dm string
-	for _, m := range e.ft.Messages() {
-		if len(m.Visible) == 1 && m.Visible[0] == e.riley.MRI {
-			form, dm = cardOf(t, m.Activity), m.Conversation
-		}
-	}
-	if dm == "" || len(form.Actions) != 1 || form.Actions[0].Verb != verbAsk {
-		t.Fatalf("no form in Riley's chat: %v", e.ft.Messages())
-	}
-	var input string
-	for _, el := range form.Body {
-		if el.Type == "Input.Text" {
-			input = el.ID
-		}
-	}
-	data := map[string]any{"ask": form.Actions[0].Data["ask"], input: "locked out"}
+	dm, data := askedReason(t, e)
 	if _, body, _ := e.ft.Deliver(other, e.ft.InvokeActivity(e.sam, dm, "", verbAsk, data, "manual")); !strings.Contains(body, "expired") {
 		t.Errorf("Sam's answer on the other replica: %s", body)
 	}
