@@ -335,42 +335,24 @@ func testApprovalRace(t *testing.T, h Harness) {
 	}
 	errTaken := errors.New("already decided")
 	const n = 40
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		winners []string
-		start   = make(chan struct{})
-	)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := s1
-			if i%2 == 1 {
-				s = s2
+	winners := race(n, s1, s2, func(s Store, i int) string {
+		me := bot.Actor{ID: fmt.Sprintf("slack:U%02d", i)}
+		_, err := s.UpdateApproval(ctx(), "race", func(a *bot.Approval) error {
+			if a.State != bot.StatePending {
+				return errTaken
 			}
-			me := bot.Actor{ID: fmt.Sprintf("slack:U%02d", i)}
-			<-start
-			_, err := s.UpdateApproval(ctx(), "race", func(a *bot.Approval) error {
-				if a.State != bot.StatePending {
-					return errTaken
-				}
-				a.State = bot.StateRunning
-				a.DecidedBy = &me
-				return nil
-			})
-			switch {
-			case err == nil:
-				mu.Lock()
-				winners = append(winners, me.ID)
-				mu.Unlock()
-			case !errors.Is(err, errTaken):
-				t.Errorf("decider %d: %v", i, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+			a.State = bot.StateRunning
+			a.DecidedBy = &me
+			return nil
+		})
+		if err != nil && !errors.Is(err, errTaken) {
+			t.Errorf("decider %d: %v", i, err)
+		}
+		if err != nil {
+			return ""
+		}
+		return me.ID
+	})
 	if len(winners) != 1 {
 		t.Fatalf("%d of %d deciders won (%v), want exactly 1", len(winners), n, winners)
 	}
@@ -383,20 +365,12 @@ func testApprovalRace(t *testing.T, h Harness) {
 	}
 
 	// Read-modify-write from both handles loses no update.
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := s1
-			if i%2 == 1 {
-				s = s2
-			}
-			if _, err := s.UpdateApproval(ctx(), "race", func(a *bot.Approval) error { a.Needed++; return nil }); err != nil {
-				t.Errorf("increment %d: %v", i, err)
-			}
-		}()
-	}
-	wg.Wait()
+	race(n, s1, s2, func(s Store, i int) string {
+		if _, err := s.UpdateApproval(ctx(), "race", func(a *bot.Approval) error { a.Needed++; return nil }); err != nil {
+			t.Errorf("increment %d: %v", i, err)
+		}
+		return ""
+	})
 	got, err = s1.Approval(ctx(), "race")
 	if err != nil {
 		t.Fatal(err)
@@ -404,4 +378,33 @@ func testApprovalRace(t *testing.T, h Harness) {
 	if want := approval("race", t0).Needed + n; got.Needed != want {
 		t.Errorf("after %d concurrent increments Needed = %d, want %d (updates were lost)", n, got.Needed, want)
 	}
+}
+
+// race runs try n times at once, the even ones on a and the odd ones on
+// b, all released together, and returns the names of those that won
+// (try returns "" for a loss), in no order.
+func race(n int, a, b Store, try func(s Store, i int) string) []string {
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		winners []string
+		start   = make(chan struct{})
+	)
+	for i := range n {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			<-start
+			if won := try(s, i); won != "" {
+				mu.Lock()
+				winners = append(winners, won)
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return winners
 }

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 )
@@ -71,36 +70,17 @@ func testLeases(t *testing.T, h Harness) {
 		a := d.handle(nil)
 		b := d.second(a, nil)
 		const n = 20
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			winners []string
-			start   = make(chan struct{})
-		)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s := a
-				if i%2 == 1 {
-					s = b
-				}
-				me := fmt.Sprintf("replica-%d", i)
-				<-start
-				ok, err := s.AcquireLease(ctx(), "leader", me, time.Minute)
-				if err != nil {
-					t.Errorf("AcquireLease: %v", err)
-					return
-				}
-				if ok {
-					mu.Lock()
-					winners = append(winners, me)
-					mu.Unlock()
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+		winners := race(n, a, b, func(s Store, i int) string {
+			me := fmt.Sprintf("replica-%d", i)
+			ok, err := s.AcquireLease(ctx(), "leader", me, time.Minute)
+			if err != nil {
+				t.Errorf("AcquireLease: %v", err)
+			}
+			if !ok {
+				return ""
+			}
+			return me
+		})
 		if len(winners) != 1 {
 			t.Fatalf("%d of %d replicas got the lease (%v), want 1", len(winners), n, winners)
 		}
