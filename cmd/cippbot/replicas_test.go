@@ -128,12 +128,7 @@ func TestServeReplicaProcessesPostgres(t *testing.T) {
 	}
 	dsn := postgresTestDSN(t)
 	ctx := context.Background()
-	seed, err := postgres.Open(ctx, dsn, postgres.Options{})
-	must(t, err)
-	defer seed.Close()
-	must(t, seed.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
-	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:URILEY", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
-	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:USAM", Role: bot.RoleApprover, GrantedBy: "test"}))
+	seed := seedPostgres(t, dsn)
 
 	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()

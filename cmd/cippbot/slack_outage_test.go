@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cippbot/cippbot/bot"
 	"github.com/cippbot/cippbot/internal/fakegraph"
 	"github.com/cippbot/cippbot/internal/fakeslack"
-	"github.com/cippbot/cippbot/store/postgres"
 )
 
 var revealValue = regexp.MustCompile(`"value":"(reveal [0-9a-f]+)"`)
@@ -174,12 +172,7 @@ func TestSlackRevealOnAnotherReplicaPostgres(t *testing.T) {
 	t.Parallel()
 	dsn := postgresTestDSN(t)
 	ctx := context.Background()
-	seed, err := postgres.Open(ctx, dsn, postgres.Options{})
-	must(t, err)
-	defer seed.Close()
-	must(t, seed.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
-	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:URILEY", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
-	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:USAM", Role: bot.RoleApprover, GrantedBy: "test"}))
+	seed := seedPostgres(t, dsn)
 	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()
 	t.Cleanup(sim.Close)

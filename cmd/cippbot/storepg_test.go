@@ -150,12 +150,7 @@ func TestServeTwoReplicasPostgres(t *testing.T) {
 	t.Parallel()
 	dsn := postgresTestDSN(t)
 	ctx := context.Background()
-	seed, err := postgres.Open(ctx, dsn, postgres.Options{})
-	must(t, err)
-	must(t, seed.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
-	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:URILEY", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
-	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:USAM", Role: bot.RoleApprover, GrantedBy: "test"}))
-	defer seed.Close()
+	seed := seedPostgres(t, dsn)
 
 	sim := fakegraph.NewTest(t, fakegraph.Options{})
 	sim.Start()
@@ -284,4 +279,19 @@ func TestStoreConfig(t *testing.T) {
 	if cfg, err := LoadConfig(func(string) string { return "" }); err != nil || usesPostgres(cfg) {
 		t.Errorf("default config uses PostgreSQL (%v)", err)
 	}
+}
+
+// seedPostgres opens dsn's store, closed when t ends, with contoso and
+// riley (helpdesk) and sam (approver) on Slack, as the replica tests
+// start.
+func seedPostgres(t *testing.T, dsn string) *postgres.DB {
+	t.Helper()
+	ctx := context.Background()
+	seed, err := postgres.Open(ctx, dsn, postgres.Options{})
+	must(t, err)
+	t.Cleanup(func() { seed.Close() })
+	must(t, seed.PutTenant(ctx, bot.Tenant{ID: fakegraph.ContosoTenantID, Name: "Contoso", DefaultDomain: "contoso.com", Domains: []string{"contoso.com"}}))
+	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:URILEY", Role: bot.RoleHelpdesk, GrantedBy: "test"}))
+	must(t, seed.PutGrant(ctx, bot.Grant{Actor: "slack:USAM", Role: bot.RoleApprover, GrantedBy: "test"}))
+	return seed
 }
