@@ -17,13 +17,7 @@ type TB = unhandled.TB
 func NewTest(t TB, opts Options) *Server {
 	t.Helper()
 	c := unhandled.New(t, "fakegraph") // its check registered first, so it runs last
-	next := opts.Unhandled
-	opts.Unhandled = func(method, path string) {
-		if next != nil {
-			next(method, path)
-		}
-		c.Report(method, path)
-	}
+	opts.Unhandled = c.After(opts.Unhandled)
 	s := New(opts)
 	s.strict = c
 	return s

@@ -50,6 +50,17 @@ func (c *Checker) Expect(method, path string) {
 	c.expected = append(c.expected, method+" "+path)
 }
 
+// After returns a fake's Unhandled hook that calls next, if non-nil,
+// and then reports the request.
+func (c *Checker) After(next func(method, path string)) func(method, path string) {
+	return func(method, path string) {
+		if next != nil {
+			next(method, path)
+		}
+		c.Report(method, path)
+	}
+}
+
 // Report is called with every request the fake has no route for.
 func (c *Checker) Report(method, path string) {
 	c.mu.Lock()
